@@ -1,0 +1,47 @@
+"""Exception types raised by rxunix."""
+
+from __future__ import annotations
+
+__all__ = [
+    "RxUnixError",
+    "ConfigError",
+    "MissingExtraError",
+    "FramingError",
+    "FrameTooLarge",
+    "CodecError",
+    "SocketPathError",
+]
+
+
+class RxUnixError(Exception):
+    """Base class of every rxunix error."""
+
+
+class ConfigError(RxUnixError, ValueError):
+    """Bad configuration: names the key and lists what is allowed."""
+
+
+class MissingExtraError(RxUnixError, ImportError):
+    """An optional dependency is missing; the message names the pip extra."""
+
+    def __init__(self, feature: str, module: str, extra: str) -> None:
+        super().__init__(
+            f"{feature} needs the '{module}' package: pip install 'rxunix[{extra}]'"
+        )
+        self.feature, self.module, self.extra = feature, module, extra
+
+
+class FramingError(RxUnixError):
+    """A pre/postprocessor could not process the bytes of a stream."""
+
+
+class FrameTooLarge(FramingError):
+    """A frame exceeded the configured ``max_length``."""
+
+
+class CodecError(RxUnixError):
+    """A codec could not decode or encode a value."""
+
+
+class SocketPathError(RxUnixError, OSError):
+    """The socket path cannot be used (live socket, regular file, too long...)."""

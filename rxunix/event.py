@@ -1,0 +1,165 @@
+"""Events: an immutable value plus metadata.
+
+An :class:`Event` is what flows through every rxunix observable. Operators that
+change the value keep the metadata::
+
+    >>> e = Event({"n": 1}, {"unix_socket_server": {"path": "/tmp/s", "peer": 3}})
+    >>> e.with_value(2).meta["unix_socket_server"]["peer"]
+    3
+
+Error events (:class:`ErrorEvent`) are events too: their value is a dict naming
+the error, the connector, the stream and the action that failed, and their
+metadata is that of the event or connection concerned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["Event", "ErrorEvent", "error_event", "map_value"]
+
+_set = object.__setattr__
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _freeze(meta: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if not meta:
+        return _EMPTY
+    if isinstance(meta, MappingProxyType):
+        return meta
+    return MappingProxyType(dict(meta))
+
+
+class Event:
+    """A value (JSON-like Python value, or bytes) plus a read-only metadata mapping.
+
+    Events are immutable and compare by value and metadata. Example::
+
+        >>> ev = Event("hello", {"k": 1})
+        >>> ev.value, dict(ev.meta)
+        ('hello', {'k': 1})
+        >>> ev.with_meta(k=2).meta["k"]
+        2
+    """
+
+    __slots__ = ("value", "meta")
+    value: Any
+    meta: Mapping[str, Any]
+
+    def __init__(self, value: Any, meta: Mapping[str, Any] | None = None) -> None:
+        _set(self, "value", value)
+        _set(self, "meta", meta if meta.__class__ is MappingProxyType else _freeze(meta))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable; use with_value()/with_meta()")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Event):
+            return NotImplemented
+        return (
+            type(self) is type(other) and self.value == other.value and dict(self.meta) == dict(other.meta)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.value, dict(self.meta)))
+
+    @property
+    def is_error(self) -> bool:
+        """True for error events."""
+        return False
+
+    def with_value(self, value: Any) -> Event:
+        """Return a copy carrying ``value`` and the same metadata."""
+        return Event(value, self.meta)
+
+    def with_meta(self, meta: Mapping[str, Any] | None = None, /, **updates: Any) -> Event:
+        """Return a copy whose metadata is updated with ``meta`` and ``updates``."""
+        merged = dict(self.meta)
+        if meta:
+            merged.update(meta)
+        merged.update(updates)
+        return type(self)(self.value, merged)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict ``{"value": ..., "meta": {...}}`` (for JSON output)."""
+        return {"value": self.value, "meta": _plain(self.meta)}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(value={self.value!r}, meta={_plain(self.meta)!r})"
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+class ErrorEvent(Event):
+    """An event describing a failure; emitted on a connector's ``err`` observable.
+
+    ``value`` is a dict with at least ``error`` (message), ``kind`` (exception
+    class name), ``connector``, ``action`` (decode, encode, write, route, connect,
+    accept, ...) and ``stream`` (peer id or path, may be ``None``).
+    """
+
+    @property
+    def is_error(self) -> bool:
+        return True
+
+    def with_value(self, value: Any) -> Event:
+        return ErrorEvent(value, self.meta)
+
+
+def error_event(
+    error: BaseException | str,
+    *,
+    connector: str,
+    action: str,
+    stream: Any = None,
+    meta: Mapping[str, Any] | None = None,
+    **extra: Any,
+) -> ErrorEvent:
+    """Build an :class:`ErrorEvent`.
+
+    Example::
+
+        >>> e = error_event(ValueError("bad"), connector="unix_socket_server",
+        ...                 action="decode", stream=7)
+        >>> e.value["error"], e.value["kind"], e.value["action"]
+        ('bad', 'ValueError', 'decode')
+    """
+    if isinstance(error, BaseException):
+        message, kind = str(error) or type(error).__name__, type(error).__name__
+    else:
+        message, kind = error, "Error"
+    value: dict[str, Any] = {
+        "error": message,
+        "kind": kind,
+        "connector": connector,
+        "action": action,
+        "stream": stream,
+    }
+    value.update(extra)
+    return ErrorEvent(value, meta or _EMPTY)
+
+
+def map_value(fn: Callable[[Any], Any]) -> Callable[[Event], Event]:
+    """Lift a function on values to a function on events that keeps metadata.
+
+    Example::
+
+        >>> map_value(lambda v: v + 1)(Event(1, {"a": 1}))
+        Event(value=2, meta={'a': 1})
+    """
+
+    def apply(event: Event) -> Event:
+        return event.with_value(fn(event.value))
+
+    return apply

@@ -1,0 +1,202 @@
+"""Per-stream decode and encode chains: preprocessors + codec, codec + postprocessors.
+
+These are the pure cores the connectors and the Rx operators share. A
+:class:`Decoder` belongs to one stream (one connection)::
+
+    >>> d = DecoderFactory(["separate"], "json")()
+    >>> d.feed(b'{"a":1}\\n{"a"'), d.feed(b':2}'), d.finish()
+    ([{'a': 1}], [], [{'a': 2}])
+
+Failures come back *in line*, as exception instances standing where the value
+would have been, so their position in the stream is kept::
+
+    >>> [type(x).__name__ if isinstance(x, Exception) else x for x in d.feed(b'1\\nnope\\n2\\n')]
+    [1, 'CodecError', 2]
+
+An :class:`Encoder` turns values into the bytes to send::
+
+    >>> e = EncoderFactory("json", ["separate"])()
+    >>> e.encode({"a": 1})
+    b'{"a":1}\\n'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from .codecs.base import Codec
+from .errors import CodecError, FramingError, RxUnixError
+from .processors.base import Postprocessor, Preprocessor
+from .registry import Spec, codec_factory, spec_list
+
+__all__ = ["Decoder", "Encoder", "DecoderFactory", "EncoderFactory", "is_failure"]
+
+
+def is_failure(item: Any) -> bool:
+    """True if a decoder output item is a failure rather than a value."""
+    return isinstance(item, RxUnixError)
+
+
+def _wrap(exc: Exception, what: str) -> RxUnixError:
+    if isinstance(exc, RxUnixError):
+        return exc
+    return CodecError(f"{what}: {type(exc).__name__}: {exc}")
+
+
+class Decoder:
+    """Preprocessor chain + codec for one stream: ``feed(bytes)`` and ``finish()``."""
+
+    __slots__ = ("_pres", "_codec", "_decode")
+
+    def __init__(self, preprocessors: Sequence[Preprocessor], codec: Codec) -> None:
+        self._pres = list(preprocessors)
+        self._codec = codec
+        self._decode = codec.decode
+
+    def _frames(self, data: bytes) -> list[Any]:
+        pres = self._pres
+        if not pres:
+            return [data]
+        frames: list[Any] = pres[0].feed(data)
+        for pre in pres[1:]:
+            nxt: list[Any] = []
+            for f in frames:
+                if f.__class__ is bytes:
+                    nxt.extend(pre.feed(f))
+                else:
+                    nxt.append(f)
+            frames = nxt
+        return frames
+
+    def _values(self, frames: list[Any]) -> list[Any]:
+        decode = self._decode
+        out: list[Any] = []
+        append = out.append
+        for f in frames:
+            if isinstance(f, (bytes, bytearray)):
+                try:
+                    append(decode(f))
+                except Exception as exc:  # a codec must never kill the stream
+                    append(_wrap(exc, "decode"))
+            else:
+                append(f)
+        return out
+
+    def feed(self, data: bytes) -> list[Any]:
+        """Decode a received chunk: values, and failures in line."""
+        try:
+            frames = self._frames(data)
+        except Exception as exc:  # a buggy processor must not kill the stream
+            return [_wrap(exc, "preprocess")]
+        return self._values(frames)
+
+    def finish(self) -> list[Any]:
+        """End of stream: flush every preprocessor in order and decode the rest."""
+        frames: list[Any] = []
+        for pre in self._pres:
+            nxt: list[Any] = []
+            try:
+                for f in frames:
+                    if f.__class__ is bytes:
+                        nxt.extend(pre.feed(f))
+                    else:
+                        nxt.append(f)
+                nxt.extend(pre.finish())
+            except Exception as exc:
+                nxt.append(_wrap(exc, "preprocess"))
+            frames = nxt
+        return self._values(frames)
+
+
+class Encoder:
+    """Codec + postprocessor chain for one stream: ``encode(value) -> bytes``."""
+
+    __slots__ = ("_codec", "_encode", "_posts")
+
+    def __init__(self, codec: Codec, postprocessors: Sequence[Postprocessor]) -> None:
+        self._codec = codec
+        self._encode = codec.encode
+        self._posts = list(postprocessors)
+
+    def _post(self, chunks: list[bytes], start: int = 0) -> list[bytes]:
+        for post in self._posts[start:]:
+            nxt: list[bytes] = []
+            for c in chunks:
+                nxt.extend(post.process(c))
+            chunks = nxt
+        return chunks
+
+    def encode(self, value: Any) -> bytes:
+        """Encode one value into the bytes to send (possibly empty, e.g. ``collect``).
+
+        Raises :class:`~rxunix.errors.CodecError` or :class:`~rxunix.errors.FramingError`.
+        """
+        try:
+            data = self._encode(value)
+        except Exception as exc:
+            raise _wrap(exc, "encode") from None
+        posts = self._posts
+        if len(posts) == 1:
+            try:
+                return b"".join(posts[0].process(data))
+            except Exception as exc:
+                raise _postfail(exc) from None
+        try:
+            return b"".join(self._post([data]))
+        except Exception as exc:
+            raise _postfail(exc) from None
+
+    def encode_many(self, values: Iterable[Any]) -> tuple[bytes, list[tuple[Any, RxUnixError]]]:
+        """Encode a batch: the joined bytes and the ``(value, error)`` pairs that failed."""
+        parts: list[bytes] = []
+        failed: list[tuple[Any, RxUnixError]] = []
+        encode = self.encode
+        for v in values:
+            try:
+                parts.append(encode(v))
+            except RxUnixError as exc:
+                failed.append((v, exc))
+        return b"".join(parts), failed
+
+    def finish(self) -> bytes:
+        """End of stream: whatever the postprocessors still hold (e.g. ``collect``)."""
+        out: list[bytes] = []
+        try:
+            for i, post in enumerate(self._posts):
+                out.extend(self._post(post.finish(), i + 1))
+        except Exception as exc:
+            raise _postfail(exc) from None
+        return b"".join(out)
+
+
+def _postfail(exc: Exception) -> RxUnixError:
+    if isinstance(exc, RxUnixError):
+        return exc
+    return FramingError(f"postprocess: {type(exc).__name__}: {exc}")
+
+
+class DecoderFactory:
+    """Validated specs for making one :class:`Decoder` per stream.
+
+    ``DecoderFactory(["separate"], "json")`` checks names and options at once
+    and raises :class:`~rxunix.errors.ConfigError` on bad ones.
+    """
+
+    def __init__(self, preprocessors: Sequence[Spec] | None = None, codec: Spec = "json") -> None:
+        self._pres: list[Callable[[], Preprocessor]] = spec_list("preprocessor", preprocessors)
+        self._codec: Callable[[], Codec] = codec_factory(codec)
+
+    def __call__(self) -> Decoder:
+        return Decoder([p() for p in self._pres], self._codec())
+
+
+class EncoderFactory:
+    """Validated specs for making one :class:`Encoder` per stream."""
+
+    def __init__(self, codec: Spec = "json", postprocessors: Sequence[Spec] | None = None) -> None:
+        self._codec: Callable[[], Codec] = codec_factory(codec)
+        self._posts: list[Callable[[], Postprocessor]] = spec_list("postprocessor", postprocessors)
+
+    def __call__(self) -> Encoder:
+        return Encoder(self._codec(), [p() for p in self._posts])

@@ -1,0 +1,80 @@
+"""Origins: which connection(s) an event came from, and merging them for aggregates.
+
+Events from a server carry ``meta["unix_socket_server"] = {"path", "peer", ...}``;
+events from a client carry ``meta["unix_socket_client"] = {"peer": path}``. An
+aggregate of several events carries, under the same keys, the *list* of the
+distinct origin records of all of them::
+
+    >>> from rxunix.event import Event
+    >>> a = Event(1, {SERVER: {"path": "/s", "peer": 1}})
+    >>> b = Event(2, {SERVER: {"path": "/s", "peer": 2}})
+    >>> merged = merge_origins([a, b, a])
+    >>> [r["peer"] for r in merged[SERVER]]
+    [1, 2]
+    >>> aggregate([a, b], lambda vs: sum(vs)).value
+    3
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from .event import Event
+
+__all__ = ["SERVER", "CLIENT", "ORIGIN_KEYS", "origin_records", "merge_origins", "aggregate"]
+
+SERVER = "unix_socket_server"
+CLIENT = "unix_socket_client"
+#: Metadata keys that identify where an event came from.
+ORIGIN_KEYS: tuple[str, ...] = (SERVER, CLIENT)
+
+
+def origin_records(meta: Mapping[str, Any], key: str = SERVER) -> list[Mapping[str, Any]]:
+    """The origin records under ``key``: ``[]``, ``[record]`` or the merged list."""
+    rec = meta.get(key)
+    if rec is None:
+        return []
+    if isinstance(rec, Mapping):
+        return [rec]
+    if isinstance(rec, (list, tuple)):
+        return [r for r in rec if isinstance(r, Mapping)]
+    return []
+
+
+def _identity(rec: Mapping[str, Any]) -> tuple[Any, ...]:
+    peer = rec.get("peer")
+    if isinstance(peer, list):
+        peer = tuple(peer)
+    return (rec.get("path"), peer)
+
+
+def merge_origins(events: Iterable[Event | Mapping[str, Any]]) -> dict[str, Any]:
+    """Metadata whose origin keys hold the distinct origin records of all ``events``.
+
+    Non-origin metadata keys are taken from the last event (as Tremor does).
+    Records keep first-seen order; the same connection appears once.
+    """
+    merged: dict[str, Any] = {}
+    seen: dict[str, dict[tuple[Any, ...], Mapping[str, Any]]] = {k: {} for k in ORIGIN_KEYS}
+    for ev in events:
+        meta = ev.meta if isinstance(ev, Event) else ev
+        for k, v in meta.items():
+            if k not in seen:
+                merged[k] = v
+        for key, bucket in seen.items():
+            for rec in origin_records(meta, key):
+                bucket.setdefault(_identity(rec), rec)
+    for key, bucket in seen.items():
+        if bucket:
+            merged[key] = list(bucket.values())
+    return merged
+
+
+def aggregate(events: Iterable[Event], reduce: Callable[[list[Any]], Any] = list) -> Event:
+    """An event whose value is ``reduce(values)`` and whose origins merge all ``events``.
+
+    For users who aggregate with plain Rx operators (``scan``, ``reduce``, ...).
+    """
+    evs = list(events)
+    return Event(reduce([e.value for e in evs]), merge_origins(evs))

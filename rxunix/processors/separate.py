@@ -1,0 +1,100 @@
+"""``separate``: split a byte stream at a one-byte separator (default newline).
+
+Beyond Tremor, an oversize frame costs exactly one error: the good frames before
+and after it in the same chunk are kept, and the stream resynchronises at the
+next separator. Memory held per stream never exceeds ``max_length`` bytes::
+
+    >>> p = SeparatePre(max_length=4)
+    >>> [f if isinstance(f, bytes) else type(f).__name__ for f in p.feed(b"ok\\ntoolong\\nfine\\n")]
+    [b'ok', 'FrameTooLarge', b'fine']
+    >>> SeparatePost().process(b'{"a":1}')
+    [b'{"a":1}\\n']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import Option, validate
+from ..errors import FrameTooLarge
+from .base import Frame, Postprocessor, Preprocessor
+from ._options import MAX_LENGTH, SEPARATOR
+
+__all__ = ["SeparatePre", "SeparatePost"]
+
+
+class SeparatePre(Preprocessor):
+    """Split at ``separator``; ``max_length`` (default 8192, 0 = none) bounds a frame.
+
+    ``buffered=False`` treats every chunk as complete: the bytes after the last
+    separator of a chunk are a frame of their own instead of waiting for more.
+    """
+
+    name = "separate"
+    SCHEMA = {"separator": SEPARATOR, "max_length": MAX_LENGTH, "buffered": Option(bool, True)}
+
+    __slots__ = ("_sep", "_max", "_buffered", "_buf", "_discarding")
+
+    def __init__(self, **options: Any) -> None:
+        opts = validate("separate", options, self.SCHEMA)
+        self._sep: bytes = opts["separator"]
+        self._max: int = opts["max_length"]
+        self._buffered: bool = opts["buffered"]
+        self._buf = bytearray()
+        self._discarding = False
+
+    def _too_large(self, size: int | None = None) -> FrameTooLarge:
+        got = f"{size} bytes" if size is not None else "more bytes"
+        return FrameTooLarge(f"separate: frame of {got} exceeds max_length {self._max}")
+
+    def feed(self, data: bytes) -> list[Frame]:
+        parts: list[Any] = data.split(self._sep)
+        tail: bytes = parts.pop()
+        maxlen = self._max
+        if not self._buffered:
+            if tail:
+                parts.append(tail)
+            if maxlen and parts and max(map(len, parts)) > maxlen:
+                return [p if len(p) <= maxlen else self._too_large(len(p)) for p in parts]
+            return parts
+        if parts:
+            if self._discarding:
+                # the first part ends the oversize frame: already reported
+                del parts[0]
+                self._discarding = False
+            elif self._buf:
+                self._buf += parts[0]
+                parts[0] = bytes(self._buf)
+                self._buf.clear()
+            if maxlen and parts and max(map(len, parts)) > maxlen:
+                parts = [p if len(p) <= maxlen else self._too_large(len(p)) for p in parts]
+        if tail and not self._discarding:
+            self._buf += tail
+            if maxlen and len(self._buf) > maxlen:
+                parts.append(self._too_large())
+                self._buf.clear()
+                self._discarding = True
+        return parts  # type: ignore[no-any-return]
+
+    def finish(self) -> list[Frame]:
+        self._discarding = False
+        if not self._buf:
+            return []
+        last = bytes(self._buf)
+        self._buf.clear()
+        return [last]
+
+
+class SeparatePost(Postprocessor):
+    """Append ``separator`` (default newline) to every encoded event."""
+
+    name = "separate"
+    SCHEMA = {"separator": SEPARATOR}
+
+    __slots__ = ("_sep",)
+
+    def __init__(self, **options: Any) -> None:
+        self._sep: bytes = validate("separate", options, self.SCHEMA)["separator"]
+
+    def process(self, data: bytes) -> list[bytes]:
+        return [data + self._sep]

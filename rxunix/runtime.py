@@ -1,0 +1,169 @@
+"""Where the gevent hub runs: in the caller's thread, or in a dedicated OS thread.
+
+Scripts and services use a :class:`LocalRuntime` (the default): connectors'
+greenlets run on the hub of the thread that started them, and the program must
+let that hub run (``gevent.wait()``, ``connector.join()``, blocking gevent
+calls...). Notebooks and REPLs use a :class:`ThreadRuntime`: the hub runs in its
+own OS thread, so events keep flowing while the interpreter is idle; calls made
+from any other thread are handed into the hub thread safely. Inside an IPython
+kernel the thread runtime is chosen automatically::
+
+    >>> rt = ThreadRuntime()
+    >>> rt.call(lambda: 40 + 2)
+    42
+    >>> rt.close()
+
+Callbacks of ``out``/``err`` subscribers always run in the hub thread of the
+connector's runtime.
+"""
+
+from __future__ import annotations
+
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import gevent
+import gevent.event
+from gevent import monkey
+from gevent.hub import Hub
+
+__all__ = ["Runtime", "LocalRuntime", "ThreadRuntime", "get_runtime", "set_runtime", "in_ipython_kernel"]
+
+T = TypeVar("T")
+
+# Real OS-thread primitives even when the process is monkey-patched.
+_get_ident: Callable[[], int] = monkey.get_original("_thread", "get_ident")
+_start_new_thread: Callable[..., int] = monkey.get_original("_thread", "start_new_thread")
+_allocate_lock: Callable[[], Any] = monkey.get_original("_thread", "allocate_lock")
+
+
+class Runtime(ABC):
+    """Owns one gevent hub and hands work into its thread."""
+
+    hub: Hub
+    thread_id: int
+
+    def in_hub_thread(self) -> bool:
+        """True when called from the thread that runs this runtime's hub."""
+        return _get_ident() == self.thread_id
+
+    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` in the hub thread soon; safe from any thread."""
+        if self.in_hub_thread():
+            self.hub.loop.run_callback(fn, *args)
+        else:
+            self.hub.loop.run_callback_threadsafe(fn, *args)
+
+    def call(self, fn: Callable[..., T], *args: Any, timeout: float | None = 30.0) -> T:
+        """Run ``fn(*args)`` in the hub thread and return its result (or raise its error).
+
+        From the hub thread itself this is a plain call.
+        """
+        if self.in_hub_thread():
+            return fn(*args)
+        done = _allocate_lock()
+        done.acquire()
+        box: dict[str, Any] = {}
+
+        def run() -> None:
+            def body() -> None:
+                try:
+                    box["value"] = fn(*args)
+                except BaseException as exc:  # handed back to the caller
+                    box["error"] = exc
+                finally:
+                    done.release()
+
+            gevent.spawn(body)
+
+        self.hub.loop.run_callback_threadsafe(run)
+        if not done.acquire(True, -1 if timeout is None else timeout):
+            raise TimeoutError(f"runtime call {fn!r} did not finish in {timeout}s")
+        if "error" in box:
+            raise box["error"]
+        return box["value"]  # type: ignore[no-any-return]
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the runtime (stop its thread, if it has one)."""
+
+
+class LocalRuntime(Runtime):
+    """The hub of the thread that creates it (default in scripts and services)."""
+
+    def __init__(self) -> None:
+        self.hub = gevent.get_hub()
+        self.thread_id = _get_ident()
+
+    def close(self) -> None:
+        pass
+
+
+class ThreadRuntime(Runtime):
+    """A gevent hub running in a dedicated daemon OS thread (default in notebooks)."""
+
+    def __init__(self, name: str = "rxunix-hub") -> None:
+        ready = _allocate_lock()
+        ready.acquire()
+        self._stop: gevent.event.Event | None = None
+        self.name = name
+
+        def main() -> None:
+            self.hub = gevent.get_hub()
+            self.thread_id = _get_ident()
+            self._stop = gevent.event.Event()
+            # a referenced async watcher keeps the loop alive while idle
+            self._keepalive = self.hub.loop.async_()
+            self._keepalive.start(lambda: None)
+            ready.release()
+            try:
+                self._stop.wait()
+            finally:
+                self._keepalive.stop()
+
+        _start_new_thread(main, ())
+        ready.acquire()
+
+    def close(self) -> None:
+        if self._stop is not None:
+            self.hub.loop.run_callback_threadsafe(self._stop.set)
+
+
+_default: Runtime | None = None
+_local_by_thread: dict[int, LocalRuntime] = {}
+
+
+def in_ipython_kernel() -> bool:
+    """True when running inside a Jupyter/IPython kernel."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None or "ipykernel" not in sys.modules:
+        return False
+    try:
+        shell = ipython.get_ipython()
+    except Exception:
+        return False
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def set_runtime(runtime: Runtime | None) -> None:
+    """Choose the runtime new connectors use (``None``: back to automatic)."""
+    global _default
+    _default = runtime
+
+
+def get_runtime() -> Runtime:
+    """The runtime new connectors use: the one set, else a thread runtime in a
+    kernel, else the calling thread's local runtime."""
+    global _default
+    if _default is not None:
+        return _default
+    if in_ipython_kernel():
+        _default = ThreadRuntime()
+        return _default
+    tid = _get_ident()
+    rt = _local_by_thread.get(tid)
+    if rt is None:
+        rt = _local_by_thread[tid] = LocalRuntime()
+    return rt

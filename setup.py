@@ -1,0 +1,48 @@
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+EXTRAS = {
+    "msgpack": ["msgpack>=1.0"],
+    "yaml": ["PyYAML>=6.0"],
+    "orjson": ["orjson>=3.8"],
+    "lz4": ["lz4>=4.0"],
+    "zstd": ["zstandard>=0.21"],
+    "snappy": ["python-snappy>=0.6"],
+    "brotli": ["brotli>=1.0"],
+    "notebook": ["ipykernel>=6", "ipywidgets>=8", "matplotlib>=3.7"],
+}
+EXTRAS["compression"] = EXTRAS["lz4"] + EXTRAS["zstd"] + EXTRAS["snappy"] + EXTRAS["brotli"]
+EXTRAS["codecs"] = EXTRAS["msgpack"] + EXTRAS["yaml"] + EXTRAS["orjson"]
+EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
+EXTRAS["test"] = EXTRAS["all"] + [
+    "pytest>=7.4",
+    "pytest-timeout>=2.2",
+    "hypothesis>=6.80",
+]
+
+setup(
+    name="rxunix",
+    version="0.1.0",
+    description="Reactive stream processing over UNIX domain sockets (ReactiveX + gevent)",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.11",
+    packages=find_packages(include=["rxunix", "rxunix.*"]),
+    package_data={"rxunix": ["py.typed", "data/*"]},
+    install_requires=["reactivex>=4.0.4,<7", "gevent>=23.9", "simplejson>=3.19"],
+    extras_require=EXTRAS,
+    entry_points={"console_scripts": ["rxunix=rxunix.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+        "Programming Language :: Python :: 3.13",
+        "Framework :: Gevent",
+        "Operating System :: POSIX :: Linux",
+        "Typing :: Typed",
+    ],
+)
