@@ -1,0 +1,35 @@
+"""Shared fixtures. Tests run both unpatched (``pytest``) and monkey-patched
+(``python -m gevent.monkey --module pytest``); see tox.ini."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+
+from rxunix.runtime import set_runtime
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[str]:
+    """A short temporary directory (unix socket paths are limited to 108 bytes)."""
+    d = tempfile.mkdtemp(prefix="rxu-", dir="/tmp")
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def sock_path(short_tmp: str) -> str:
+    """A fresh socket path in a short temporary directory."""
+    return os.path.join(short_tmp, "s.sock")
+
+
+@pytest.fixture(autouse=True)
+def _reset_runtime() -> Iterator[None]:
+    yield
+    set_runtime(None)
