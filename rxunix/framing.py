@@ -71,10 +71,14 @@ class Decoder:
 
     def _values(self, frames: list[Any]) -> list[Any]:
         decode = self._decode
+        try:  # fast path: every frame decodes (codecs are pure, so a retry is safe)
+            return [decode(f) for f in frames]
+        except Exception:
+            pass
         out: list[Any] = []
         append = out.append
         for f in frames:
-            if isinstance(f, (bytes, bytearray)):
+            if isinstance(f, bytes):
                 try:
                     append(decode(f))
                 except Exception as exc:  # a codec must never kill the stream

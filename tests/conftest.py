@@ -13,7 +13,6 @@ from hypothesis import HealthCheck, settings
 
 from rxunix.runtime import set_runtime
 
-
 settings.register_profile(
     "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import reactivex as rx
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,8 +11,6 @@ from reactivex.subject import Subject
 from rxunix.errors import ConfigError
 from rxunix.event import Event
 from rxunix.operators.codec import Chunk, decode, encode, end_of_stream
-
-import pytest
 
 
 def run(source: rx.Observable, op) -> tuple[list, list, bool]:
@@ -91,7 +90,8 @@ def test_encode_per_stream_postprocessor_state():
 
 def test_encode_errors_are_events():
     sink: list = []
-    items, errs, done = run(rx.of({"a": 1}, {"b": object()}, {"c": 3}), encode("json", ["separate"], errors=sink.append))
+    source = rx.of({"a": 1}, {"b": object()}, {"c": 3})
+    items, errs, done = run(source, encode("json", ["separate"], errors=sink.append))
     assert b"".join(c.data for c in items) == b'{"a":1}\n{"c":3}\n'
     assert errs == [] and done
     assert len(sink) == 1 and sink[0].value["action"] == "encode"
@@ -110,6 +110,6 @@ values = st.recursive(
 def test_encode_then_decode_round_trips_in_random_chunks(vals, data):
     encoded = b"".join(c.data for c in run(rx.from_iterable(vals), encode("json", ["separate"]))[0])
     cuts = sorted(data.draw(st.lists(st.integers(0, len(encoded)), max_size=10)))
-    pieces = [encoded[i:j] for i, j in zip([0, *cuts], [*cuts, len(encoded)])]
+    pieces = [encoded[i:j] for i, j in zip([0, *cuts], [*cuts, len(encoded)], strict=True)]
     items, _, _ = run(rx.from_iterable(pieces), decode(["separate"], "json"))
     assert [e.value for e in items] == vals

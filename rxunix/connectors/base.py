@@ -164,7 +164,7 @@ class Connector(ABC):
     ) -> None:
         self._report(error_event(error, connector=self.kind, action=action, stream=stream, meta=meta, **extra))
 
-    def _input_completed(self) -> None:
+    def _input_completed(self) -> None:  # noqa: B027 - optional hook
         """Upstream of ``in_`` completed; default: nothing (the connector keeps running)."""
 
     @abstractmethod
@@ -178,3 +178,9 @@ class Connector(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.state} {dict(self.stats)}>"
+
+    def _repr_html_(self) -> str:
+        """Notebook display (state, path, peers, counters); see :mod:`rxunix.notebook`."""
+        from ..notebook import connector_html
+
+        return connector_html(self)

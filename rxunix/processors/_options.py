@@ -23,3 +23,12 @@ MAX_LENGTH = Option(int, 8192, check=lambda v: v >= 0, expect="an int >= 0 (0 = 
 def positive_int(default: int) -> Option:
     """An int option that must be > 0."""
     return Option(int, default, check=lambda v: v > 0, expect="an int > 0")
+
+
+def max_length(default: int) -> Option:
+    """A ``max_length`` option (bytes, 0 = unlimited) with its own default."""
+    return Option(int, default, check=lambda v: v >= 0, expect="an int >= 0 (0 = unlimited)")
+
+
+#: Default ``max_length`` of the binary-safe framings (length prefixes, decompressed size): 16 MiB.
+BIG_MAX_LENGTH = 16 * 1024 * 1024

@@ -16,14 +16,13 @@ A postprocessor turns one encoded event into zero or more byte chunks to send.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Union
 
 from ..errors import FramingError
 
 __all__ = ["Frame", "Preprocessor", "Postprocessor"]
 
 #: A preprocessor output item: a frame, or an error standing where a frame would.
-Frame = Union[bytes, FramingError]
+Frame = bytes | FramingError
 
 
 class Preprocessor(ABC):

@@ -17,8 +17,8 @@ from typing import Any
 
 from ..config import Option, validate
 from ..errors import FrameTooLarge
-from .base import Frame, Postprocessor, Preprocessor
 from ._options import MAX_LENGTH, SEPARATOR
+from .base import Frame, Postprocessor, Preprocessor
 
 __all__ = ["SeparatePre", "SeparatePost"]
 
@@ -74,7 +74,7 @@ class SeparatePre(Preprocessor):
                 parts.append(self._too_large())
                 self._buf.clear()
                 self._discarding = True
-        return parts  # type: ignore[no-any-return]
+        return parts
 
     def finish(self) -> list[Frame]:
         self._discarding = False

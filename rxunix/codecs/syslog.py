@@ -1,0 +1,338 @@
+"""``syslog``: RFC 5424 (IETF) and RFC 3164 (BSD) syslog lines <-> dicts, as Tremor does.
+
+Decoded fields (present only when the line has them): ``severity`` and
+``facility`` (names such as ``"notice"``, ``"local4"``), ``timestamp`` (int,
+nanoseconds since the epoch, UTC), ``hostname``, ``appname``, ``procid``
+(string), ``msgid``, ``structured_data`` (``{id: [{name: value}, ...]}``),
+``msg``, ``protocol`` (``"RFC5424"`` or ``"RFC3164"``) and ``protocol_version``
+(RFC 5424 only)::
+
+    >>> c = SyslogCodec()
+    >>> v = c.decode(b'<165>1 2003-10-11T22:14:15.003Z host app - ID47 [ex@1 iut="3"] hello')
+    >>> v["facility"], v["severity"], v["timestamp"], v["structured_data"], v["msg"]
+    ('local4', 'notice', 1065910455003000000, {'ex@1': [{'iut': '3'}]}, 'hello')
+    >>> c.encode(v)
+    b'<165>1 2003-10-11T22:14:15.003+00:00 host app - ID47 [ex@1 iut="3"] hello'
+
+RFC 3164 lines carry no year: the current one is used (the previous one for a
+December line read in January), as Tremor does. As in Tremor, a line that is
+neither format decodes to ``{"protocol": "RFC3164", "msg": <the line>}``;
+``strict=True`` makes it a :class:`~rxunix.errors.CodecError` instead. An empty
+frame or invalid UTF-8 is always a ``CodecError``.
+
+Encoding writes RFC 5424 (version ``protocol_version``, default 1) unless
+``protocol`` is ``"RFC3164"``, exactly as Tremor chooses; RFC 5424 needs
+``facility`` and ``severity``. Beyond Tremor, header fields that would corrupt
+the line (spaces, empty strings) are a ``CodecError``, and ``"``, ``\\`` and
+``]`` in structured-data values are escaped.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..config import Option, validate
+from ..errors import CodecError
+from .base import Codec
+
+__all__ = ["SyslogCodec", "SEVERITIES", "FACILITIES"]
+
+SEVERITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
+FACILITIES = (
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+    "authpriv", "ftp", "ntp", "audit", "alert", "clockd",
+    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+)  # fmt: skip
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NS = 1_000_000_000
+
+_HEAD_5424 = re.compile(r"<(\d{1,3})>([1-9]\d{0,2}) (\S+) (\S+) (\S+) (\S+) (\S+) ?")
+_TS_3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))"
+)
+_HEAD_3164 = re.compile(r"<(\d{1,3})>([A-Z][a-z]{2}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2})(?: (.*))?", re.S)
+_TAG = re.compile(r"([^\s:\[\]]+)?(?:\[([^\]\s]*)\])?(:)?[ ]*")
+_SD_NAME = re.compile(r'[^\s="\]]+')
+_SD_PARAM = re.compile(r' ([^\s="\]]+)="((?:[^"\\]|\\.)*)"')
+_SD_UNESCAPE = re.compile(r'\\(["\\\]])')
+
+
+class _Bad(Exception):
+    pass
+
+
+def _pri(text: str) -> tuple[str, str]:
+    pri = int(text)
+    if pri > 191:
+        raise _Bad(f"priority {pri} > 191")
+    return FACILITIES[pri >> 3], SEVERITIES[pri & 7]
+
+
+def _nanos(year: int, month: int, day: int, hh: int, mm: int, ss: int, frac_ns: int, offset_s: int) -> int:
+    try:
+        datetime(year, month, day, hh, mm, ss)  # validates ranges
+    except ValueError as exc:
+        raise _Bad(f"bad timestamp: {exc}") from None
+    return (calendar.timegm((year, month, day, hh, mm, ss)) - offset_s) * _NS + frac_ns
+
+
+def _ts_3339(text: str) -> int:
+    m = _TS_3339.fullmatch(text)
+    if m is None:
+        raise _Bad(f"bad timestamp {text!r}")
+    y, mo, d, hh, mi, ss, frac, _z, sign, oh, om = m.groups()
+    frac_ns = int((frac or "0").ljust(9, "0"))
+    offset = 0 if sign is None else (1 if sign == "+" else -1) * (int(oh) * 3600 + int(om) * 60)
+    return _nanos(int(y), int(mo), int(d), int(hh), int(mi), int(ss), frac_ns, offset)
+
+
+def _sd(text: str) -> tuple[dict[str, list[dict[str, str]]], str]:
+    """Parse structured data at the start of ``text``; return (elements, rest)."""
+    out: dict[str, list[dict[str, str]]] = {}
+    i = 0
+    while i < len(text) and text[i] == "[":
+        end_name = _SD_NAME.match(text, i + 1)
+        params: list[dict[str, str]] | None = None
+        if end_name is not None:
+            j, params = end_name.end(), []
+            while (p := _SD_PARAM.match(text, j)) is not None:
+                params.append({p.group(1): _SD_UNESCAPE.sub(r"\1", p.group(2))})
+                j = p.end()
+            if j < len(text) and text[j] == "]":
+                out[end_name.group(0)] = params
+                i = j + 1
+                continue
+        # malformed element: dropped as Tremor does, up to its closing bracket
+        close = text.find("]", i)
+        if close < 0:
+            raise _Bad("unterminated structured data")
+        i = close + 1
+    return out, text[i:]
+
+
+def _parse_5424(m: re.Match[str], line: str) -> dict[str, Any]:
+    facility, severity = _pri(m.group(1))
+    out: dict[str, Any] = {"facility": facility, "severity": severity}
+    ts, host, app, procid, msgid = m.group(3, 4, 5, 6, 7)
+    if ts != "-":
+        out["timestamp"] = _ts_3339(ts)
+    for key, val in (("hostname", host), ("appname", app), ("procid", procid), ("msgid", msgid)):
+        if val != "-":
+            out[key] = val
+    out["protocol"], out["protocol_version"] = "RFC5424", int(m.group(2))
+    rest = line[m.end() :]
+    if not m.group(0).endswith(" "):  # the line ends after MSGID: no structured data
+        raise _Bad("missing structured data")
+    if rest.startswith("-"):
+        rest = rest[1:]
+    elif rest.startswith("["):
+        sd, rest = _sd(rest)
+        if sd:
+            out["structured_data"] = sd
+    else:
+        raise _Bad("bad structured data")
+    if rest:
+        if rest[0] != " ":
+            raise _Bad("no space before the message")
+        if rest[1:]:
+            out["msg"] = rest[1:]
+    return out
+
+
+def _year(month: int) -> int:
+    now = time.gmtime()
+    return now.tm_year - 1 if now.tm_mon == 1 and month == 12 else now.tm_year
+
+
+def _parse_3164(m: re.Match[str]) -> dict[str, Any]:
+    facility, severity = _pri(m.group(1))
+    mon = m.group(2)
+    if mon not in _MONTHS:
+        raise _Bad(f"bad month {mon!r}")
+    month = _MONTHS.index(mon) + 1
+    day, hh, mi, ss = (int(g) for g in m.group(3, 4, 5, 6))
+    out: dict[str, Any] = {
+        "facility": facility,
+        "severity": severity,
+        "timestamp": _nanos(_year(month), month, day, hh, mi, ss, 0, 0),
+        "protocol": "RFC3164",
+    }
+    rest = m.group(7) or ""
+    host, sep, after = rest.partition(" ")
+    if host and not host.endswith(":") and "[" not in host:
+        if host != "-":
+            out["hostname"] = host
+        rest = after
+    t = _TAG.match(rest)
+    assert t is not None  # every part of the pattern is optional
+    if t.group(1):
+        out["appname"] = t.group(1)
+    if t.group(2):
+        out["procid"] = t.group(2)
+    msg = rest[t.end() :]
+    if msg:
+        out["msg"] = msg
+    return out
+
+
+def _header_field(value: Any, key: str) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int) and not isinstance(value, bool) and key == "procid":
+        value = str(value)
+    if not isinstance(value, str) or not value or any(c.isspace() for c in value):
+        raise CodecError(f"syslog: {key!r} must be a non-empty string without spaces, got {value!r}")
+    return value
+
+
+def _encode_sd(sd: Any) -> str:
+    if not isinstance(sd, Mapping):
+        raise CodecError("syslog: invalid structured data: structured data not an object")
+    parts = []
+    for sd_id, params in sd.items():
+        if not isinstance(sd_id, str) or not _SD_NAME.fullmatch(sd_id):
+            raise CodecError(f"syslog: invalid structured data id {sd_id!r}")
+        if not isinstance(params, (list, tuple)):
+            raise CodecError(f"syslog: invalid structured data: params of {sd_id!r} not a list of objects")
+        elem = ["[", sd_id]
+        for kv in params:
+            if not isinstance(kv, Mapping):
+                raise CodecError(f"syslog: invalid structured data: param of {sd_id!r} not an object")
+            for k, v in kv.items():
+                if not isinstance(k, str) or not _SD_NAME.fullmatch(k) or not isinstance(v, str):
+                    raise CodecError(f"syslog: invalid structured data param {k!r}={v!r} in {sd_id!r}")
+                v = v.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
+                elem.append(f' {k}="{v}"')
+        elem.append("]")
+        parts.append("".join(elem))
+    return "".join(parts) or "-"
+
+
+def _pri_of(value: Mapping[str, Any], required: bool) -> int:
+    f, s = value.get("facility"), value.get("severity")
+    if f is None or s is None:
+        if required:
+            raise CodecError(f"syslog: {'facility' if f is None else 'severity'} missing")
+        return 13  # user.notice, RFC 3164 4.3.3
+    if f not in FACILITIES:
+        raise CodecError(f"syslog: invalid facility {f!r}; allowed: {', '.join(FACILITIES)}")
+    if s not in SEVERITIES:
+        raise CodecError(f"syslog: invalid severity {s!r}; allowed: {', '.join(SEVERITIES)}")
+    return FACILITIES.index(f) * 8 + SEVERITIES.index(s)
+
+
+def _datetime(ns: Any) -> tuple[datetime, int]:
+    if isinstance(ns, bool) or not isinstance(ns, int):
+        raise CodecError(f"syslog: 'timestamp' must be an int (ns since the epoch), got {ns!r}")
+    secs, frac = divmod(ns, _NS)
+    try:
+        return _EPOCH + timedelta(seconds=secs), frac
+    except OverflowError:
+        raise CodecError(f"syslog: 'timestamp' {ns} out of range") from None
+
+
+def _rfc3339(ns: Any) -> str:
+    dt, frac = _datetime(ns)
+    if frac == 0:
+        fraction = ""
+    elif frac % 1_000_000 == 0:
+        fraction = f".{frac // 1_000_000:03d}"
+    elif frac % 1000 == 0:
+        fraction = f".{frac // 1000:06d}"
+    else:
+        fraction = f".{frac:09d}"
+    return dt.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "+00:00"
+
+
+def _msg(value: Mapping[str, Any]) -> list[str]:
+    msg = value.get("msg")
+    if msg is None:
+        return []
+    if not isinstance(msg, str):
+        raise CodecError(f"syslog: 'msg' must be a string, got {type(msg).__name__}")
+    return [msg]
+
+
+class SyslogCodec(Codec):
+    """RFC 5424 / RFC 3164 syslog <-> dicts. Option ``strict`` (default ``False``)."""
+
+    name = "syslog"
+    SCHEMA = {"strict": Option(bool, False)}
+
+    def __init__(self, **options: Any) -> None:
+        self.strict: bool = validate("syslog", options, self.SCHEMA)["strict"]
+
+    def decode(self, data: bytes) -> Any:
+        try:
+            line = bytes(data).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CodecError(f"syslog: invalid UTF-8 at byte {exc.start}") from None
+        if line.endswith("\n"):
+            line = line[:-2] if line.endswith("\r\n") else line[:-1]
+        if not line:
+            raise CodecError("syslog: empty frame")
+        problems = []
+        m = _HEAD_5424.match(line)
+        if m is not None:
+            try:
+                return _parse_5424(m, line)
+            except _Bad as exc:
+                problems.append(f"RFC5424: {exc}")
+        m3 = _HEAD_3164.fullmatch(line)
+        if m3 is not None:
+            try:
+                return _parse_3164(m3)
+            except _Bad as exc:
+                problems.append(f"RFC3164: {exc}")
+        if self.strict:
+            why = "; ".join(problems) or "no <PRI> header"
+            raise CodecError(f"syslog: not an RFC 5424 or RFC 3164 line ({why}): {line[:60]!r}")
+        return {"protocol": "RFC3164", "msg": line}
+
+    def encode(self, value: Any) -> bytes:
+        if not isinstance(value, Mapping):
+            raise CodecError(f"syslog: can only encode a dict, got {type(value).__name__}")
+        protocol, version = value.get("protocol"), value.get("protocol_version")
+        if protocol == "RFC3164":
+            return self._encode_3164(value).encode("utf-8")
+        if protocol is None and version is not None:
+            raise CodecError("syslog: missing protocol type")
+        if protocol not in (None, "RFC5424"):
+            raise CodecError(f"syslog: invalid protocol type {protocol!r}; allowed: RFC5424, RFC3164")
+        if protocol == "RFC5424" and version is None:
+            raise CodecError("syslog: missing protocol version")
+        if version is None:
+            version = 1
+        if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= 999:
+            raise CodecError(f"syslog: 'protocol_version' must be an int 1..999, got {version!r}")
+        parts = [f"<{_pri_of(value, True)}>{version}"]
+        ts = value.get("timestamp")
+        parts.append("-" if ts is None else _rfc3339(ts))
+        for key in ("hostname", "appname", "procid", "msgid"):
+            parts.append(_header_field(value.get(key), key))
+        sd = value.get("structured_data")
+        parts.append("-" if sd is None else _encode_sd(sd))
+        return " ".join(parts + _msg(value)).encode("utf-8")
+
+    def _encode_3164(self, value: Mapping[str, Any]) -> str:
+        ts = value.get("timestamp")
+        dt, _ = _datetime(time.time_ns() if ts is None else ts)
+        parts = [f"<{_pri_of(value, False)}>{_MONTHS[dt.month - 1]} {dt.day:2d} {dt:%H:%M:%S}"]
+        parts.append(_header_field(value.get("hostname"), "hostname"))
+        app = value.get("appname")
+        if app is None:
+            parts.append(":")
+        else:
+            app = _header_field(app, "appname")
+            procid = value.get("procid")
+            parts.append(f"{app}[{_header_field(procid, 'procid')}]:" if procid is not None else f"{app}:")
+        sd = value.get("structured_data")
+        if sd is not None:
+            parts.append(_encode_sd(sd))
+        return " ".join(parts + _msg(value))
