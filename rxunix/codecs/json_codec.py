@@ -174,7 +174,7 @@ class JsonCodec(Codec):
             text: str = self._encode_str(value)
         except (TypeError, ValueError, RecursionError) as exc:
             raise CodecError(f"json: cannot encode {type(value).__name__}: {exc}") from None
-        if _MAYBE_EXP.search(text):
+        if ("e-" in text or "e+" in text) and _MAYBE_EXP.search(text):
             text = _TOKEN.sub(_ryu_float, text)
         try:
             return text.encode("utf-8")

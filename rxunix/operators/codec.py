@@ -44,6 +44,9 @@ class Chunk(NamedTuple):
     meta: Mapping[str, Any] = _NO_META
 
 
+_chunk = tuple.__new__  # builds a Chunk without NamedTuple's Python-level __new__
+
+
 def end_of_stream(stream: Hashable, meta: Mapping[str, Any] = _NO_META) -> Chunk:
     """The marker that flushes and forgets one stream's state."""
     return Chunk(stream, None, meta)
@@ -157,10 +160,10 @@ def encode(
 
             def on_next(item: Any) -> None:
                 ev = item if isinstance(item, Event) else Event(item)
-                if ev.is_error:
-                    report(ev)  # type: ignore[arg-type]
+                if isinstance(ev, ErrorEvent):
+                    report(ev)
                     return
-                key = pick(ev)
+                key = pick(ev) if stream is not None else None
                 enc = encoders.get(key)
                 if enc is None:
                     enc = encoders[key] = make()
@@ -170,7 +173,7 @@ def encode(
                     report(error_event(exc, connector="encode", action="encode", stream=key, meta=ev.meta))
                     return
                 if data:
-                    emit(Chunk(key, data, ev.meta))
+                    emit(_chunk(Chunk, (key, data, ev.meta)))
 
             def flush_all() -> None:
                 for key, enc in list(encoders.items()):
