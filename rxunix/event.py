@@ -92,6 +92,12 @@ class Event:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(value={self.value!r}, meta={_plain(self.meta)!r})"
 
+    def _repr_html_(self) -> str:
+        """Notebook display (value, origin, metadata); see :mod:`rxunix.notebook`."""
+        from .notebook import event_html
+
+        return event_html(self)
+
 
 def _plain(obj: Any) -> Any:
     if isinstance(obj, Mapping):

@@ -14,7 +14,16 @@ kernel the thread runtime is chosen automatically::
     >>> rt.close()
 
 Callbacks of ``out``/``err`` subscribers always run in the hub thread of the
-connector's runtime.
+connector's runtime. In a notebook that is not the thread running your cells:
+keep callbacks short and non-blocking, and get their results to the notebook
+through :class:`rxunix.notebook.Collector` (a thread-safe list a later cell reads
+or waits on) or :class:`rxunix.notebook.LiveView` (widgets updated from the hub
+thread; the kernel sends the updates even while idle). ``print()`` in a callback
+lands in whatever cell output the kernel associates with that thread: do not
+rely on it. Subscribe and push (``in_.on_next``) from the notebook's thread
+freely: ``in_`` hands events into the hub thread, ``start()``/``stop()`` run
+there and return when done; for anything else that must run on the hub (e.g.
+spawning a greenlet) use :meth:`Runtime.call` or :meth:`Runtime.call_soon`.
 """
 
 from __future__ import annotations
@@ -49,8 +58,20 @@ class Runtime(ABC):
         """True when called from the thread that runs this runtime's hub."""
         return _get_ident() == self.thread_id
 
+    #: True once :meth:`close` has been called; hand-offs are refused from then on.
+    closed: bool = False
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise RuntimeError(f"{type(self).__name__} is closed")
+
     def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run ``fn(*args)`` in the hub thread soon; safe from any thread."""
+        """Run ``fn(*args)`` in the hub thread soon; safe from any thread.
+
+        An exception raised by ``fn`` is reported by the hub (printed), not
+        raised here: use :meth:`call` to get results and errors back.
+        """
+        self._check_open()
         if self.in_hub_thread():
             self.hub.loop.run_callback(fn, *args)
         else:
@@ -63,6 +84,7 @@ class Runtime(ABC):
         """
         if self.in_hub_thread():
             return fn(*args)
+        self._check_open()
         done = _allocate_lock()
         done.acquire()
         box: dict[str, Any] = {}
@@ -102,33 +124,76 @@ class LocalRuntime(Runtime):
 
 
 class ThreadRuntime(Runtime):
-    """A gevent hub running in a dedicated daemon OS thread (default in notebooks)."""
+    """A gevent hub running in a dedicated daemon OS thread (default in notebooks).
+
+    The thread is a real OS thread even in a monkey-patched process. Greenlets
+    spawned in it (connectors, window timers, ``call`` bodies) keep running
+    while the creating thread is idle or blocked. :meth:`close` ends the thread
+    (and destroys its hub); stop connectors first, greenlets still alive then
+    are abandoned. Example::
+
+        >>> rt = ThreadRuntime()
+        >>> rt.in_hub_thread(), rt.call(rt.in_hub_thread)
+        (False, True)
+        >>> rt.close(); rt.alive
+        False
+    """
 
     def __init__(self, name: str = "rxunix-hub") -> None:
         ready = _allocate_lock()
         ready.acquire()
+        self._exited = _allocate_lock()
+        self._exited.acquire()
         self._stop: gevent.event.Event | None = None
         self.name = name
 
         def main() -> None:
-            self.hub = gevent.get_hub()
-            self.thread_id = _get_ident()
-            self._stop = gevent.event.Event()
-            # a referenced async watcher keeps the loop alive while idle
-            self._keepalive = self.hub.loop.async_()
-            self._keepalive.start(lambda: None)
-            ready.release()
             try:
-                self._stop.wait()
+                self.hub = gevent.get_hub()
+                self.thread_id = _get_ident()
+                self._stop = gevent.event.Event()
+                # a referenced async watcher keeps the loop alive while idle
+                self._keepalive = self.hub.loop.async_()
+                self._keepalive.start(lambda: None)
+                ready.release()
+                try:
+                    self._stop.wait()
+                finally:
+                    self._keepalive.stop()
+                    self._keepalive.close()
+                    self.hub.destroy(destroy_loop=True)
             finally:
-                self._keepalive.stop()
+                self._exited.release()
 
         _start_new_thread(main, ())
         ready.acquire()
 
-    def close(self) -> None:
-        if self._stop is not None:
-            self.hub.loop.run_callback_threadsafe(self._stop.set)
+    @property
+    def alive(self) -> bool:
+        """True while the hub thread runs."""
+        if self._exited.acquire(False):
+            self._exited.release()
+            return False
+        return True
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Stop the hub thread; from another thread, wait (up to ``timeout``) until it has ended.
+
+        Idempotent. Called from the hub thread itself it only asks the thread to end.
+        """
+        if self.closed:
+            return
+        self.closed = True
+        if self._stop is None:
+            return
+        if self.in_hub_thread():
+            self.hub.loop.run_callback(self._stop.set)
+            return
+        self.hub.loop.run_callback_threadsafe(self._stop.set)
+        if self._exited.acquire(True, -1 if timeout is None else timeout):
+            self._exited.release()
+        else:
+            raise TimeoutError(f"{self.name}: hub thread did not end within {timeout}s")
 
 
 _default: Runtime | None = None
@@ -157,6 +222,8 @@ def get_runtime() -> Runtime:
     """The runtime new connectors use: the one set, else a thread runtime in a
     kernel, else the calling thread's local runtime."""
     global _default
+    if _default is not None and _default.closed:
+        _default = None  # a closed runtime is never handed out again
     if _default is not None:
         return _default
     if in_ipython_kernel():

@@ -1,0 +1,292 @@
+"""The runtime: a hub in a dedicated OS thread, thread-safe hand-off into it.
+
+Runs unpatched and monkey-patched: "another OS thread" is always a real one
+(``monkey.get_original``), never a greenlet posing as a thread.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gevent
+import pytest
+from gevent import monkey
+
+from rxunix.connectors.base import Connector
+from rxunix.event import Event
+from rxunix.runtime import (
+    LocalRuntime,
+    ThreadRuntime,
+    get_runtime,
+    in_ipython_kernel,
+    set_runtime,
+)
+
+from .helpers import wait_for
+
+_get_ident: Callable[[], int] = monkey.get_original("_thread", "get_ident")
+_start_new_thread: Callable[..., int] = monkey.get_original("_thread", "start_new_thread")
+_allocate_lock: Callable[[], Any] = monkey.get_original("_thread", "allocate_lock")
+_os_sleep: Callable[[float], None] = monkey.get_original("time", "sleep")
+
+
+def os_thread(fn: Callable[[], None]) -> Callable[[float], None]:
+    """Run ``fn`` in a new real OS thread; return a ``join(timeout)`` that re-raises its error."""
+    done = _allocate_lock()
+    done.acquire()
+    box: dict[str, BaseException] = {}
+
+    def main() -> None:
+        try:
+            fn()
+        except BaseException as exc:
+            box["error"] = exc
+        finally:
+            done.release()
+
+    _start_new_thread(main, ())
+
+    def join(timeout: float = 10.0) -> None:
+        assert done.acquire(True, timeout), "OS thread did not finish"
+        if "error" in box:
+            raise box["error"]
+
+    return join
+
+
+_get_native_id: Callable[[], int] = monkey.get_original("_thread", "get_native_id")
+
+
+def task_alive(native_id: int) -> bool:
+    """True while the OS thread with this native id exists in this process."""
+    return os.path.exists(f"/proc/self/task/{native_id}")
+
+
+class Recorder(Connector):
+    """A connector that records what reaches ``_receive`` and in which thread, and echoes it."""
+
+    kind = "recorder"
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.got: list[Event] = []
+        self.threads: set[int] = set()
+        self.started_in: int | None = None
+
+    def _start(self) -> None:
+        self.started_in = _get_ident()
+
+    def _stop(self, timeout: float | None) -> None:
+        pass
+
+    def _receive(self, event: Event) -> None:
+        self.threads.add(_get_ident())
+        self.got.append(event)
+        self._emit(event)
+
+
+@pytest.fixture
+def rt() -> Iterator[ThreadRuntime]:
+    runtime = ThreadRuntime()
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
+# ---- ThreadRuntime ----------------------------------------------------------
+
+
+def test_call_runs_in_the_hub_thread_and_returns(rt: ThreadRuntime) -> None:
+    assert not rt.in_hub_thread()
+    tid = rt.call(_get_ident)
+    assert tid == rt.thread_id != _get_ident()
+    assert rt.call(lambda a, b: a + b, 40, 2) == 42
+    assert rt.call(rt.in_hub_thread) is True
+
+
+def test_call_propagates_errors(rt: ThreadRuntime) -> None:
+    def boom() -> None:
+        raise ValueError("boom in hub")
+
+    with pytest.raises(ValueError, match="boom in hub"):
+        rt.call(boom)
+    assert rt.call(lambda: "still works") == "still works"
+
+
+def test_call_may_block_on_gevent_and_times_out(rt: ThreadRuntime) -> None:
+    assert rt.call(lambda: (gevent.sleep(0.05), "slept")[1]) == "slept"
+    with pytest.raises(TimeoutError):
+        rt.call(gevent.sleep, 2, timeout=0.1)
+
+
+def test_call_soon_runs_later_in_hub_thread(rt: ThreadRuntime) -> None:
+    done = _allocate_lock()
+    done.acquire()
+    seen: list[tuple[int, int]] = []
+
+    def cb(x: int) -> None:
+        seen.append((x, _get_ident()))
+        done.release()
+
+    rt.call_soon(cb, 7)
+    assert done.acquire(True, 5)
+    assert seen == [(7, rt.thread_id)]
+
+
+def test_call_soon_from_hub_thread_is_deferred(rt: ThreadRuntime) -> None:
+    order: list[str] = []
+
+    def in_hub() -> list[str]:
+        rt.call_soon(order.append, "soon")
+        order.append("now")
+        gevent.sleep(0)
+        gevent.sleep(0)
+        return list(order)
+
+    assert rt.call(in_hub) == ["now", "soon"]
+
+
+def test_greenlets_run_while_the_caller_thread_is_blocked(rt: ThreadRuntime) -> None:
+    ticks: list[int] = []
+
+    def ticker() -> None:
+        while True:
+            ticks.append(1)
+            gevent.sleep(0.01)
+
+    g = rt.call(gevent.spawn, ticker)
+    _os_sleep(0.3)  # a real OS-level block of this thread (what an idle kernel does)
+    n = len(ticks)
+    rt.call(g.kill)
+    assert n >= 10, f"only {n} ticks in 0.3 s while the caller was blocked"
+
+
+def test_close_ends_the_thread_and_refuses_work() -> None:
+    rt = ThreadRuntime()
+    tid = rt.call(_get_native_id)
+    assert rt.alive and task_alive(tid) and tid != _get_native_id()
+    rt.close()
+    assert rt.closed and not rt.alive
+    wait_for(lambda: not task_alive(tid), 5, "the hub OS thread to exit")
+    rt.close()  # idempotent
+    with pytest.raises(RuntimeError, match="closed"):
+        rt.call(lambda: 1)
+    with pytest.raises(RuntimeError, match="closed"):
+        rt.call_soon(lambda: None)
+
+
+def test_no_threads_leak_over_many_runtimes() -> None:
+    tids = []
+    for _ in range(10):
+        rt = ThreadRuntime()
+        tids.append(rt.call(_get_native_id))
+        rt.close()
+    wait_for(lambda: not any(map(task_alive, tids)), 5, "all hub OS threads to exit")
+
+
+def test_close_from_inside_the_hub_thread() -> None:
+    rt = ThreadRuntime()
+    tid = rt.call(_get_native_id)
+    rt.call_soon(rt.close)
+    wait_for(lambda: not rt.alive, 5, "the hub thread to end after close() from inside it")
+    assert rt.closed
+    wait_for(lambda: not task_alive(tid), 5, "the hub OS thread to exit")
+
+
+# ---- Inlet: in_.on_next from other threads ------------------------------------
+
+
+def test_on_next_from_another_os_thread_threadruntime(rt: ThreadRuntime) -> None:
+    c = Recorder(runtime=rt)
+    out: list[Event] = []
+    c.out.subscribe(out.append)
+    c.start()
+    assert c.running and c.started_in == rt.thread_id
+    os_thread(lambda: c.in_.on_next(Event("from a thread", {"k": 1})))()
+    c.in_.on_next(Event("from the test thread"))
+    wait_for(lambda: len(c.got) == 2, 5, "both events in the hub thread")
+    assert [e.value for e in c.got] == ["from a thread", "from the test thread"] or {
+        e.value for e in c.got
+    } == {"from a thread", "from the test thread"}
+    assert c.got[0].meta.get("k") == 1 or c.got[1].meta.get("k") == 1
+    assert c.threads == {rt.thread_id}
+    assert len(out) == 2  # subscribers are called (in the hub thread) too
+    c.stop()
+    assert c.state == "stopped"
+
+
+def test_on_next_from_another_os_thread_localruntime() -> None:
+    """The hub of the test's own thread receives events pushed from a real OS thread."""
+    c = Recorder(runtime=LocalRuntime())
+    c.start()
+    os_thread(lambda: c.in_.on_next(Event(1)))()
+    wait_for(lambda: len(c.got) == 1, 5, "the event handed into this thread's hub")
+    assert c.got == [Event(1)]
+    assert c.threads == {_get_ident()}
+    c.stop()
+
+
+def test_many_threads_push_concurrently_nothing_lost_order_kept(rt: ThreadRuntime) -> None:
+    c = Recorder(runtime=rt).start()
+    n, per = 4, 250
+
+    def pusher(t: int) -> Callable[[], None]:
+        def run() -> None:
+            for i in range(per):
+                c.in_.on_next(Event((t, i)))
+
+        return run
+
+    joins = [os_thread(pusher(t)) for t in range(n)]
+    for j in joins:
+        j()
+    wait_for(lambda: len(c.got) == n * per, 10, "all pushed events")
+    for t in range(n):
+        assert [e.value[1] for e in c.got if e.value[0] == t] == list(range(per))
+    c.stop()
+
+
+def test_on_error_and_on_completed_from_another_thread(rt: ThreadRuntime) -> None:
+    c = Recorder(runtime=rt)
+    errs: list[Event] = []
+    c.err.subscribe(errs.append)
+    c.start()
+    os_thread(lambda: (c.in_.on_error(ValueError("upstream broke")), c.in_.on_completed()))()
+    wait_for(lambda: len(errs) == 1, 5, "the error event")
+    assert errs[0].value["error"] == "upstream broke" and errs[0].value["action"] == "input"
+    c.in_.on_next(Event("still open"))  # in_ is never terminated by upstream
+    wait_for(lambda: len(c.got) == 1, 5, "an event after upstream error/completion")
+    c.stop()
+
+
+def test_join_from_the_caller_thread(rt: ThreadRuntime) -> None:
+    c = Recorder(runtime=rt).start()
+    assert c.join(0.05) is False
+    os_thread(c.stop)()
+    assert c.join(5) is True
+
+
+# ---- choosing a runtime -------------------------------------------------------------
+
+
+def test_default_outside_a_kernel_is_a_local_runtime_per_thread() -> None:
+    assert not in_ipython_kernel()
+    a = get_runtime()
+    assert isinstance(a, LocalRuntime) and a is get_runtime() and a.in_hub_thread()
+    box: dict[str, Any] = {}
+    os_thread(lambda: box.setdefault("rt", get_runtime()))()
+    assert isinstance(box["rt"], LocalRuntime) and box["rt"] is not a
+
+
+def test_set_runtime_and_closed_runtime_is_replaced() -> None:
+    rt = ThreadRuntime()
+    set_runtime(rt)
+    assert get_runtime() is rt
+    assert Recorder().runtime is rt
+    rt.close()
+    assert get_runtime() is not rt
+    set_runtime(None)
+    assert isinstance(get_runtime(), LocalRuntime)
