@@ -1,0 +1,323 @@
+"""Window operators: pure core, exact boundaries in virtual time, semantics (no gevent needed)."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import pytest
+import reactivex as rx
+from hypothesis import given
+from hypothesis import strategies as st
+from reactivex import operators as ops
+from reactivex.subject import Subject
+from reactivex.testing import ReactiveTest, TestScheduler
+
+from rxunix.event import Event
+from rxunix.operators import (
+    TumblingWindow,
+    aggregated,
+    connection_key,
+    reducers,
+    tumbling_count,
+    tumbling_count_or_time,
+    tumbling_time,
+)
+from rxunix.operators._window_core import WindowCore
+from rxunix.operators.windows import merge_meta
+from rxunix.origin import CLIENT, SERVER, merge_origins
+
+on_next = ReactiveTest.on_next
+on_completed = ReactiveTest.on_completed
+on_error = ReactiveTest.on_error
+
+
+def sev(value: object, peer: int, path: str = "/s") -> Event:
+    return Event(value, {SERVER: {"path": path, "peer": peer}})
+
+
+def collect(source: rx.Observable[Event]) -> tuple[list[Event], list[str]]:
+    out: list[Event] = []
+    log: list[str] = []
+    source.subscribe(out.append, lambda e: log.append(f"error:{e}"), lambda: log.append("completed"))
+    return out, log
+
+
+# ---- pure core ---------------------------------------------------------------
+def test_core_count_time_release_flush() -> None:
+    core: WindowCore[int] = WindowCore(count=3, span=10)
+    assert core.add("a", 1, 0) == (1, None, None)
+    assert core.add("b", 10, 0) == (2, None, None)
+    assert core.add("a", 2, 1) == (None, None, None)
+    assert core.live == 2
+    assert core.add("a", 3, 2) == (None, None, [1, 2, 3])
+    assert core.expire("a", 1) is None  # stale: that window closed by count
+    assert core.add("a", 4, 3) == (3, None, None)
+    assert core.expire("b", 2) == [10]
+    assert core.release("a") == [4]
+    assert core.release("a") is None
+    core.add("c", 5, 4)
+    core.add("d", 6, 4)
+    assert core.flush() == [("c", [5]), ("d", [6])]
+    assert core.live == 0
+
+
+def test_core_deadline_closes_before_timer() -> None:
+    core: WindowCore[int] = WindowCore(span=10)
+    assert core.add("a", 1, 0) == (1, None, None)
+    assert core.add("a", 2, 9) == (None, None, None)
+    assert core.add("a", 3, 10) == (2, [1, 2], None)  # [0, 10): 10 is the next window
+    assert core.expire("a", 1) is None
+    assert core.expire("a", 2) == [3]
+
+
+def test_core_count_one_and_untimed() -> None:
+    core: WindowCore[int] = WindowCore(count=1, span=5)
+    assert core.add(None, 7, 0) == (None, None, [7])
+    assert core.live == 0
+    untimed: WindowCore[int] = WindowCore(count=2)
+    assert untimed.add(None, 1) == (None, None, None)
+    assert untimed.add(None, 2) == (None, None, [1, 2])
+    with pytest.raises(ValueError):
+        WindowCore(count=0)
+
+
+# ---- count windows -----------------------------------------------------------
+def test_count_window_values_and_merged_origins() -> None:
+    evs = [sev(i, peer=i % 3) for i in range(7)]
+    out, log = collect(rx.from_iterable(evs).pipe(tumbling_count(3)))
+    assert [e.value for e in out] == [[0, 1, 2], [3, 4, 5], [6]]  # completion flushes the partial window
+    assert [[r["peer"] for r in e.meta[SERVER]] for e in out] == [[0, 1, 2], [0, 1, 2], [0]]
+    assert log == ["completed"]
+
+
+def test_origins_of_two_connectors_are_kept_apart() -> None:
+    evs = [
+        sev(1, peer=1, path="/a"),
+        sev(2, peer=1, path="/b"),
+        Event(3, {CLIENT: {"peer": "/c"}}),
+        sev(4, peer=1, path="/a"),
+    ]
+    out, _ = collect(rx.from_iterable(evs).pipe(tumbling_count(4)))
+    (agg,) = out
+    assert agg.meta[SERVER] == [{"path": "/a", "peer": 1}, {"path": "/b", "peer": 1}]
+    assert agg.meta[CLIENT] == [{"peer": "/c"}]
+
+
+def test_grouped_count_windows() -> None:
+    evs = [sev(f"{p}{i}", peer=p) for i in range(3) for p in (1, 2)]
+    out, _ = collect(rx.from_iterable(evs).pipe(tumbling_count(2, key=connection_key)))
+    assert [e.value for e in out] == [["10", "11"], ["20", "21"], ["12"], ["22"]]
+    assert [e.meta[SERVER][0]["peer"] for e in out] == [1, 2, 1, 2]
+
+
+def test_empty_source_emits_nothing() -> None:
+    out, log = collect(rx.empty().pipe(tumbling_count_or_time(3, 1.0)))
+    assert out == [] and log == ["completed"]
+
+
+def test_reducers() -> None:
+    vals = [{"x": 1, "y": 2.5}, {"x": 4, "y": 0.5}, {"x": 7, "y": 1.0}]
+    evs = [sev(v, 1) for v in vals]
+    for reduce, expected in [
+        (reducers.count(), 3),
+        (reducers.sum("x"), 12),
+        (reducers.min("y"), 0.5),
+        (reducers.max(lambda v: v["x"] * v["y"]), 7.0),
+        (reducers.mean("x"), 4.0),
+        (reducers.collect(), vals),
+    ]:
+        out, _ = collect(rx.from_iterable(evs).pipe(tumbling_count(3, reduce=reduce)))
+        assert [e.value for e in out] == [expected]
+        assert out[0].meta[SERVER] == [{"path": "/s", "peer": 1}]
+    assert reducers.sum()([1, 2]) == 3
+
+
+def test_reducer_error_is_an_error_event_and_stream_continues() -> None:
+    evs = [sev({"x": 1}, 1), sev({"nope": 2}, 2), sev({"x": 3}, 3), sev({"x": 4}, 4)]
+    out, log = collect(rx.from_iterable(evs).pipe(tumbling_count(2, reduce=reducers.sum("x"))))
+    assert log == ["completed"]
+    assert len(out) == 2
+    bad, good = out
+    assert bad.is_error and not good.is_error
+    assert bad.value["action"] == "reduce" and bad.value["kind"] == "KeyError"
+    assert bad.value["values"] == [{"x": 1}, {"nope": 2}]  # the window's data is not lost
+    assert [r["peer"] for r in bad.meta[SERVER]] == [1, 2]
+    assert good.value == 7
+
+
+def test_reducer_error_to_errors_observer() -> None:
+    errors: list[Event] = []
+    sink: Subject[Event] = Subject()
+    sink.subscribe(errors.append)
+    evs = [sev("a", 1), sev(2, 1), sev(3, 1), sev(4, 1)]
+    out, log = collect(rx.from_iterable(evs).pipe(tumbling_count(2, reduce=reducers.sum(), errors=sink)))
+    assert [e.value for e in out] == [7]
+    assert len(errors) == 1 and errors[0].is_error and errors[0].value["values"] == ["a", 2]
+    assert log == ["completed"]
+
+
+def test_source_error_flushes_then_errors() -> None:
+    src: Subject[Event] = Subject()
+    out, log = collect(src.pipe(tumbling_count(3)))
+    src.on_next(sev(1, 1))
+    src.on_error(RuntimeError("boom"))
+    assert [e.value for e in out] == [[1]]
+    assert log == ["error:boom"]
+
+
+def test_release_flushes_and_forgets_group() -> None:
+    src: Subject[Event] = Subject()
+    closed: Subject[object] = Subject()
+    op = tumbling_count(3, key=connection_key, release=closed)
+    out, _ = collect(src.pipe(op))
+    src.on_next(sev("a", 1))
+    src.on_next(sev("b", 2))
+    assert op.live_groups == 2
+    closed.on_next(("unix_socket_server", "/s", 1))  # a key
+    assert [e.value for e in out] == [["a"]] and op.live_groups == 1
+    closed.on_next(sev(None, 2))  # an Event: mapped through the key function
+    assert [e.value for e in out] == [["a"], ["b"]] and op.live_groups == 0
+    closed.on_next(("unix_socket_server", "/s", 99))  # unknown key: nothing
+    assert len(out) == 2
+
+
+def test_dispose_cancels_everything() -> None:
+    scheduler = TestScheduler()
+    src: Subject[Event] = Subject()
+    op = tumbling_time(10, scheduler=scheduler)
+    out: list[Event] = []
+    d = src.pipe(op).subscribe(out.append)
+    src.on_next(sev(1, 1))
+    assert op.live_groups == 1
+    d.dispose()
+    assert op.live_groups == 0
+    scheduler.advance_by(100)
+    assert out == []
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"count": 0}, {"count": 1.5}, {"count": True}, {"seconds": 0}, {"seconds": -1}, {"seconds": "1"}],
+)
+def test_bad_arguments(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        TumblingWindow(**kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        tumbling_count(3, key="peer")  # type: ignore[arg-type]
+
+
+# ---- exact boundaries in virtual time ---------------------------------------
+def _run_virtual(op_factory, messages):  # type: ignore[no-untyped-def]
+    scheduler = TestScheduler()
+    xs = scheduler.create_hot_observable(*messages)
+    res = scheduler.start(lambda: xs.pipe(op_factory(scheduler)))
+    return [
+        (m.time, m.value.kind, m.value.value.value if m.value.kind == "N" else None) for m in res.messages
+    ]
+
+
+def test_time_window_boundaries_virtual() -> None:
+    # subscribed at 200; windows open at their first event and last 50 ticks
+    msgs = [
+        on_next(210, sev(1, 1)),
+        on_next(259, sev(2, 1)),
+        on_next(260, sev(3, 1)),  # 210 + 50 = 260: the first window has closed
+        on_next(400, sev(4, 1)),  # after a silence: no empty windows in between
+        on_completed(420),
+    ]
+    got = _run_virtual(lambda s: tumbling_time(50, scheduler=s), msgs)
+    assert got == [(260, "N", [1, 2]), (310, "N", [3]), (420, "N", [4]), (420, "C", None)]
+
+
+def test_count_or_time_boundaries_virtual() -> None:
+    msgs = [
+        on_next(210, sev(1, 1)),
+        on_next(220, sev(2, 1)),
+        on_next(230, sev(3, 1)),  # count 3 closes at 230
+        on_next(240, sev(4, 1)),  # new window opens at 240, times out at 290
+        on_next(289, sev(5, 1)),
+        on_next(290, sev(6, 1)),
+        on_next(500, sev(7, 1)),
+        on_completed(600),
+    ]
+    got = _run_virtual(lambda s: tumbling_count_or_time(3, 50, scheduler=s), msgs)
+    assert got == [
+        (230, "N", [1, 2, 3]),
+        (290, "N", [4, 5]),
+        (340, "N", [6]),
+        (550, "N", [7]),
+        (600, "C", None),
+    ]
+
+
+def test_grouped_time_windows_virtual() -> None:
+    msgs = [
+        on_next(210, sev("a1", 1)),
+        on_next(230, sev("b1", 2)),
+        on_next(250, sev("a2", 1)),
+        on_next(270, sev("b2", 2)),
+        on_completed(400),
+    ]
+    got = _run_virtual(lambda s: tumbling_time(50, key=connection_key, scheduler=s), msgs)
+    assert got == [(260, "N", ["a1", "a2"]), (280, "N", ["b1", "b2"]), (400, "C", None)]
+
+
+def test_subscriber_scheduler_is_used_when_none_given() -> None:
+    scheduler = TestScheduler()
+    xs = scheduler.create_hot_observable(on_next(210, sev(1, 1)), on_completed(500))
+    res = scheduler.start(lambda: xs.pipe(tumbling_time(30)))
+    assert [(m.time, m.value.kind) for m in res.messages] == [(240, "N"), (500, "C")]
+
+
+# ---- helpers for plain Rx aggregation ----------------------------------------
+def test_aggregated_with_plain_rx_group_by() -> None:
+    evs = [sev(i, peer=i % 2) for i in range(6)]
+    out, _ = collect(
+        rx.from_iterable(evs).pipe(
+            ops.group_by(connection_key),
+            ops.flat_map(lambda g: g.pipe(ops.to_list(), aggregated(sum))),
+        )
+    )
+    assert sorted((e.value, e.meta[SERVER][0]["peer"]) for e in out) == [(6, 0), (9, 1)]
+    empty, _ = collect(rx.of([]).pipe(aggregated()))
+    assert empty == []
+
+
+def test_connection_key() -> None:
+    assert connection_key(sev(1, 5)) == (SERVER, "/s", 5)
+    assert connection_key(Event(1, {CLIENT: {"peer": "/p"}})) == (CLIENT, "/p")
+    assert connection_key(Event(1)) is None
+
+
+# ---- merge_meta is merge_origins, faster ------------------------------------
+_metas = [
+    {SERVER: {"path": "/s", "peer": 1}, "k": 1},
+    {SERVER: {"path": "/s", "peer": 2}, "k": 2, "only2": True},
+    {SERVER: {"path": "/t", "peer": 1}},
+    {CLIENT: {"peer": "/c"}, "k": 4},
+    {SERVER: [{"path": "/s", "peer": 1}, {"path": "/s", "peer": 5}], "k": 5},
+    {"k": 6},
+]
+
+
+@given(st.lists(st.integers(0, len(_metas) - 1), min_size=1, max_size=30), st.booleans())
+def test_merge_meta_equals_merge_origins(picks: list[int], shared: bool) -> None:
+    frozen = [MappingProxyType(m) for m in _metas]
+    evs = [Event(i, frozen[p] if shared else dict(_metas[p])) for i, p in enumerate(picks)]
+    assert merge_meta(evs) == merge_origins(evs)
+    assert list(merge_meta(evs)) == list(merge_origins(evs))
+
+
+def test_failing_key_is_an_error_event_and_stream_continues() -> None:
+    evs = [sev({"g": 1}, 1), sev("no-dict", 2), sev({"g": 1}, 3)]
+    out, log = collect(rx.from_iterable(evs).pipe(tumbling_count(2, key=lambda e: e.value["g"])))
+    assert log == ["completed"]
+    bad, good = out
+    assert bad.is_error and bad.value["action"] == "key" and bad.value["values"] == ["no-dict"]
+    assert bad.meta[SERVER] == {"path": "/s", "peer": 2}
+    assert good.value == [{"g": 1}, {"g": 1}]
+
+
+def test_none_values_are_windowed_too() -> None:
+    out, _ = collect(rx.from_iterable([Event(None), Event(None), Event(None)]).pipe(tumbling_count(2)))
+    assert [e.value for e in out] == [[None, None], [None]]

@@ -1,0 +1,100 @@
+"""End to end over real unix sockets: an aggregate reaches every contributing connection
+exactly once, and no other connection (SPEC 3.2, 6)."""
+
+from __future__ import annotations
+
+import json
+import socket as stdsocket
+from typing import Any
+
+import gevent
+import gevent.socket
+
+from rxunix.operators import connection_key, reducers, tumbling_count
+from tests.helpers import wait_for
+
+
+def _server(path: str) -> Any:
+    from rxunix.connectors.server import unix_socket_server
+
+    return unix_socket_server(
+        config={"path": path}, codec="json", preprocessors=["separate"], postprocessors=["separate"]
+    )
+
+
+def _connect(path: str) -> Any:
+    s = gevent.socket.socket(stdsocket.AF_UNIX, stdsocket.SOCK_STREAM)
+    s.connect(path)
+    return s
+
+
+class _Reader:
+    """Reads a client socket until EOF in its own greenlet; ``data`` so far."""
+
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+        self.data = b""
+        self.greenlet = gevent.spawn(self._run)
+
+    def _run(self) -> bytes:
+        while True:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return self.data
+            self.data += chunk
+
+    def result(self) -> bytes:
+        return self.greenlet.get(timeout=5)  # type: ignore[no-any-return]
+
+
+def test_count_window_replies_to_each_contributor_once(sock_path: str) -> None:
+    server = _server(sock_path)
+    window = tumbling_count(3)
+    server.out.pipe(window).subscribe(server.in_)
+    errors: list[Any] = []
+    server.err.subscribe(errors.append)
+    server.start()
+    try:
+        clients = [_connect(sock_path) for _ in range(3)]
+        silent = _connect(sock_path)
+        wait_for(lambda: len(server.peers) == 4, 5, "four connections")
+        readers = []
+        for i, c in enumerate(clients):
+            c.sendall(json.dumps({"client": i}).encode() + b"\n")
+            c.shutdown(stdsocket.SHUT_WR)  # half-closed peers still get their replies
+            readers.append(_Reader(c))
+        silent_reader = _Reader(silent)
+        wait_for(lambda: all(r.data.endswith(b"\n") for r in readers), 5, "the aggregate at each client")
+    finally:
+        server.stop()
+    received = [r.result() for r in readers]  # everything until the server closed them
+    for data in received:
+        lines = data.splitlines()
+        assert len(lines) == 1, f"expected the aggregate once, got {data!r}"
+        assert sorted(v["client"] for v in json.loads(lines[0])) == [0, 1, 2]
+    assert silent_reader.result() == b""  # sent nothing, receives nothing
+    # nothing unroutable or unencodable (other errors, e.g. at stop, are the server's business)
+    assert not [e for e in errors if e.value["action"] in ("route", "encode", "write")], errors
+    assert window.live_groups == 0
+    for c in [*clients, silent]:
+        c.close()
+
+
+def test_per_connection_windows_reply_to_their_own_connection(sock_path: str) -> None:
+    server = _server(sock_path)
+    server.out.pipe(tumbling_count(2, key=connection_key, reduce=reducers.sum("n"))).subscribe(server.in_)
+    server.start()
+    try:
+        a, b = _connect(sock_path), _connect(sock_path)
+        a.sendall(b'{"n":1}\n{"n":2}\n{"n":3}\n{"n":4}\n')
+        b.sendall(b'{"n":10}\n{"n":20}\n')
+        for s in (a, b):
+            s.shutdown(stdsocket.SHUT_WR)
+        ra, rb = _Reader(a), _Reader(b)
+        wait_for(lambda: ra.data.count(b"\n") == 2 and rb.data.count(b"\n") == 1, 5, "three aggregates")
+    finally:
+        server.stop()
+    assert ra.result() == b"3\n7\n"
+    assert rb.result() == b"30\n"
+    a.close()
+    b.close()
