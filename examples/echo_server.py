@@ -1,0 +1,44 @@
+"""The source document's ``define flow server``: a unix socket echo server.
+
+Every event is logged to ``server_out.log`` (sorted, minified JSON lines) and
+echoed back to the connection it came from; errors go to stdout as JSON lines.
+
+    rxunix run examples/echo_server.py                       # /tmp/unix-socket.sock, logs in .
+    rxunix run examples/echo_server.py --set socket=/tmp/s.sock --set dir=/tmp/logs | jq
+
+Stop it with Ctrl-C or SIGTERM: pending replies are written, the log is
+flushed and the socket file removed.
+"""
+
+
+def server(ctx):
+    # Encapsulate a UNIX socket based server
+    server = ctx.server(
+        # Server produces/consumes line delimited JSON data
+        preprocessors=["separate"],
+        postprocessors=["separate"],
+        codec="json",
+        # UNIX socket specific configuration
+        config={
+            # Path to socket file for this server
+            "path": ctx.param("socket", "/tmp/unix-socket.sock"),
+            # Permissions are read/write for the user running the server only
+            "permissions": "=600",
+            # Use a 1K buffer - this should be tuned based on data value space requirements
+            "buf_size": 1024,
+        },
+    )
+    # Log to file
+    server_out = ctx.write_file(ctx.path("server_out.log"))
+    stdio = ctx.console()
+
+    # Flow from the server to the file (pipeline server_side is a passthrough)
+    server.out.subscribe(server_out.in_)
+    # Echo it back
+    server.out.subscribe(server.in_)
+    # Debugging
+    server.err.subscribe(stdio.in_)
+    server_out.err.subscribe(stdio.in_)
+
+
+flows = [server]

@@ -1,0 +1,411 @@
+"""The ``rxunix`` command (also ``python -m rxunix``).
+
+::
+
+    rxunix demo [--input FILE] [--dir DIR] [--socket PATH] [--server-delay S] [--timeout S] [--quiet]
+    rxunix run FLOW.py [--flow NAME]... [--set NAME=VALUE]... [--drain-timeout S] [--monkey-patch]
+    rxunix server PATH [--codec SPEC] [--pre SPEC]... [--post SPEC]... [--permissions MODE]
+                       [--buf-size N] [--echo] [--meta] [--pretty]
+    rxunix client PATH [--input FILE] [--codec SPEC] [--pre SPEC]... [--post SPEC]... [--buf-size N]
+                       [--retry-interval-ms N] [--retry-growth X] [--retries N] [--no-reconnect]
+                       [--replies N] [--idle S] [--meta] [--pretty]
+
+``server`` and ``client`` print events as JSON lines on stdout (ready for
+``jq``) and error events as JSON lines on stderr. A ``SPEC`` is a registered
+name (``separate``) or a JSON object (``'{"name": "separate", "config":
+{"max_length": 100}}'``); ``--pre none`` / ``--post none`` means no processor.
+Bad options are usage errors (exit status 2) naming the option.
+
+Exit status: 0 on success and after SIGINT/SIGTERM (``run``, ``server``);
+1 when something went wrong (``demo``: an error event, a timeout, the client
+giving up; ``client``: any error event); 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["main", "build_parser"]
+
+_NONE = "none"
+
+
+def _spec(kind: str) -> Callable[[str], Any]:
+    """An argparse ``type=`` that parses and validates a processor/codec spec."""
+
+    def parse(text: str) -> Any:
+        from .errors import ConfigError
+        from .registry import codec_factory, postprocessor_factory, preprocessor_factory
+
+        if kind != "codec" and text == _NONE:
+            return _NONE
+        spec: Any = text
+        if text.lstrip().startswith("{"):
+            import simplejson
+
+            try:
+                spec = simplejson.loads(text)
+            except ValueError as exc:
+                raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from None
+        factory = {"codec": codec_factory, "pre": preprocessor_factory, "post": postprocessor_factory}[kind]
+        try:
+            factory(spec)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return spec
+
+    parse.__name__ = {"codec": "codec", "pre": "preprocessor", "post": "postprocessor"}[kind]
+    return parse
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected seconds >= 0, got {text!r}")
+    return value
+
+
+def _growth(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text!r}") from None
+    if not value >= 1 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text!r}")
+    return value
+
+
+def _assignment(text: str) -> tuple[str, str]:
+    name, eq, value = text.partition("=")
+    if not eq or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def _add_framing(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--codec", type=_spec("codec"), default="json", metavar="SPEC",
+                   help="codec on the socket (default: json)")
+    p.add_argument("--pre", type=_spec("pre"), action="append", metavar="SPEC",
+                   help="preprocessor, repeatable, in order (default: separate; 'none' for none)")
+    p.add_argument("--post", type=_spec("post"), action="append", metavar="SPEC",
+                   help="postprocessor, repeatable, in order (default: separate; 'none' for none)")
+    p.add_argument("--buf-size", type=_positive_int, metavar="N", help="receive buffer in bytes (default 8192)")
+
+
+def _add_output(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--meta", action="store_true", help='print {"value": ..., "meta": {...}} per event')
+    p.add_argument("--pretty", action="store_true", help="indented JSON for humans")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``rxunix`` command."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="rxunix",
+        description="Reactive stream processing over UNIX domain sockets.",
+    )
+    parser.add_argument("--version", action="version", version=f"rxunix {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = sub.add_parser(
+        "demo",
+        help="the source document's echo server + client flows, end to end",
+        description="Server echoes and logs each event to DIR/server_out.log; the client sends the "
+        "input's JSON lines, logs the replies to DIR/client_out.log and exits 0 once \"exit\" "
+        "comes back. Progress and a summary on stderr.",
+    )
+    demo.add_argument("--input", metavar="FILE", help="JSON lines to send (default: a built-in sample)")
+    demo.add_argument("--dir", default=".", metavar="DIR", help="where the logs go (default: .)")
+    demo.add_argument("--socket", metavar="PATH", help="socket path (default: in a new temporary directory)")
+    demo.add_argument("--server-delay", type=_seconds, metavar="SECONDS",
+                      help="start the server this long after the client (exercises reconnect)")
+    demo.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
+                      help="give up after this long (default 30)")
+    demo.add_argument("--quiet", action="store_true", help="do not print the replies on stdout")
+
+    run = sub.add_parser(
+        "run",
+        help="run the flows of a Python file as a service",
+        description="Run the flows defined in FLOW (see the rxunix.flow module docs) until SIGINT/"
+        "SIGTERM or until a flow exits with a status; stopping drains.",
+    )
+    run.add_argument("flow_file", metavar="FLOW", help="a Python file defining flows")
+    run.add_argument("--flow", action="append", metavar="NAME", help="deploy only this flow function")
+    run.add_argument("--set", type=_assignment, action="append", default=[], metavar="NAME=VALUE",
+                     help="a parameter for ctx.param(NAME)")
+    run.add_argument("--drain-timeout", type=_seconds, default=5.0, metavar="SECONDS",
+                     help="per connector, when stopping (default 5)")
+    run.add_argument("--monkey-patch", action="store_true",
+                     help="gevent.monkey.patch_all() before loading the flow file")
+
+    server = sub.add_parser(
+        "server",
+        help="listen on a unix socket, print events as JSON lines",
+        description="Print every received event as one JSON line on stdout; errors as JSON lines on "
+        "stderr. Runs until SIGINT/SIGTERM.",
+    )
+    server.add_argument("path", metavar="PATH", help="socket path")
+    _add_framing(server)
+    server.add_argument("--permissions", metavar="MODE", help='socket file mode, chmod style ("=600", "u=rw,go=")')
+    server.add_argument("--echo", action="store_true", help="send every event back to where it came from")
+    _add_output(server)
+
+    client = sub.add_parser(
+        "client",
+        help="send JSON lines to a unix socket, print the replies",
+        description="Send the JSON lines of --input (default: stdin) and print the replies as JSON "
+        "lines; after the input ends, exit once --replies replies arrived or none came for --idle "
+        "seconds.",
+    )
+    client.add_argument("path", metavar="PATH", help="socket path")
+    client.add_argument("--input", default="-", metavar="FILE", help="JSON lines to send (default: stdin)")
+    _add_framing(client)
+    client.add_argument("--retry-interval-ms", type=_positive_int, default=100, metavar="N",
+                        help="first reconnect wait (default 100)")
+    client.add_argument("--retry-growth", type=_growth, default=2.0, metavar="X",
+                        help="reconnect wait growth rate (default 2)")
+    client.add_argument("--retries", type=_nonneg_int, default=3, metavar="N",
+                        help="reconnect attempts (default 3)")
+    client.add_argument("--no-reconnect", action="store_true", help="a failed connect is final")
+    client.add_argument("--replies", type=_nonneg_int, metavar="N", help="exit once N replies arrived")
+    client.add_argument("--idle", type=_seconds, default=1.0, metavar="SECONDS",
+                        help="after the input ends, exit when no reply came for this long (default 1)")
+    _add_output(client)
+    for p in (demo, run, server, client):
+        p.set_defaults(subparser=p)
+    return parser
+
+
+def _framing(args: argparse.Namespace) -> dict[str, Any]:
+    def chain(specs: list[Any] | None) -> list[Any]:
+        if specs is None:
+            return ["separate"]
+        return [s for s in specs if s != _NONE]
+
+    opts: dict[str, Any] = {
+        "codec": args.codec,
+        "preprocessors": chain(args.pre),
+        "postprocessors": chain(args.post),
+    }
+    return opts
+
+
+_OPTION_OF_KEY = {
+    "permissions": "--permissions",
+    "buf_size": "--buf-size",
+    "path": "PATH",
+    "codec": "--codec",
+    "preprocessors": "--pre",
+    "postprocessors": "--post",
+    "interval_ms": "--retry-interval-ms",
+    "growth_rate": "--retry-growth",
+    "max_retries": "--retries",
+}
+
+
+def _usage_error(parser: argparse.ArgumentParser, exc: Exception) -> None:
+    """Turn a ConfigError raised while building a connector into a usage error naming the option."""
+    message = str(exc)
+    if isinstance(exc, OSError):  # SocketPathError: about the socket path
+        parser.error(f"argument PATH: {message}")
+    for key, option in _OPTION_OF_KEY.items():
+        if f"'{key}'" in message:
+            parser.error(f"argument {option}: {message}")
+    parser.error(message)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(
+        args.input,
+        args.dir,
+        args.socket,
+        server_delay=args.server_delay,
+        timeout=args.timeout,
+        echo=not args.quiet,
+    )
+
+
+def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import os
+
+    if not os.path.isfile(args.flow_file):
+        parser.error(f"argument FLOW: {args.flow_file}: no such file")
+    if args.monkey_patch:
+        from gevent import monkey
+
+        monkey.patch_all()
+    from .flow import FlowFileError, Runner, load_flow_file
+
+    runner = Runner(params=dict(args.set), drain_timeout=args.drain_timeout)
+    try:
+        functions = load_flow_file(args.flow_file, args.flow)
+    except FlowFileError as exc:
+        runner.log(f"error: {exc}")
+        return 1
+    except Exception:
+        import traceback
+
+        runner.log(f"error: cannot load {args.flow_file}:\n{traceback.format_exc().rstrip()}")
+        return 1
+    for fn in functions:
+        try:
+            runner.deploy(fn)
+        except Exception as exc:
+            runner.log(f"error: flow {getattr(fn, '__name__', fn)!r}: {type(exc).__name__}: {exc}")
+            return 1
+    runner.log(f"running {', '.join(f.name for f in runner.flows)} (SIGINT/SIGTERM to stop)")
+    return runner.run()
+
+
+def _cmd_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .connectors.console import Console
+    from .errors import ConfigError, SocketPathError
+    from .flow import Flow, Runner
+
+    runner = Runner(name="rxunix server", summary=False, drain_timeout=5.0)
+    config: dict[str, Any] = {"path": args.path}
+    if args.permissions is not None:
+        config["permissions"] = args.permissions
+    if args.buf_size is not None:
+        config["buf_size"] = args.buf_size
+
+    def server(ctx: Flow) -> None:
+        srv = ctx.server(config=config, **_framing(args))
+        stdout = ctx.console(pretty=args.pretty, meta=args.meta)
+        stderr = ctx.add(Console(stream=sys.stderr, meta=args.meta, runtime=runner.runtime), order=0)
+        srv.out.subscribe(stdout.in_)
+        if args.echo:
+            srv.out.subscribe(srv.in_)
+        srv.err.subscribe(stderr.in_)
+        stdout.err.subscribe(stderr.in_)
+
+    try:
+        runner.deploy(server)
+    except (ConfigError, SocketPathError) as exc:
+        _usage_error(parser, exc)
+    return runner.run()
+
+
+def _cmd_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .connectors.console import Console
+    from .errors import ConfigError, SocketPathError
+    from .event import Event
+    from .flow import Flow, Runner, client_ready
+
+    runner = Runner(name="rxunix client", summary=False, drain_timeout=5.0)
+    config: dict[str, Any] = {"path": args.path}
+    if args.buf_size is not None:
+        config["buf_size"] = args.buf_size
+    options: dict[str, Any] = {"config": config, **_framing(args)}
+    if not args.no_reconnect:
+        options["reconnect"] = {
+            "retry": {
+                "interval_ms": args.retry_interval_ms,
+                "growth_rate": args.retry_growth,
+                "max_retries": args.retries,
+            }
+        }
+    state = {"replies": 0, "errors": 0, "input_done": False, "last": time.monotonic()}
+
+    def client(ctx: Flow) -> None:
+        cli = ctx.client(**options)
+        source = ctx.read_file(args.input, ready=client_ready(cli))
+        stdout = ctx.console(pretty=args.pretty, meta=args.meta)
+        stderr = ctx.add(Console(stream=sys.stderr, meta=args.meta, runtime=runner.runtime), order=0)
+
+        def reply(event: Event) -> None:
+            state["replies"] += 1
+            state["last"] = time.monotonic()
+            stdout.in_.on_next(event)
+            if args.replies is not None and state["replies"] >= args.replies:
+                ctx.exit(0, f"{state['replies']} replies received")
+
+        def error(event: Event) -> None:
+            state["errors"] += 1
+            stderr.in_.on_next(event)
+
+        def input_done() -> None:
+            if runner.status is not None:
+                return  # completed because the run is stopping
+            state["input_done"] = True
+            state["last"] = time.monotonic()
+            if args.replies is None:
+                ctx.spawn_later(0, watch_idle)
+
+        def watch_idle() -> None:
+            import gevent
+
+            while True:
+                if cli.held:  # still sending: not idle yet
+                    state["last"] = time.monotonic()
+                quiet = time.monotonic() - float(state["last"])
+                if quiet >= args.idle:
+                    ctx.exit(0, f"no reply for {args.idle}s after the input ended")
+                    return
+                gevent.sleep(min(0.05, args.idle - quiet + 0.001))
+
+        def client_done() -> None:
+            ctx.exit(1, "the client stopped (see errors above)")
+
+        source.out.subscribe(on_next=cli.in_.on_next, on_completed=input_done)
+        cli.out.subscribe(on_next=reply, on_completed=client_done)
+        for conn in (source, cli, stdout):
+            conn.err.subscribe(error)
+
+    try:
+        runner.deploy(client)
+    except (ConfigError, SocketPathError) as exc:
+        _usage_error(parser, exc)
+    status = runner.run()
+    if status == 0 and state["errors"]:
+        status = 1
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rxunix`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    sub: argparse.ArgumentParser = args.subparser
+    try:
+        if args.command == "demo":
+            return _cmd_demo(args)
+        if args.command == "run":
+            return _cmd_run(args, sub)
+        if args.command == "server":
+            return _cmd_server(args, sub)
+        return _cmd_client(args, sub)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 1

@@ -1,0 +1,67 @@
+"""Exit connector (Tremor's ``integration::exit``): the first event asks to exit.
+
+The status comes from the event: an ``int`` value, or ``{"exit": int}``; any
+other value means 0 (the source document sends the string ``"exit"``). The
+connector then calls ``on_exit(status)`` (the flow runner passes its own) and
+stops by itself, so code without a runner can simply wait::
+
+    >>> ex = exit_connector().start()                  # doctest: +SKIP
+    >>> replies.pipe(ops.filter(lambda e: e.value == "exit")).subscribe(ex.in_)  # doctest: +SKIP
+    >>> ex.join(); ex.status                            # doctest: +SKIP
+    0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..event import Event
+from ..runtime import Runtime
+from .base import Connector
+
+__all__ = ["ExitConnector", "exit_connector", "exit_status"]
+
+
+def exit_status(value: Any) -> int:
+    """The exit status an event value asks for.
+
+    >>> exit_status("exit"), exit_status(3), exit_status({"exit": 2}), exit_status(True)
+    (0, 3, 2, 0)
+    """
+    if isinstance(value, Mapping):
+        value = value.get("exit", 0)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value & 0xFF if value >= 0 else 1
+    return 0
+
+
+class ExitConnector(Connector):
+    """On its first input event: record ``status``, call ``on_exit(status)``, stop."""
+
+    kind = "exit"
+
+    def __init__(self, on_exit: Callable[[int], Any] | None = None, *, runtime: Runtime | None = None) -> None:
+        super().__init__(runtime=runtime)
+        self.on_exit = on_exit
+        self.status: int | None = None
+
+    def _start(self) -> None:
+        pass
+
+    def _receive(self, event: Event) -> None:
+        if self.status is not None:
+            return
+        self.status = exit_status(event.value)
+        self.stats["in"] += 1
+        if self.on_exit is not None:
+            self.on_exit(self.status)
+        self._finished()
+
+    def _stop(self, timeout: float | None) -> None:
+        pass
+
+
+def exit_connector(on_exit: Callable[[int], Any] | None = None, **options: Any) -> ExitConnector:
+    """An :class:`ExitConnector`."""
+    return ExitConnector(on_exit, **options)

@@ -1,0 +1,474 @@
+"""Flows and the service runner behind ``rxunix run`` (and ``rxunix demo``).
+
+Flow files
+==========
+
+A flow file is an ordinary Python file that defines *flow functions*. A flow
+function takes one argument, a :class:`Flow` context ``ctx``, creates
+connectors with it and wires them together with Rx; it does not start
+anything. This is the source document's ``define flow server``::
+
+    # examples/echo_server.py
+    def server(ctx):
+        server = ctx.server(
+            preprocessors=["separate"],          # line delimited JSON
+            postprocessors=["separate"],
+            codec="json",
+            config={
+                "path": ctx.param("socket", "/tmp/unix-socket.sock"),
+                "permissions": "=600",
+                "buf_size": 1024,
+            },
+        )
+        server_out = ctx.write_file(ctx.path("server_out.log"))
+        stdio = ctx.console()
+        server.out.subscribe(server_out.in_)     # log to file
+        server.out.subscribe(server.in_)         # echo it back
+        server.err.subscribe(stdio.in_)          # debugging
+
+    flows = [server]
+
+Run it with ``rxunix run examples/echo_server.py`` (``--set socket=/tmp/x.sock
+--set dir=/tmp/logs`` fill :meth:`Flow.param`; ``--flow NAME`` deploys only the
+named functions, like Tremor's ``deploy flow NAME``).
+
+Which functions are deployed
+    The module-level list ``flows`` if the file defines one, otherwise the
+    function named ``flow``. Several flows deployed together share one process
+    and one gevent hub (see ``examples/echo.py``: server and client together).
+
+What ``ctx`` offers
+    ``ctx.server(**options)`` / ``ctx.client(**options)``: the
+    ``unix_socket_server`` / ``unix_socket_client`` connectors, options exactly
+    as in code (Tremor's dicts: ``config={...}``, ``reconnect={"retry": {...}}``);
+    ``ctx.read_file(path, ...)``, ``ctx.write_file(path, ...)`` (sorted,
+    minified JSON lines; ``mode="append"``), ``ctx.console(pretty=, meta=)``
+    (JSON lines on stdout), ``ctx.exit_connector()`` (Tremor's
+    ``integration::exit``: the first event ends the run, status from the event);
+    ``ctx.add(connector)`` for any other :class:`~rxunix.connectors.base.Connector`;
+    ``ctx.exit(status)`` to end the run from any callback; ``ctx.param(name,
+    default)``; ``ctx.path(name)`` (``name`` inside ``--set dir=DIR``, default the
+    working directory); ``ctx.log(message)`` (stderr); ``ctx.spawn_later(seconds,
+    fn)`` (cancelled at stop). :func:`out_or_exit` splits a stream like the
+    source document's ``integration::out_or_exit`` pipeline;
+    ``ctx.read_file(path, ready=client_ready(client))`` reads a file no faster
+    than the client can hold the events (backpressure; see
+    ``examples/echo_client.py``).
+
+Lifecycle
+    1. Every deployed flow function is called (build). A failure (bad option,
+       exception) is printed and the run exits with status 1 before anything
+       starts.
+    2. Connectors start in an order that never loses an event: sinks (files,
+       console, exit) first, then servers, clients, and file sources last.
+       A connector that cannot start (a live socket at the path, a missing
+       input file...) ends the run with status 1 after stopping the others.
+    3. The run lasts until SIGINT or SIGTERM (exit status 0), until a flow calls
+       ``ctx.exit(status)`` or its exit connector receives an event (that
+       status), or until every connector has stopped by itself (0).
+    4. Stopping drains, in reverse start order: sources stop reading; clients
+       write what they hold; servers write pending replies, flush preprocessor
+       tails and remove their socket file; sinks flush and close their files.
+       Each connector gets ``--drain-timeout`` seconds (default 5); one still
+       not stopped 5 s later is abandoned and the status becomes 1. A second
+       SIGINT/SIGTERM during the drain exits at once with ``128 + signal``.
+       A one-line count per connector goes to stderr.
+
+Flow callbacks run on the gevent hub of the main thread: inside them use
+gevent's cooperative calls (``gevent.sleep``, ``gevent.spawn``), not blocking
+ones, or start the run with ``rxunix run --monkey-patch``.
+
+In code the same runner is available::
+
+    >>> runner = Runner(handle_signals=False)
+    >>> flow = runner.deploy(lambda ctx: ctx.exit(3), name="quits")
+    >>> runner.run()
+    3
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import sys
+import time
+import types
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any, TypeVar
+
+import gevent
+import gevent.event
+from reactivex import Observable
+from reactivex import operators as ops
+
+from .connectors.base import Connector
+from .connectors.console import Console
+from .connectors.exit import ExitConnector
+from .connectors.files import FileSink, FileSource
+from .event import Event
+from .runtime import LocalRuntime, Runtime, get_runtime
+
+__all__ = [
+    "Flow",
+    "Runner",
+    "FlowFileError",
+    "load_flow_file",
+    "out_or_exit",
+    "client_ready",
+    "SINK",
+    "SERVER",
+    "CLIENT",
+    "SOURCE",
+]
+
+C = TypeVar("C", bound=Connector)
+FlowFunction = Callable[["Flow"], Any]
+
+#: Start order classes: lower starts first and stops last.
+SINK, SERVER, CLIENT, SOURCE = 0, 10, 20, 30
+
+
+class FlowFileError(Exception):
+    """A flow file cannot be loaded or names no flow."""
+
+
+def out_or_exit(events: Observable[Event], exit_value: Any = "exit") -> tuple[Observable[Event], Observable[Event]]:
+    """Split ``events`` into ``(out, exit)``: the source document's ``out_or_exit`` pipeline.
+
+    Events whose value equals ``exit_value`` go to ``exit``; all others to ``out``::
+
+        >>> from reactivex.subject import Subject
+        >>> s = Subject(); seen = []
+        >>> out, ex = out_or_exit(s)
+        >>> _ = out.subscribe(lambda e: seen.append(("out", e.value)))
+        >>> _ = ex.subscribe(lambda e: seen.append(("exit", e.value)))
+        >>> s.on_next(Event(1)); s.on_next(Event("exit"))
+        >>> seen
+        [('out', 1), ('exit', 'exit')]
+    """
+
+    def is_exit(e: Event) -> bool:
+        return bool(e.value == exit_value and type(e.value) is type(exit_value))
+
+    def is_out(e: Event) -> bool:
+        return not is_exit(e)
+
+    return events.pipe(ops.filter(is_out)), events.pipe(ops.filter(is_exit))
+
+
+def client_ready(client: Any, backlog: int = 1000) -> Callable[[], bool]:
+    """Backpressure for a source feeding ``client``: true while it can take another event.
+
+    While connected, the client may hold up to ``backlog`` unsent events; while
+    disconnected, no more than its ``queue_size`` (so nothing is refused)::
+
+        src = ctx.read_file("big.jsonl", ready=client_ready(client))
+    """
+
+    def ready() -> bool:
+        limit = backlog if client.connected else min(backlog, client.queue_size)
+        return bool(client.held < limit)
+
+    return ready
+
+
+@dataclass
+class _Entry:
+    connector: Connector
+    name: str
+    order: int
+    start: bool
+    flow: str
+
+
+@dataclass
+class _State:
+    status: int | None = None
+    reason: str = ""
+    done: gevent.event.Event = field(default_factory=gevent.event.Event)
+
+
+class Flow:
+    """The context a flow function receives: creates and registers connectors."""
+
+    def __init__(self, runner: Runner, name: str) -> None:
+        self.runner = runner
+        self.name = name
+        self.params: Mapping[str, str] = runner.params
+
+    # ---- connectors -------------------------------------------------------
+    def add(self, connector: C, *, name: str | None = None, order: int = SERVER, start: bool = True) -> C:
+        """Register ``connector``: the runner starts it (unless ``start=False``) and stops it.
+
+        Adding a registered connector again only changes ``start``.
+        """
+        return self.runner._add(self, connector, name=name, order=order, start=start)
+
+    def server(self, *, name: str | None = None, **options: Any) -> Any:
+        """A ``unix_socket_server`` (same options as in code)."""
+        from .connectors.server import unix_socket_server
+
+        options.setdefault("runtime", self.runner.runtime)
+        return self.add(unix_socket_server(**options), name=name, order=SERVER)
+
+    def client(self, *, name: str | None = None, **options: Any) -> Any:
+        """A ``unix_socket_client`` (same options as in code)."""
+        from .connectors.client import unix_socket_client
+
+        options.setdefault("runtime", self.runner.runtime)
+        return self.add(unix_socket_client(**options), name=name, order=CLIENT)
+
+    def read_file(self, path: str, *, name: str | None = None, **options: Any) -> FileSource:
+        """A file source (``"-"``: stdin); see :class:`~rxunix.connectors.files.FileSource`."""
+        options.setdefault("runtime", self.runner.runtime)
+        return self.add(FileSource(path, **options), name=name, order=SOURCE)
+
+    def write_file(self, path: str, *, name: str | None = None, **options: Any) -> FileSink:
+        """A file sink; see :class:`~rxunix.connectors.files.FileSink`."""
+        options.setdefault("runtime", self.runner.runtime)
+        return self.add(FileSink(path, **options), name=name, order=SINK)
+
+    def console(self, *, name: str | None = None, **options: Any) -> Console:
+        """JSON lines on stdout; see :class:`~rxunix.connectors.console.Console`."""
+        options.setdefault("runtime", self.runner.runtime)
+        return self.add(Console(**options), name=name, order=SINK)
+
+    def exit_connector(self, *, name: str | None = None) -> ExitConnector:
+        """Tremor's ``integration::exit``: its first event ends the run with that status."""
+        conn = ExitConnector(
+            lambda status: self.exit(status, f"flow {self.name!r}: exit connector, status {status}"),
+            runtime=self.runner.runtime,
+        )
+        return self.add(conn, name=name, order=SINK)
+
+    # ---- control ------------------------------------------------------------
+    def exit(self, status: int = 0, reason: str = "") -> None:
+        """End the run with ``status`` (safe from any callback; the first request wins)."""
+        self.runner.exit(status, reason or f"flow {self.name!r} asked to exit")
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        """A ``--set NAME=VALUE`` parameter, or ``default``."""
+        return self.params.get(name, default)
+
+    def path(self, filename: str) -> str:
+        """``filename`` inside the ``dir`` parameter (default: the working directory)."""
+        return os.path.join(self.params.get("dir", "."), filename)
+
+    def log(self, message: str) -> None:
+        """One line on stderr, prefixed with the runner's and the flow's name."""
+        self.runner.log(f"[{self.name}] {message}")
+
+    def spawn_later(self, seconds: float, fn: Callable[..., Any], *args: Any) -> gevent.Greenlet:
+        """Run ``fn(*args)`` after ``seconds`` on the hub; killed when the run stops
+        (and never started once it is stopping)."""
+        if self.runner._stopping:  # nothing new once the run is stopping
+            return gevent.Greenlet(fn, *args)
+        g = gevent.spawn_later(seconds, fn, *args)
+        self.runner._greenlets.append(g)
+        return g
+
+
+class Runner:
+    """Deploys flows, starts their connectors, waits, stops them with a drain.
+
+    The runner runs on the gevent hub of the thread that creates it (a
+    :class:`~rxunix.runtime.LocalRuntime`), and its flows' connectors too.
+    ``handle_signals`` installs SIGINT/SIGTERM handlers on that hub for the
+    duration of :meth:`run` (the runner must then run in the main thread).
+    """
+
+    def __init__(
+        self,
+        *,
+        params: Mapping[str, str] | None = None,
+        drain_timeout: float = 5.0,
+        handle_signals: bool = True,
+        name: str = "rxunix run",
+        log: IO[str] | None = None,
+        runtime: Runtime | None = None,
+        summary: bool = True,
+    ) -> None:
+        self.params: Mapping[str, str] = dict(params or {})
+        self.drain_timeout = drain_timeout
+        self.handle_signals = handle_signals
+        self.name = name
+        self._log = log
+        self.runtime = runtime or _local_runtime()
+        self.summary = summary
+        #: Seconds beyond ``drain_timeout`` after which a connector's stop() is abandoned.
+        self.stop_grace = 5.0
+        self.entries: list[_Entry] = []
+        self.flows: list[Flow] = []
+        self._state = _State()
+        self._greenlets: list[gevent.Greenlet] = []
+        self._stopping = False
+        self._signals = 0
+        self.started_at: float | None = None
+        self.elapsed: float = 0.0
+
+    # ---- building -----------------------------------------------------------
+    def deploy(self, fn: FlowFunction, name: str | None = None) -> Flow:
+        """Call flow function ``fn`` with a new :class:`Flow` context (builds, starts nothing)."""
+        flow = Flow(self, name or str(getattr(fn, "__name__", "flow")))
+        self.flows.append(flow)
+        fn(flow)
+        return flow
+
+    def _add(self, flow: Flow, connector: C, *, name: str | None, order: int, start: bool) -> C:
+        if not isinstance(connector, Connector):
+            raise TypeError(f"flow {flow.name!r}: ctx.add() needs a Connector, got {connector!r}")
+        for e in self.entries:
+            if e.connector is connector:  # registered already: update how it is started
+                e.start = start
+                return connector
+        count = sum(1 for e in self.entries if e.flow == flow.name and e.connector.kind == connector.kind)
+        label = name or (connector.kind if not count else f"{connector.kind}#{count + 1}")
+        self.entries.append(_Entry(connector, f"{flow.name}/{label}", order, start, flow.name))
+        return connector
+
+    # ---- control ------------------------------------------------------------
+    def log(self, message: str) -> None:
+        """One line on stderr (or the ``log`` stream)."""
+        stream = self._log if self._log is not None else sys.stderr
+        try:
+            stream.write(f"{self.name}: {message}\n")
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def exit(self, status: int, reason: str = "") -> None:
+        """Ask the run to end with ``status`` (the first request wins)."""
+        st = self._state
+        if st.status is None:
+            st.status, st.reason = status, reason
+        if self.runtime.in_hub_thread():
+            st.done.set()
+        else:
+            self.runtime.call_soon(st.done.set)
+
+    @property
+    def status(self) -> int | None:
+        return self._state.status
+
+    @property
+    def reason(self) -> str:
+        return self._state.reason
+
+    def _on_signal(self, signum: int) -> None:
+        self._signals += 1
+        signame = signal.Signals(signum).name
+        if self._signals > 1:
+            self.log(f"{signame} again: exiting without draining")
+            os._exit(128 + signum)
+        self.exit(0, f"{signame} received")
+
+    # ---- running ------------------------------------------------------------
+    def _ordered(self) -> list[_Entry]:
+        return sorted(self.entries, key=lambda e: e.order)  # stable: registration order within a class
+
+    def run(self) -> int:
+        """Start everything, wait for the end, drain; return the exit status."""
+        handlers = []
+        if self.handle_signals:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                handlers.append(gevent.signal_handler(signum, self._on_signal, signum))
+        self.started_at = time.monotonic()
+        started: list[_Entry] = []
+        try:
+            for entry in self._ordered():
+                if self._state.done.is_set():
+                    break
+                if not entry.start:
+                    started.append(entry)
+                    continue
+                try:
+                    entry.connector.start()
+                except Exception as exc:
+                    self.log(f"{entry.name}: cannot start: {exc}")
+                    self.exit(1, f"{entry.name} failed to start")
+                    break
+                started.append(entry)
+            self._wait(started)
+            self._stop_all(started)
+        finally:
+            for h in handlers:
+                h.cancel()
+            self.elapsed = time.monotonic() - self.started_at
+        status = self._state.status
+        return 0 if status is None else status
+
+    def _wait(self, started: Sequence[_Entry]) -> None:
+        done = self._state.done
+        while not done.wait(0.2):
+            if started and all(e.connector.state == "stopped" for e in started):
+                self.exit(0, "every connector has stopped")
+
+    def _stop_all(self, started: Iterable[_Entry]) -> None:
+        self._stopping = True
+        for g in self._greenlets:
+            g.kill(block=False)
+        self._greenlets.clear()
+        if self.summary and self._state.reason:
+            self.log(f"stopping: {self._state.reason}")
+        for entry in reversed(list(started)):
+            limit = self.drain_timeout + self.stop_grace  # a connector that ignores its drain timeout
+            try:
+                with gevent.Timeout(limit, TimeoutError(f"did not stop within {limit}s")):
+                    entry.connector.stop(self.drain_timeout)
+            except Exception as exc:  # keep stopping the others
+                self.log(f"{entry.name}: stop failed: {type(exc).__name__}: {exc}")
+                if not self._state.status:
+                    self._state.status = 1
+        if self.summary:
+            for entry in self._ordered():
+                counts = ", ".join(f"{k}={v}" for k, v in sorted(entry.connector.stats.items()))
+                self.log(f"{entry.name}: {counts or 'no events'}")
+
+
+def _local_runtime() -> Runtime:
+    """The calling thread's hub: a runner waits on it, so it must be local."""
+    rt = get_runtime()
+    return rt if isinstance(rt, LocalRuntime) and rt.in_hub_thread() else LocalRuntime()
+
+
+def _flow_functions(module: types.ModuleType, path: str, names: Sequence[str] | None) -> list[FlowFunction]:
+    if names:
+        fns = []
+        for n in names:
+            fn = getattr(module, n, None)
+            if not callable(fn):
+                raise FlowFileError(f"{path}: no flow function named {n!r}")
+            fns.append(fn)
+        return fns
+    listed = getattr(module, "flows", None)
+    if listed is not None:
+        if not isinstance(listed, (list, tuple)) or not all(callable(f) for f in listed):
+            raise FlowFileError(f"{path}: 'flows' must be a list of flow functions")
+        return list(listed)
+    fn = getattr(module, "flow", None)
+    if callable(fn):
+        return [fn]
+    raise FlowFileError(f"{path}: defines neither a list 'flows' nor a function 'flow(ctx)'")
+
+
+def load_flow_file(path: str, names: Sequence[str] | None = None) -> list[FlowFunction]:
+    """Import a flow file and return the flow functions to deploy.
+
+    The file's directory is put first on ``sys.path`` (as ``python FILE`` does),
+    so flow files can import their neighbours.
+    """
+    if not os.path.isfile(path):
+        raise FlowFileError(f"{path}: no such file")
+    directory = os.path.dirname(os.path.abspath(path))
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    mod_name = "rxunix_flow_" + os.path.splitext(os.path.basename(path))[0].replace("-", "_")
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    if spec is None or spec.loader is None:
+        raise FlowFileError(f"{path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = module
+    spec.loader.exec_module(module)
+    return _flow_functions(module, path, names)
