@@ -1,0 +1,137 @@
+"""Admission by peer credentials, and a check of the socket's directory.
+
+``unix_socket_server`` puts each connection's ``SO_PEERCRED`` credentials in
+``meta["unix_socket_server"]`` (``pid``, ``uid``, ``gid``). :func:`allow_uids`
+is an Rx operator that lets through only the events of listed uids; the events
+of any other peer are dropped and each is reported as an error event (action
+``"admit"``) to ``on_reject``. Fail closed: an event without credentials is
+refused too::
+
+    >>> import reactivex as rx
+    >>> from rxunix.event import Event
+    >>> evs = [Event(i, {"unix_socket_server": {"path": "/s", "peer": i, "uid": uid}})
+    ...        for i, uid in enumerate([0, 1000, 0])]
+    >>> refused, admitted = [], []
+    >>> _ = rx.from_iterable(evs).pipe(allow_uids([0], on_reject=refused.append)).subscribe(
+    ...     lambda e: admitted.append(e.value))
+    >>> admitted, [(r.value["action"], r.value["uid"]) for r in refused]
+    ([0, 2], [('admit', 1000)])
+
+With ``server=`` the operator also closes a refused connection, if the server
+offers a way to (a ``close_peer(peer)`` method); otherwise it only drops.
+
+:func:`check_socket_dir` tells whether a socket path lies in a directory that
+other users may write to (they could replace or plant files there); it warns
+with :class:`InsecureSocketDirWarning`.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import reactivex as rx
+from reactivex import Observable, abc
+
+from .event import ErrorEvent, Event, error_event
+from .origin import SERVER
+
+__all__ = ["allow_uids", "peer_uid", "check_socket_dir", "InsecureSocketDirWarning"]
+
+_GATE = "allow_uids"
+
+
+class InsecureSocketDirWarning(UserWarning):
+    """The directory of a socket path is writable by other users."""
+
+
+def peer_uid(event: Event) -> int | None:
+    """The uid of the connection an event came from (``None`` if unknown)."""
+    rec: Any = event.meta.get(SERVER)
+    if not hasattr(rec, "get"):
+        return None
+    uid = rec.get("uid")
+    return uid if isinstance(uid, int) else None
+
+
+def _peer(event: Event) -> Any:
+    rec: Any = event.meta.get(SERVER)
+    return rec.get("peer") if hasattr(rec, "get") else None
+
+
+def allow_uids(
+    uids: Iterable[int],
+    *,
+    on_reject: Callable[[ErrorEvent], Any] | abc.ObserverBase[ErrorEvent] | None = None,
+    server: Any = None,
+) -> Callable[[Observable[Event]], Observable[Event]]:
+    """An operator that admits only the events of peers whose uid is in ``uids``.
+
+    Refused events are dropped; each becomes an :class:`~rxunix.event.ErrorEvent`
+    (``connector="allow_uids"``, ``action="admit"``, ``stream`` = peer id,
+    ``uid``) given to ``on_reject`` (a callable or an observer's ``on_next``).
+    """
+    allowed = frozenset(uids)
+    for u in allowed:
+        if not isinstance(u, int) or isinstance(u, bool):
+            raise TypeError(f"allow_uids: uids must be ints, got {u!r}")
+    report: Callable[[ErrorEvent], Any] | None
+    if on_reject is None or callable(on_reject):
+        report = on_reject
+    else:
+        report = on_reject.on_next
+    close = getattr(server, "close_peer", None) if server is not None else None
+    closed: set[Any] = set()
+
+    def refuse(event: Event, uid: int | None) -> None:
+        peer = _peer(event)
+        if report is not None:
+            why = PermissionError(f"peer {peer} with uid {uid} is not allowed (allowed: {sorted(allowed)})")
+            report(error_event(why, connector=_GATE, action="admit", stream=peer, meta=event.meta, uid=uid))
+        if close is not None and peer is not None and peer not in closed:
+            closed.add(peer)
+            close(peer)
+
+    def operator(source: Observable[Event]) -> Observable[Event]:
+        def subscribe(
+            observer: abc.ObserverBase[Event], scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            def on_next(event: Event) -> None:
+                uid = peer_uid(event)
+                if uid is not None and uid in allowed:
+                    observer.on_next(event)
+                else:
+                    refuse(event, uid)
+
+            return source.subscribe(on_next, observer.on_error, observer.on_completed, scheduler=scheduler)
+
+        return rx.create(subscribe)
+
+    return operator
+
+
+def check_socket_dir(path: str | os.PathLike[str], *, warn: bool = True) -> str | None:
+    """A message if ``path``'s directory is writable by group or others, else ``None``.
+
+    With ``warn`` (default) the message is also issued as an
+    :class:`InsecureSocketDirWarning`. Example::
+
+        >>> check_socket_dir("/tmp/x.sock", warn=False)  # doctest: +ELLIPSIS
+        "socket path '/tmp/x.sock' is in '/tmp', writable by other users (mode 1777...)..."
+    """
+    p = os.fspath(path)
+    parent = os.path.dirname(os.path.abspath(p))
+    st = os.stat(parent)
+    if not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return None
+    sticky = ""
+    if st.st_mode & stat.S_ISVTX:
+        sticky = " (sticky: others cannot remove it, but can plant files beside it)"
+    msg = (f"socket path {p!r} is in {parent!r}, writable by other users "
+           f"(mode {stat.S_IMODE(st.st_mode):o}){sticky}; prefer a private directory")
+    if warn:
+        warnings.warn(msg, InsecureSocketDirWarning, stacklevel=2)
+    return msg

@@ -1,0 +1,207 @@
+"""Safe handling of a listening socket's path: checks, atomic publication, removal.
+
+SPEC 3 "Path" and "Permissions", beyond Tremor:
+
+* a *stale* socket file (nobody accepts on it) is replaced; a *live* socket,
+  a regular file, a directory, a symlink or anything else at the path is a
+  :class:`~rxunix.errors.SocketPathError` and is left untouched;
+* the path length limit (107 bytes + NUL on Linux) is a clear error;
+* the socket never exists at ``path`` with a more open mode than requested:
+  :func:`bind_secure` binds inside a fresh private (0700) directory next to
+  ``path``, chmods the socket there, starts listening, and only then publishes
+  it at ``path`` with ``link`` (atomic, never replaces anything) or, over a
+  stale socket, ``rename`` (atomic replacement, after re-checking that the
+  same stale inode is still there);
+* :func:`remove_if_ours` unlinks the path on shutdown only if it is still the
+  inode we published.
+
+Example::
+
+    >>> import socket, tempfile, os
+    >>> d = tempfile.mkdtemp(dir="/tmp")
+    >>> s = socket.socket(socket.AF_UNIX)
+    >>> ident = bind_secure(s, d + "/x.sock", 0o600)
+    >>> oct(os.stat(d + "/x.sock").st_mode & 0o777)
+    '0o600'
+    >>> remove_if_ours(d + "/x.sock", ident), s.close(), os.rmdir(d)
+    (True, None, None)
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import stat
+import tempfile
+from typing import Any, NamedTuple
+
+from gevent import socket as gsocket
+
+from .errors import SocketPathError
+
+__all__ = [
+    "MAX_PATH_BYTES",
+    "SocketIdentity",
+    "check_length",
+    "check_path",
+    "probe_live",
+    "bind_secure",
+    "remove_if_ours",
+]
+
+#: Longest usable ``sun_path`` on Linux, in bytes (the 108-byte field holds a NUL too).
+MAX_PATH_BYTES = 107
+
+_REFUSED = (errno.ECONNREFUSED, errno.ENOENT, errno.ENOTSOCK)
+
+
+class SocketIdentity(NamedTuple):
+    """``(st_dev, st_ino)`` of a published socket file."""
+
+    dev: int
+    ino: int
+
+
+def check_length(path: str) -> None:
+    """Raise :class:`SocketPathError` if ``path`` cannot be a unix socket path."""
+    raw = os.fsencode(path)
+    if not raw:
+        raise SocketPathError("unix socket path must not be empty")
+    if b"\0" in raw:
+        raise SocketPathError(f"unix socket path must not contain NUL bytes: {path!r}")
+    if len(raw) > MAX_PATH_BYTES:
+        raise SocketPathError(
+            f"unix socket path is {len(raw)} bytes, over the limit of {MAX_PATH_BYTES} bytes "
+            f"(sun_path is 108 bytes including the terminating NUL): {path!r}"
+        )
+
+
+def probe_live(path: str, timeout: float = 1.0) -> bool:
+    """True if some process accepts connections on the socket at ``path``.
+
+    Connects once (the other side sees a connection that closes at once).
+    """
+    probe = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+    probe.settimeout(timeout)
+    try:
+        probe.connect(path)
+    except OSError as exc:
+        if exc.errno in _REFUSED:
+            return False
+        if exc.errno == errno.EAGAIN or isinstance(exc, TimeoutError):
+            return True  # backlog full: somebody listens but does not keep up
+        raise SocketPathError(f"cannot tell whether the socket at {path!r} is in use: {exc}") from exc
+    finally:
+        probe.close()
+    return True
+
+
+def check_path(path: str) -> os.stat_result | None:
+    """What is at ``path``: ``None`` (nothing) or the ``lstat`` of a stale socket.
+
+    Raises :class:`SocketPathError` for a live socket, a regular file, a directory,
+    a symlink or any other kind of file.
+    """
+    check_length(path)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise SocketPathError(f"cannot use socket path {path!r}: {exc}") from exc
+    mode = st.st_mode
+    if stat.S_ISSOCK(mode):
+        if probe_live(path):
+            raise SocketPathError(f"socket path {path!r} is in use: another process accepts connections on it")
+        return st
+    kind = (
+        "a symlink" if stat.S_ISLNK(mode)
+        else "a directory" if stat.S_ISDIR(mode)
+        else "a regular file" if stat.S_ISREG(mode)
+        else "not a socket"
+    )
+    raise SocketPathError(f"socket path {path!r} exists and is {kind}; refusing to replace it")
+
+
+def _bind_address(tmpdir: str, dirfd: int) -> str:
+    direct = os.path.join(tmpdir, "s")
+    if len(os.fsencode(direct)) <= MAX_PATH_BYTES:
+        return direct
+    via_proc = f"/proc/self/fd/{dirfd}/s"  # short alias of the same directory (Linux)
+    if os.path.isdir(f"/proc/self/fd/{dirfd}"):
+        return via_proc
+    raise SocketPathError(f"socket path {tmpdir!r} leaves no room for a private bind directory")
+
+
+def bind_secure(
+    sock: Any, path: str, mode: int | None, backlog: int = 128
+) -> SocketIdentity:
+    """Bind ``sock`` (AF_UNIX, stream) and listen, then publish it at ``path``.
+
+    ``mode`` (``None``: leave the umask default) is in force before ``path``
+    exists. Returns the identity to pass to :func:`remove_if_ours`.
+    """
+    stale = check_path(path)
+    parent = os.path.dirname(os.path.abspath(path))
+    try:
+        tmpdir = tempfile.mkdtemp(prefix=".rxu-", dir=parent)  # mode 0700, ours alone
+    except OSError as exc:
+        raise SocketPathError(f"cannot create the socket in {parent!r}: {exc}") from exc
+    dirfd = os.open(tmpdir, os.O_RDONLY | os.O_DIRECTORY)
+    tmp = os.path.join(tmpdir, "s")
+    try:
+        sock.bind(_bind_address(tmpdir, dirfd))
+        if mode is not None:
+            os.chmod(tmp, mode)
+        sock.listen(backlog)
+        st = os.lstat(tmp)
+        ident = SocketIdentity(st.st_dev, st.st_ino)
+        _publish(tmp, path, stale)
+        return ident
+    except OSError as exc:
+        if isinstance(exc, SocketPathError):
+            raise
+        raise SocketPathError(f"cannot bind unix socket at {path!r}: {exc}") from exc
+    finally:
+        os.close(dirfd)
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _publish(tmp: str, path: str, stale: os.stat_result | None) -> None:
+    for _ in range(3):
+        if stale is None:
+            try:
+                os.link(tmp, path)  # atomic and never replaces anything
+                return
+            except FileExistsError:
+                stale = check_path(path)  # something appeared meanwhile: judge it
+                continue
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK):
+                    raise
+                # no hard links on this filesystem: rename (replaces only if raced)
+                os.rename(tmp, path)
+                return
+        current = check_path(path)
+        if current is None or (current.st_dev, current.st_ino) != (stale.st_dev, stale.st_ino):
+            stale = current
+            continue
+        os.rename(tmp, path)  # atomically replaces the stale socket
+        return
+    raise SocketPathError(f"socket path {path!r} keeps changing; giving up")
+
+
+def remove_if_ours(path: str, ident: SocketIdentity) -> bool:
+    """Unlink ``path`` if it is still the socket we published; True if removed."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    if (st.st_dev, st.st_ino) != tuple(ident):
+        return False
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True

@@ -1,0 +1,449 @@
+"""unix_socket_client (SPEC 4): config, echo against a plain and an rxunix server, retries,
+server appearing late or never, lost connections, garbage, queue overflow, stop flushing.
+
+Servers run in subprocesses (tests/peers/echo_server.py) or, for byte-exact scenarios,
+as gevent sockets inside the test process.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import gevent
+import gevent.event
+import pytest
+import simplejson
+from gevent import socket as gsocket
+
+import rxunix
+from rxunix.connectors.client import UnixSocketClient, unix_socket_client
+from rxunix.errors import ConfigError
+from rxunix.event import ErrorEvent, Event
+from rxunix.reconnect import RetryPolicy
+from rxunix.runtime import ThreadRuntime
+
+from .helpers import wait_for
+from .peers.spawn import kill, start_echo_server, terminate
+
+LINES: dict[str, Any] = {"preprocessors": ["separate"], "postprocessors": ["separate"], "codec": "json"}
+
+
+class Recorder:
+    """Subscribes to a connector's out and err; tracks completion."""
+
+    def __init__(self, client: UnixSocketClient) -> None:
+        self.out: list[Event] = []
+        self.err: list[ErrorEvent] = []
+        self.completed = gevent.event.Event()
+        client.out.subscribe(self.out.append, on_completed=self.completed.set)
+        client.err.subscribe(self.err.append)
+
+    def values(self) -> list[Any]:
+        return [e.value for e in self.out]
+
+    def errors(self, action: str) -> list[ErrorEvent]:
+        return [e for e in self.err if e.value["action"] == action]
+
+
+def accounted(c: UnixSocketClient) -> bool:
+    return c.written + c.reported == c.pushed and c.held == 0
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Any]]:
+    procs: list[Any] = []
+    yield procs
+    for p in procs:
+        kill(p)
+
+
+def retry(**kw: Any) -> dict[str, Any]:
+    return {"retry": {"randomized": False, **kw}}
+
+
+# ---- configuration ----------------------------------------------------------
+
+def test_tremor_connector_dict_is_accepted_unchanged(sock_path: str) -> None:
+    tremor = {
+        "postprocessors": ["separate"],
+        "preprocessors": ["separate"],
+        "codec": "json",
+        "config": {"path": sock_path, "buf_size": 1024},
+        "reconnect": {"retry": {"interval_ms": 100, "growth_rate": 2, "max_retries": 3}},
+    }
+    for c in (unix_socket_client(tremor), unix_socket_client(**tremor), rxunix.unix_socket_client(tremor)):
+        assert isinstance(c, UnixSocketClient)
+        assert (c.path, c.buf_size, c.queue_size) == (sock_path, 1024, 1000)
+        assert c.policy is not None and (c.policy.interval_ms, c.policy.growth_rate) == (100, 2)
+        assert c.policy.max_retries == 3
+    kw = unix_socket_client(path=sock_path, buf_size=10, queue_size=0)
+    assert (kw.buf_size, kw.queue_size, kw.policy) == (10, 0, None)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"config": {"path": "/tmp/x", "bufsize": 1}}, "unknown option 'bufsize'; allowed: path, buf_size, queue_size"),
+        ({"config": {}}, "option 'path' is required"),
+        ({"config": {"path": "/tmp/x", "buf_size": "1024"}}, "option 'buf_size' must be int"),
+        ({"config": {"path": "/tmp/x", "buf_size": 0}}, "'buf_size' must be a positive int"),
+        ({"config": {"path": "/tmp/x", "queue_size": -1}}, "'queue_size' must be an int >= 0"),
+        ({"config": {"path": "/tmp/" + "x" * 120}}, "'path' must be a non-empty path shorter than 108"),
+        ({"config": {"path": 5}}, "option 'path' must be str or PathLike"),
+        ({"config": {"path": "/tmp/x"}, "codec": "jsn"}, "codec: unknown name 'jsn'"),
+        ({"config": {"path": "/tmp/x"}, "preprocessors": ["nope"]}, "preprocessor: unknown name 'nope'"),
+        ({"config": {"path": "/tmp/x"}, "reconnect": {"retry": {"interval_ms": 1, "tries": 2}}},
+         "unknown option 'tries'"),
+        ({"config": {"path": "/tmp/x"}, "path": "/tmp/y"}, "'path' given both"),
+    ],
+)
+def test_config_errors_name_the_key_and_allowed_ones(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        unix_socket_client(**kwargs)
+    assert message in str(info.value)
+
+
+def test_whole_dict_errors() -> None:
+    with pytest.raises(ConfigError, match="unknown option 'metrics'; allowed: codec, preprocessors"):
+        unix_socket_client({"config": {"path": "/tmp/x"}, "metrics": 1})
+    with pytest.raises(ConfigError, match="codec given both"):
+        unix_socket_client({"config": {"path": "/tmp/x"}, "codec": "json"}, codec="string")
+    with pytest.raises(ConfigError, match="'config' is required"):
+        unix_socket_client({"codec": "json"})
+
+
+# ---- echo against both kinds of server ----------------------------------------
+
+@pytest.mark.parametrize("impl", ["plain", "rxunix"])
+def test_echo_round_trip(sock_path: str, servers: list[Any], impl: str) -> None:
+    servers.append(start_echo_server(sock_path, impl))
+    with unix_socket_client(config={"path": sock_path, "buf_size": 1024}, **LINES) as client:
+        rec = Recorder(client)
+        sent = [{"n": i, "text": "x" * (i % 50)} for i in range(500)] + ["ü", 1.5, None, [1, [2]]]
+        for v in sent:
+            client.in_.on_next(Event(v, {"mine": 1}))
+        wait_for(lambda: len(rec.out) == len(sent), 10, "echoes")
+        assert rec.values() == sent
+        assert all(dict(e.meta) == {"unix_socket_client": {"peer": sock_path}} for e in rec.out)
+        assert (client.pushed, client.written, client.reported) == (len(sent), len(sent), 0)
+        assert rec.err == []
+    assert client.state == "stopped" and rec.completed.is_set()
+
+
+def test_thread_runtime_and_pushes_from_another_thread(sock_path: str, servers: list[Any]) -> None:
+    servers.append(start_echo_server(sock_path))
+    rt = ThreadRuntime()
+    try:
+        client = unix_socket_client(config={"path": sock_path}, runtime=rt, **LINES)
+        rec = Recorder(client)
+        client.start()
+        for i in range(300):  # this (test) thread is not the hub thread
+            client.in_.on_next(Event(i))
+        wait_for(lambda: len(rec.out) == 300, 10, "echoes via the hub thread")
+        assert rec.values() == list(range(300))
+        client.stop()
+        assert accounted(client) and client.written == 300
+    finally:
+        rt.close()
+
+
+# ---- connecting: no reconnect, retries, server late or never ---------------------
+
+def test_no_reconnect_failed_connect_is_one_error_and_completes(sock_path: str) -> None:
+    client = unix_socket_client(config={"path": sock_path}, **LINES)
+    rec = Recorder(client)
+    for i in range(3):
+        client.in_.on_next(Event(i))  # held before start
+    client.start()
+    assert client.join(5)
+    assert rec.completed.is_set() and client.state == "stopped"
+    [connect] = rec.errors("connect")
+    assert "no reconnect is configured" in connect.value["error"] and connect.value["stream"] == sock_path
+    assert [e.value["value"] for e in rec.errors("write")] == [0, 1, 2]  # held events reported with values
+    assert (client.pushed, client.reported, client.written) == (3, 3, 0)
+    client.in_.on_next(Event(3))  # after the end: still counted as reported, never silently
+    assert accounted(client) and client.reported == 4
+    client.stop()  # harmless
+
+
+@pytest.mark.parametrize("randomized", [False, True])
+def test_server_never_appears_gives_up_after_retries(sock_path: str, randomized: bool) -> None:
+    reconnect = {"retry": {"interval_ms": 40, "growth_rate": 2, "max_retries": 3, "randomized": randomized}}
+    client = unix_socket_client(config={"path": sock_path}, reconnect=reconnect, **LINES)
+    rec = Recorder(client)
+    t0 = time.monotonic()
+    client.start()
+    client.in_.on_next(Event("held"))
+    wait_for(rec.completed.is_set, 10, "out to complete")
+    elapsed = time.monotonic() - t0
+    # waits 40, 80, 160 ms (randomized: 40, [40, 80], [80, 160])
+    low = 0.28 if not randomized else 0.16
+    assert low - 0.01 <= elapsed < low + 1.5, elapsed
+    [connect] = rec.errors("connect")
+    assert "gave up connecting" in connect.value["error"] and "after 3 retries" in connect.value["error"]
+    assert connect.value["retries"] == 3 and client.stats["retries"] == 3
+    assert [e.value["value"] for e in rec.errors("write")] == ["held"]
+    assert len(rec.err) == 2 and accounted(client) and client.state == "stopped"
+
+
+def test_server_appears_later(sock_path: str, servers: list[Any]) -> None:
+    client = unix_socket_client(config={"path": sock_path}, reconnect=retry(interval_ms=30, growth_rate=1),
+                                **LINES)
+    rec = Recorder(client)
+    client.start()
+    for i in range(50):
+        client.in_.on_next(Event(i))
+    wait_for(lambda: client.stats["retries"] >= 3, 10, "a few failed attempts")
+    assert not client.connected and client.held == 50 and client.written == 0
+    servers.append(start_echo_server(sock_path))
+    wait_for(lambda: len(rec.out) == 50, 10, "held events echoed after connecting")
+    assert rec.values() == list(range(50))  # in order
+    client.in_.on_next(Event(50))
+    wait_for(lambda: len(rec.out) == 51, 10, "a later echo")
+    client.stop()
+    assert rec.err == [] and accounted(client) and client.written == 51
+
+
+def test_reconnect_schedule_on_the_connector(sock_path: str, servers: list[Any]) -> None:
+    """Waits 50, 100, 200 ms: the server appearing at ~120 ms is found at ~350 ms, not earlier."""
+    client = unix_socket_client(config={"path": sock_path},
+                                reconnect=retry(interval_ms=50, growth_rate=2, max_retries=10), **LINES)
+    t0 = time.monotonic()
+    client.start()
+    wait_for(lambda: client.stats["retries"] >= 2, 5, "second retry")  # at ~50 ms
+    assert time.monotonic() - t0 >= 0.045
+    servers.append(start_echo_server(sock_path))
+    wait_for(lambda: client.connected, 10, "connect")
+    elapsed = time.monotonic() - t0
+    retries = client.stats["retries"]
+    schedule = [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2]
+    assert elapsed >= sum(schedule[:retries]) - 0.01, (elapsed, retries)
+    client.stop()
+
+
+def test_lost_connection_is_noticed_without_writes_and_schedule_resets(
+    sock_path: str, servers: list[Any]
+) -> None:
+    server = start_echo_server(sock_path)
+    servers.append(server)
+    client = unix_socket_client(config={"path": sock_path}, reconnect=retry(interval_ms=20, growth_rate=1.5),
+                                **LINES)
+    rec = Recorder(client)
+    client.start()
+    wait_for(lambda: client.connected, 10, "connect")
+    client.in_.on_next(Event("a"))
+    wait_for(lambda: rec.values() == ["a"], 10, "echo")
+    terminate(server)  # server gone: EOF
+    wait_for(lambda: not client.connected, 5, "the client to notice (nothing written)")
+    wait_for(lambda: client.stats["retries"] >= 2, 5, "reconnect attempts to start at once")
+    assert client.pushed == 1 and client.policy is not None
+    servers.append(start_echo_server(sock_path))
+    wait_for(lambda: client.connected, 10, "reconnect")
+    assert client.stats["connects"] == 2 and client.policy.retries == 0  # reset after success
+    client.in_.on_next(Event("b"))
+    wait_for(lambda: rec.values() == ["a", "b"], 10, "echo after reconnect")
+    client.stop()
+    assert accounted(client) and rec.errors("connect") == []
+
+
+def test_lost_connection_without_reconnect_completes(sock_path: str, servers: list[Any]) -> None:
+    server = start_echo_server(sock_path)
+    servers.append(server)
+    client = unix_socket_client(config={"path": sock_path}, **LINES)
+    rec = Recorder(client)
+    client.start()
+    wait_for(lambda: client.connected, 10, "connect")
+    terminate(server)
+    wait_for(rec.completed.is_set, 5, "completion after the server went away")
+    [connect] = rec.errors("connect")
+    assert "no reconnect is configured" in connect.value["error"]
+    assert client.state == "stopped"
+
+
+# ---- in-process servers: exact bytes ---------------------------------------------
+
+def serve_once(path: str, payload: bytes, close: bool = True) -> tuple[gsocket.socket, list[bytes]]:
+    """A gevent listener that sends ``payload`` to its first peer, records what it gets."""
+    listener = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(8)
+    received: list[bytes] = []
+
+    def run() -> None:
+        conn, _ = listener.accept()
+        conn.sendall(payload)
+        if close:
+            conn.close()
+            return
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                conn.close()
+                return
+            received.append(data)
+
+    gevent.spawn(run)
+    return listener, received
+
+
+def test_eof_flushes_the_preprocessor_tail(sock_path: str) -> None:
+    listener, _ = serve_once(sock_path, b'{"a":1}\n{"b":2}')  # last line without newline, then EOF
+    client = unix_socket_client(config={"path": sock_path}, **LINES)
+    rec = Recorder(client)
+    client.start()
+    wait_for(rec.completed.is_set, 5, "completion")
+    assert rec.values() == [{"a": 1}, {"b": 2}]
+    listener.close()
+
+
+def test_garbage_from_server_is_an_error_and_the_client_keeps_running(sock_path: str, servers: list[Any]) -> None:
+    servers.append(start_echo_server(sock_path, garbage=True))
+    with unix_socket_client(config={"path": sock_path}, **LINES) as client:
+        rec = Recorder(client)
+        wait_for(lambda: rec.errors("decode"), 5, "decode error")
+        [bad] = rec.errors("decode")
+        assert bad.value["stream"] == sock_path and bad.meta["unix_socket_client"]["peer"] == sock_path
+        for i in range(5):
+            client.in_.on_next(Event(i))
+        wait_for(lambda: len(rec.out) == 5, 5, "echoes after garbage")
+        assert rec.values() == list(range(5)) and client.connected
+
+
+def test_encode_failure_is_reported_with_the_event(sock_path: str, servers: list[Any]) -> None:
+    servers.append(start_echo_server(sock_path))
+    with unix_socket_client(config={"path": sock_path}, **LINES) as client:
+        rec = Recorder(client)
+        wait_for(lambda: client.connected, 5, "connect")
+        client.in_.on_next(Event(1))
+        client.in_.on_next(Event({1, 2}, {"tag": "bad"}))  # a set is not JSON
+        client.in_.on_next(Event(3))
+        wait_for(lambda: len(rec.out) == 2, 5, "echoes")
+        assert rec.values() == [1, 3]
+        [enc] = rec.errors("encode")
+        assert enc.value["value"] == {1, 2} and enc.meta["tag"] == "bad"
+        assert (client.pushed, client.written, client.reported) == (3, 2, 1)
+
+
+def test_stop_flushes_queued_events_to_the_live_connection(sock_path: str) -> None:
+    listener, received = serve_once(sock_path, b"", close=False)
+    client = unix_socket_client(config={"path": sock_path}, **LINES)
+    client.start()
+    wait_for(lambda: client.connected, 5, "connect")
+    for i in range(20000):  # no yield: all of it is still queued when stop() starts
+        client.in_.on_next(Event({"n": i}))
+    assert client.held == 20000
+    client.stop()
+    assert (client.written, client.reported) == (20000, 0)
+    wait_for(lambda: b"".join(received).count(b"\n") == 20000, 5, "the server to get everything")
+    lines = b"".join(received).splitlines()
+    assert lines[0] == b'{"n":0}' and lines[-1] == b'{"n":19999}'
+    listener.close()
+
+
+# ---- queue overflow ------------------------------------------------------------------
+
+def test_queue_overflow_accounting(sock_path: str, servers: list[Any]) -> None:
+    client = unix_socket_client(config={"path": sock_path, "queue_size": 5},
+                                reconnect=retry(interval_ms=20, growth_rate=1), **LINES)
+    rec = Recorder(client)
+    client.start()
+    for i in range(8):
+        client.in_.on_next(Event({"n": i}, {"i": i}))
+    overflow = rec.errors("enqueue")
+    assert [e.value["value"] for e in overflow] == [{"n": 5}, {"n": 6}, {"n": 7}]
+    assert [e.meta["i"] for e in overflow] == [5, 6, 7]
+    assert "queue full (5 events" in overflow[0].value["error"]
+    assert (client.pushed, client.reported, client.held) == (8, 3, 5)
+    servers.append(start_echo_server(sock_path))
+    wait_for(lambda: len(rec.out) == 5, 10, "the held events")
+    assert rec.values() == [{"n": i} for i in range(5)]
+    # connected: the bound is not applied to the writer's backlog
+    for i in range(8, 2008):
+        client.in_.on_next(Event({"n": i}))
+    wait_for(lambda: len(rec.out) == 2005, 10, "the rest")
+    client.stop()
+    assert (client.pushed, client.written, client.reported) == (2008, 2005, 3)
+
+
+def test_stop_while_disconnected_reports_every_held_event(sock_path: str) -> None:
+    client = unix_socket_client(config={"path": sock_path, "queue_size": 3},
+                                reconnect=retry(interval_ms=10000), **LINES)
+    rec = Recorder(client)
+    client.start()
+    for i in range(5):
+        client.in_.on_next(Event(i))
+    client.stop(timeout=1)
+    assert [e.value["value"] for e in rec.errors("enqueue")] == [3, 4]
+    assert [e.value["value"] for e in rec.errors("stop")] == [0, 1, 2]
+    assert rec.completed.is_set() and accounted(client) and client.reported == 5
+    client.in_.on_next(Event(5))
+    assert accounted(client)
+
+
+def test_policy_instance_and_seeded_jitter(sock_path: str) -> None:
+    policy = RetryPolicy(interval_ms=5, growth_rate=2, max_retries=2)
+    client = unix_socket_client(config={"path": sock_path}, reconnect=policy)
+    assert client.policy is policy
+    rec = Recorder(client)
+    client.start()
+    wait_for(rec.completed.is_set, 5, "give up")
+    assert "after 2 retries" in rec.errors("connect")[0].value["error"]
+
+
+def test_stop_before_start_and_twice(sock_path: str) -> None:
+    client = unix_socket_client(path=os.path.join(os.path.dirname(sock_path), "none.sock"))
+    client.stop()
+    assert client.state == "stopped"
+
+
+def test_connection_broken_mid_batch_neither_duplicates_nor_loses(sock_path: str) -> None:
+    """A server that reads nothing, then drops the connection while the writer is blocked in
+    the middle of a batch: events fully handed to the socket count as written, an event cut in
+    the middle is reported, the rest go to the next connection, in order, exactly once."""
+    listener = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+    listener.bind(sock_path)
+    listener.listen(8)
+    first: list[gsocket.socket] = []
+    second: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        first.append(conn)  # never read
+        conn2, _ = listener.accept()
+        while True:
+            data = conn2.recv(65536)
+            if not data:
+                break
+            second.append(data)
+        conn2.close()
+
+    server = gevent.spawn(serve)
+    n = 20000
+    client = unix_socket_client(config={"path": sock_path}, reconnect=retry(interval_ms=10), **LINES)
+    rec = Recorder(client)
+    client.start()
+    wait_for(lambda: client.connected and bool(first), 5, "connect")
+    for i in range(n):
+        client.in_.on_next(Event({"n": i, "pad": "x" * 100}))
+    wait_for(lambda: bool(client._inflight), 5, "the writer to be blocked in a batch")
+    gevent.sleep(0.01)  # let the writer fill the socket buffer (not required for correctness)
+    written_before = client.written
+    first[0].close()  # unread data: the client's send fails, its reader sees a reset
+    wait_for(lambda: client.stats["connects"] == 2, 5, "reconnect")
+    wait_for(lambda: client.held == 0, 10, "the rest to be written")
+    client.stop()
+    wait_for(lambda: server.dead, 5, "the server to see EOF")
+    listener.close()
+
+    got = [simplejson.loads(line)["n"] for line in b"".join(second).splitlines()]
+    partial = [e.value["value"]["n"] for e in rec.errors("write") if "value" in e.value]
+    assert len(partial) <= 1
+    start = written_before + len(partial)
+    assert got == list(range(start, n))  # whole events, in order, none twice
+    assert client.written == written_before + len(got)
+    assert client.written + client.reported == client.pushed == n
+    print(f"\nwritten to the dropped connection: {written_before}, cut in the middle: {partial}, "
+          f"sent on the next one: {len(got)}")
