@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from .errors import (
     CodecError,
     ConfigError,
-    FramingError,
     FrameTooLarge,
+    FramingError,
     MissingExtraError,
     RxUnixError,
     SocketPathError,

@@ -1,6 +1,14 @@
-"""Rx operators on event streams: windows and aggregation (codecs: ``rxunix.operators.codec``)."""
+"""Rx operators on byte and event streams.
+
+* framing: :func:`decode` (bytes/chunks -> events) and :func:`encode`
+  (events -> chunks), with Tremor's processor and codec names;
+* windows: :func:`tumbling_count`, :func:`tumbling_time`,
+  :func:`tumbling_count_or_time`, with ready :mod:`reducers`;
+* aggregation with plain Rx: :func:`aggregated`, :func:`connection_key`.
+"""
 
 from . import reducers
+from .codec import Chunk, decode, encode, end_of_stream
 from .windows import (
     TumblingWindow,
     aggregated,
@@ -11,9 +19,13 @@ from .windows import (
 )
 
 __all__ = [
+    "Chunk",
     "TumblingWindow",
     "aggregated",
     "connection_key",
+    "decode",
+    "encode",
+    "end_of_stream",
     "reducers",
     "tumbling_count",
     "tumbling_count_or_time",
