@@ -458,6 +458,17 @@ def test_stop_drains_and_releases_everything(sock_path: str) -> None:
              what=f"fds and greenlets released: new fds {_fds() - fds}, greenlets {_live()}")
 
 
+def test_stop_drains_connections_still_in_the_backlog(sock_path: str) -> None:
+    r = Run(unix_socket_server(path=sock_path, preprocessors=["separate"], postprocessors=["separate"]))
+    c = connect(sock_path)  # no yield to the hub: connected, not yet accepted
+    c.sendall(b'{"late":1}')
+    assert r.server.peers == []
+    r.server.stop()
+    assert [e.value for e in r.out] == [{"late": 1}]
+    assert read_until(c, 100) == b'{"late":1}\n'
+    c.close()
+
+
 def test_stop_leaves_a_replaced_socket_file_alone(sock_path: str) -> None:
     r = Run(unix_socket_server(path=sock_path))
     os.unlink(sock_path)
@@ -547,3 +558,61 @@ def test_thread_runtime_echo(sock_path: str) -> None:
         assert not os.path.exists(sock_path)
     finally:
         rt.close()
+
+
+# ---- fairness and connection lifecycle ----------------------------------------------------
+FLOOD = (
+    "import socket, sys\n"
+    "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
+    "line = b'{\"flood\":true,\"pad\":\"' + b'x' * 100 + b'\"}\\n'\n"
+    "block = line * 2000\n"
+    "try:\n"
+    "    for _ in range(400):\n"
+    "        s.sendall(block)\n"
+    "except OSError:\n"
+    "    pass\n"
+)
+
+
+def test_a_flooding_peer_does_not_starve_the_hub(run: Any, sock_path: str) -> None:
+    """recv() returns without yielding while data is pending: the reader must yield
+    so timers, other greenlets and signal handlers keep running during a flood."""
+    r = run(echo=False)
+    ticks: list[int] = []  # how many events had arrived at each tick
+    stop = []
+
+    def ticker() -> None:
+        while not stop:
+            ticks.append(len(r.out))
+            gevent.sleep(0.005)
+
+    g = gevent.spawn(ticker)
+    p = gsub.Popen([sys.executable, "-c", FLOOD, sock_path])
+    try:
+        wait_for(lambda: len(r.out) >= 200_000, 60, "200k flood events")
+        # ticks kept coming while the flood was being consumed, not only before/after it
+        during = [t for t in ticks if 0 < t < 200_000]
+        assert len(set(during)) >= 10, f"ticker starved: {len(set(during))} distinct ticks during the flood"
+    finally:
+        stop.append(True)
+        p.kill()
+        p.wait()
+        g.join()
+
+
+def test_closed_emits_each_closed_connection_once(run: Any, sock_path: str) -> None:
+    r = run()
+    closed: list[Event] = []
+    r.server.closed.subscribe(closed.append)
+    a, b = connect(sock_path), connect(sock_path)
+    for s in (a, b):
+        s.sendall(b'{"x":1}\n')
+        read_until(s, 8)
+    peers = sorted(ev.meta["unix_socket_server"]["peer"] for ev in r.out)
+    a.close()
+    wait_for(lambda: len(closed) == 1, 10, "first close notice")
+    b.close()
+    wait_for(lambda: len(closed) == 2, 10, "second close notice")
+    assert sorted(ev.meta["unix_socket_server"]["peer"] for ev in closed) == peers
+    assert all(ev.value is None for ev in closed)
+    wait_for(lambda: r.server.peers == [], 10, "connections forgotten")

@@ -42,10 +42,12 @@ Lifecycle of a connection:
   fully (checked every ``HALF_CLOSE_POLL`` seconds and on every failed write)
   or the server stops; a peer that closed fully is dropped once its queued
   replies are written (or have failed);
-* ``stop()`` drains: stops accepting, removes the socket file if it is still
-  ours, lets every reader consume what was already received and flush its
-  tails, writes pending replies (within the stop timeout), closes everything
-  and completes ``out`` and ``err``.
+* ``stop()`` drains: stops accepting (connections already waiting in the
+  backlog are taken and drained like the others), removes the socket file if
+  it is still ours, lets every reader consume what was already received and
+  flush its tails, writes pending replies (within the stop timeout; what is
+  left then is reported on ``err``), closes everything and completes ``out``
+  and ``err``.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ import gevent
 import gevent.event
 from gevent import monkey
 from gevent import socket as gsocket
+from reactivex import Observable
 from reactivex.subject import Subject
 
 from ..config import REQUIRED, Option, validate
@@ -87,6 +90,8 @@ _POLLGONE = 0x010 | 0x008 | 0x020  # POLLHUP | POLLERR | POLLNVAL
 
 #: Seconds between checks whether a half-closed peer has closed fully.
 HALF_CLOSE_POLL = 0.5
+#: A reader yields to the hub after this many reads in a row that returned data at once.
+YIELD_EVERY_READS = 4
 #: Default bound of unsent reply bytes per connection.
 DEFAULT_MAX_PENDING = 16 * 1024 * 1024
 
@@ -296,6 +301,7 @@ class UnixSocketServer(Connector):
         check_length(cfg["path"])
         super().__init__(runtime=opts["runtime"])
         self._out: Subject[Event] = _HubSubject(self.runtime)
+        self._closed: Subject[Event] = Subject()
         #: The validated configuration (read-only).
         self.config: Mapping[str, Any] = MappingProxyType(cfg)
         self.path: str = cfg["path"]
@@ -312,6 +318,17 @@ class UnixSocketServer(Connector):
         self._listener_meta: Mapping[str, Any] = MappingProxyType({SERVER: _Record(path=self.path)})
 
     # ---- introspection ----------------------------------------------------
+    @property
+    def closed(self) -> Observable[Event]:
+        """One event per closed connection (value ``None``, that connection's metadata).
+
+        Feed it to a per-connection window's ``release`` so its group does not
+        outlive the connection::
+
+            window = tumbling_count(10, key=connection_key, release=server.closed)
+        """
+        return self._closed
+
     @property
     def peers(self) -> list[int]:
         """Peer ids of the live connections."""
@@ -343,6 +360,7 @@ class UnixSocketServer(Connector):
             self._acceptor.kill()
             self._acceptor = None
         if self._listener is not None:
+            self._accept_backlog(self._listener)  # connected already: drained like the others
             self._listener.close()
             self._listener = None
         if self._ident is not None:
@@ -397,6 +415,16 @@ class UnixSocketServer(Connector):
             backoff = 0.0
             self._open(sock)
 
+    def _accept_backlog(self, listener: Any) -> None:
+        listener.settimeout(0.0)
+        while True:
+            try:
+                sock, _ = listener.accept()
+            except OSError:
+                return
+            sock.settimeout(None)
+            self._open(sock)
+
     def _open(self, sock: Any) -> None:
         peer = next(_PEERS)
         try:
@@ -417,6 +445,7 @@ class UnixSocketServer(Connector):
         size = self._buf_size
         feed = conn.decoder.feed
         batch = self._batch
+        reads = 0
         try:
             while True:
                 try:
@@ -428,6 +457,12 @@ class UnixSocketServer(Connector):
                 if not data:
                     break
                 batch(conn, feed(data))
+                reads += 1
+                if not reads % YIELD_EVERY_READS:
+                    # recv() returns without yielding while data is pending: a
+                    # flooding peer would otherwise starve the other connections,
+                    # timers and signal handlers on this hub
+                    gevent.sleep(0)
         finally:
             conn.eof = True
             batch(conn, conn.decoder.finish())
@@ -591,6 +626,14 @@ class UnixSocketServer(Connector):
             pass
         conn.wake.set()
         conn.done.set()
+        try:
+            self._closed.on_next(Event(None, conn.meta))
+        except Exception as exc:  # a subscriber failed: report, keep going
+            self._error(exc, "emit", conn.peer, conn.meta)
+
+    def _finished(self) -> None:
+        super()._finished()
+        self._closed.on_completed()
 
 
 def unix_socket_server(config: Mapping[str, Any] | None = None, /, **options: Any) -> UnixSocketServer:
