@@ -15,8 +15,11 @@ queue, writer and reader greenlets, ``Event`` objects and the ``out`` subject.
 
 Scenarios, on the ~120-byte JSON values of ``bench/_lines.py``:
 
-* ``stream``: push N events at once, wait for the N echoes (round trips/s, and CPU
-  microseconds per event of the client process);
+* ``stream``: a producer greenlet pushes N events, yielding once per 2048 events (as
+  the plain client's writer yields at each ~256 KiB ``sendall``); wait for the N echoes
+  (round trips/s, and CPU microseconds per event of the client process);
+* ``burst``: the same, but all N events are pushed before anything is sent (nothing
+  overlaps: the worst case for rxunix's wall time, CPU per event is what to compare);
 * ``ping-pong``: one event in flight, the next one pushed when its echo arrives
   (round trips/s, p50/p99 latency).
 
@@ -204,7 +207,7 @@ def _start(client: Any) -> None:
         gevent.sleep(0.001)
 
 
-def rx_stream(path: str, values: list[Any]) -> Result:
+def rx_stream(path: str, values: list[Any], burst: bool = False) -> Result:
     client = _rx_client(path)
     n = len(values)
     done = gevent.event.Event()
@@ -220,9 +223,17 @@ def rx_stream(path: str, values: list[Any]) -> Result:
     _start(client)
     t0, c0 = time.perf_counter(), _cpu()
     push = client.in_.on_next
-    for v in values:
-        push(Event(v))
+
+    def produce() -> None:
+        # like the plain client's writer, the producer yields once per ~256 KiB of events
+        for k, v in enumerate(values):
+            push(Event(v))
+            if not burst and k % 2048 == 2047:
+                gevent.sleep(0)
+
+    producer = gevent.spawn(produce)
     done.wait()
+    producer.join()
     elapsed, cpu = time.perf_counter() - t0, _cpu() - c0
     client.stop()
     assert state["last"] == values[-1] and client.written == n
@@ -280,6 +291,7 @@ def main() -> None:
         scenarios: list[tuple[str, Callable[[str, list[Any]], Result], Callable[[str, list[Any]], Result],
                               list[Any]]] = [
             ("stream", plain_stream, rx_stream, values),
+            ("burst", plain_stream, lambda p, v: rx_stream(p, v, burst=True), values),
             ("ping-pong", plain_pingpong, rx_pingpong, values[:m]),
         ]
         print(f"python {sys.version.split()[0]}, gevent {gevent.__version__}, {os.cpu_count()} CPUs; "

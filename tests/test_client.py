@@ -393,10 +393,18 @@ def test_policy_instance_and_seeded_jitter(sock_path: str) -> None:
     assert "after 2 retries" in rec.errors("connect")[0].value["error"]
 
 
-def test_stop_before_start_and_twice(sock_path: str) -> None:
+def test_stop_before_start_reports_what_was_pushed(sock_path: str) -> None:
     client = unix_socket_client(path=os.path.join(os.path.dirname(sock_path), "none.sock"))
+    rec = Recorder(client)
+    client.in_.on_next(Event("early"))
     client.stop()
-    assert client.state == "stopped"
+    client.stop()
+    assert client.state == "stopped" and rec.completed.is_set()
+    client.in_.on_next(Event("late"))
+    assert [e.value["value"] for e in rec.err] == ["early"]  # "late" came after completion
+    assert accounted(client) and client.reported == 2
+    with pytest.raises(RuntimeError):
+        client.start()
 
 
 def test_connection_broken_mid_batch_neither_duplicates_nor_loses(sock_path: str) -> None:
@@ -430,7 +438,6 @@ def test_connection_broken_mid_batch_neither_duplicates_nor_loses(sock_path: str
         client.in_.on_next(Event({"n": i, "pad": "x" * 100}))
     wait_for(lambda: bool(client._inflight), 5, "the writer to be blocked in a batch")
     gevent.sleep(0.01)  # let the writer fill the socket buffer (not required for correctness)
-    written_before = client.written
     first[0].close()  # unread data: the client's send fails, its reader sees a reset
     wait_for(lambda: client.stats["connects"] == 2, 5, "reconnect")
     wait_for(lambda: client.held == 0, 10, "the rest to be written")
@@ -440,10 +447,51 @@ def test_connection_broken_mid_batch_neither_duplicates_nor_loses(sock_path: str
 
     got = [simplejson.loads(line)["n"] for line in b"".join(second).splitlines()]
     partial = [e.value["value"]["n"] for e in rec.errors("write") if "value" in e.value]
-    assert len(partial) <= 1
-    start = written_before + len(partial)
-    assert got == list(range(start, n))  # whole events, in order, none twice
-    assert client.written == written_before + len(got)
+    written_before = client.written - len(got)  # fully handed to the dropped connection
+    assert written_before > 0 and len(partial) <= 1
+    assert partial in ([], [written_before])  # the cut event is the one after them
+    assert got == list(range(written_before + len(partial), n))  # whole events, in order, none twice
     assert client.written + client.reported == client.pushed == n
     print(f"\nwritten to the dropped connection: {written_before}, cut in the middle: {partial}, "
           f"sent on the next one: {len(got)}")
+
+
+def test_a_raising_subscriber_is_reported_and_the_connection_stays(sock_path: str, servers: list[Any]) -> None:
+    servers.append(start_echo_server(sock_path))
+    with unix_socket_client(config={"path": sock_path}, **LINES) as client:
+        rec = Recorder(client)
+
+        def boom(ev: Event) -> None:
+            raise ValueError(f"subscriber failed on {ev.value}")
+
+        client.out.subscribe(boom)
+        client.in_.on_next(Event(1))
+        wait_for(lambda: rec.errors("deliver"), 5, "deliver error")
+        assert "subscriber failed on 1" in rec.errors("deliver")[0].value["error"]
+        client.in_.on_next(Event(2))
+        wait_for(lambda: rec.values() == [1, 2], 5, "later echoes")
+        assert client.connected and 1 <= len(rec.errors("deliver")) <= 2  # rx versions differ on detaching
+
+
+def test_a_server_that_closes_at_once_is_not_hammered(sock_path: str) -> None:
+    listener = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+    listener.bind(sock_path)
+    listener.listen(8)
+
+    def refuse() -> None:
+        while True:
+            conn, _ = listener.accept()
+            conn.close()
+
+    server = gevent.spawn(refuse)
+    client = unix_socket_client(config={"path": sock_path}, reconnect=retry(interval_ms=50), **LINES)
+    rec = Recorder(client)
+    t0 = time.monotonic()
+    client.start()
+    wait_for(lambda: client.stats["connects"] >= 4, 5, "four short connections")
+    assert time.monotonic() - t0 >= 3 * 0.05 - 0.01  # one interval between each
+    client.in_.on_next(Event("kept"))
+    client.stop()
+    server.kill()
+    listener.close()
+    assert accounted(client) and rec.errors("connect") == []

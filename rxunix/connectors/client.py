@@ -36,13 +36,18 @@ per the ``reconnect`` policy (:mod:`rxunix.reconnect`), and without one is a
 single error. When retries are exhausted, one ``connect`` error says so, every
 held event is reported (action ``write``) and ``out``/``err`` complete. A lost
 connection (EOF or error, noticed by the reader at once) flushes the
-preprocessors' tail and starts reconnecting immediately with a fresh schedule.
+preprocessors' tail and starts reconnecting immediately with a fresh schedule
+(a connection lost within ``interval_ms`` of being made counts as a failed
+attempt, so a server that accepts and closes at once is not hammered).
 Writes are batched: a writer greenlet drains the queue and hands each batch to
 the socket in one go; if the connection breaks mid-batch, events fully handed
 to the socket count as written, an event cut in the middle is reported
 (``write``), and events not started go back to the head of the queue for the
 next connection (so nothing is sent twice). ``stop()`` flushes the queue to a
 live connection within its timeout and reports the rest (action ``stop``).
+
+Events pushed after the client ended (stopped, or gave up) are counted as
+reported, but ``err`` has completed by then: check ``client.state`` first.
 
 Error actions on ``err``: ``connect``, ``read``, ``decode``, ``encode``,
 ``write``, ``enqueue``, ``stop``, ``deliver`` (a subscriber of ``out`` raised).
@@ -52,6 +57,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -211,11 +217,22 @@ class UnixSocketClient(Connector):
         self._queue.append(event)
         self._wake.set()
 
+    def stop(self, timeout: float | None = 10.0) -> None:
+        """Stop: flush held events to a live connection within ``timeout``, report the rest."""
+        if self.state == "new":  # never started: events pushed so far must not vanish
+            self.runtime.call(self._abandon)
+        super().stop(timeout)
+
+    def _abandon(self) -> None:
+        self._closed = "client stopped"
+        self._report_held("stop", "not sent: client stopped before it was started")
+        self._finished()
+
     def _stop(self, timeout: float | None) -> None:
-        deadline = None if timeout is None else gevent.get_hub().loop.now() + timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
 
         def left() -> float | None:
-            return None if deadline is None else max(0.0, deadline - gevent.get_hub().loop.now())
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
 
         self._closed = "client stopped"
         sess = self._session
@@ -274,12 +291,23 @@ class UnixSocketClient(Connector):
                 if sock is None:
                     self._give_up(self._gave_up_message(error))
                     return
+                began = time.monotonic()
                 self._serve(sock)
                 if self._quit.is_set():
                     return
-                if self.policy is None:
+                policy = self.policy
+                if policy is None:
                     self._give_up(f"connection to {self.path} lost and no reconnect is configured")
                     return
+                if time.monotonic() - began < policy.interval_ms / 1000.0:
+                    # lost as soon as made (a dying or refusing server): counts as a failed
+                    # attempt, so that reconnecting never spins
+                    wait = policy.next_wait()
+                    if wait is None:
+                        self._give_up(self._gave_up_message(ConnectionError("connection lost at once")))
+                        return
+                    self.stats["retries"] += 1
+                    self._quit.wait(wait / 1000.0)
         except gevent.GreenletExit:
             raise
         except Exception as exc:  # a bug must not lose events silently
