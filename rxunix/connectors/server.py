@@ -75,6 +75,7 @@ from ..framing import DecoderFactory, EncoderFactory
 from ..origin import SERVER
 from ..permissions import check_permissions, parse_permissions
 from ..routing import route
+from ..security import check_socket_dir
 from ..runtime import Runtime
 from ..sockpath import SocketIdentity, bind_secure, check_length, remove_if_ours
 from .base import Connector, Inlet
@@ -336,6 +337,8 @@ class UnixSocketServer(Connector):
 
     # ---- lifecycle (hub thread) -------------------------------------------
     def _start(self) -> None:
+        # allowed, but said: others may plant files beside the socket
+        check_socket_dir(self.path)
         perms = self.config["permissions"]
         mode = None if perms is None else perms if isinstance(perms, int) else parse_permissions(perms)
         sock = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
