@@ -616,3 +616,22 @@ def test_closed_emits_each_closed_connection_once(run: Any, sock_path: str) -> N
     assert sorted(ev.meta["unix_socket_server"]["peer"] for ev in closed) == peers
     assert all(ev.value is None for ev in closed)
     wait_for(lambda: r.server.peers == [], 10, "connections forgotten")
+
+
+def test_close_peer_disconnects_one_connection(run: Any, sock_path: str) -> None:
+    r = run()
+    closed: list[Event] = []
+    r.server.closed.subscribe(closed.append)
+    a, b = connect(sock_path), connect(sock_path)
+    a.sendall(b'{"who":"a"}\n')
+    b.sendall(b'{"who":"b"}\n')
+    read_until(a, 12)
+    read_until(b, 12)
+    peer_a = next(ev.meta["unix_socket_server"]["peer"] for ev in r.out if ev.value == {"who": "a"})
+    assert r.server.close_peer(peer_a) is True
+    assert r.server.close_peer(peer_a) is False  # no longer live
+    with gevent.Timeout(10):
+        assert a.recv(100) == b""  # a sees EOF
+    assert [ev.meta["unix_socket_server"]["peer"] for ev in closed] == [peer_a]
+    b.sendall(b'{"who":"b2"}\n')  # the other connection is unaffected
+    assert read_until(b, 13) == b'{"who":"b2"}\n'

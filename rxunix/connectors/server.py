@@ -75,8 +75,8 @@ from ..framing import DecoderFactory, EncoderFactory
 from ..origin import SERVER
 from ..permissions import check_permissions, parse_permissions
 from ..routing import route
-from ..security import check_socket_dir
 from ..runtime import Runtime
+from ..security import check_socket_dir
 from ..sockpath import SocketIdentity, bind_secure, check_length, remove_if_ours
 from .base import Connector, Inlet
 
@@ -329,6 +329,22 @@ class UnixSocketServer(Connector):
             window = tumbling_count(10, key=connection_key, release=server.closed)
         """
         return self._closed
+
+    def close_peer(self, peer: int) -> bool:
+        """Close one live connection (e.g. a peer refused by its ``SO_PEERCRED`` uid).
+
+        Returns False if ``peer`` is not live. Its queued replies are dropped; a
+        ``closed`` notice is emitted. Safe from any thread.
+        """
+
+        def close() -> bool:
+            conn = self._conns.get(peer)
+            if conn is None:
+                return False
+            self._close(conn)
+            return True
+
+        return self.runtime.call(close)
 
     @property
     def peers(self) -> list[int]:

@@ -1,12 +1,15 @@
-"""Tumbling windows over events that lose nothing under gevent, and whose aggregates
-reply to every contributing connection.
+"""Tumbling windows over events, built on RxPY's buffer operators and guarded so that
+they lose nothing under gevent; their aggregates reply to every contributing connection.
 
 Three operators, each an ordinary Rx operator (``Observable[Event] ->
 Observable[Event]``, usable in ``pipe``):
 
-* :func:`tumbling_count` ``(n)``: a window closes after ``n`` events;
-* :func:`tumbling_time` ``(seconds)``: a window closes ``seconds`` after its first event;
-* :func:`tumbling_count_or_time` ``(n, seconds)``: whichever comes first.
+* :func:`tumbling_count` ``(n)``: a window closes after ``n`` events
+  (``ops.buffer_with_count``);
+* :func:`tumbling_time` ``(seconds)``: a window closes ``seconds`` after its first
+  event (``ops.buffer_with_time``);
+* :func:`tumbling_count_or_time` ``(n, seconds)``: whichever comes first
+  (``ops.buffer_with_time_or_count``).
 
 Each closed window becomes ONE event: its value is the list of the window's values
 (or ``reduce(values)``, see :mod:`rxunix.operators.reducers`), its metadata is
@@ -21,64 +24,93 @@ server's ``in_`` it reaches each contributing connection exactly once (SPEC 3.2)
     >>> [(e.value, [r["peer"] for r in e.meta["unix_socket_server"]]) for e in out]
     [([0, 1], [0, 1]), ([2, 3], [0, 1]), ([4], [0])]
 
-Semantics (the same as RxPY's ``buffer_with_count`` / ``buffer_with_time_or_count``
-except where noted):
+How it is built
+---------------
+The chain is RxPY's own::
 
-* Empty windows emit nothing. A window opens with its first event, so a time
-  window spans ``[first event, first event + seconds)`` on the scheduler's clock
-  and idle groups cost no timer (RxPY's time buffers tick from subscription and
-  emit empty lists). An event at or after a window's deadline starts the next
-  window even if the timer has not run yet (a busy hub, or a tie in virtual time).
+    (key, event) pairs
+      -> ops.group_by_until(key, duration=<the group's window closed, or released>)
+      -> ops.flat_map(group -> group.pipe(<RxPY buffer operator>, ops.filter(non-empty)))
+      -> one aggregate event per buffer (merged origins, reducer)
+
+A group lives for exactly one window: it is created by its first event (so that is
+when the buffer operator subscribes and starts its timer), and it ends (its
+duration observable fires) as soon as its buffer is emitted, or when it is
+released, or when the source completes. The next event of the same key opens a new
+group, hence a new window.
+
+Semantics
+---------
+* Empty windows emit nothing (RxPY's time buffers emit empty lists; they are
+  filtered). A window opens with its first event, so a time window spans
+  ``[first event, first event + seconds)`` on the scheduler's clock, and an idle
+  group costs no timer and no memory. A window closes when its timer action runs
+  (RxPY's rule): an event handled before that, at the same virtual instant (a tie:
+  a hot observable's message is scheduled before the timer) or because the hub was
+  busy and the timer late, still joins the closing window.
 * ``key=fn``: one window per group ``fn(event)``; :func:`connection_key` groups
   by originating connection. Aggregates are emitted when they close, so groups
   interleave in the output; within a group, order is kept.
 * ``release=observable``: each item names a group to release (a key, or an
   :class:`~rxunix.event.Event` that is mapped through ``key``); its open window is
-  flushed at once and the group forgotten. Feed it the connection-closed notices of
-  a server so that per-connection count windows do not outlive their connection
-  (e.g. ``release=server.closed`` with ``key=connection_key``, where ``closed``
-  emits an event carrying the closed connection's metadata).
-  ``op.live_groups`` counts the groups that currently hold an open window.
-* Completion flushes every open window (oldest first), then completes. A source
-  error also flushes first (nothing is lost), then is passed on.
+  flushed at once (the group's duration fires, the group completes, the buffer
+  operator emits its partial buffer) and the group forgotten. Feed it the
+  connection-closed notices of a server so that per-connection count windows do
+  not outlive their connection (e.g. ``release=server.closed`` with
+  ``key=connection_key``, where ``closed`` emits an event carrying the closed
+  connection's metadata). ``op.live_groups`` counts the groups that currently hold
+  an open window.
+* Completion flushes every open window (oldest first: ``group_by`` completes its
+  groups in creation order), then completes. A source error also flushes first
+  (the guard turns it into a completion of the chain, so nothing is lost), then is
+  passed on.
 * A failing reducer never ends the stream: the window becomes an
   :class:`~rxunix.event.ErrorEvent` (``action="reduce"``, the window's values under
   ``"values"``, the merged origins as metadata), emitted in line or, with
   ``errors=observer``, sent there. A failing ``key`` function likewise turns that
-  one event into an error event (``action="key"``).
+  one event into an error event (``action="key"``); the key is computed before the
+  chain, because an exception in ``group_by``'s key mapper would end the stream.
 * Time runs on ``scheduler``, else the subscriber's scheduler, else
   ``GEventScheduler(gevent)``; with ``reactivex.testing.TestScheduler`` boundaries
   are exact in virtual time.
+* An exception raised by the downstream observer reaches the caller that fed the
+  event, after the chain has finished handling it, so it cannot tear the chain down
+  (RxPY's auto-detaching observers dispose on exceptions).
 
-Why not RxPY's buffer operators as they are
--------------------------------------------
+Why RxPY's buffer operators need a guard
+----------------------------------------
 RxPY's ``window_with_count`` / ``window_with_time_or_count`` (under
 ``buffer_with_count`` / ``buffer_with_time_or_count``) guard their state with
-``source.lock``, a ``threading.RLock``. Without monkey-patching that lock belongs
-to the OS thread, and every greenlet of the hub runs in that one thread, so it
-excludes nothing between greenlets. When a window closes, the operator completes
+``source.lock``, a ``threading.RLock``, or nothing. Without monkey-patching that lock
+belongs to the OS thread, and every greenlet of the hub runs in that one thread, so
+it excludes nothing between greenlets. When a window closes, the operator completes
 the window's Subject; the aggregate travels downstream and the downstream yields
 (a socket write, ``gevent.sleep``). Another greenlet (a reader, the timer greenlet)
 then calls ``on_next`` re-entrantly: the item goes into the Subject that was just
 completed and is silently dropped (a completed Subject ignores ``on_next``), or,
-for ``window_with_count``, finds its window queue empty and raises
-``IndexError`` in the producer. A probe with four producer greenlets and a
-yielding downstream lost 12% of items with ``buffer_with_time_or_count(0.002, 10)``
-and 73% with ``buffer_with_count(10)`` (reactivex 4.1 and 6.1 alike, unpatched;
-counting ``on_next`` calls into completed Subjects accounted for every lost item). Monkey-patched, the RLock
-becomes greenlet-aware and the time-or-count buffer stops losing, but
-``buffer_with_count`` still loses (it has no lock at all).
+for ``window_with_count``, finds its window queue empty and raises ``IndexError``
+in the producer. A probe with four producer greenlets and a yielding downstream
+lost 12% of items with ``buffer_with_time_or_count(0.002, 10)`` and 73% with
+``buffer_with_count(10)`` (reactivex 4.1 and 6.1 alike, unpatched; counting
+``on_next`` calls into completed Subjects accounted for every lost item). The same
+chain as here without the guard loses items too (``tests/test_windows_gevent.py``
+shows it). A second trap: ``GEventScheduler`` cancels a timer by killing its
+greenlet (``kill(block=False)``), and RxPY's time windows cancel the timer that is
+running right now when they replace it, so the greenlet that is delivering the
+aggregate downstream can be killed at its next yield.
 
-The guard here: the window state is a pure state machine
-(:class:`~rxunix.operators._window_core.WindowCore`) with a single owner at a time.
-Every input (item, timer expiry, release, completion, error) is appended to a
-queue; whoever finds no owner becomes the owner and drains the queue, emitting
-downstream; an input that arrives while the owner is blocked downstream is queued
-and handled by the owner, in order, when the downstream returns. No lock is held
-while calling downstream (the tiny critical sections use a real OS lock, so
-inputs from other OS threads are safe too), producers never block, and timers
-only enqueue an expiry stamped with its window's generation, so a late timer
-cannot close a newer window.
+The guard: the chain has a single owner at a time. Every input (item, release,
+completion, error, and every timer action RxPY schedules) is appended to one
+queue; whoever finds no owner becomes the owner and drains the queue, feeding the
+chain; an input that arrives while the owner is blocked downstream is queued and
+fed, in order, when the downstream returns, so RxPY's operators are never entered
+re-entrantly. Timer actions reach the queue through :class:`GuardedScheduler`, a
+scheduler the buffer operators are given: it delegates time to the real scheduler
+(``GEventScheduler``, a ``TestScheduler``...) and wraps each action so that it runs
+through the queue; cancelling a timer that already fired never kills its greenlet,
+it only skips the action if it is still queued. No lock is held while calling
+downstream (the tiny critical sections use a real OS lock, so inputs from other OS
+threads are safe too) and producers never block.
 
 For plain Rx aggregation (``scan``, ``reduce``, ``group_by``, ``to_list``) use
 :func:`aggregated`, which turns lists of events into one aggregate event.
@@ -88,25 +120,27 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from weakref import WeakSet
 
 import gevent
 from gevent import monkey
-from reactivex import Observable, abc
+from reactivex import Observable, abc, typing
 from reactivex import operators as ops
 from reactivex.disposable import CompositeDisposable, Disposable
 from reactivex.scheduler.eventloop import GEventScheduler
+from reactivex.scheduler.scheduler import Scheduler
+from reactivex.subject import Subject
 
 from ..event import ErrorEvent, Event, error_event
 from ..origin import CLIENT, SERVER, merge_origins
-from ._window_core import WindowCore
 from .reducers import Reducer
 
 __all__ = [
     "TumblingWindow",
+    "GuardedScheduler",
     "tumbling_count",
     "tumbling_time",
     "tumbling_count_or_time",
@@ -120,6 +154,7 @@ _allocate_lock: Callable[[], Any] = monkey.get_original("_thread", "allocate_loc
 
 KeyFn = Callable[[Event], Hashable]
 Seconds = float | int | timedelta
+_TState = TypeVar("_TState")
 
 _scheduler: GEventScheduler | None = None
 
@@ -179,30 +214,102 @@ def _no_key(event: Event) -> Hashable:
     return None
 
 
-# message tags for the single-owner queue
-_ITEM: Final = 0
-_EXPIRE: Final = 1
-_RELEASE: Final = 2
-_COMPLETE: Final = 3
-_ERROR: Final = 4
+def _non_empty(buffer: list[Event]) -> bool:
+    return len(buffer) > 0
 
 
-class _Timer:
-    __slots__ = ("disposable", "fired")
+# ---- timer actions through the guard ------------------------------------------
+class _Timer(abc.DisposableBase):
+    """The handle of one action scheduled through a :class:`GuardedScheduler`."""
+
+    __slots__ = ("inner", "fired", "cancelled")
 
     def __init__(self) -> None:
-        self.disposable: abc.DisposableBase | None = None
+        self.inner: abc.DisposableBase | None = None
         self.fired = False
+        self.cancelled = False
 
-    def cancel(self) -> None:
-        # A timer that has fired is the greenlet running right now (or is done):
-        # never kill it (GEventScheduler's dispose kills the timer greenlet).
-        if not self.fired and self.disposable is not None:
-            self.disposable.dispose()
+    def dispose(self) -> None:
+        self.cancelled = True  # a fired action still queued is skipped
+        # A fired timer's greenlet may be the one draining right now: GEventScheduler
+        # would kill it (at its next yield, in the middle of the downstream).
+        if not self.fired and self.inner is not None:
+            self.inner.dispose()
 
 
-class _Engine:
-    """One subscription: the core, its timers and the single-owner queue."""
+class GuardedScheduler(Scheduler):
+    """A scheduler that takes its time from ``inner`` and runs every action it is
+    given through ``submit`` (the window's single-owner queue) instead of directly.
+
+    ``submit(timer, run)`` must call ``run()`` later, unless ``timer.cancelled``::
+
+        >>> from reactivex.testing import TestScheduler
+        >>> queue = []
+        >>> vt = TestScheduler()
+        >>> s = GuardedScheduler(vt, lambda timer, run: queue.append(run))
+        >>> _ = s.schedule_relative(5, lambda sch, st: print("ran at", vt.clock))
+        >>> vt.advance_to(5); len(queue)
+        1
+        >>> queue.pop()()
+        ran at 5.0
+    """
+
+    def __init__(
+        self, inner: abc.SchedulerBase, submit: Callable[[_Timer, Callable[[], None]], None]
+    ) -> None:
+        super().__init__()
+        self.inner = inner
+        self._submit = submit
+
+    @property
+    def now(self) -> datetime:
+        return self.inner.now
+
+    def _guard(
+        self, action: abc.ScheduledAction[_TState], state: _TState | None
+    ) -> tuple[_Timer, abc.ScheduledAction[_TState]]:
+        timer = _Timer()
+
+        def run() -> None:
+            action(self, state)
+
+        def fire(_scheduler: abc.SchedulerBase, _state: Any = None) -> None:
+            timer.fired = True
+            if not timer.cancelled:
+                self._submit(timer, run)
+
+        return timer, fire
+
+    def schedule(
+        self, action: abc.ScheduledAction[_TState], state: _TState | None = None
+    ) -> abc.DisposableBase:
+        timer, fire = self._guard(action, state)
+        timer.inner = self.inner.schedule(fire)
+        return timer
+
+    def schedule_relative(
+        self, duetime: typing.RelativeTime, action: abc.ScheduledAction[_TState], state: _TState | None = None
+    ) -> abc.DisposableBase:
+        timer, fire = self._guard(action, state)
+        timer.inner = self.inner.schedule_relative(duetime, fire)
+        return timer
+
+    def schedule_absolute(
+        self, duetime: typing.AbsoluteTime, action: abc.ScheduledAction[_TState], state: _TState | None = None
+    ) -> abc.DisposableBase:
+        timer, fire = self._guard(action, state)
+        timer.inner = self.inner.schedule_absolute(duetime, fire)
+        return timer
+
+
+# ---- the RxPY chain -----------------------------------------------------------
+class _Chain:
+    """RxPY's group_by_until + per-group buffer operator, one group per window.
+
+    Not re-entrant: exactly one caller at a time may call ``push``, ``release``,
+    ``complete`` and ``settle`` (the guard, :class:`_Guard`, makes sure of that).
+    ``settle()`` must follow each input: it ends the groups whose window just closed.
+    """
 
     def __init__(
         self,
@@ -210,34 +317,181 @@ class _Engine:
         observer: abc.ObserverBase[Event],
         scheduler: abc.SchedulerBase | None,
     ) -> None:
-        span = None if scheduler is None or op.seconds is None else scheduler.to_timedelta(op.seconds)
-        self.core: WindowCore[Event] = WindowCore(op.count, span)
-        self.key = op.key
         self.reduce = op.reduce
         self.errors = op.errors
-        self.seconds = op.seconds
-        self.scheduler = scheduler
         self.observer = observer
-        self.timers: dict[Hashable, _Timer] = {}
-        self.queue: collections.deque[tuple[int, Any, Any]] = collections.deque()
+        self.closers: dict[Hashable, Subject[None]] = {}  # live groups: their duration subjects
+        self.open: set[Hashable] = set()  # groups whose window has not been emitted yet
+        self.closing: collections.deque[Hashable] = collections.deque()
+        self.error: Exception | None = None  # a source error, passed on after the flush
+        self.raised: BaseException | None = None  # what the downstream raised
+        self.done = False
+        self.feed: Subject[tuple[Hashable, Event]] = Subject()
+        buffer: Callable[[Observable[Event]], Observable[list[Event]]]
+        if op.seconds is None:
+            assert op.count is not None
+            buffer = ops.buffer_with_count(op.count)
+        elif op.count is None:
+            buffer = ops.buffer_with_time(op.seconds, scheduler=scheduler)
+        else:
+            buffer = ops.buffer_with_time_or_count(op.seconds, op.count, scheduler=scheduler)
+
+        def duration(group: Any) -> Observable[None]:
+            closer: Subject[None] = Subject()
+            self.closers[group.key] = closer
+            self.open.add(group.key)
+            return closer
+
+        def window(group: Any) -> Observable[tuple[Hashable, list[Event]]]:
+            key = group.key
+
+            def tag(buf: list[Event]) -> tuple[Hashable, list[Event]]:
+                return key, buf
+
+            return group.pipe(buffer, ops.filter(_non_empty), ops.map(tag))  # type: ignore[no-any-return]
+
+        aggregates = self.feed.pipe(
+            ops.group_by_until(_first, _second, duration),
+            ops.flat_map(window),
+        )
+        self.subscription = aggregates.subscribe(self._on_window, self._on_error, self._on_completed)
+
+    @property
+    def live(self) -> int:
+        return len(self.open)
+
+    # ---- inputs ----
+    def push(self, key: Hashable, event: Event) -> None:
+        if not self.done:
+            self.feed.on_next((key, event))
+
+    def release(self, key: Hashable) -> None:
+        closer = self.closers.pop(key, None)
+        if closer is not None and not self.done:
+            closer.on_next(None)  # the group completes: its buffer flushes
+
+    def complete(self, error: Exception | None) -> None:
+        if not self.done:
+            self.error = error
+            self.feed.on_completed()  # flushes every group, oldest first, then completes
+
+    def settle(self) -> None:
+        """End the groups whose window was emitted by the last input."""
+        while self.closing:
+            self.release(self.closing.popleft())
+
+    def dispose(self) -> None:
+        self.done = True
+        self.subscription.dispose()
+        self.closers.clear()
+        self.open.clear()
+        self.closing.clear()
+
+    # ---- outputs ----
+    def _on_window(self, item: tuple[Hashable, list[Event]]) -> None:
+        key, events = item
+        self.open.discard(key)
+        self.closing.append(key)
+        meta = MappingProxyType(merge_meta(events))
+        values = [e.value for e in events]
+        if self.reduce is None:
+            self.deliver(Event(values, meta))
+            return
+        try:
+            out = Event(self.reduce(values), meta)
+        except Exception as exc:
+            self.fail(exc, "reduce", key, meta, values)
+            return
+        self.deliver(out)
+
+    def fail(self, exc: Exception, action: str, key: Hashable, meta: Any, values: list[Any]) -> None:
+        err = error_event(exc, connector="window", action=action, stream=key, meta=meta, values=values)
+        if self.errors is not None:
+            try:
+                self.errors.on_next(err)
+            except BaseException as raised:
+                self.raised = self.raised or raised
+        else:
+            self.deliver(err)
+
+    def deliver(self, event: Event) -> None:
+        try:
+            self.observer.on_next(event)
+        except BaseException as raised:  # re-raised by the guard once the chain is settled
+            self.raised = self.raised or raised
+
+    def _on_error(self, error: Exception) -> None:  # a bug in the chain: pass it on
+        self._finish(error)
+
+    def _on_completed(self) -> None:
+        self._finish(self.error)
+
+    def _finish(self, error: Exception | None) -> None:
+        if self.done:
+            return
+        self.done = True
+        self.closers.clear()
+        self.open.clear()
+        self.closing.clear()
+        try:
+            if error is None:
+                self.observer.on_completed()
+            else:
+                self.observer.on_error(error)
+        except BaseException as raised:
+            self.raised = self.raised or raised
+
+
+def _first(pair: tuple[Hashable, Event]) -> Hashable:
+    return pair[0]
+
+
+def _second(pair: tuple[Hashable, Event]) -> Event:
+    return pair[1]
+
+
+# ---- the guard: one owner at a time --------------------------------------------
+_ITEM: Final = 0
+_ACTION: Final = 1
+_RELEASE: Final = 2
+_COMPLETE: Final = 3
+_ERROR: Final = 4
+
+
+class _Guard:
+    """One subscription: the chain and the single-owner queue in front of it."""
+
+    def __init__(
+        self,
+        op: TumblingWindow,
+        observer: abc.ObserverBase[Event],
+        scheduler: abc.SchedulerBase | None,
+    ) -> None:
+        self.key = op.key
+        self.queue: collections.deque[tuple[int, Any]] = collections.deque()
         self.lock = _allocate_lock()
         self.busy = False
-        self.done = False
+        guarded = None if scheduler is None else GuardedScheduler(scheduler, self.on_action)
+        self.chain = _Chain(op, observer, guarded)
 
-    # ---- inputs (any greenlet, any thread) --------------------------------
+    @property
+    def live(self) -> int:
+        return self.chain.live
+
+    # ---- inputs (any greenlet, any thread) ----
     def on_next(self, event: Event) -> None:
         lock = self.lock
         with lock:
             if self.busy:
-                self.queue.append((_ITEM, event, None))
+                self.queue.append((_ITEM, event))
                 return
             self.busy = True
             direct = not self.queue
             if not direct:  # leftovers of an owner that raised: keep the order
-                self.queue.append((_ITEM, event, None))
+                self.queue.append((_ITEM, event))
         if direct:
             try:
-                self._item(event)
+                self._handle(_ITEM, event)
             except BaseException:
                 with lock:
                     self.busy = False
@@ -248,24 +502,27 @@ class _Engine:
                     return
         self._run()
 
+    def on_action(self, timer: _Timer, run: Callable[[], None]) -> None:
+        self._put(_ACTION, (timer, run))
+
     def on_release(self, item: Any) -> None:
-        self._put(_RELEASE, item, None)
+        self._put(_RELEASE, item)
 
     def on_completed(self) -> None:
-        self._put(_COMPLETE, None, None)
+        self._put(_COMPLETE, None)
 
     def on_error(self, error: Exception) -> None:
-        self._put(_ERROR, error, None)
+        self._put(_ERROR, error)
 
-    def _put(self, tag: int, a: Any, b: Any) -> None:
+    def _put(self, tag: int, arg: Any) -> None:
         with self.lock:
-            self.queue.append((tag, a, b))
+            self.queue.append((tag, arg))
             if self.busy:
                 return
             self.busy = True
         self._run()
 
-    # ---- the owner ---------------------------------------------------------
+    # ---- the owner ----
     def _run(self) -> None:
         """Drain the queue; only one caller at a time gets here (``busy``)."""
         lock, queue = self.lock, self.queue
@@ -275,116 +532,82 @@ class _Engine:
                     if not queue:
                         self.busy = False
                         return
-                    tag, a, b = queue.popleft()
-                if tag == _ITEM:
-                    self._item(a)
-                elif tag == _EXPIRE:
-                    self._expire(a, b)
-                elif tag == _RELEASE:
-                    self._release(a)
-                elif tag == _COMPLETE:
-                    self._finish(None)
-                else:
-                    self._finish(a)
+                    tag, arg = queue.popleft()
+                self._handle(tag, arg)
         except BaseException:
             with lock:
                 self.busy = False
             raise
 
-    def _item(self, event: Event) -> None:
-        if self.done:
-            return
-        try:
-            key = self.key(event)
-        except Exception as exc:  # a failing key function: report the event, keep going
-            self._fail(exc, "key", None, event.meta, [event.value])
-            return
-        sched = self.scheduler
-        arm, expired, closed = self.core.add(key, event, None if sched is None else sched.now)
-        if expired is not None or closed is not None:
-            t = self.timers.pop(key, None)
-            if t is not None:
-                t.cancel()
-        if arm is not None:
-            self._arm(key, arm)
-        # state is consistent before anything goes downstream (which may yield)
-        if expired is not None:
-            self._emit(key, expired)
-        if closed is not None:
-            self._emit(key, closed)
-
-    def _arm(self, key: Hashable, gen: int) -> None:
-        timer = _Timer()
-        self.timers[key] = timer
-
-        def fire(_scheduler: abc.SchedulerBase, _state: Any = None) -> None:
-            timer.fired = True
-            self._put(_EXPIRE, key, gen)
-
-        assert self.scheduler is not None and self.seconds is not None
-        timer.disposable = self.scheduler.schedule_relative(self.seconds, fire)
-
-    def _expire(self, key: Hashable, gen: int) -> None:
-        if self.done:
-            return
-        closed = self.core.expire(key, gen)
-        if closed is not None:
-            self.timers.pop(key, None)
-            self._emit(key, closed)
-
-    def _release(self, item: Any) -> None:
-        if self.done:
-            return
-        key = self.key(item) if isinstance(item, Event) else item
-        t = self.timers.pop(key, None)
-        if t is not None:
-            t.cancel()
-        closed = self.core.release(key)
-        if closed is not None:
-            self._emit(key, closed)
-
-    def _finish(self, error: Exception | None) -> None:
-        if self.done:
-            return
-        self._cancel_timers()
-        for key, closed in self.core.flush():
-            self._emit(key, closed)
-        self.done = True
-        if error is None:
-            self.observer.on_completed()
+    def _handle(self, tag: int, arg: Any) -> None:
+        chain = self.chain
+        if tag == _ITEM:
+            try:
+                key = self.key(arg)
+            except Exception as exc:  # a failing key function: report the event, keep going
+                if not chain.done:
+                    chain.fail(exc, "key", None, arg.meta, [arg.value])
+            else:
+                chain.push(key, arg)
+        elif tag == _ACTION:
+            timer, run = arg
+            if not timer.cancelled and not chain.done:
+                run()
+        elif tag == _RELEASE:
+            if isinstance(arg, Event):
+                try:
+                    key = self.key(arg)
+                except Exception as exc:
+                    if not chain.done:
+                        chain.fail(exc, "key", None, arg.meta, [arg.value])
+                    key = None
+                    arg = None
+                if arg is not None:
+                    chain.release(key)
+            else:
+                chain.release(arg)
         else:
-            self.observer.on_error(error)
-
-    def _cancel_timers(self) -> None:
-        timers, self.timers = self.timers, {}
-        for t in timers.values():
-            t.cancel()
+            chain.complete(arg if tag == _ERROR else None)
+        chain.settle()
+        raised = chain.raised
+        if raised is not None:  # the downstream raised: the caller who fed this input gets it
+            chain.raised = None
+            raise raised
 
     def dispose(self) -> None:
-        self.done = True
-        self._cancel_timers()
-        self.core.flush()
+        self.chain.dispose()
 
-    def _emit(self, key: Hashable, events: list[Event]) -> None:
-        meta = MappingProxyType(merge_meta(events))
-        values = [e.value for e in events]
-        out: Event
-        if self.reduce is None:
-            out = Event(values, meta)
-        else:
-            try:
-                out = Event(self.reduce(values), meta)
-            except Exception as exc:
-                self._fail(exc, "reduce", key, meta, values)
-                return
-        self.observer.on_next(out)
 
-    def _fail(self, exc: Exception, action: str, key: Hashable, meta: Any, values: list[Any]) -> None:
-        err = error_event(exc, connector="window", action=action, stream=key, meta=meta, values=values)
-        if self.errors is not None:
-            self.errors.on_next(err)
-        else:
-            self.observer.on_next(err)
+class _Unguarded:
+    """The same chain fed directly, with the raw scheduler: what the guard prevents
+    (only for tests and the documentation of the trap)."""
+
+    def __init__(
+        self, op: TumblingWindow, observer: abc.ObserverBase[Event], scheduler: abc.SchedulerBase | None
+    ) -> None:
+        self.key = op.key
+        self.chain = _Chain(op, observer, scheduler)
+
+    @property
+    def live(self) -> int:
+        return self.chain.live
+
+    def on_next(self, event: Event) -> None:
+        self.chain.push(self.key(event), event)
+        self.chain.settle()
+
+    def on_release(self, item: Any) -> None:
+        self.chain.release(self.key(item) if isinstance(item, Event) else item)
+        self.chain.settle()
+
+    def on_completed(self) -> None:
+        self.chain.complete(None)
+
+    def on_error(self, error: Exception) -> None:
+        self.chain.complete(error)
+
+    def dispose(self) -> None:
+        self.chain.dispose()
 
 
 class TumblingWindow:
@@ -426,12 +649,13 @@ class TumblingWindow:
         self.scheduler = scheduler
         self.release = release
         self.errors = errors
-        self._engines: WeakSet[_Engine] = WeakSet()
+        self._guarded = True
+        self._engines: WeakSet[_Guard | _Unguarded] = WeakSet()
 
     @property
     def live_groups(self) -> int:
         """Groups holding an open window, over all live subscriptions."""
-        return sum(e.core.live for e in list(self._engines))
+        return sum(e.live for e in list(self._engines))
 
     def __call__(self, source: Observable[Event]) -> Observable[Event]:
         def subscribe(
@@ -440,7 +664,8 @@ class TumblingWindow:
             sched = None
             if self.seconds is not None:
                 sched = self.scheduler or scheduler_ or default_scheduler()
-            engine = _Engine(self, observer, sched)
+            engine: _Guard | _Unguarded
+            engine = _Guard(self, observer, sched) if self._guarded else _Unguarded(self, observer, sched)
             self._engines.add(engine)
             subs = CompositeDisposable()
             if self.release is not None:
@@ -462,6 +687,14 @@ class TumblingWindow:
 
     def __repr__(self) -> str:
         return f"<TumblingWindow count={self.count} seconds={self.seconds} live_groups={self.live_groups}>"
+
+
+def unguarded(op: TumblingWindow) -> TumblingWindow:
+    """``op`` WITHOUT the guard: the bare RxPY chain, fed directly by the producers
+    and timed by the raw scheduler. It loses items under gevent; it exists to show
+    that (tests) and must not be used otherwise."""
+    op._guarded = False
+    return op
 
 
 def tumbling_count(

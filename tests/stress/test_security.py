@@ -176,9 +176,6 @@ def test_dir_writable_by_others_is_allowed(short_tmp: str, dmode: int) -> None:
     assert stat.S_IMODE(os.stat(short_tmp).st_mode) == dmode
 
 
-@pytest.mark.xfail(reason="unix_socket_server does not (yet) warn about a socket directory writable by "
-                          "others: no warning, no err event (see rxunix.security.check_socket_dir)",
-                   strict=False)
 def test_dir_writable_by_others_is_warned_about(short_tmp: str) -> None:
     os.chmod(short_tmp, 0o777)
     caught, errs = _start_in(short_tmp)
