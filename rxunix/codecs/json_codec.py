@@ -103,6 +103,16 @@ _MAYBE_EXP = re.compile(r"\de[+-]")
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|(-?\d+(?:\.\d+)?)e([+-]\d+)')
 
 
+# orjson >= 3.9 writes 1e+16 / 1.5e+300 where older releases (and Tremor) write
+# 1e16 / 1.5e300: drop the "+" of exponents outside of strings.
+_EXP_PLUS = re.compile(rb'"(?:[^"\\]|\\.)*"|(\d)e\+')
+
+
+def _drop_plus(m: re.Match[bytes]) -> bytes:
+    digit = m.group(1)
+    return m.group(0) if digit is None else digit + b"e"
+
+
 def _ryu_float(m: re.Match[str]) -> str:
     mantissa = m.group(1)
     if mantissa is None:  # a string: leave it alone
@@ -192,6 +202,8 @@ class JsonCodec(Codec):
             out: bytes = self._orjson.dumps(value, default=_default, option=self._opt)
         except (TypeError, ValueError, RecursionError) as exc:
             raise CodecError(f"json: cannot encode {type(value).__name__}: {exc}") from None
+        if b"e+" in out:
+            out = _EXP_PLUS.sub(_drop_plus, out)
         # orjson writes NaN/inf as null: refuse them like simplejson does
         if b"null" in out and _has_nonfinite(value):
             raise CodecError(f"json: cannot encode {type(value).__name__}: NaN or infinite float")
