@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 import reactivex as rx
 import simplejson
-from reactivex.subject import Subject
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _lines import sample_lines, sample_value  # noqa: E402
@@ -48,7 +47,7 @@ def hand_decode(chunks: list[bytes]) -> int:
 
 def rx_decode(chunks: list[bytes]) -> int:
     out: list[Event] = []
-    rx.from_iterable(chunks).pipe(decode(["separate"], "json")).subscribe(out.append)
+    pushed(chunks).pipe(decode(["separate"], "json")).subscribe(out.append)
     return len(out)
 
 
@@ -58,16 +57,23 @@ def hand_encode(values: list[object]) -> int:
     return len(out)
 
 
+def pushed(items: list[object]) -> rx.Observable[object]:
+    """The cheapest push source: on_next in a loop (no per-item scheduling, unlike
+    ``rx.from_iterable``, and no Subject locking), so the cost measured is the
+    operator's."""
+
+    def subscribe(observer: object, scheduler: object = None) -> None:
+        on_next = observer.on_next  # type: ignore[attr-defined]
+        for item in items:
+            on_next(item)
+        observer.on_completed()  # type: ignore[attr-defined]
+
+    return rx.create(subscribe)  # type: ignore[arg-type]
+
+
 def rx_encode(values: list[object]) -> int:
-    # pushed through a Subject, as a pipeline feeding a connector does: the cost
-    # measured is the operator's, not rx.from_iterable's per-item scheduling
     out: list[object] = []
-    subject: Subject[object] = Subject()
-    subject.pipe(encode("json", ["separate"])).subscribe(out.append)
-    push = subject.on_next
-    for v in values:
-        push(v)
-    subject.on_completed()
+    pushed(values).pipe(encode("json", ["separate"])).subscribe(out.append)
     return len(out)
 
 

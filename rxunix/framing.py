@@ -114,14 +114,28 @@ class Decoder:
 
 
 class Encoder:
-    """Codec + postprocessor chain for one stream: ``encode(value) -> bytes``."""
+    """Codec + postprocessor chain for one stream.
 
-    __slots__ = ("_codec", "_encode", "_posts")
+    ``encode(value) -> bytes`` encodes one value into the bytes to send (possibly
+    empty, e.g. ``collect``); it raises :class:`~rxunix.errors.CodecError` or
+    :class:`~rxunix.errors.FramingError`.
+    """
+
+    __slots__ = ("_codec", "_encode", "_posts", "_suffix", "encode")
 
     def __init__(self, codec: Codec, postprocessors: Sequence[Postprocessor]) -> None:
         self._codec = codec
         self._encode = codec.encode
         self._posts = list(postprocessors)
+        # the most common chain, codec + one ``separate``: one concatenation
+        self._suffix: bytes | None = getattr(self._posts[0], "suffix", None) if len(self._posts) == 1 else None
+        self.encode: Callable[[Any], bytes] = self._encode_suffix if self._suffix is not None else self._encode_chain
+
+    def _encode_suffix(self, value: Any) -> bytes:
+        try:
+            return self._encode(value) + self._suffix  # type: ignore[operator]
+        except Exception as exc:
+            raise _wrap(exc, "encode") from None
 
     def _post(self, chunks: list[bytes], start: int = 0) -> list[bytes]:
         for post in self._posts[start:]:
@@ -131,7 +145,7 @@ class Encoder:
             chunks = nxt
         return chunks
 
-    def encode(self, value: Any) -> bytes:
+    def _encode_chain(self, value: Any) -> bytes:
         """Encode one value into the bytes to send (possibly empty, e.g. ``collect``).
 
         Raises :class:`~rxunix.errors.CodecError` or :class:`~rxunix.errors.FramingError`.

@@ -91,10 +91,12 @@ class SeparatePost(Postprocessor):
     name = "separate"
     SCHEMA = {"separator": SEPARATOR}
 
-    __slots__ = ("_sep",)
+    __slots__ = ("_sep", "suffix")
 
     def __init__(self, **options: Any) -> None:
         self._sep: bytes = validate("separate", options, self.SCHEMA)["separator"]
+        #: Stateless 1:1 suffix: lets the Encoder fuse it with the codec.
+        self.suffix: bytes = self._sep
 
     def process(self, data: bytes) -> list[bytes]:
         return [data + self._sep]
