@@ -131,6 +131,12 @@ class Encoder:
         self._suffix: bytes | None = getattr(self._posts[0], "suffix", None) if len(self._posts) == 1 else None
         self.encode: Callable[[Any], bytes] = self._encode_suffix if self._suffix is not None else self._encode_chain
 
+    @property
+    def stateless(self) -> bool:
+        """True if encoding a value twice gives the same bytes and changes nothing
+        (no postprocessors, or only a ``separate``)."""
+        return not self._posts or self._suffix is not None
+
     def _encode_suffix(self, value: Any) -> bytes:
         try:
             return self._encode(value) + self._suffix  # type: ignore[operator]

@@ -7,6 +7,7 @@ as gevent sockets inside the test process.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -332,9 +333,9 @@ def test_stop_flushes_queued_events_to_the_live_connection(sock_path: str) -> No
     client = unix_socket_client(config={"path": sock_path}, **LINES)
     client.start()
     wait_for(lambda: client.connected, 5, "connect")
-    for i in range(20000):  # no yield: all of it is still queued when stop() starts
+    for i in range(20000):  # no yield: once the socket buffer is full, the rest is queued
         client.in_.on_next(Event({"n": i}))
-    assert client.held == 20000
+    assert client.written + client.held == 20000 and client.held > 10000
     client.stop()
     assert (client.written, client.reported) == (20000, 0)
     wait_for(lambda: b"".join(received).count(b"\n") == 20000, 5, "the server to get everything")
@@ -495,3 +496,52 @@ def test_a_server_that_closes_at_once_is_not_hammered(sock_path: str) -> None:
     server.kill()
     listener.close()
     assert accounted(client) and rec.errors("connect") == []
+
+
+# ---- direct writes from in_ ------------------------------------------------------------
+
+def test_direct_writes_that_fill_the_socket_are_finished_in_order(sock_path: str) -> None:
+    """Events pushed while the writer is idle go straight to the socket; one the
+    socket takes only in part is finished by the writer before anything else."""
+    listener = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+    listener.bind(sock_path)
+    listener.listen(1)
+    client = unix_socket_client(config={"path": sock_path}, **LINES)
+    client.start()
+    conn, _ = listener.accept()
+    wait_for(lambda: client.connected, 5, "connect")
+    big = "x" * 100_000
+    for i in range(40):  # ~4 MB: far more than the socket buffer holds
+        client.in_.on_next(Event({"n": i, "pad": big}))
+        gevent.sleep(0)
+    assert client.held > 0  # the socket is full: some of it waits
+    got = b""
+    with gevent.Timeout(20):
+        while got.count(b"\n") < 40:
+            got += conn.recv(1 << 20)
+    lines = got.splitlines()
+    assert [json.loads(line)["n"] for line in lines] == list(range(40))
+    wait_for(lambda: client.written == 40, 5, "all written")
+    assert (client.pushed, client.written, client.reported, client.held) == (40, 40, 0, 0)
+    client.stop()
+    conn.close()
+    listener.close()
+
+
+def test_a_direct_write_cut_by_a_lost_connection_is_reported(sock_path: str) -> None:
+    listener = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+    listener.bind(sock_path)
+    listener.listen(1)
+    client = unix_socket_client(config={"path": sock_path}, **LINES)
+    rec = Recorder(client)
+    client.start()
+    conn, _ = listener.accept()
+    wait_for(lambda: client.connected, 5, "connect")
+    for i in range(40):
+        client.in_.on_next(Event({"n": i, "pad": "y" * 100_000}))
+        gevent.sleep(0)
+    assert client.held > 0
+    conn.close()  # the server goes away with a half-sent event
+    wait_for(rec.completed.is_set, 10, "the client to give up (no reconnect)")
+    assert client.written + client.reported == client.pushed == 40
+    assert client.reported >= 1 and client.held == 0
