@@ -52,19 +52,29 @@ def _identity(rec: Mapping[str, Any]) -> tuple[Any, ...]:
 def merge_origins(events: Iterable[Event | Mapping[str, Any]]) -> dict[str, Any]:
     """Metadata whose origin keys hold the distinct origin records of all ``events``.
 
-    Non-origin metadata keys are taken from the last event (as Tremor does).
-    Records keep first-seen order; the same connection appears once.
+    Non-origin metadata keys are taken from the last event that has them (as
+    Tremor does). Records keep first-seen order; the same connection appears once.
     """
     merged: dict[str, Any] = {}
     seen: dict[str, dict[tuple[Any, ...], Mapping[str, Any]]] = {k: {} for k in ORIGIN_KEYS}
+    # Events of one connection share one metadata object: split each distinct
+    # object into (other items, origin records) once, not once per event.
+    split: dict[int, tuple[list[tuple[str, Any]], list[tuple[str, tuple[Any, ...], Mapping[str, Any]]]]] = {}
+    keep = []  # the metadata objects must outlive their id() in ``split``
     for ev in events:
         meta = ev.meta if isinstance(ev, Event) else ev
-        for k, v in meta.items():
-            if k not in seen:
-                merged[k] = v
-        for key, bucket in seen.items():
-            for rec in origin_records(meta, key):
-                bucket.setdefault(_identity(rec), rec)
+        parts = split.get(id(meta))
+        if parts is None:
+            keep.append(meta)
+            others = [(k, v) for k, v in meta.items() if k not in seen]
+            records = [(key, _identity(rec), rec) for key in ORIGIN_KEYS for rec in origin_records(meta, key)]
+            parts = split[id(meta)] = (others, records)
+        for k, v in parts[0]:
+            merged[k] = v
+        for key, ident, rec in parts[1]:
+            bucket = seen[key]
+            if ident not in bucket:
+                bucket[ident] = rec
     for key, bucket in seen.items():
         if bucket:
             merged[key] = list(bucket.values())

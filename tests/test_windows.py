@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 import reactivex as rx
@@ -22,8 +24,7 @@ from rxunix.operators import (
     tumbling_count_or_time,
     tumbling_time,
 )
-from rxunix.operators._window_core import WindowCore
-from rxunix.operators.windows import merge_meta
+from rxunix.operators.windows import GuardedScheduler, merge_meta
 from rxunix.origin import CLIENT, SERVER, merge_origins
 
 on_next = ReactiveTest.on_next
@@ -40,45 +41,6 @@ def collect(source: rx.Observable[Event]) -> tuple[list[Event], list[str]]:
     log: list[str] = []
     source.subscribe(out.append, lambda e: log.append(f"error:{e}"), lambda: log.append("completed"))
     return out, log
-
-
-# ---- pure core ---------------------------------------------------------------
-def test_core_count_time_release_flush() -> None:
-    core: WindowCore[int] = WindowCore(count=3, span=10)
-    assert core.add("a", 1, 0) == (1, None, None)
-    assert core.add("b", 10, 0) == (2, None, None)
-    assert core.add("a", 2, 1) == (None, None, None)
-    assert core.live == 2
-    assert core.add("a", 3, 2) == (None, None, [1, 2, 3])
-    assert core.expire("a", 1) is None  # stale: that window closed by count
-    assert core.add("a", 4, 3) == (3, None, None)
-    assert core.expire("b", 2) == [10]
-    assert core.release("a") == [4]
-    assert core.release("a") is None
-    core.add("c", 5, 4)
-    core.add("d", 6, 4)
-    assert core.flush() == [("c", [5]), ("d", [6])]
-    assert core.live == 0
-
-
-def test_core_deadline_closes_before_timer() -> None:
-    core: WindowCore[int] = WindowCore(span=10)
-    assert core.add("a", 1, 0) == (1, None, None)
-    assert core.add("a", 2, 9) == (None, None, None)
-    assert core.add("a", 3, 10) == (2, [1, 2], None)  # [0, 10): 10 is the next window
-    assert core.expire("a", 1) is None
-    assert core.expire("a", 2) == [3]
-
-
-def test_core_count_one_and_untimed() -> None:
-    core: WindowCore[int] = WindowCore(count=1, span=5)
-    assert core.add(None, 7, 0) == (None, None, [7])
-    assert core.live == 0
-    untimed: WindowCore[int] = WindowCore(count=2)
-    assert untimed.add(None, 1) == (None, None, None)
-    assert untimed.add(None, 2) == (None, None, [1, 2])
-    with pytest.raises(ValueError):
-        WindowCore(count=0)
 
 
 # ---- count windows -----------------------------------------------------------
@@ -217,37 +179,101 @@ def _run_virtual(op_factory, messages):  # type: ignore[no-untyped-def]
 
 
 def test_time_window_boundaries_virtual() -> None:
-    # subscribed at 200; windows open at their first event and last 50 ticks
+    # Subscribed at 200. A group's first event opens its first window; RxPY's
+    # buffer_with_time then cuts back-to-back windows of 50 ticks from there. A
+    # window closes when its timer runs: an event at the same instant was scheduled
+    # first (a hot observable's messages are), so it still joins (RxPY's rule).
+    # A window that passes empty ends the group; the next event opens a new one.
     msgs = [
-        on_next(210, sev(1, 1)),
+        on_next(210, sev(1, 1)),  # opens [210, 260)
         on_next(259, sev(2, 1)),
-        on_next(260, sev(3, 1)),  # 210 + 50 = 260: the first window has closed
-        on_next(400, sev(4, 1)),  # after a silence: no empty windows in between
-        on_completed(420),
+        on_next(260, sev(3, 1)),  # a tie: joins [210, 260)
+        on_next(261, sev(4, 1)),  # [260, 310)
+        on_next(310, sev(5, 1)),  # a tie again
+        # [310, 360) passes empty: no empty aggregate, the group ends at 360
+        on_next(400, sev(6, 1)),  # a new group: [400, 450)
+        on_next(449, sev(7, 1)),
+        on_next(455, sev(8, 1)),  # [450, 500)
+        on_completed(470),  # flushes the open window
     ]
     got = _run_virtual(lambda s: tumbling_time(50, scheduler=s), msgs)
-    assert got == [(260, "N", [1, 2]), (310, "N", [3]), (420, "N", [4]), (420, "C", None)]
+    assert got == [
+        (260, "N", [1, 2, 3]),
+        (310, "N", [4, 5]),
+        (450, "N", [6, 7]),
+        (470, "N", [8]),
+        (470, "C", None),
+    ]
+
+
+def test_time_window_timedelta_and_float_seconds_virtual() -> None:
+    msgs = [on_next(210, sev(1, 1)), on_next(215, sev(2, 1)), on_next(216, sev(3, 1)), on_completed(300)]
+    for seconds in (5.5, timedelta(seconds=5.5)):
+        got = _run_virtual(lambda s, secs=seconds: tumbling_time(secs, scheduler=s), msgs)
+        assert got == [(215.5, "N", [1, 2]), (221, "N", [3]), (300, "C", None)]
 
 
 def test_count_or_time_boundaries_virtual() -> None:
+    # RxPY's buffer_with_time_or_count: a window closes after 4 events or 50 ticks;
+    # the next window (and its timer) starts right then.
     msgs = [
-        on_next(210, sev(1, 1)),
+        on_next(210, sev(1, 1)),  # opens [210, 260)
         on_next(220, sev(2, 1)),
-        on_next(230, sev(3, 1)),  # count 3 closes at 230
-        on_next(240, sev(4, 1)),  # new window opens at 240, times out at 290
-        on_next(289, sev(5, 1)),
-        on_next(290, sev(6, 1)),
-        on_next(500, sev(7, 1)),
+        on_next(230, sev(3, 1)),
+        on_next(235, sev(4, 1)),  # count 4 closes at 235; the next window is [235, 285)
+        on_next(240, sev(5, 1)),
+        on_next(285, sev(6, 1)),  # a tie: joins [235, 285)
+        on_next(286, sev(7, 1)),  # [285, 335)
+        on_next(290, sev(8, 1)),
+        # [335, 385) passes empty: the group ends
+        on_next(500, sev(9, 1)),  # a new group: [500, 550)
         on_completed(600),
     ]
-    got = _run_virtual(lambda s: tumbling_count_or_time(3, 50, scheduler=s), msgs)
+    got = _run_virtual(lambda s: tumbling_count_or_time(4, 50, scheduler=s), msgs)
     assert got == [
-        (230, "N", [1, 2, 3]),
-        (290, "N", [4, 5]),
-        (340, "N", [6]),
-        (550, "N", [7]),
+        (235, "N", [1, 2, 3, 4]),
+        (285, "N", [5, 6]),
+        (335, "N", [7, 8]),
+        (550, "N", [9]),
         (600, "C", None),
     ]
+
+
+class CountingScheduler(TestScheduler):
+    """A TestScheduler that counts the actions scheduled on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scheduled = 0
+
+    def schedule_absolute(self, duetime, action, state=None):  # type: ignore[no-untyped-def]
+        self.scheduled += 1
+        return super().schedule_absolute(duetime, action, state)
+
+
+@pytest.mark.parametrize("count", [None, 3])
+def test_idle_groups_cost_no_timer(count: int | None) -> None:
+    scheduler = CountingScheduler()
+    src: Subject[Event] = Subject()
+    op = TumblingWindow(count=count, seconds=10, key=connection_key, scheduler=scheduler)
+    out: list[Event] = []
+    src.pipe(op).subscribe(out.append)
+    src.on_next(sev("a", 1))
+    src.on_next(sev("b", 2))
+    assert op.live_groups == 2
+    scheduler.advance_to(10)
+    assert [e.value for e in out] == [["a"], ["b"]] and op.live_groups == 2
+    scheduler.advance_to(20)  # an empty window passes: both groups end, with their timers
+    assert op.live_groups == 0
+    ticks = scheduler.scheduled
+    scheduler.advance_to(1000)
+    assert scheduler.scheduled == ticks  # nothing ticks for idle groups
+    assert len(out) == 2
+    src.on_next(sev("c", 1))  # a new group, its window starts now
+    scheduler.advance_to(1009)
+    assert len(out) == 2
+    scheduler.advance_to(1010)
+    assert [e.value for e in out] == [["a"], ["b"], ["c"]]
 
 
 def test_grouped_time_windows_virtual() -> None:
@@ -321,3 +347,57 @@ def test_failing_key_is_an_error_event_and_stream_continues() -> None:
 def test_none_values_are_windowed_too() -> None:
     out, _ = collect(rx.from_iterable([Event(None), Event(None), Event(None)]).pipe(tumbling_count(2)))
     assert [e.value for e in out] == [[None, None], [None]]
+
+
+# ---- the guarded scheduler -----------------------------------------------------
+def test_guarded_scheduler_routes_actions_and_never_cancels_a_fired_timer() -> None:
+    vt = TestScheduler()
+    queued: list[tuple[Any, Any]] = []
+    guarded = GuardedScheduler(vt, lambda timer, run: queued.append((timer, run)))
+    ran: list[float] = []
+
+    def action(_s: object, _st: object = None) -> None:
+        ran.append(vt.clock)
+
+    t1 = guarded.schedule_relative(5, action)
+    t2 = guarded.schedule_absolute(7, action)
+    t3 = guarded.schedule_relative(9, action)
+    assert guarded.now == vt.now
+    t3.dispose()  # not fired yet: cancelled in the real scheduler
+    vt.advance_to(5)
+    assert ran == [] and len(queued) == 1  # fired, but only queued: the owner runs it
+    timer1, run1 = queued.pop()
+    assert timer1 is t1 and timer1.fired and not timer1.cancelled
+    run1()
+    assert ran == [5]
+    vt.advance_to(20)
+    assert len(queued) == 1  # t2 fired at 7, t3 never did
+    timer2, _ = queued.pop()
+    assert timer2 is t2
+    t2.dispose()  # fired and queued: marked cancelled (the owner skips it), the timer left alone
+    assert timer2.cancelled and timer2.inner is not None
+
+
+def test_source_error_is_passed_on_after_the_flush_of_every_group() -> None:
+    src: Subject[Event] = Subject()
+    out, log = collect(src.pipe(tumbling_count(5, key=connection_key)))
+    src.on_next(sev("a", 1))
+    src.on_next(sev("b", 2))
+    src.on_next(sev("c", 1))
+    src.on_error(ValueError("bad"))
+    assert [e.value for e in out] == [["a", "c"], ["b"]]
+    assert log == ["error:bad"]
+    src.on_next(sev("d", 1))  # after the end: ignored
+    assert len(out) == 2
+
+
+def test_release_with_a_failing_key_is_an_error_event() -> None:
+    src: Subject[Event] = Subject()
+    closed: Subject[object] = Subject()
+    op = tumbling_count(3, key=lambda e: e.value["g"], release=closed)
+    out, _ = collect(src.pipe(op))
+    src.on_next(sev({"g": 1}, 1))
+    closed.on_next(sev("no-dict", 9))
+    assert len(out) == 1 and out[0].is_error and out[0].value["action"] == "key"
+    closed.on_next(sev({"g": 1}, 9))
+    assert [e.value for e in out[1:]] == [[{"g": 1}]] and op.live_groups == 0

@@ -12,6 +12,7 @@ from typing import Any
 
 import gevent
 import gevent.socket
+from gevent import monkey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reactivex.subject import Subject
@@ -25,6 +26,7 @@ from rxunix.operators import (
     tumbling_count_or_time,
     tumbling_time,
 )
+from rxunix.operators.windows import unguarded
 from rxunix.origin import SERVER
 from tests.helpers import wait_for
 
@@ -139,14 +141,61 @@ def test_nothing_lost_duplicated_or_reordered(
     assert op.live_groups == 0
 
 
+BUSY_PLAN = [[0.0005 if (i * 7 + p) % 10 < 3 else 0.0 for i in range(500)] for p in range(4)]
+
+
 def test_busy_stream_with_yielding_socket_downstream() -> None:
     """The probe that makes RxPY's buffer_with_time_or_count lose items: 4 producers,
     2000 events, a socket write per aggregate."""
-    plan = [[0.0005 if (i * 7 + p) % 10 < 3 else 0.0 for i in range(500)] for p in range(4)]
     for op in (tumbling_count_or_time(10, 0.002), tumbling_count(10), tumbling_time(0.002)):
-        sent, sink = run_producers(op, plan, "socket")
+        sent, sink = run_producers(op, BUSY_PLAN, "socket")
         check_lossless(sent, sink.aggregates, grouped=False)
         assert sink.received > 0
+
+
+def lost_by(op: TumblingWindow) -> tuple[int, int]:
+    """The busy-stream probe, tolerating a window that raises into its producers:
+    (events not in any aggregate, exceptions the producers got)."""
+    src: Subject[Event] = Subject()
+    sink = YieldingSink("socket")
+    src.pipe(op).subscribe(sink.on_next, sink.on_error, sink.on_completed)
+    raised = 0
+    sent = 0
+
+    def producer(p: int, delays: list[float]) -> None:
+        nonlocal raised, sent
+        for i, delay in enumerate(delays):
+            sent += 1
+            try:
+                src.on_next(sev((p, i), peer=p))
+            except Exception:  # RxPY's window_with_count: IndexError when entered re-entrantly
+                raised += 1
+            gevent.sleep(delay)
+
+    gevent.joinall([gevent.spawn(producer, p, d) for p, d in enumerate(BUSY_PLAN)], raise_error=True)
+    src.on_completed()
+    wait_for(lambda: sink.completed, 5, "window completion")
+    sink.close()
+    out = [v for agg in sink.aggregates for v in agg.value]
+    assert len(out) == len(set(out)), "duplicates"
+    return sent - len(out), raised
+
+
+def test_the_guard_is_what_makes_the_rx_chain_lossless() -> None:
+    """The same RxPY chain (per-group source -> buffer operator) without the guard
+    loses items when the downstream yields; guarded, it loses none. This documents
+    the trap and shows that the lossless tests above can fail."""
+    patched = monkey.is_module_patched("threading")
+    # buffer_with_count has no lock at all: it loses, patched or not
+    lost, raised = lost_by(unguarded(tumbling_count(10)))
+    assert lost > 0 and raised > 0, (lost, raised)
+    # buffer_with_time_or_count's RLock excludes nothing between greenlets unpatched:
+    # items go into completed window Subjects and vanish silently
+    lost, raised = lost_by(unguarded(tumbling_count_or_time(10, 0.002)))
+    if not patched:  # patched, the RLock becomes greenlet-aware and this one holds
+        assert lost > 0 and raised == 0, (lost, raised)
+    for op in (tumbling_count(10), tumbling_count_or_time(10, 0.002), tumbling_time(0.002)):
+        assert lost_by(op) == (0, 0)
 
 
 def test_timer_closes_windows_while_producers_sleep() -> None:
@@ -157,11 +206,43 @@ def test_timer_closes_windows_while_producers_sleep() -> None:
     src.on_next(sev(1, 1))
     src.on_next(sev(2, 2))
     wait_for(lambda: len(sink.aggregates) == 1, 5, "the timer to close the window")
-    assert sink.aggregates[0].value == 2 and op.live_groups == 0
+    assert sink.aggregates[0].value == 2 and op.live_groups == 1
+    # the next window passes empty: the idle group is forgotten, nothing emitted
+    wait_for(lambda: op.live_groups == 0, 5, "the idle group to end")
+    assert len(sink.aggregates) == 1
     src.on_completed()  # queued if the timer greenlet is still in the downstream
     wait_for(lambda: sink.completed, 5, "completion")
     assert len(sink.aggregates) == 1  # nothing left to flush
     sink.close()
+
+
+def test_the_timer_greenlet_is_not_killed_while_it_delivers() -> None:
+    """RxPY's time-or-count window replaces (disposes) the timer that is running, and
+    GEventScheduler disposes by killing the timer's greenlet. Through the guard, that
+    greenlet may be the owner delivering later aggregates: it must not be killed."""
+    op = tumbling_count_or_time(2, 0.01)
+    src: Subject[Event] = Subject()
+    started: list[Any] = []
+    finished: list[Any] = []
+
+    def on_next(agg: Event) -> None:
+        started.append(agg.value)
+        for _ in range(3):
+            gevent.sleep(0.001)
+        finished.append(agg.value)
+
+    src.pipe(op).subscribe(on_next)
+    src.on_next(sev(1, 1))  # the timer (0.01 s) will deliver [1] from its greenlet
+
+    def late_producer() -> None:
+        wait_for(lambda: started == [[1]], 5, "the timer's aggregate")
+        src.on_next(sev(2, 1))  # queued: the timer greenlet owns the window
+        src.on_next(sev(3, 1))  # closes [2, 3]: delivered by the timer greenlet too
+
+    gevent.spawn(late_producer).join(5)
+    wait_for(lambda: len(finished) == 2, 5, "both aggregates delivered completely")
+    assert started == finished == [[1], [2, 3]]
+    src.on_completed()
 
 
 def test_ten_thousand_connection_groups_are_released() -> None:
@@ -199,7 +280,9 @@ def test_release_while_downstream_yields_is_ordered() -> None:
     done.join(5)
     wait_for(lambda: len(sink.aggregates) == 2, 5, "both aggregates")
     assert [a.value for a in sink.aggregates] == [["a1", "a2"], ["b1"]]
-    assert op.live_groups == 0
+    assert op.live_groups == 1  # a count window's group lives on until released
+    closed.on_next((SERVER, "/s", 1))
+    assert op.live_groups == 0 and len(sink.aggregates) == 2  # its window was empty
     sink.close()
 
 

@@ -26,50 +26,58 @@ server's ``in_`` it reaches each contributing connection exactly once (SPEC 3.2)
 
 How it is built
 ---------------
-The chain is RxPY's own::
+Each group (``key(event)``; one group when there is no key) has its own RxPY
+buffer operator, subscribed to a per-group source when the group's first event
+arrives::
 
-    (key, event) pairs
-      -> ops.group_by_until(key, duration=<the group's window closed, or released>)
-      -> ops.flat_map(group -> group.pipe(<RxPY buffer operator>, ops.filter(non-empty)))
-      -> one aggregate event per buffer (merged origins, reducer)
+    event -> key -> the group's source -> ops.buffer_with_count(n)           -> buffers
+                                          ops.buffer_with_time(seconds)
+                                          ops.buffer_with_time_or_count(seconds, n)
+    each non-empty buffer -> one aggregate event (merged origins, reducer)
 
-A group lives for exactly one window: it is created by its first event (so that is
-when the buffer operator subscribes and starts its timer), and it ends (its
-duration observable fires) as soon as its buffer is emitted, or when it is
-released, or when the source completes. The next event of the same key opens a new
-group, hence a new window.
+Ending a group completes its source, so the buffer operator flushes its partial
+buffer (RxPY's own completion rule). A group ends when it is released, when the
+source completes, and, for timed windows, when one of its windows passes without
+an event (the buffer operator emits an empty buffer: the group is idle). The next
+event of that key opens a new group. (``group_by`` + ``flat_map`` would route the
+same way; a dict of per-group sources does it for a fraction of the cost, and RxPY's
+per-group setup already costs about half a millisecond.)
 
 Semantics
 ---------
-* Empty windows emit nothing (RxPY's time buffers emit empty lists; they are
-  filtered). A window opens with its first event, so a time window spans
-  ``[first event, first event + seconds)`` on the scheduler's clock, and an idle
-  group costs no timer and no memory. A window closes when its timer action runs
-  (RxPY's rule): an event handled before that, at the same virtual instant (a tie:
-  a hot observable's message is scheduled before the timer) or because the hub was
-  busy and the timer late, still joins the closing window.
+* Empty windows emit nothing. A group's first window opens with its first event
+  (that is when its buffer operator subscribes and starts its timer); after that,
+  RxPY's buffer operator cuts windows back to back: ``buffer_with_time`` every
+  ``seconds`` from the group's first event, ``buffer_with_time_or_count`` restarts
+  the period whenever ``n`` events close a window early. A window that passes
+  empty ends the group, so an idle group costs at most one more timer, then
+  nothing, and the next event opens a new group, aligned to itself.
+* A window closes when its timer action runs (RxPY's rule): an event handled
+  before that, at the same virtual instant (a tie: a hot observable's messages are
+  scheduled before the timer) or because the hub was busy and the timer late, still
+  joins the closing window.
+* Count-only windows have no timer, so their groups live until released or until
+  the source completes: with a key per connection, pass ``release`` (below).
 * ``key=fn``: one window per group ``fn(event)``; :func:`connection_key` groups
   by originating connection. Aggregates are emitted when they close, so groups
   interleave in the output; within a group, order is kept.
 * ``release=observable``: each item names a group to release (a key, or an
   :class:`~rxunix.event.Event` that is mapped through ``key``); its open window is
-  flushed at once (the group's duration fires, the group completes, the buffer
-  operator emits its partial buffer) and the group forgotten. Feed it the
+  flushed at once (the group's source completes, the buffer operator emits its
+  partial buffer) and the group forgotten. Feed it the
   connection-closed notices of a server so that per-connection count windows do
   not outlive their connection (e.g. ``release=server.closed`` with
   ``key=connection_key``, where ``closed`` emits an event carrying the closed
-  connection's metadata). ``op.live_groups`` counts the groups that currently hold
-  an open window.
-* Completion flushes every open window (oldest first: ``group_by`` completes its
-  groups in creation order), then completes. A source error also flushes first
-  (the guard turns it into a completion of the chain, so nothing is lost), then is
-  passed on.
+  connection's metadata). ``op.live_groups`` counts the groups that currently
+  exist (each holds a buffer operator and its open window, possibly still empty).
+* Completion flushes every open window (oldest group first), then completes. A
+  source error also flushes first (every group's source is completed, so nothing is
+  lost), then is passed on.
 * A failing reducer never ends the stream: the window becomes an
   :class:`~rxunix.event.ErrorEvent` (``action="reduce"``, the window's values under
   ``"values"``, the merged origins as metadata), emitted in line or, with
   ``errors=observer``, sent there. A failing ``key`` function likewise turns that
-  one event into an error event (``action="key"``); the key is computed before the
-  chain, because an exception in ``group_by``'s key mapper would end the stream.
+  one event into an error event (``action="key"``).
 * Time runs on ``scheduler``, else the subscriber's scheduler, else
   ``GEventScheduler(gevent)``; with ``reactivex.testing.TestScheduler`` boundaries
   are exact in virtual time.
@@ -92,12 +100,19 @@ for ``window_with_count``, finds its window queue empty and raises ``IndexError`
 in the producer. A probe with four producer greenlets and a yielding downstream
 lost 12% of items with ``buffer_with_time_or_count(0.002, 10)`` and 73% with
 ``buffer_with_count(10)`` (reactivex 4.1 and 6.1 alike, unpatched; counting
-``on_next`` calls into completed Subjects accounted for every lost item). The same
-chain as here without the guard loses items too (``tests/test_windows_gevent.py``
-shows it). A second trap: ``GEventScheduler`` cancels a timer by killing its
-greenlet (``kill(block=False)``), and RxPY's time windows cancel the timer that is
-running right now when they replace it, so the greenlet that is delivering the
-aggregate downstream can be killed at its next yield.
+``on_next`` calls into completed Subjects accounted for every lost item).
+Monkey-patched, the RLock becomes greenlet-aware and the time-or-count buffer stops
+losing, but ``buffer_with_count`` still loses (it has no lock at all). The chain
+here without the guard (:func:`unguarded`) loses the same way: in that probe
+(2,000 events, socket write downstream) 25% with the time-or-count buffer
+(unpatched) and 22% with the count buffer, each loss an ``IndexError`` raised into
+a producer (patched or not); ``tests/test_windows_gevent.py`` asserts both.
+
+A second trap: ``GEventScheduler`` cancels a timer by killing its greenlet
+(``kill(block=False)``), and ``window_with_time_or_count`` cancels the timer whose
+action is running when it arms the next one. Behind a single-owner queue that
+timer greenlet may go on to deliver other aggregates; it would be killed at its
+next yield, in the middle of a downstream write.
 
 The guard: the chain has a single owner at a time. Every input (item, release,
 completion, error, and every timer action RxPY schedules) is appended to one
@@ -109,8 +124,8 @@ scheduler the buffer operators are given: it delegates time to the real schedule
 (``GEventScheduler``, a ``TestScheduler``...) and wraps each action so that it runs
 through the queue; cancelling a timer that already fired never kills its greenlet,
 it only skips the action if it is still queued. No lock is held while calling
-downstream (the tiny critical sections use a real OS lock, so inputs from other OS
-threads are safe too) and producers never block.
+downstream (the tiny critical sections use a real OS lock, so an input from another
+OS thread is queued safely) and producers never block.
 
 For plain Rx aggregation (``scan``, ``reduce``, ``group_by``, ``to_list``) use
 :func:`aggregated`, which turns lists of events into one aggregate event.
@@ -132,7 +147,6 @@ from reactivex import operators as ops
 from reactivex.disposable import CompositeDisposable, Disposable
 from reactivex.scheduler.eventloop import GEventScheduler
 from reactivex.scheduler.scheduler import Scheduler
-from reactivex.subject import Subject
 
 from ..event import ErrorEvent, Event, error_event
 from ..origin import CLIENT, SERVER, merge_origins
@@ -212,10 +226,6 @@ def merge_meta(events: list[Event]) -> dict[str, Any]:
 
 def _no_key(event: Event) -> Hashable:
     return None
-
-
-def _non_empty(buffer: list[Event]) -> bool:
-    return len(buffer) > 0
 
 
 # ---- timer actions through the guard ------------------------------------------
@@ -303,12 +313,23 @@ class GuardedScheduler(Scheduler):
 
 
 # ---- the RxPY chain -----------------------------------------------------------
+class _Group:
+    """One group: its key, its buffer operator's input, that operator's subscription."""
+
+    __slots__ = ("key", "source", "subscription")
+
+    def __init__(self, key: Hashable) -> None:
+        self.key = key
+        self.source: abc.ObserverBase[Event] | None = None
+        self.subscription: abc.DisposableBase | None = None
+
+
 class _Chain:
-    """RxPY's group_by_until + per-group buffer operator, one group per window.
+    """One RxPY buffer operator per group, over a per-group source.
 
     Not re-entrant: exactly one caller at a time may call ``push``, ``release``,
     ``complete`` and ``settle`` (the guard, :class:`_Guard`, makes sure of that).
-    ``settle()`` must follow each input: it ends the groups whose window just closed.
+    ``settle()`` must follow each input: it ends the groups found idle by it.
     """
 
     def __init__(
@@ -320,78 +341,99 @@ class _Chain:
         self.reduce = op.reduce
         self.errors = op.errors
         self.observer = observer
-        self.closers: dict[Hashable, Subject[None]] = {}  # live groups: their duration subjects
-        self.open: set[Hashable] = set()  # groups whose window has not been emitted yet
-        self.closing: collections.deque[Hashable] = collections.deque()
-        self.error: Exception | None = None  # a source error, passed on after the flush
+        self.scheduler = scheduler
+        self.groups: dict[Hashable, _Group] = {}  # the live groups, in creation order
+        self.idle: list[_Group] = []
         self.raised: BaseException | None = None  # what the downstream raised
         self.done = False
-        self.feed: Subject[tuple[Hashable, Event]] = Subject()
-        buffer: Callable[[Observable[Event]], Observable[list[Event]]]
+        self.buffer: Callable[[Observable[Event]], Observable[list[Event]]]
         if op.seconds is None:
             assert op.count is not None
-            buffer = ops.buffer_with_count(op.count)
+            self.buffer = ops.buffer_with_count(op.count)
         elif op.count is None:
-            buffer = ops.buffer_with_time(op.seconds, scheduler=scheduler)
+            self.buffer = ops.buffer_with_time(op.seconds, scheduler=scheduler)
         else:
-            buffer = ops.buffer_with_time_or_count(op.seconds, op.count, scheduler=scheduler)
+            self.buffer = ops.buffer_with_time_or_count(op.seconds, op.count, scheduler=scheduler)
 
-        def duration(group: Any) -> Observable[None]:
-            closer: Subject[None] = Subject()
-            self.closers[group.key] = closer
-            self.open.add(group.key)
-            return closer
+        # built once; each group subscribes to it (a fresh buffer operator per group)
+        self.buffered = Observable(self._attach).pipe(self.buffer)
+        self.opening: _Group | None = None
 
-        def window(group: Any) -> Observable[tuple[Hashable, list[Event]]]:
-            key = group.key
+    def _attach(self, observer: abc.ObserverBase[Event], _scheduler: abc.SchedulerBase | None = None) -> Any:
+        assert self.opening is not None
+        self.opening.source = observer  # the buffer operator's input for this group
+        return Disposable()
 
-            def tag(buf: list[Event]) -> tuple[Hashable, list[Event]]:
-                return key, buf
+    def _open(self, key: Hashable) -> _Group:
+        group = _Group(key)
+        self.groups[key] = group
 
-            return group.pipe(buffer, ops.filter(_non_empty), ops.map(tag))  # type: ignore[no-any-return]
+        def on_window(events: list[Event]) -> None:
+            self._on_window(group, events)
 
-        aggregates = self.feed.pipe(
-            ops.group_by_until(_first, _second, duration),
-            ops.flat_map(window),
-        )
-        self.subscription = aggregates.subscribe(self._on_window, self._on_error, self._on_completed)
+        # the buffer operator subscribes now: its first window (and timer) starts here
+        self.opening = group
+        group.subscription = self.buffered.subscribe(on_window, self._on_error, scheduler=self.scheduler)
+        self.opening = None
+        return group
 
     @property
     def live(self) -> int:
-        return len(self.open)
+        return len(self.groups)
 
     # ---- inputs ----
     def push(self, key: Hashable, event: Event) -> None:
-        if not self.done:
-            self.feed.on_next((key, event))
+        if self.done:
+            return
+        group = self.groups.get(key)
+        if group is None:
+            group = self._open(key)
+        group.source.on_next(event)  # type: ignore[union-attr]
 
     def release(self, key: Hashable) -> None:
-        closer = self.closers.pop(key, None)
-        if closer is not None and not self.done:
-            closer.on_next(None)  # the group completes: its buffer flushes
+        group = self.groups.pop(key, None)
+        if group is not None and not self.done:
+            self._end(group)
+
+    def _end(self, group: _Group) -> None:
+        assert group.source is not None
+        group.source.on_completed()  # the buffer operator flushes its partial buffer
+        if group.subscription is not None:
+            group.subscription.dispose()
 
     def complete(self, error: Exception | None) -> None:
-        if not self.done:
-            self.error = error
-            self.feed.on_completed()  # flushes every group, oldest first, then completes
+        if self.done:
+            return
+        groups = list(self.groups.values())
+        self.groups.clear()
+        for group in groups:  # oldest first
+            self._end(group)
+        self._finish(error)
 
     def settle(self) -> None:
-        """End the groups whose window was emitted by the last input."""
-        while self.closing:
-            self.release(self.closing.popleft())
+        """End the groups that the last input found idle (an empty time window)."""
+        idle, self.idle = self.idle, []
+        for group in idle:
+            if self.groups.get(group.key) is group:
+                self.release(group.key)
 
     def dispose(self) -> None:
         self.done = True
-        self.subscription.dispose()
-        self.closers.clear()
-        self.open.clear()
-        self.closing.clear()
+        self._drop()
+
+    def _drop(self) -> None:
+        groups = list(self.groups.values())
+        self.groups.clear()
+        self.idle.clear()
+        for group in groups:
+            if group.subscription is not None:
+                group.subscription.dispose()
 
     # ---- outputs ----
-    def _on_window(self, item: tuple[Hashable, list[Event]]) -> None:
-        key, events = item
-        self.open.discard(key)
-        self.closing.append(key)
+    def _on_window(self, group: _Group, events: list[Event]) -> None:
+        if not events:  # a time window passed without events: forget the group
+            self.idle.append(group)
+            return
         meta = MappingProxyType(merge_meta(events))
         values = [e.value for e in events]
         if self.reduce is None:
@@ -400,7 +442,7 @@ class _Chain:
         try:
             out = Event(self.reduce(values), meta)
         except Exception as exc:
-            self.fail(exc, "reduce", key, meta, values)
+            self.fail(exc, "reduce", group.key, meta, values)
             return
         self.deliver(out)
 
@@ -420,19 +462,15 @@ class _Chain:
         except BaseException as raised:  # re-raised by the guard once the chain is settled
             self.raised = self.raised or raised
 
-    def _on_error(self, error: Exception) -> None:  # a bug in the chain: pass it on
-        self._finish(error)
-
-    def _on_completed(self) -> None:
-        self._finish(self.error)
+    def _on_error(self, error: Exception) -> None:  # a failure inside RxPY: pass it on
+        if not self.done:
+            self._drop()
+            self._finish(error)
 
     def _finish(self, error: Exception | None) -> None:
         if self.done:
             return
         self.done = True
-        self.closers.clear()
-        self.open.clear()
-        self.closing.clear()
         try:
             if error is None:
                 self.observer.on_completed()
@@ -440,14 +478,6 @@ class _Chain:
                 self.observer.on_error(error)
         except BaseException as raised:
             self.raised = self.raised or raised
-
-
-def _first(pair: tuple[Hashable, Event]) -> Hashable:
-    return pair[0]
-
-
-def _second(pair: tuple[Hashable, Event]) -> Event:
-    return pair[1]
 
 
 # ---- the guard: one owner at a time --------------------------------------------
@@ -491,7 +521,7 @@ class _Guard:
                 self.queue.append((_ITEM, event))
         if direct:
             try:
-                self._handle(_ITEM, event)
+                self._item(event)
             except BaseException:
                 with lock:
                     self.busy = False
@@ -539,40 +569,55 @@ class _Guard:
                 self.busy = False
             raise
 
-    def _handle(self, tag: int, arg: Any) -> None:
+    def _item(self, event: Event) -> None:
+        """The common case, ``_handle(_ITEM, event)`` without the dispatch."""
         chain = self.chain
-        if tag == _ITEM:
-            try:
-                key = self.key(arg)
-            except Exception as exc:  # a failing key function: report the event, keep going
-                if not chain.done:
-                    chain.fail(exc, "key", None, arg.meta, [arg.value])
-            else:
-                chain.push(key, arg)
-        elif tag == _ACTION:
-            timer, run = arg
-            if not timer.cancelled and not chain.done:
-                run()
-        elif tag == _RELEASE:
-            if isinstance(arg, Event):
-                try:
-                    key = self.key(arg)
-                except Exception as exc:
-                    if not chain.done:
-                        chain.fail(exc, "key", None, arg.meta, [arg.value])
-                    key = None
-                    arg = None
-                if arg is not None:
-                    chain.release(key)
-            else:
-                chain.release(arg)
+        try:
+            key = self.key(event)
+        except Exception as exc:  # a failing key function: report the event, keep going
+            if not chain.done:
+                chain.fail(exc, "key", None, event.meta, [event.value])
         else:
-            chain.complete(arg if tag == _ERROR else None)
-        chain.settle()
+            chain.push(key, event)
+        if chain.idle:
+            chain.settle()
         raised = chain.raised
         if raised is not None:  # the downstream raised: the caller who fed this input gets it
             chain.raised = None
             raise raised
+
+    def _handle(self, tag: int, arg: Any) -> None:
+        chain = self.chain
+        if tag == _ITEM:
+            self._item(arg)
+            return
+        if tag == _ACTION:
+            timer, run = arg
+            if not timer.cancelled and not chain.done:
+                run()
+        elif tag == _RELEASE:
+            self._release(arg)
+        else:
+            chain.complete(arg if tag == _ERROR else None)
+        if chain.idle:
+            chain.settle()
+        raised = chain.raised
+        if raised is not None:  # the downstream raised: the caller who fed this input gets it
+            chain.raised = None
+            raise raised
+
+    def _release(self, item: Any) -> None:
+        chain = self.chain
+        if not isinstance(item, Event):
+            chain.release(item)
+            return
+        try:
+            key = self.key(item)
+        except Exception as exc:  # as for items: an error event, the stream goes on
+            if not chain.done:
+                chain.fail(exc, "key", None, item.meta, [item.value])
+            return
+        chain.release(key)
 
     def dispose(self) -> None:
         self.chain.dispose()
@@ -616,7 +661,7 @@ class TumblingWindow:
 
     Calling it on an observable returns the observable of aggregates; it can be
     subscribed to many times (each subscription has its own windows).
-    ``live_groups`` sums the open windows of all live subscriptions.
+    ``live_groups`` sums the groups of all live subscriptions.
     """
 
     def __init__(
@@ -654,7 +699,7 @@ class TumblingWindow:
 
     @property
     def live_groups(self) -> int:
-        """Groups holding an open window, over all live subscriptions."""
+        """Groups that exist (each with its buffer operator), over all live subscriptions."""
         return sum(e.live for e in list(self._engines))
 
     def __call__(self, source: Observable[Event]) -> Observable[Event]:
