@@ -5,11 +5,11 @@ Three operators, each an ordinary Rx operator (``Observable[Event] ->
 Observable[Event]``, usable in ``pipe``):
 
 * :func:`tumbling_count` ``(n)``: a window closes after ``n`` events
-  (``ops.buffer_with_count``);
+  (like ``ops.buffer_with_count``);
 * :func:`tumbling_time` ``(seconds)``: a window closes ``seconds`` after its first
-  event (``ops.buffer_with_time``);
+  event (like ``ops.buffer_with_time``);
 * :func:`tumbling_count_or_time` ``(n, seconds)``: whichever comes first
-  (``ops.buffer_with_time_or_count``).
+  (like ``ops.buffer_with_time_or_count``).
 
 Each closed window becomes ONE event: its value is the list of the window's values
 (or ``reduce(values)``, see :mod:`rxunix.operators.reducers`), its metadata is
@@ -27,21 +27,26 @@ server's ``in_`` it reaches each contributing connection exactly once (SPEC 3.2)
 How it is built
 ---------------
 Each group (``key(event)``; one group when there is no key) has its own RxPY
-buffer operator, subscribed to a per-group source when the group's first event
-arrives::
+buffer operator, ``ops.buffer(boundaries)``, subscribed to a per-group source and a
+per-group boundary source when the group's first event arrives; the chain drives
+both, for every kind of window::
 
-    event -> key -> the group's source -> ops.buffer_with_count(n)           -> buffers
-                                          ops.buffer_with_time(seconds)
-                                          ops.buffer_with_time_or_count(seconds, n)
+    event -> key -> the group's source ------> ops.buffer(boundaries) -> buffers
+                    the group's boundaries --/
+                      <- n events counted (count windows)
+                      <- the window's timer ran (time windows; the timer is
+                         restarted when n events close a window early)
     each non-empty buffer -> one aggregate event (merged origins, reducer)
 
 Ending a group completes its source, so the buffer operator flushes its partial
 buffer (RxPY's own completion rule). A group ends when it is released, when the
 source completes, and, for timed windows, when one of its windows passes without
-an event (the buffer operator emits an empty buffer: the group is idle). The next
-event of that key opens a new group. (``group_by`` + ``flat_map`` would route the
-same way; a dict of per-group sources does it for a fraction of the cost, and RxPY's
-per-group setup already costs about half a millisecond.)
+an event (the group is idle). The next event of that key opens a new group.
+(``group_by`` + ``flat_map`` would route the same way; a dict of per-group sources
+does it for a fraction of the cost.) The sources hand the buffer operator's own
+callbacks to the chain (no per-group Subject, no auto-detaching wrapper), so an
+event costs the chain one call into RxPY. RxPY's count/time buffer operators
+(``buffer_with_count`` ...) would cut the same windows but cost more per event.
 
 Semantics
 ---------
@@ -51,8 +56,9 @@ Semantics
   ``seconds`` from the group's first event, ``buffer_with_time_or_count`` restarts
   the period whenever ``n`` events close a window early. A window that passes
   empty ends the group, so an idle group costs at most one more timer, then
-  nothing, and the next event opens a new group, aligned to itself.
-* A window closes when its timer action runs (RxPY's rule): an event handled
+  nothing, and the next event opens a new group, aligned to itself. (These are
+  the windows RxPY's ``buffer_with_time`` / ``buffer_with_time_or_count`` cut.)
+* A window closes when its timer action runs (as with RxPY's): an event handled
   before that, at the same virtual instant (a tie: a hot observable's messages are
   scheduled before the timer) or because the hub was busy and the timer late, still
   joins the closing window.
@@ -103,14 +109,18 @@ lost 12% of items with ``buffer_with_time_or_count(0.002, 10)`` and 73% with
 ``on_next`` calls into completed Subjects accounted for every lost item).
 Monkey-patched, the RLock becomes greenlet-aware and the time-or-count buffer stops
 losing, but ``buffer_with_count`` still loses (it has no lock at all). The chain
-here without the guard (:func:`unguarded`) loses the same way: in that probe
-(2,000 events, socket write downstream) 25% with the time-or-count buffer
-(unpatched) and 22% with the count buffer, each loss an ``IndexError`` raised into
-a producer (patched or not); ``tests/test_windows_gevent.py`` asserts both.
+of per-group sources -> RxPY count/time buffer operators, fed without the guard
+(:func:`unguarded`), loses the same way: in that probe (2,000 events, socket write
+downstream) 25% with the time-or-count buffer (unpatched) and 22% with the count
+buffer, each loss an ``IndexError`` raised into a producer (patched or not);
+``tests/test_windows_gevent.py`` asserts both. ``ops.buffer(boundaries)``, which
+the chain here is built on, completes its window Subject the same way when a
+boundary arrives, so it needs the guard just as much.
 
 A second trap: ``GEventScheduler`` cancels a timer by killing its greenlet
 (``kill(block=False)``), and ``window_with_time_or_count`` cancels the timer whose
-action is running when it arms the next one. Behind a single-owner queue that
+action is running when it arms the next one (the chain here cancels the running
+timer too, when it finds its group idle). Behind a single-owner queue that
 timer greenlet may go on to deliver other aggregates; it would be killed at its
 next yield, in the middle of a downstream write.
 
@@ -119,13 +129,14 @@ completion, error, and every timer action RxPY schedules) is appended to one
 queue; whoever finds no owner becomes the owner and drains the queue, feeding the
 chain; an input that arrives while the owner is blocked downstream is queued and
 fed, in order, when the downstream returns, so RxPY's operators are never entered
-re-entrantly. Timer actions reach the queue through :class:`GuardedScheduler`, a
-scheduler the buffer operators are given: it delegates time to the real scheduler
-(``GEventScheduler``, a ``TestScheduler``...) and wraps each action so that it runs
-through the queue; cancelling a timer that already fired never kills its greenlet,
-it only skips the action if it is still queued. No lock is held while calling
-downstream (the tiny critical sections use a real OS lock, so an input from another
-OS thread is queued safely) and producers never block.
+re-entrantly. Window timers reach the queue through :class:`GuardedScheduler`: it
+delegates time to the real scheduler (``GEventScheduler``, a ``TestScheduler``...)
+and wraps each action so that it runs through the queue; cancelling a timer that
+already fired never kills its greenlet, it only skips the action if it is still
+queued. Ownership is a real OS lock that is only ever tried (``acquire(False)``),
+never waited on: producers never block, an input from another OS thread is queued
+safely, and the common case (no owner, nothing queued) costs one try and one
+release.
 
 For plain Rx aggregation (``scan``, ``reduce``, ``group_by``, ``to_list``) use
 :func:`aggregated`, which turns lists of events into one aggregate event.
@@ -314,108 +325,73 @@ class GuardedScheduler(Scheduler):
 
 # ---- the RxPY chain -----------------------------------------------------------
 class _Group:
-    """One group: its key, its buffer operator's input, that operator's subscription."""
+    """One group: its key, its buffer operator's inputs (``feed`` an item, ``cut``
+    a window, ``close`` the source), that operator's subscription, the events in its
+    open window and its window timer."""
 
-    __slots__ = ("key", "source", "subscription")
+    __slots__ = ("key", "feed", "close", "cut", "source", "subscription", "n", "timer")
 
     def __init__(self, key: Hashable) -> None:
         self.key = key
-        self.source: abc.ObserverBase[Event] | None = None
+        self.feed: Callable[[Event], None] = _noop
+        self.close: Callable[[], None] = _noop
+        self.cut: Callable[[Any], None] = _noop
+        self.source: abc.ObserverBase[Event] | None = None  # (the naive chain's input)
         self.subscription: abc.DisposableBase | None = None
+        self.n = 0  # events in the open window
+        self.timer: abc.DisposableBase | None = None
 
 
-class _Chain:
-    """One RxPY buffer operator per group, over a per-group source.
+def _noop(*_args: Any) -> None:
+    return None
 
-    Not re-entrant: exactly one caller at a time may call ``push``, ``release``,
-    ``complete`` and ``settle`` (the guard, :class:`_Guard`, makes sure of that).
-    ``settle()`` must follow each input: it ends the groups found idle by it.
-    """
 
-    def __init__(
+class _Inlet(Observable[Any]):
+    """A source that hands its subscriber's callbacks to ``attach(on_next, on_completed)``
+    as they are: the chain calls the buffer operator's own callbacks, without the
+    auto-detaching observer ``Observable.subscribe`` would wrap them in (it never calls
+    them after completing them, and handles what they raise itself)."""
+
+    def __init__(self, attach: Callable[[Callable[[Any], None], Callable[[], None]], None]) -> None:
+        super().__init__()
+        self._attach_to = attach
+
+    def subscribe(
         self,
-        op: TumblingWindow,
-        observer: abc.ObserverBase[Event],
-        scheduler: abc.SchedulerBase | None,
-    ) -> None:
+        on_next: abc.ObserverBase[Any] | Callable[[Any], None] | None = None,
+        on_error: Callable[[Exception], None] | None = None,
+        on_completed: Callable[[], None] | None = None,
+        *,
+        scheduler: abc.SchedulerBase | None = None,
+    ) -> abc.DisposableBase:
+        if isinstance(on_next, abc.ObserverBase):
+            self._attach_to(on_next.on_next, on_next.on_completed)
+        else:
+            self._attach_to(on_next or _noop, on_completed or _noop)
+        return Disposable()
+
+
+class _Outputs:
+    """What every chain does with its buffers: aggregate events, error events,
+    completion; and the bookkeeping of its groups."""
+
+    def __init__(self, op: TumblingWindow, observer: abc.ObserverBase[Event]) -> None:
         self.reduce = op.reduce
         self.errors = op.errors
         self.observer = observer
-        self.scheduler = scheduler
         self.groups: dict[Hashable, _Group] = {}  # the live groups, in creation order
-        self.idle: list[_Group] = []
         self.raised: BaseException | None = None  # what the downstream raised
         self.done = False
-        self.buffer: Callable[[Observable[Event]], Observable[list[Event]]]
-        if op.seconds is None:
-            assert op.count is not None
-            self.buffer = ops.buffer_with_count(op.count)
-        elif op.count is None:
-            self.buffer = ops.buffer_with_time(op.seconds, scheduler=scheduler)
-        else:
-            self.buffer = ops.buffer_with_time_or_count(op.seconds, op.count, scheduler=scheduler)
-
-        # built once; each group subscribes to it (a fresh buffer operator per group)
-        self.buffered = Observable(self._attach).pipe(self.buffer)
         self.opening: _Group | None = None
-
-    def _attach(self, observer: abc.ObserverBase[Event], _scheduler: abc.SchedulerBase | None = None) -> Any:
-        assert self.opening is not None
-        self.opening.source = observer  # the buffer operator's input for this group
-        return Disposable()
-
-    def _open(self, key: Hashable) -> _Group:
-        group = _Group(key)
-        self.groups[key] = group
-
-        def on_window(events: list[Event]) -> None:
-            self._on_window(group, events)
-
-        # the buffer operator subscribes now: its first window (and timer) starts here
-        self.opening = group
-        group.subscription = self.buffered.subscribe(on_window, self._on_error, scheduler=self.scheduler)
-        self.opening = None
-        return group
 
     @property
     def live(self) -> int:
         return len(self.groups)
 
-    # ---- inputs ----
-    def push(self, key: Hashable, event: Event) -> None:
-        if self.done:
-            return
-        group = self.groups.get(key)
-        if group is None:
-            group = self._open(key)
-        group.source.on_next(event)  # type: ignore[union-attr]
-
-    def release(self, key: Hashable) -> None:
-        group = self.groups.pop(key, None)
-        if group is not None and not self.done:
-            self._end(group)
-
-    def _end(self, group: _Group) -> None:
-        assert group.source is not None
-        group.source.on_completed()  # the buffer operator flushes its partial buffer
-        if group.subscription is not None:
-            group.subscription.dispose()
-
-    def complete(self, error: Exception | None) -> None:
-        if self.done:
-            return
-        groups = list(self.groups.values())
-        self.groups.clear()
-        for group in groups:  # oldest first
-            self._end(group)
-        self._finish(error)
-
-    def settle(self) -> None:
-        """End the groups that the last input found idle (an empty time window)."""
-        idle, self.idle = self.idle, []
-        for group in idle:
-            if self.groups.get(group.key) is group:
-                self.release(group.key)
+    def _attach(self, observer: abc.ObserverBase[Event], _scheduler: abc.SchedulerBase | None = None) -> Any:
+        assert self.opening is not None
+        self.opening.source = observer  # the buffer operator's input for this group
+        return Disposable()
 
     def dispose(self) -> None:
         self.done = True
@@ -424,15 +400,14 @@ class _Chain:
     def _drop(self) -> None:
         groups = list(self.groups.values())
         self.groups.clear()
-        self.idle.clear()
         for group in groups:
+            if group.timer is not None:
+                group.timer.dispose()
             if group.subscription is not None:
                 group.subscription.dispose()
 
-    # ---- outputs ----
     def _on_window(self, group: _Group, events: list[Event]) -> None:
-        if not events:  # a time window passed without events: forget the group
-            self.idle.append(group)
+        if not events:
             return
         meta = MappingProxyType(merge_meta(events))
         values = [e.value for e in events]
@@ -480,6 +455,182 @@ class _Chain:
             self.raised = self.raised or raised
 
 
+class _Chain(_Outputs):
+    """One RxPY ``ops.buffer(boundaries)`` per group, over a per-group source and a
+    per-group boundary source that this chain drives: ``count`` events reached,
+    the window's timer ran (through ``scheduler``, the guarded one), or the group
+    ended (its source completes: RxPY flushes the partial buffer).
+
+    Not re-entrant: exactly one caller at a time may call ``push``, ``release``,
+    ``complete`` and the timer actions (the guard, :class:`_Guard`, makes sure of that).
+    """
+
+    def __init__(
+        self,
+        op: TumblingWindow,
+        observer: abc.ObserverBase[Event],
+        scheduler: abc.SchedulerBase | None,
+    ) -> None:
+        super().__init__(op, observer)
+        self.count = op.count or 0  # 0: no count limit
+        self.seconds = op.seconds
+        self.scheduler = scheduler
+        if op.seconds is not None:
+            assert scheduler is not None
+        # built once; each group subscribes to it (a fresh buffer operator per group)
+        self.buffered = _Inlet(self._attach_source).pipe(ops.buffer(_Inlet(self._attach_boundary)))
+
+    def _attach_source(self, on_next: Callable[[Event], None], on_completed: Callable[[], None]) -> None:
+        assert self.opening is not None
+        self.opening.feed, self.opening.close = on_next, on_completed
+
+    def _attach_boundary(self, on_next: Callable[[Any], None], _on_completed: Callable[[], None]) -> None:
+        assert self.opening is not None
+        self.opening.cut = on_next  # a boundary: the buffer operator emits its buffer
+
+    def _open(self, key: Hashable) -> _Group:
+        group = _Group(key)
+        self.groups[key] = group
+
+        def on_window(events: list[Event]) -> None:
+            self._on_window(group, events)
+
+        # the buffer operator subscribes now: its first window (and timer) starts here
+        self.opening = group
+        group.subscription = self.buffered.subscribe(on_window, self._on_error, scheduler=self.scheduler)
+        self.opening = None
+        if self.seconds is not None:
+            self._arm(group)
+        return group
+
+    def _arm(self, group: _Group) -> None:
+        assert self.scheduler is not None and self.seconds is not None
+        group.timer = self.scheduler.schedule_relative(self.seconds, self._tick, group)
+
+    def _tick(self, _scheduler: abc.SchedulerBase, group: _Group | None) -> None:
+        """A window's time is up (run by the guard): cut it, or end the idle group."""
+        assert group is not None
+        if self.done or self.groups.get(group.key) is not group:
+            return
+        if group.n == 0:  # the window passed without events: the group ends
+            self.release(group.key)
+            return
+        group.n = 0
+        self._arm(group)
+        group.cut(None)
+
+    # ---- inputs ----
+    def push(self, key: Hashable, event: Event) -> None:
+        if self.done:
+            return
+        group = self.groups.get(key)
+        if group is None:
+            group = self._open(key)
+        group.feed(event)
+        n = group.n + 1
+        if n == self.count:
+            self._full(group)
+        else:
+            group.n = n
+
+    def _full(self, group: _Group) -> None:
+        """The open window holds ``count`` events: cut it (and restart its period)."""
+        group.n = 0
+        if group.timer is not None:
+            group.timer.dispose()
+            self._arm(group)
+        group.cut(None)
+
+    def release(self, key: Hashable) -> None:
+        group = self.groups.pop(key, None)
+        if group is not None and not self.done:
+            self._end(group)
+
+    def _end(self, group: _Group) -> None:
+        if group.timer is not None:
+            group.timer.dispose()
+        group.close()  # the buffer operator flushes its partial buffer
+        if group.subscription is not None:
+            group.subscription.dispose()
+
+    def complete(self, error: Exception | None) -> None:
+        if self.done:
+            return
+        groups = list(self.groups.values())
+        self.groups.clear()
+        for group in groups:  # oldest first
+            self._end(group)
+        self._finish(error)
+
+
+class _RxChain(_Outputs):
+    """The naive chain: RxPY's own ``buffer_with_count`` / ``buffer_with_time`` /
+    ``buffer_with_time_or_count`` per group, on the raw scheduler. Only for
+    :func:`unguarded` (the trap it documents); ``settle()`` must follow each input."""
+
+    def __init__(
+        self,
+        op: TumblingWindow,
+        observer: abc.ObserverBase[Event],
+        scheduler: abc.SchedulerBase | None,
+    ) -> None:
+        super().__init__(op, observer)
+        self.scheduler = scheduler
+        self.idle: list[_Group] = []
+        buffer: Callable[[Observable[Event]], Observable[list[Event]]]
+        if op.seconds is None:
+            assert op.count is not None
+            buffer = ops.buffer_with_count(op.count)
+        elif op.count is None:
+            buffer = ops.buffer_with_time(op.seconds, scheduler=scheduler)
+        else:
+            buffer = ops.buffer_with_time_or_count(op.seconds, op.count, scheduler=scheduler)
+        self.buffered = Observable(self._attach).pipe(buffer)
+
+    def _open(self, key: Hashable) -> _Group:
+        group = _Group(key)
+        self.groups[key] = group
+
+        def on_window(events: list[Event]) -> None:
+            if not events:  # a time window passed without events: forget the group
+                self.idle.append(group)
+            self._on_window(group, events)
+
+        self.opening = group
+        group.subscription = self.buffered.subscribe(on_window, self._on_error, scheduler=self.scheduler)
+        self.opening = None
+        return group
+
+    def push(self, key: Hashable, event: Event) -> None:
+        if self.done:
+            return
+        group = self.groups.get(key)
+        if group is None:
+            group = self._open(key)
+        group.source.on_next(event)  # type: ignore[union-attr]
+
+    def release(self, key: Hashable) -> None:
+        group = self.groups.pop(key, None)
+        if group is not None and not self.done:
+            group.source.on_completed()  # type: ignore[union-attr]
+            if group.subscription is not None:
+                group.subscription.dispose()
+
+    def complete(self, error: Exception | None) -> None:
+        if self.done:
+            return
+        for key in list(self.groups):  # oldest first
+            self.release(key)
+        self._finish(error)
+
+    def settle(self) -> None:
+        """End the groups that the last input found idle (an empty time window)."""
+        idle, self.idle = self.idle, []
+        for group in idle:
+            if self.groups.get(group.key) is group:
+                self.release(group.key)
+
+
 # ---- the guard: one owner at a time --------------------------------------------
 _ITEM: Final = 0
 _ACTION: Final = 1
@@ -489,7 +640,14 @@ _ERROR: Final = 4
 
 
 class _Guard:
-    """One subscription: the chain and the single-owner queue in front of it."""
+    """One subscription: the chain and the single-owner queue in front of it.
+
+    Ownership is a real OS lock taken with ``acquire(False)`` only (nobody ever
+    waits on it): whoever gets it owns the chain and drains the queue; whoever
+    does not appends its input, then tries again, so an input queued just as the
+    owner lets go is not left behind (the owner, after letting go, checks the queue
+    and tries again too).
+    """
 
     def __init__(
         self,
@@ -498,9 +656,13 @@ class _Guard:
         scheduler: abc.SchedulerBase | None,
     ) -> None:
         self.key = op.key
+        # connection_key depends on the metadata object only, and a connector gives
+        # every event of a connection the same one: remember the last answer
+        self.meta_key = op.key is connection_key
+        self.last_meta: Any = None
+        self.last_key: Hashable = None
         self.queue: collections.deque[tuple[int, Any]] = collections.deque()
         self.lock = _allocate_lock()
-        self.busy = False
         guarded = None if scheduler is None else GuardedScheduler(scheduler, self.on_action)
         self.chain = _Chain(op, observer, guarded)
 
@@ -511,26 +673,50 @@ class _Guard:
     # ---- inputs (any greenlet, any thread) ----
     def on_next(self, event: Event) -> None:
         lock = self.lock
-        with lock:
-            if self.busy:
-                self.queue.append((_ITEM, event))
-                return
-            self.busy = True
-            direct = not self.queue
-            if not direct:  # leftovers of an owner that raised: keep the order
-                self.queue.append((_ITEM, event))
-        if direct:
+        if not lock.acquire(False):  # owned: queue it
+            self._put(_ITEM, event)
+            return
+        if self.queue:  # leftovers of an owner that raised: keep the order
+            self._put(_ITEM, event, owned=True)
+            return
+        # the common case: this caller owns the chain; self._item(event), inlined
+        chain = self.chain
+        try:
+            if self.meta_key:
+                meta = event.meta
+                if meta is self.last_meta:
+                    key = self.last_key
+                else:
+                    key = self.key(event)
+                    self.last_meta, self.last_key = meta, key
+            else:
+                key = self.key(event)
+        except Exception as exc:  # a failing key function: report the event, keep going
             try:
-                self._item(event)
-            except BaseException:
-                with lock:
-                    self.busy = False
-                raise
-            with lock:  # the common case: nothing arrived meanwhile
-                if not self.queue:
-                    self.busy = False
-                    return
-        self._run()
+                if not chain.done:
+                    chain.fail(exc, "key", None, event.meta, [event.value])
+            finally:
+                lock.release()
+        else:
+            try:
+                if not chain.done:
+                    group = chain.groups.get(key)
+                    if group is None:
+                        group = chain._open(key)
+                    group.feed(event)
+                    n = group.n + 1
+                    if n == chain.count:
+                        chain._full(group)
+                    else:
+                        group.n = n
+            finally:
+                lock.release()
+        if self.queue:  # arrived while the downstream had yielded
+            self._resume()
+        raised = chain.raised
+        if raised is not None:  # the downstream raised: the caller who fed this input gets it
+            chain.raised = None
+            raise raised
 
     def on_action(self, timer: _Timer, run: Callable[[], None]) -> None:
         self._put(_ACTION, (timer, run))
@@ -544,43 +730,57 @@ class _Guard:
     def on_error(self, error: Exception) -> None:
         self._put(_ERROR, error)
 
-    def _put(self, tag: int, arg: Any) -> None:
-        with self.lock:
-            self.queue.append((tag, arg))
-            if self.busy:
-                return
-            self.busy = True
-        self._run()
+    def _put(self, tag: int, arg: Any, owned: bool = False) -> None:
+        """Queue an input; if ``owned`` the caller holds the lock already."""
+        self.queue.append((tag, arg))
+        if owned or self.lock.acquire(False):
+            self._run()
+
+    def _resume(self) -> None:
+        if self.lock.acquire(False):
+            self._run()
 
     # ---- the owner ----
     def _run(self) -> None:
-        """Drain the queue; only one caller at a time gets here (``busy``)."""
+        """Drain the queue, holding the lock; let go of it when the queue is empty."""
         lock, queue = self.lock, self.queue
-        try:
-            while True:
-                with lock:
-                    if not queue:
-                        self.busy = False
-                        return
+        while True:
+            try:
+                while queue:
                     tag, arg = queue.popleft()
-                self._handle(tag, arg)
-        except BaseException:
-            with lock:
-                self.busy = False
-            raise
+                    self._handle(tag, arg)
+            finally:
+                lock.release()
+            if not queue or not lock.acquire(False):
+                return
 
     def _item(self, event: Event) -> None:
         """The common case, ``_handle(_ITEM, event)`` without the dispatch."""
         chain = self.chain
         try:
-            key = self.key(event)
+            if self.meta_key:
+                meta = event.meta
+                if meta is self.last_meta:
+                    key = self.last_key
+                else:
+                    key = self.key(event)
+                    self.last_meta, self.last_key = meta, key
+            else:
+                key = self.key(event)
         except Exception as exc:  # a failing key function: report the event, keep going
             if not chain.done:
                 chain.fail(exc, "key", None, event.meta, [event.value])
-        else:
-            chain.push(key, event)
-        if chain.idle:
-            chain.settle()
+        else:  # chain.push(key, event), inlined
+            if not chain.done:
+                group = chain.groups.get(key)
+                if group is None:
+                    group = chain._open(key)
+                group.feed(event)
+                n = group.n + 1
+                if n == chain.count:
+                    chain._full(group)
+                else:
+                    group.n = n
         raised = chain.raised
         if raised is not None:  # the downstream raised: the caller who fed this input gets it
             chain.raised = None
@@ -599,8 +799,6 @@ class _Guard:
             self._release(arg)
         else:
             chain.complete(arg if tag == _ERROR else None)
-        if chain.idle:
-            chain.settle()
         raised = chain.raised
         if raised is not None:  # the downstream raised: the caller who fed this input gets it
             chain.raised = None
@@ -631,7 +829,7 @@ class _Unguarded:
         self, op: TumblingWindow, observer: abc.ObserverBase[Event], scheduler: abc.SchedulerBase | None
     ) -> None:
         self.key = op.key
-        self.chain = _Chain(op, observer, scheduler)
+        self.chain = _RxChain(op, observer, scheduler)
 
     @property
     def live(self) -> int:
@@ -735,8 +933,9 @@ class TumblingWindow:
 
 
 def unguarded(op: TumblingWindow) -> TumblingWindow:
-    """``op`` WITHOUT the guard: the bare RxPY chain, fed directly by the producers
-    and timed by the raw scheduler. It loses items under gevent; it exists to show
+    """``op`` WITHOUT the guard: the naive chain (per-group sources -> RxPY's own
+    ``buffer_with_count`` / ``buffer_with_time`` / ``buffer_with_time_or_count``),
+    fed directly by the producers and timed by the raw scheduler. It loses items under gevent; it exists to show
     that (tests) and must not be used otherwise."""
     op._guarded = False
     return op
