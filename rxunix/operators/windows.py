@@ -202,12 +202,16 @@ def connection_key(event: Event) -> Hashable:
     """
     meta = event.meta
     rec = meta.get(SERVER)
-    if rec is not None and (isinstance(rec, dict) or isinstance(rec, Mapping)):
+    if rec is not None and (isinstance(rec, _PLAIN_MAPPINGS) or isinstance(rec, Mapping)):
         return (SERVER, rec.get("path"), rec.get("peer"))
     rec = meta.get(CLIENT)
-    if rec is not None and (isinstance(rec, dict) or isinstance(rec, Mapping)):
+    if rec is not None and (isinstance(rec, _PLAIN_MAPPINGS) or isinstance(rec, Mapping)):
         return (CLIENT, rec.get("peer"))
     return None
+
+
+# checked before the (slow) ABC check
+_PLAIN_MAPPINGS = (dict, MappingProxyType)
 
 
 def merge_meta(events: list[Event]) -> dict[str, Any]:
