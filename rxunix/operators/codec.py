@@ -65,6 +65,27 @@ def _error_sink(errors: ErrorSink, inline: Callable[[Any], None]) -> Callable[[E
     return errors
 
 
+def _subscribe_flushing(
+    source: Observable[Any],
+    observer: abc.ObserverBase[Any],
+    on_next: Callable[[Any], None],
+    flush_all: Callable[[], None],
+    scheduler: abc.SchedulerBase | None,
+) -> abc.DisposableBase:
+    """Subscribe ``on_next`` to ``source``; at completion or error, flush every
+    stream's state first (nothing held is lost), then pass the end on."""
+
+    def on_error(exc: Exception) -> None:
+        flush_all()
+        observer.on_error(exc)
+
+    def on_completed() -> None:
+        flush_all()
+        observer.on_completed()
+
+    return source.subscribe(on_next, on_error, on_completed, scheduler=scheduler)
+
+
 def decode(
     preprocessors: Sequence[Spec] | None = None,
     codec: Spec = "json",
@@ -114,15 +135,7 @@ def decode(
                     del streams[stream]
                     publish(stream, dec.finish(), meta)
 
-            def on_error(exc: Exception) -> None:
-                flush_all()
-                observer.on_error(exc)
-
-            def on_completed() -> None:
-                flush_all()
-                observer.on_completed()
-
-            return source.subscribe(on_next, on_error, on_completed, scheduler=scheduler)
+            return _subscribe_flushing(source, observer, on_next, flush_all, scheduler)
 
         return reactivex.create(subscribe)
 
@@ -186,15 +199,7 @@ def encode(
                         emit(Chunk(key, data))
                 encoders.clear()
 
-            def on_error(exc: Exception) -> None:
-                flush_all()
-                observer.on_error(exc)
-
-            def on_completed() -> None:
-                flush_all()
-                observer.on_completed()
-
-            return source.subscribe(on_next, on_error, on_completed, scheduler=scheduler)
+            return _subscribe_flushing(source, observer, on_next, flush_all, scheduler)
 
         return reactivex.create(subscribe)
 
