@@ -50,11 +50,15 @@ def test_empty_payload_is_still_detectable(algorithm: str) -> None:
     assert detect(compress(algorithm, b"")) == algorithm
 
 
-def test_brotli_is_not_autodetected_but_named_works() -> None:
+def test_brotli_has_no_magic_but_is_autodetected_by_decoding() -> None:
     packed = compress("br", PAYLOAD)
-    assert detect(packed) is None
-    assert DecompressPre().feed(packed) == [packed]  # passes through unchanged, as in Tremor
+    assert detect(packed) is None  # no magic bytes
+    assert DecompressPre().feed(packed) == [PAYLOAD]  # Tremor passes it through unchanged
     assert DecompressPre(algorithm="br").feed(packed) == [PAYLOAD]
+    # one-byte empty brotli streams ("3", ";", ...) are plain data, not empty frames
+    assert DecompressPre().feed(b"3") == [b"3"]
+    # truncated brotli cannot be told from plain data: it passes through
+    assert DecompressPre().feed(packed[:-3]) == [packed[:-3]]
 
 
 @pytest.mark.parametrize(

