@@ -635,3 +635,34 @@ def test_close_peer_disconnects_one_connection(run: Any, sock_path: str) -> None
     assert [ev.meta["unix_socket_server"]["peer"] for ev in closed] == [peer_a]
     b.sendall(b'{"who":"b2"}\n')  # the other connection is unaffected
     assert read_until(b, 13) == b'{"who":"b2"}\n'
+
+
+def test_a_non_reading_client_does_not_take_the_others_throughput(run: Any, sock_path: str) -> None:
+    """A client whose replies pile up unread (the server's write to it is stuck) does
+    not slow the others: their echo rate beside it stays near their rate alone."""
+    import time
+
+    r = run(config={"max_pending_bytes": 64 * 1024 * 1024})  # not evicted during the test
+    fast = connect(sock_path)
+    data = lines(50, "fast")
+
+    def rounds_per_second(seconds: float) -> float:
+        n, t0 = 0, time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            fast.sendall(data)
+            assert read_until(fast, len(data)) == data
+            n += 1
+        return n / (time.monotonic() - t0)
+
+    alone = rounds_per_second(0.5)
+    slow = connect(sock_path)
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    burst = lines(20_000, "slow")  # ~1.3 MB of replies it will never read
+    gevent.spawn(slow.sendall, burst)
+    wait_for(lambda: r.server.stats["out"] >= 20_000 + 50 * int(alone * 0.5), 30, "the burst to be echoed")
+    beside = rounds_per_second(0.5)
+    assert not r.errors("write") and len(r.server.peers) == 2  # still connected, replies stuck
+    slow.close()
+    fast.close()
+    print(f"fast client: {alone:.0f} rounds/s alone, {beside:.0f} beside a client that does not read")
+    assert beside >= alone / 2, (alone, beside)
