@@ -683,44 +683,13 @@ class _Guard:
         if self.queue:  # leftovers of an owner that raised: keep the order
             self._put(_ITEM, event, owned=True)
             return
-        # the common case: this caller owns the chain; self._item(event), inlined
-        chain = self.chain
-        try:
-            if self.meta_key:
-                meta = event.meta
-                if meta is self.last_meta:
-                    key = self.last_key
-                else:
-                    key = self.key(event)
-                    self.last_meta, self.last_key = meta, key
-            else:
-                key = self.key(event)
-        except Exception as exc:  # a failing key function: report the event, keep going
-            try:
-                if not chain.done:
-                    chain.fail(exc, "key", None, event.meta, [event.value])
-            finally:
-                lock.release()
-        else:
-            try:
-                if not chain.done:
-                    group = chain.groups.get(key)
-                    if group is None:
-                        group = chain._open(key)
-                    group.feed(event)
-                    n = group.n + 1
-                    if n == chain.count:
-                        chain._full(group)
-                    else:
-                        group.n = n
-            finally:
-                lock.release()
+        try:  # the common case: this caller owns the chain
+            self._take(event)
+        finally:
+            lock.release()
         if self.queue:  # arrived while the downstream had yielded
             self._resume()
-        raised = chain.raised
-        if raised is not None:  # the downstream raised: the caller who fed this input gets it
-            chain.raised = None
-            raise raised
+        self._reraise()
 
     def on_action(self, timer: _Timer, run: Callable[[], None]) -> None:
         self._put(_ACTION, (timer, run))
@@ -759,35 +728,32 @@ class _Guard:
                 return
 
     def _item(self, event: Event) -> None:
-        """The common case, ``_handle(_ITEM, event)`` without the dispatch."""
+        """``_handle(_ITEM, event)`` without the dispatch."""
+        self._take(event)
+        self._reraise()
+
+    def _take(self, event: Event) -> None:
+        """Key the event and push it into its group's chain (the owner only)."""
         chain = self.chain
         try:
             if self.meta_key:
                 meta = event.meta
-                if meta is self.last_meta:
-                    key = self.last_key
-                else:
-                    key = self.key(event)
-                    self.last_meta, self.last_key = meta, key
+                if meta is not self.last_meta:
+                    self.last_meta, self.last_key = meta, self.key(event)
+                key = self.last_key
             else:
                 key = self.key(event)
         except Exception as exc:  # a failing key function: report the event, keep going
             if not chain.done:
                 chain.fail(exc, "key", None, event.meta, [event.value])
-        else:  # chain.push(key, event), inlined
-            if not chain.done:
-                group = chain.groups.get(key)
-                if group is None:
-                    group = chain._open(key)
-                group.feed(event)
-                n = group.n + 1
-                if n == chain.count:
-                    chain._full(group)
-                else:
-                    group.n = n
-        raised = chain.raised
-        if raised is not None:  # the downstream raised: the caller who fed this input gets it
-            chain.raised = None
+            return
+        chain.push(key, event)
+
+    def _reraise(self) -> None:
+        """The downstream raised: the caller who fed this input gets it."""
+        raised = self.chain.raised
+        if raised is not None:
+            self.chain.raised = None
             raise raised
 
     def _handle(self, tag: int, arg: Any) -> None:
