@@ -12,11 +12,13 @@ Server (this process, gevent hub, ``separate`` + ``json`` both ways):
   every 100 events of a connection become one aggregate (a JSON list of the 100
   values) replied to that connection;
 
-The end-to-end ratio mixes the window's cost with the savings of writing one reply
-instead of 100, so the window's own cost is also measured in process: the same
-events pushed through ``Subject -> tumbling_count(100, key=connection_key)`` against a
-bare ``Subject``; the difference per event, times echo's events/s, is the share of
-echo's time the window would add (``window CPU share``; target <= 15%).
+The end-to-end ratio (the issue's measure: the window may cost at most 15% of plain
+echo's events/s, i.e. ratio >= 0.85) mixes the window's cost with the savings of
+writing one reply instead of 100, so the window's own cost is also measured in
+process, for information: the same events pushed through
+``Subject -> tumbling_count(100, key=connection_key)`` against a bare ``Subject``; the
+difference per event, times echo's events/s, is the share of echo's CPU per event
+that the window operator itself takes (``window operator's CPU``).
 
 Clients run in a separate process (this file with ``--client``): C connections
 share N ~120-byte JSON lines, send them and read until every expected reply line
@@ -167,13 +169,10 @@ def main() -> None:
             ratio = best[mode] / best["echo"]
             print(
                 f"clients={clients:3d}  echo {best['echo']:10,.0f} ev/s   {mode:13s} {best[mode]:10,.0f} ev/s"
-                f"   ratio = {ratio:.2f}"
+                f"   ratio = {ratio:.2f}  (target >= 0.85: {'met' if ratio >= 0.85 else 'NOT met'})"
             )
         share = overhead * best["echo"] / 1e6
-        print(
-            f"clients={clients:3d}  window CPU share of echo = {share:.1%}"
-            f"  ({'OK' if share <= 0.15 else 'ABOVE the 15% budget'})"
-        )
+        print(f"clients={clients:3d}  window operator's CPU = {share:.1%} of echo's CPU per event")
 
 
 if __name__ == "__main__":

@@ -401,3 +401,58 @@ def test_release_with_a_failing_key_is_an_error_event() -> None:
     assert len(out) == 1 and out[0].is_error and out[0].value["action"] == "key"
     closed.on_next(sev({"g": 1}, 9))
     assert [e.value for e in out[1:]] == [[{"g": 1}]] and op.live_groups == 0
+
+
+# ---- events reach RxPY's buffer operator in chunks -------------------------------
+def test_the_rx_buffer_operator_holds_the_window_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rxunix.operators import windows
+
+    received: list[int] = []  # the size of each item RxPY's buffer operator receives
+    real_buffer = windows.ops.buffer
+
+    def spying_buffer(boundaries: rx.Observable[Any]) -> Any:
+        def op(source: rx.Observable[Any]) -> rx.Observable[Any]:
+            return source.pipe(ops.do_action(lambda chunk: received.append(len(chunk))), real_buffer(boundaries))
+
+        return op
+
+    monkeypatch.setattr(windows.ops, "buffer", spying_buffer)
+    evs = [sev(i, peer=1) for i in range(250)]
+    op = tumbling_count(100)
+    assert op.chunk == windows.CHUNK == 32
+    out, log = collect(rx.from_iterable(evs).pipe(op))
+    assert [e.value for e in out] == [list(range(100)), list(range(100, 200)), list(range(200, 250))]
+    assert log == ["completed"]
+    # each window: three full chunks held by RxPY, the rest handed at the boundary
+    assert received == [32, 32, 32, 4, 32, 32, 32, 4, 32, 18]
+
+
+def _reference(evs: list[Event], count: int, keyed: bool) -> list[list[object]]:
+    """Count windows by hand: per key, cut every ``count``; completion flushes the
+    open windows, oldest group first (a count-only group lives until the end)."""
+    out: list[list[object]] = []
+    open_: dict[object, list[object]] = {}
+    for e in evs:
+        k = connection_key(e) if keyed else None
+        window = open_.setdefault(k, [])
+        window.append(e.value)
+        if len(window) == count:
+            out.append(window)
+            open_[k] = []
+    out.extend(w for w in open_.values() if w)
+    return out
+
+
+@given(
+    peers=st.lists(st.integers(0, 3), max_size=200),
+    count=st.integers(1, 70),
+    chunk=st.integers(1, 40),
+    keyed=st.booleans(),
+)
+def test_any_chunk_size_cuts_the_same_windows(peers: list[int], count: int, chunk: int, keyed: bool) -> None:
+    evs = [sev(i, peer=p) for i, p in enumerate(peers)]
+    op = tumbling_count(count, key=connection_key if keyed else None)
+    op.chunk = chunk
+    out, log = collect(rx.from_iterable(evs).pipe(op))
+    assert [e.value for e in out] == _reference(evs, count, keyed)
+    assert log == ["completed"]

@@ -125,17 +125,24 @@ windows: st.SearchStrategy[tuple[str, Callable[[Any], TumblingWindow]]] = st.sam
         ("count1", lambda key: tumbling_count(1, key=key)),
         ("time", lambda key: tumbling_time(0.002, key=key)),
         ("count_or_time", lambda key: tumbling_count_or_time(4, 0.001, key=key)),
+        ("count10_or_time", lambda key: tumbling_count_or_time(10, 0.003, key=key)),
     ]
 )
+chunks = st.sampled_from([1, 2, 3, 32])  # events handed to RxPY's buffer operator at a time
 
 
 @PROPS
-@given(plan=plans, mode=modes, window=windows, grouped=st.booleans())
+@given(plan=plans, mode=modes, window=windows, grouped=st.booleans(), chunk=chunks)
 def test_nothing_lost_duplicated_or_reordered(
-    plan: list[list[float]], mode: str, window: tuple[str, Callable[[Any], TumblingWindow]], grouped: bool
+    plan: list[list[float]],
+    mode: str,
+    window: tuple[str, Callable[[Any], TumblingWindow]],
+    grouped: bool,
+    chunk: int,
 ) -> None:
     _, factory = window
     op = factory(connection_key if grouped else None)
+    op.chunk = chunk
     sent, sink = run_producers(op, plan, mode)
     check_lossless(sent, sink.aggregates, grouped)
     assert op.live_groups == 0
@@ -147,7 +154,9 @@ BUSY_PLAN = [[0.0005 if (i * 7 + p) % 10 < 3 else 0.0 for i in range(500)] for p
 def test_busy_stream_with_yielding_socket_downstream() -> None:
     """The probe that makes RxPY's buffer_with_time_or_count lose items: 4 producers,
     2000 events, a socket write per aggregate."""
-    for op in (tumbling_count_or_time(10, 0.002), tumbling_count(10), tumbling_time(0.002)):
+    ops_ = [tumbling_count_or_time(10, 0.002), tumbling_count(10), tumbling_time(0.002)]
+    ops_ += [tumbling_count_or_time(100, 0.005), tumbling_count(100)]  # several chunks per window
+    for op in ops_:
         sent, sink = run_producers(op, BUSY_PLAN, "socket")
         check_lossless(sent, sink.aggregates, grouped=False)
         assert sink.received > 0

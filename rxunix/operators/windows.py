@@ -31,11 +31,12 @@ buffer operator, ``ops.buffer(boundaries)``, subscribed to a per-group source an
 per-group boundary source when the group's first event arrives; the chain drives
 both, for every kind of window::
 
-    event -> key -> the group's source ------> ops.buffer(boundaries) -> buffers
-                    the group's boundaries --/
-                      <- n events counted (count windows)
-                      <- the window's timer ran (time windows; the timer is
-                         restarted when n events close a window early)
+    event -> key -> the group's chunk -> the group's source ---> ops.buffer(boundaries) -> buffers
+                                         the group's boundaries --/
+                                           <- n events counted (count windows)
+                                           <- the window's timer ran (time windows; the
+                                              timer is restarted when n events close a
+                                              window early)
     each non-empty buffer -> one aggregate event (merged origins, reducer)
 
 Ending a group completes its source, so the buffer operator flushes its partial
@@ -47,6 +48,15 @@ does it for a fraction of the cost.) The sources hand the buffer operator's own
 callbacks to the chain (no per-group Subject, no auto-detaching wrapper), so an
 event costs the chain one call into RxPY. RxPY's count/time buffer operators
 (``buffer_with_count`` ...) would cut the same windows but cost more per event.
+
+Events reach the buffer operator in chunks: the chain gathers a group's events in a
+list and hands it over, as one item, every :data:`CHUNK` (32) events and whenever
+the window is cut or the group ends, always before the boundary; each buffer RxPY
+emits (a list of chunks) is flattened back into the window's events. The windows
+are exactly those of handing events one by one (``op.chunk = 1`` does that; tests
+compare both), at a fraction of the cost: RxPY's per-item path (the window Subject,
+two auto-detaching observers) ran about 3.8 us per event on the benchmark machine,
+as much as a quarter of a plain echo's whole cost per event.
 
 Semantics
 ---------
@@ -183,6 +193,10 @@ _TState = TypeVar("_TState")
 
 _scheduler: GEventScheduler | None = None
 
+#: how many events the chain gathers before it hands them, as one item, to the
+#: group's RxPY buffer operator (see "How it is built"); 1 hands each event alone
+CHUNK: Final = 32
+
 
 def default_scheduler() -> abc.SchedulerBase:
     """The scheduler time windows use by default: ``GEventScheduler(gevent)``."""
@@ -218,6 +232,14 @@ def merge_meta(events: list[Event]) -> dict[str, Any]:
     """:func:`rxunix.origin.merge_origins` of ``events``, same result, faster when
     events share metadata objects (a connector gives every event of a connection
     the same mapping): each distinct mapping is merged once."""
+    if not events:
+        return merge_origins([])
+    only = events[0].meta
+    for e in events:  # the common case first: one connection, one metadata object
+        if e.meta is not only:
+            break
+    else:
+        return merge_origins([only])
     seen: set[int] = set()
     first: list[Mapping[str, Any]] = []
     for e in events:
@@ -329,15 +351,16 @@ class GuardedScheduler(Scheduler):
 
 # ---- the RxPY chain -----------------------------------------------------------
 class _Group:
-    """One group: its key, its buffer operator's inputs (``feed`` an item, ``cut``
-    a window, ``close`` the source), that operator's subscription, the events in its
-    open window and its window timer."""
+    """One group: its key, its buffer operator's inputs (``feed`` a chunk, ``cut``
+    a window, ``close`` the source), that operator's subscription, the number of
+    events in its open window, the chunk being gathered and its window timer."""
 
-    __slots__ = ("key", "feed", "close", "cut", "source", "subscription", "n", "timer")
+    __slots__ = ("key", "feed", "close", "cut", "source", "subscription", "n", "timer", "chunk")
 
     def __init__(self, key: Hashable) -> None:
         self.key = key
-        self.feed: Callable[[Event], None] = _noop
+        self.chunk: list[Event] = []  # events not yet handed to the buffer operator
+        self.feed: Callable[[Any], None] = _noop
         self.close: Callable[[], None] = _noop
         self.cut: Callable[[Any], None] = _noop
         self.source: abc.ObserverBase[Event] | None = None  # (the naive chain's input)
@@ -348,6 +371,10 @@ class _Group:
 
 def _noop(*_args: Any) -> None:
     return None
+
+
+def _flat(chunks: list[list[Event]]) -> list[Event]:
+    return [event for chunk in chunks for event in chunk]
 
 
 class _Inlet(Observable[Any]):
@@ -465,7 +492,7 @@ class _Chain(_Outputs):
     the window's timer ran (through ``scheduler``, the guarded one), or the group
     ended (its source completes: RxPY flushes the partial buffer).
 
-    Not re-entrant: exactly one caller at a time may call ``push``, ``release``,
+    Not re-entrant: exactly one caller at a time may call ``take``, ``release``,
     ``complete`` and the timer actions (the guard, :class:`_Guard`, makes sure of that).
     """
 
@@ -479,6 +506,13 @@ class _Chain(_Outputs):
         self.count = op.count or 0  # 0: no count limit
         self.seconds = op.seconds
         self.scheduler = scheduler
+        self.chunk = op.chunk
+        self.key = op.key
+        # connection_key depends on the metadata object only, and a connector gives
+        # every event of a connection the same one: remember the last answer
+        self.meta_key = op.key is connection_key
+        self.last_meta: Any = None
+        self.last_key: Hashable = None
         if op.seconds is not None:
             assert scheduler is not None
         # built once; each group subscribes to it (a fresh buffer operator per group)
@@ -496,8 +530,8 @@ class _Chain(_Outputs):
         group = _Group(key)
         self.groups[key] = group
 
-        def on_window(events: list[Event]) -> None:
-            self._on_window(group, events)
+        def on_window(chunks: list[list[Event]]) -> None:
+            self._on_window(group, chunks[0] if len(chunks) == 1 else _flat(chunks))
 
         # the buffer operator subscribes now: its first window (and timer) starts here
         self.opening = group
@@ -521,21 +555,45 @@ class _Chain(_Outputs):
             return
         group.n = 0
         self._arm(group)
+        self._hand(group)
         group.cut(None)
 
     # ---- inputs ----
-    def push(self, key: Hashable, event: Event) -> None:
+    def take(self, event: Event) -> None:
+        """Key the event and add it to its group's open window."""
         if self.done:
+            return
+        try:
+            if self.meta_key:
+                meta = event.meta
+                if meta is not self.last_meta:
+                    self.last_meta, self.last_key = meta, self.key(event)
+                key = self.last_key
+            else:
+                key = self.key(event)
+        except Exception as exc:  # a failing key function: report the event, keep going
+            self.fail(exc, "key", None, event.meta, [event.value])
             return
         group = self.groups.get(key)
         if group is None:
             group = self._open(key)
-        group.feed(event)
+        chunk = group.chunk
+        chunk.append(event)
         n = group.n + 1
         if n == self.count:
             self._full(group)
-        else:
-            group.n = n
+            return
+        group.n = n
+        if len(chunk) == self.chunk:
+            group.chunk = []
+            group.feed(chunk)
+
+    def _hand(self, group: _Group) -> None:
+        """Hand the chunk gathered so far to the group's buffer operator."""
+        chunk = group.chunk
+        if chunk:
+            group.chunk = []
+            group.feed(chunk)
 
     def _full(self, group: _Group) -> None:
         """The open window holds ``count`` events: cut it (and restart its period)."""
@@ -543,6 +601,7 @@ class _Chain(_Outputs):
         if group.timer is not None:
             group.timer.dispose()
             self._arm(group)
+        self._hand(group)
         group.cut(None)
 
     def release(self, key: Hashable) -> None:
@@ -553,6 +612,7 @@ class _Chain(_Outputs):
     def _end(self, group: _Group) -> None:
         if group.timer is not None:
             group.timer.dispose()
+        self._hand(group)
         group.close()  # the buffer operator flushes its partial buffer
         if group.subscription is not None:
             group.subscription.dispose()
@@ -660,11 +720,6 @@ class _Guard:
         scheduler: abc.SchedulerBase | None,
     ) -> None:
         self.key = op.key
-        # connection_key depends on the metadata object only, and a connector gives
-        # every event of a connection the same one: remember the last answer
-        self.meta_key = op.key is connection_key
-        self.last_meta: Any = None
-        self.last_key: Hashable = None
         self.queue: collections.deque[tuple[int, Any]] = collections.deque()
         self.lock = _allocate_lock()
         guarded = None if scheduler is None else GuardedScheduler(scheduler, self.on_action)
@@ -684,12 +739,13 @@ class _Guard:
             self._put(_ITEM, event, owned=True)
             return
         try:  # the common case: this caller owns the chain
-            self._take(event)
+            self.chain.take(event)
         finally:
             lock.release()
         if self.queue:  # arrived while the downstream had yielded
             self._resume()
-        self._reraise()
+        if self.chain.raised is not None:
+            self._reraise()
 
     def on_action(self, timer: _Timer, run: Callable[[], None]) -> None:
         self._put(_ACTION, (timer, run))
@@ -729,25 +785,8 @@ class _Guard:
 
     def _item(self, event: Event) -> None:
         """``_handle(_ITEM, event)`` without the dispatch."""
-        self._take(event)
+        self.chain.take(event)
         self._reraise()
-
-    def _take(self, event: Event) -> None:
-        """Key the event and push it into its group's chain (the owner only)."""
-        chain = self.chain
-        try:
-            if self.meta_key:
-                meta = event.meta
-                if meta is not self.last_meta:
-                    self.last_meta, self.last_key = meta, self.key(event)
-                key = self.last_key
-            else:
-                key = self.key(event)
-        except Exception as exc:  # a failing key function: report the event, keep going
-            if not chain.done:
-                chain.fail(exc, "key", None, event.meta, [event.value])
-            return
-        chain.push(key, event)
 
     def _reraise(self) -> None:
         """The downstream raised: the caller who fed this input gets it."""
@@ -862,6 +901,8 @@ class TumblingWindow:
         self.scheduler = scheduler
         self.release = release
         self.errors = errors
+        #: events handed to a group's RxPY buffer operator at a time (see the module doc)
+        self.chunk = CHUNK
         self._guarded = True
         self._engines: WeakSet[_Guard | _Unguarded] = WeakSet()
 
