@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import gevent
 import gevent.event
+import gevent.subprocess as gsub
 import pytest
 import simplejson
 from gevent import socket as gsocket
@@ -545,3 +547,41 @@ def test_a_direct_write_cut_by_a_lost_connection_is_reported(sock_path: str) -> 
     wait_for(rec.completed.is_set, 10, "the client to give up (no reconnect)")
     assert client.written + client.reported == client.pushed == 40
     assert client.reported >= 1 and client.held == 0
+
+
+FLOODING_SERVER = (
+    "import os, socket, sys\n"
+    "l = socket.socket(socket.AF_UNIX); l.bind(sys.argv[1]); l.listen(1)\n"
+    "print('listening', flush=True)\n"
+    "c, _ = l.accept()\n"
+    "block = b'{\"flood\":true}\\n' * 4000\n"
+    "while True:\n"
+    "    c.sendall(block)\n"
+)
+
+
+def test_a_flooding_server_does_not_starve_the_clients_hub(sock_path: str, servers: list[Any]) -> None:
+    """recv() returns without yielding while data is pending: the client's reader must
+    yield so that timers and other greenlets keep running while a server floods it."""
+    p = gsub.Popen([sys.executable, "-c", FLOODING_SERVER, sock_path], stdout=gsub.PIPE)
+    servers.append(p)
+    assert p.stdout is not None and p.stdout.readline() == b"listening\n"
+    c = unix_socket_client(path=sock_path, **LINES)
+    rec = Recorder(c)
+    ticks: list[int] = []
+    stop: list[bool] = []
+
+    def ticker() -> None:
+        while not stop:
+            ticks.append(len(rec.out))
+            gevent.sleep(0.005)
+
+    g = gevent.spawn(ticker)
+    try:
+        with c:
+            wait_for(lambda: len(rec.out) >= 200_000, 60, "200k flooded events")
+            during = {t for t in ticks if 0 < t < 200_000}
+            assert len(during) >= 10, f"ticker starved: {len(during)} distinct ticks during the flood"
+    finally:
+        stop.append(True)
+        g.join(5)

@@ -454,6 +454,9 @@ class UnixSocketClient(Connector):
                 if not data:
                     break
                 deliver(feed(data))
+                # a flooding server would otherwise starve this hub (recv() does
+                # not yield while data is pending): see the server's reader
+                gevent.idle()
         except OSError as exc:
             if not sess.closing:
                 self._error(exc, "read", stream=self.path, meta=self._meta)
