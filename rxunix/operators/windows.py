@@ -313,8 +313,13 @@ class GuardedScheduler(Scheduler):
         return self.inner.now
 
     def _guard(
-        self, action: abc.ScheduledAction[_TState], state: _TState | None
-    ) -> tuple[_Timer, abc.ScheduledAction[_TState]]:
+        self,
+        action: abc.ScheduledAction[_TState],
+        state: _TState | None,
+        place: Callable[[abc.ScheduledAction[Any]], abc.DisposableBase],
+    ) -> abc.DisposableBase:
+        """Schedule, with ``place`` (on the inner scheduler), an action that submits
+        ``action`` to the queue when its time comes."""
         timer = _Timer()
 
         def run() -> None:
@@ -325,28 +330,23 @@ class GuardedScheduler(Scheduler):
             if not timer.cancelled:
                 self._submit(timer, run)
 
-        return timer, fire
+        timer.inner = place(fire)
+        return timer
 
     def schedule(
         self, action: abc.ScheduledAction[_TState], state: _TState | None = None
     ) -> abc.DisposableBase:
-        timer, fire = self._guard(action, state)
-        timer.inner = self.inner.schedule(fire)
-        return timer
+        return self._guard(action, state, self.inner.schedule)
 
     def schedule_relative(
         self, duetime: typing.RelativeTime, action: abc.ScheduledAction[_TState], state: _TState | None = None
     ) -> abc.DisposableBase:
-        timer, fire = self._guard(action, state)
-        timer.inner = self.inner.schedule_relative(duetime, fire)
-        return timer
+        return self._guard(action, state, lambda fire: self.inner.schedule_relative(duetime, fire))
 
     def schedule_absolute(
         self, duetime: typing.AbsoluteTime, action: abc.ScheduledAction[_TState], state: _TState | None = None
     ) -> abc.DisposableBase:
-        timer, fire = self._guard(action, state)
-        timer.inner = self.inner.schedule_absolute(duetime, fire)
-        return timer
+        return self._guard(action, state, lambda fire: self.inner.schedule_absolute(duetime, fire))
 
 
 # ---- the RxPY chain -----------------------------------------------------------
