@@ -8,8 +8,11 @@ Tremor's ``out_or_exit`` pipeline) and ends the run with status 0 when
 ``"exit"`` comes back. Connector configurations are the source document's,
 verbatim. Logs are sorted, minified JSON lines::
 
-    >>> run_demo(directory="/tmp/demo-logs")           # doctest: +SKIP
+    >>> logs = tempfile.mkdtemp()
+    >>> run_demo(directory=logs, echo=False)  # progress on stderr
     0
+    >>> sorted(os.listdir(logs))
+    ['client_out.log', 'server_out.log']
 
 The run fails (status 1, message on stderr) on any error event, when the client
 gives up reconnecting, or after ``timeout`` seconds.

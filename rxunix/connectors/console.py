@@ -4,8 +4,14 @@ Each event pushed into ``in_`` is printed as one minified JSON line (ready for
 ``jq``); ``pretty=True`` indents for humans, ``meta=True`` prints
 ``{"value": ..., "meta": {...}}`` instead of the bare value::
 
-    >>> c = console().start()                          # doctest: +SKIP
-    >>> server.out.subscribe(c.in_)                     # doctest: +SKIP
+    >>> import reactivex as rx
+    >>> c = console().start()
+    >>> _ = rx.of(Event({"b": 1, "a": [1, "x"]}), Event("done")).subscribe(c.in_)
+    {"b":1,"a":[1,"x"]}
+    "done"
+    >>> c.stop()
+
+(with a server: ``server.out.subscribe(c.in_)``.)
 
 Bytes values are shown as text (invalid UTF-8 escaped). Output is flushed once
 per hub loop iteration and on ``stop()``. A closed pipe (``| head``) is reported

@@ -5,10 +5,13 @@ other value means 0 (the source document sends the string ``"exit"``). The
 connector then calls ``on_exit(status)`` (the flow runner passes its own) and
 stops by itself, so code without a runner can simply wait::
 
-    >>> ex = exit_connector().start()                  # doctest: +SKIP
-    >>> replies.pipe(ops.filter(lambda e: e.value == "exit")).subscribe(ex.in_)  # doctest: +SKIP
-    >>> ex.join(); ex.status                            # doctest: +SKIP
-    0
+    >>> import reactivex as rx
+    >>> from reactivex import operators as ops
+    >>> replies = rx.of(Event("hello"), Event("exit"))  # e.g. a client's out
+    >>> ex = exit_connector().start()
+    >>> _ = replies.pipe(ops.filter(lambda e: e.value == "exit")).subscribe(ex.in_)
+    >>> ex.join(timeout=5), ex.status
+    (True, 0)
 """
 
 from __future__ import annotations

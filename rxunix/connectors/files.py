@@ -1,21 +1,31 @@
 """Files as event sources and sinks (Tremor's ``integration::read_file`` / ``write_file``).
 
-:func:`read_file` reads a file (or ``"-"`` for standard input) through
-preprocessors and a codec and emits one event per decoded value on ``out``;
-decode failures go to ``err`` in stream order. At end of file the last frame is
-flushed and the connector completes by itself::
-
-    >>> src = read_file("events.jsonl")                # separate + json
-    >>> src.out.subscribe(print)                        # doctest: +SKIP
-    >>> src.start(); src.join()                         # doctest: +SKIP
-
 :func:`write_file` writes every event pushed into ``in_`` to a file, by default
 as sorted, minified JSON lines (Tremor's ``json-sorted`` codec with the
 ``separate`` postprocessor); ``mode="truncate"`` (default) or ``"append"``.
 Encode and write failures go to ``err``; ``stop()`` flushes and closes::
 
-    >>> sink = write_file("server_out.log").start()    # doctest: +SKIP
-    >>> server.out.subscribe(sink.in_)                  # doctest: +SKIP
+    >>> import reactivex as rx, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "events.jsonl")
+    >>> sink = write_file(path).start()                 # e.g. server.out.subscribe(sink.in_)
+    >>> _ = rx.of(Event({"b": 2, "a": 1}), Event([1, "x"])).subscribe(sink.in_)
+    >>> sink.stop()
+    >>> with open(path) as f:
+    ...     print(f.read(), end="")
+    {"a":1,"b":2}
+    [1,"x"]
+
+:func:`read_file` reads a file (or ``"-"`` for standard input) through
+preprocessors and a codec and emits one event per decoded value on ``out``;
+decode failures go to ``err`` in stream order. At end of file the last frame is
+flushed and the connector completes by itself::
+
+    >>> src = read_file(path)                           # separate + json
+    >>> _ = src.out.subscribe(lambda e: print(e.value))
+    >>> _ = src.start(); src.join(timeout=5)
+    {'a': 1, 'b': 2}
+    [1, 'x']
+    True
 
 Both read/write regular files directly (the kernel does not block on them for
 long); a pipe or terminal source is read without blocking the gevent hub.
