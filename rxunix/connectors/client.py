@@ -77,6 +77,7 @@ from ..reconnect import RetryPolicy
 from ..registry import Spec
 from ..runtime import Runtime
 from .base import Connector
+from .turns import Turns
 
 __all__ = ["UnixSocketClient", "unix_socket_client", "CONFIG_SCHEMA", "CONNECTOR_KEYS"]
 
@@ -448,15 +449,14 @@ class UnixSocketClient(Connector):
         feed = sess.decoder.feed
         deliver = self._deliver
         size = self.buf_size
+        turns = Turns()
         try:
             while True:
                 data = recv(size)
                 if not data:
                     break
                 deliver(feed(data))
-                # a flooding server would otherwise starve this hub (recv() does
-                # not yield while data is pending): see the server's reader
-                gevent.idle()
+                turns.took_turn()  # a flooding server must not starve the hub
         except OSError as exc:
             if not sess.closing:
                 self._error(exc, "read", stream=self.path, meta=self._meta)

@@ -79,6 +79,7 @@ from ..runtime import Runtime
 from ..security import check_socket_dir
 from ..sockpath import SocketIdentity, bind_secure, check_length, remove_if_ours
 from .base import Connector, Inlet
+from .turns import Turns
 
 __all__ = ["UnixSocketServer", "unix_socket_server", "UnroutableError", "SlowReaderError"]
 
@@ -462,6 +463,7 @@ class UnixSocketServer(Connector):
         size = self._buf_size
         feed = conn.decoder.feed
         batch = self._batch
+        turns = Turns()
         try:
             while True:
                 try:
@@ -473,14 +475,7 @@ class UnixSocketServer(Connector):
                 if not data:
                     break
                 batch(conn, feed(data))
-                # recv() returns without yielding while data is pending, so a
-                # flooding peer would starve the other connections, timers and
-                # signal handlers of this hub: yield after every read. idle()
-                # waits until the loop has polled and handled every pending
-                # event; sleep(0) may run this greenlet again first (gevent's
-                # docs), and with it every 4th read another client's round trips
-                # took ~130 ms beside a flood (under 1 ms now).
-                gevent.idle()
+                turns.took_turn()  # a flooding peer must not starve the hub
         finally:
             conn.eof = True
             batch(conn, conn.decoder.finish())
