@@ -67,8 +67,9 @@ class Turns:
         if loop is None:
             _next_pass()
             return True
-        if loop.iteration != self._seen:  # the loop ran since: a new slice
-            self._seen = loop.iteration
+        iteration = loop.iteration
+        if iteration != self._seen:  # the loop ran since: a new slice
+            self._seen = iteration
             self._since = monotonic()
             return False
         if monotonic() - self._since < SLICE:

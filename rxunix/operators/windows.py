@@ -373,6 +373,10 @@ def _noop(*_args: Any) -> None:
     return None
 
 
+#: what ``_Chain.key_of`` answers for an event whose key function failed
+_NO_KEY: Final = object()
+
+
 def _flat(chunks: list[list[Event]]) -> list[Event]:
     return [event for chunk in chunks for event in chunk]
 
@@ -559,20 +563,27 @@ class _Chain(_Outputs):
         group.cut(None)
 
     # ---- inputs ----
-    def take(self, event: Event) -> None:
-        """Key the event and add it to its group's open window."""
-        if self.done:
-            return
+    def key_of(self, event: Event) -> Any:
+        """``key(event)``; a failing key function becomes an error event (the stream
+        goes on) and the answer :data:`_NO_KEY`."""
         try:
             if self.meta_key:
                 meta = event.meta
                 if meta is not self.last_meta:
                     self.last_meta, self.last_key = meta, self.key(event)
-                key = self.last_key
-            else:
-                key = self.key(event)
-        except Exception as exc:  # a failing key function: report the event, keep going
-            self.fail(exc, "key", None, event.meta, [event.value])
+                return self.last_key
+            return self.key(event)
+        except Exception as exc:
+            if not self.done:
+                self.fail(exc, "key", None, event.meta, [event.value])
+            return _NO_KEY
+
+    def take(self, event: Event) -> None:
+        """Key the event and add it to its group's open window."""
+        if self.done:
+            return
+        key = self.key_of(event)
+        if key is _NO_KEY:
             return
         group = self.groups.get(key)
         if group is None:
@@ -585,8 +596,7 @@ class _Chain(_Outputs):
             return
         group.n = n
         if len(chunk) == self.chunk:
-            group.chunk = []
-            group.feed(chunk)
+            self._hand(group)
 
     def _hand(self, group: _Group) -> None:
         """Hand the chunk gathered so far to the group's buffer operator."""
@@ -608,6 +618,12 @@ class _Chain(_Outputs):
         group = self.groups.pop(key, None)
         if group is not None and not self.done:
             self._end(group)
+
+    def release_item(self, item: Any) -> None:
+        """Release the group an item of ``release`` names: a key, or an event's key."""
+        key = self.key_of(item) if isinstance(item, Event) else item
+        if key is not _NO_KEY:
+            self.release(key)
 
     def _end(self, group: _Group) -> None:
         if group.timer is not None:
@@ -719,7 +735,6 @@ class _Guard:
         observer: abc.ObserverBase[Event],
         scheduler: abc.SchedulerBase | None,
     ) -> None:
-        self.key = op.key
         self.queue: collections.deque[tuple[int, Any]] = collections.deque()
         self.lock = _allocate_lock()
         guarded = None if scheduler is None else GuardedScheduler(scheduler, self.on_action)
@@ -805,26 +820,13 @@ class _Guard:
             if not timer.cancelled and not chain.done:
                 run()
         elif tag == _RELEASE:
-            self._release(arg)
+            chain.release_item(arg)
         else:
             chain.complete(arg if tag == _ERROR else None)
         raised = chain.raised
         if raised is not None:  # the downstream raised: the caller who fed this input gets it
             chain.raised = None
             raise raised
-
-    def _release(self, item: Any) -> None:
-        chain = self.chain
-        if not isinstance(item, Event):
-            chain.release(item)
-            return
-        try:
-            key = self.key(item)
-        except Exception as exc:  # as for items: an error event, the stream goes on
-            if not chain.done:
-                chain.fail(exc, "key", None, item.meta, [item.value])
-            return
-        chain.release(key)
 
     def dispose(self) -> None:
         self.chain.dispose()
