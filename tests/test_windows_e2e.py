@@ -98,3 +98,50 @@ def test_per_connection_windows_reply_to_their_own_connection(sock_path: str) ->
     assert rb.result() == b"30\n"
     a.close()
     b.close()
+
+
+def test_origins_of_two_servers_are_kept_apart(short_tmp: str) -> None:
+    """One window over two servers' events; the aggregate is pushed into both servers:
+    each server sends it to its own contributors only (once), reports nothing
+    unroutable for the other server's origins, and a silent client gets nothing."""
+    import os
+
+    import reactivex as rx
+
+    paths = [os.path.join(short_tmp, "a.sock"), os.path.join(short_tmp, "b.sock")]
+    servers = [_server(p) for p in paths]
+    errors: list[Any] = []
+    window = tumbling_count(3)
+    for s in servers:
+        s.err.subscribe(errors.append)
+
+    def to_both(aggregate: Any) -> None:
+        for s in servers:
+            s.in_.on_next(aggregate)
+
+    rx.merge(*(s.out for s in servers)).pipe(window).subscribe(to_both)
+    for s in servers:
+        s.start()
+    try:
+        # two contributors on server a, one on server b, one silent client on each
+        senders = [_connect(paths[0]), _connect(paths[0]), _connect(paths[1])]
+        silent = [_connect(paths[0]), _connect(paths[1])]
+        wait_for(lambda: len(servers[0].peers) == 3 and len(servers[1].peers) == 2, 5, "five connections")
+        readers = []
+        for i, c in enumerate(senders):
+            c.sendall(json.dumps({"client": i}).encode() + b"\n")
+            c.shutdown(stdsocket.SHUT_WR)
+            readers.append(_Reader(c))
+        silent_readers = [_Reader(c) for c in silent]
+        wait_for(lambda: all(r.data.endswith(b"\n") for r in readers), 5, "the aggregate at each client")
+    finally:
+        for s in servers:
+            s.stop()
+    for r in readers:
+        lines = r.result().splitlines()
+        assert len(lines) == 1, lines  # from its own server only
+        assert sorted(v["client"] for v in json.loads(lines[0])) == [0, 1, 2]
+    assert [r.result() for r in silent_readers] == [b"", b""]
+    assert not [e for e in errors if e.value["action"] in ("route", "encode", "write")], errors
+    for c in [*senders, *silent]:
+        c.close()
