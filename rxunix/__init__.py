@@ -12,9 +12,13 @@ the connection(s) their data came from through origin metadata.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from . import _aliases
+from ._version import __version__
 
-from .errors import (
+_aliases.install()  # old module paths (rxunix.codecs, rxunix.connectors, ...) keep working
+
+# ruff: noqa: E402
+from .core.errors import (
     CodecError,
     ConfigError,
     FrameTooLarge,
@@ -23,10 +27,10 @@ from .errors import (
     RxUnixError,
     SocketPathError,
 )
-from .event import ErrorEvent, Event, error_event, map_value
-from .framing import Decoder, DecoderFactory, Encoder, EncoderFactory
-from .origin import CLIENT, SERVER, aggregate, merge_origins
-from .registry import (
+from .core.event import ErrorEvent, Event, error_event, map_value
+from .core.framing import Decoder, DecoderFactory, Encoder, EncoderFactory
+from .core.origin import CLIENT, SERVER, aggregate, merge_origins
+from .core.registry import (
     create_codec,
     create_postprocessor,
     create_preprocessor,
@@ -34,11 +38,11 @@ from .registry import (
     register_postprocessor,
     register_preprocessor,
 )
-from .runtime import LocalRuntime, ThreadRuntime, get_runtime, set_runtime
-
-__version__ = "0.1.0"
+from .edge.runtime import LocalRuntime, ThreadRuntime, get_runtime, set_runtime
+from .notebook import html as _html  # noqa: F401  (registers rich display)
 
 __all__ = [
+    "__version__",
     "CLIENT",
     "SERVER",
     "CodecError",
@@ -74,25 +78,6 @@ __all__ = [
     "UnixSocketClient",
 ]
 
-# Connectors are imported on first use, so that ``import rxunix`` stays light.
-_LAZY = {
-    "unix_socket_server": ".connectors.server",
-    "UnixSocketServer": ".connectors.server",
-    "unix_socket_client": ".connectors.client",
-    "UnixSocketClient": ".connectors.client",
-}
+from .edge.client import UnixSocketClient, unix_socket_client
+from .edge.server import UnixSocketServer, unix_socket_server
 
-if TYPE_CHECKING:
-    from .connectors.client import UnixSocketClient, unix_socket_client
-    from .connectors.server import UnixSocketServer, unix_socket_server
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'rxunix' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value

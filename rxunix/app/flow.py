@@ -103,12 +103,12 @@ import gevent.event
 from reactivex import Observable
 from reactivex import operators as ops
 
-from .connectors.base import Connector
-from .connectors.console import Console
-from .connectors.exit import ExitConnector
-from .connectors.files import FileSink, FileSource
-from .event import Event
-from .runtime import LocalRuntime, Runtime, get_runtime
+from ..core.event import Event
+from ..edge.base import Connector
+from ..edge.console import Console
+from ..edge.exit import ExitConnector
+from ..edge.files import FileSink, FileSource
+from ..edge.runtime import LocalRuntime, Runtime, get_runtime
 
 __all__ = [
     "Flow",
@@ -208,14 +208,14 @@ class Flow:
 
     def server(self, *, name: str | None = None, **options: Any) -> Any:
         """A ``unix_socket_server`` (same options as in code)."""
-        from .connectors.server import unix_socket_server
+        from ..edge.server import unix_socket_server
 
         options.setdefault("runtime", self.runner.runtime)
         return self.add(unix_socket_server(**options), name=name, order=SERVER)
 
     def client(self, *, name: str | None = None, **options: Any) -> Any:
         """A ``unix_socket_client`` (same options as in code)."""
-        from .connectors.client import unix_socket_client
+        from ..edge.client import unix_socket_client
 
         options.setdefault("runtime", self.runner.runtime)
         return self.add(unix_socket_client(**options), name=name, order=CLIENT)

@@ -42,8 +42,8 @@ def _spec(kind: str) -> Callable[[str], Any]:
     """An argparse ``type=`` that parses and validates a processor/codec spec."""
 
     def parse(text: str) -> Any:
-        from .errors import ConfigError
-        from .registry import codec_factory, postprocessor_factory, preprocessor_factory
+        from ..core.errors import ConfigError
+        from ..core.registry import codec_factory, postprocessor_factory, preprocessor_factory
 
         if kind != "codec" and text == _NONE:
             return _NONE
@@ -112,7 +112,7 @@ def _add_output(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``rxunix`` command."""
-    from . import __version__
+    from .._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="rxunix",
@@ -274,8 +274,8 @@ def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _cmd_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .connectors.console import Console
-    from .errors import ConfigError, SocketPathError
+    from ..core.errors import ConfigError, SocketPathError
+    from ..edge.console import Console
     from .flow import Flow, Runner
 
     runner = Runner(name="rxunix server", summary=False, drain_timeout=5.0)
@@ -303,9 +303,9 @@ def _cmd_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
 
 
 def _cmd_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .connectors.console import Console
-    from .errors import ConfigError, SocketPathError
-    from .event import Event
+    from ..core.errors import ConfigError, SocketPathError
+    from ..core.event import Event
+    from ..edge.console import Console
     from .flow import Flow, Runner, client_ready
 
     runner = Runner(name="rxunix client", summary=False, drain_timeout=5.0)

@@ -36,8 +36,8 @@ from typing import Any
 import reactivex as rx
 from reactivex import Observable, abc
 
-from .event import ErrorEvent, Event, error_event
-from .origin import SERVER
+from ..core.event import ErrorEvent, Event, error_event
+from ..core.origin import SERVER
 
 __all__ = ["allow_uids", "peer_uid", "check_socket_dir", "InsecureSocketDirWarning"]
 

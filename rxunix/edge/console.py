@@ -26,11 +26,11 @@ from typing import IO, Any
 
 import simplejson
 
-from ..codecs.json_codec import JsonCodec
-from ..errors import CodecError
-from ..event import Event
-from ..runtime import Runtime
+from ..core.codecs.json_codec import JsonCodec
+from ..core.errors import CodecError
+from ..core.event import Event
 from .base import Connector
+from .runtime import Runtime
 
 __all__ = ["Console", "console", "to_json_line"]
 

@@ -31,9 +31,9 @@ from typing import IO, Any
 
 import gevent
 
-from .connectors.console import Console
-from .connectors.exit import ExitConnector
-from .event import Event
+from ..core.event import Event
+from ..edge.console import Console
+from ..edge.exit import ExitConnector
 from .flow import SINK, Flow, Runner, client_ready, out_or_exit
 
 __all__ = ["SAMPLE", "run_demo", "server_flow", "client_flow", "server_config", "client_config"]

@@ -68,15 +68,15 @@ import gevent
 import gevent.event
 from gevent import socket as gsocket
 
-from ..config import REQUIRED, Option, validate
-from ..errors import ConfigError, RxUnixError
-from ..event import Event
-from ..framing import Decoder, DecoderFactory, Encoder, EncoderFactory
-from ..origin import CLIENT
-from ..reconnect import RetryPolicy
-from ..registry import Spec
-from ..runtime import Runtime
+from ..core.config import REQUIRED, Option, validate
+from ..core.errors import ConfigError, RxUnixError
+from ..core.event import Event
+from ..core.framing import Decoder, DecoderFactory, Encoder, EncoderFactory
+from ..core.origin import CLIENT
+from ..core.reconnect import RetryPolicy
+from ..core.registry import Spec
 from .base import Connector
+from .runtime import Runtime
 from .turns import Turns
 
 __all__ = ["UnixSocketClient", "unix_socket_client", "CONFIG_SCHEMA", "CONNECTOR_KEYS"]

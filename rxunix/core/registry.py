@@ -51,8 +51,8 @@ Kind = Literal["preprocessor", "postprocessor", "codec"]
 #: A name, a ``{"name": ..., "config": {...}}`` dict, or a zero-argument factory.
 Spec = str | Mapping[str, Any] | Callable[[], Any]
 
-_P = "rxunix.processors."
-_C = "rxunix.codecs."
+_P = "rxunix.core.processors."
+_C = "rxunix.core.codecs."
 
 # Built-ins are named lazily ("module:attr") so optional dependencies are only
 # imported when used.

@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..event import Event
-from ..runtime import Runtime
+from ..core.event import Event
 from .base import Connector
+from .runtime import Runtime
 
 __all__ = ["ExitConnector", "exit_connector", "exit_status"]
 

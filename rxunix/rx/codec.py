@@ -27,9 +27,9 @@ from typing import Any, NamedTuple
 import reactivex
 from reactivex import Observable, abc
 
-from ..event import ErrorEvent, Event, error_event
-from ..framing import Decoder, DecoderFactory, Encoder, EncoderFactory
-from ..registry import Spec
+from ..core.event import ErrorEvent, Event, error_event
+from ..core.framing import Decoder, DecoderFactory, Encoder, EncoderFactory
+from ..core.registry import Spec
 
 __all__ = ["Chunk", "decode", "encode", "end_of_stream"]
 

@@ -169,8 +169,8 @@ from reactivex.disposable import CompositeDisposable, Disposable
 from reactivex.scheduler.eventloop import GEventScheduler
 from reactivex.scheduler.scheduler import Scheduler
 
-from ..event import ErrorEvent, Event, error_event
-from ..origin import CLIENT, SERVER, merge_origins
+from ..core.event import ErrorEvent, Event, error_event
+from ..core.origin import CLIENT, SERVER, merge_origins
 from .reducers import Reducer
 
 __all__ = [

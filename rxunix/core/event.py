@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from .display import html_of
+
 __all__ = ["Event", "ErrorEvent", "error_event", "map_value"]
 
 _set = object.__setattr__
@@ -92,11 +94,9 @@ class Event:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(value={self.value!r}, meta={_plain(self.meta)!r})"
 
-    def _repr_html_(self) -> str:
-        """Notebook display (value, origin, metadata); see :mod:`rxunix.notebook`."""
-        from .notebook import event_html
-
-        return event_html(self)
+    def _repr_html_(self) -> str | None:
+        """Notebook display (value, origin, metadata), rendered by :mod:`rxunix.notebook`."""
+        return html_of(self)
 
 
 def _plain(obj: Any) -> Any:

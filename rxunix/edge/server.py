@@ -68,17 +68,17 @@ from gevent import socket as gsocket
 from reactivex import Observable
 from reactivex.subject import Subject
 
-from ..config import REQUIRED, Option, validate
-from ..errors import ConfigError, RxUnixError
-from ..event import Event
-from ..framing import DecoderFactory, EncoderFactory
-from ..origin import SERVER
-from ..permissions import check_permissions, parse_permissions
-from ..routing import route
-from ..runtime import Runtime
-from ..security import check_socket_dir
-from ..sockpath import SocketIdentity, bind_secure, check_length, remove_if_ours
+from ..core.config import REQUIRED, Option, validate
+from ..core.errors import ConfigError, RxUnixError
+from ..core.event import Event
+from ..core.framing import DecoderFactory, EncoderFactory
+from ..core.origin import SERVER
+from ..core.permissions import check_permissions, parse_permissions
+from ..core.routing import route
 from .base import Connector, Inlet
+from .runtime import Runtime
+from .security import check_socket_dir
+from .sockpath import SocketIdentity, bind_secure, check_length, remove_if_ours
 from .turns import Turns
 
 __all__ = ["UnixSocketServer", "unix_socket_server", "UnroutableError", "SlowReaderError"]

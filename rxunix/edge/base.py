@@ -18,8 +18,9 @@ import gevent.event
 from reactivex import Observable, abc
 from reactivex.subject import Subject
 
-from ..event import ErrorEvent, Event, error_event
-from ..runtime import Runtime, get_runtime
+from ..core.display import html_of
+from ..core.event import ErrorEvent, Event, error_event
+from .runtime import Runtime, get_runtime
 
 __all__ = ["Connector", "Inlet"]
 
@@ -179,8 +180,6 @@ class Connector(ABC):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.state} {dict(self.stats)}>"
 
-    def _repr_html_(self) -> str:
-        """Notebook display (state, path, peers, counters); see :mod:`rxunix.notebook`."""
-        from ..notebook import connector_html
-
-        return connector_html(self)
+    def _repr_html_(self) -> str | None:
+        """Notebook display (state, path, peers, counters), rendered by :mod:`rxunix.notebook`."""
+        return html_of(self)

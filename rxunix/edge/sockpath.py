@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 
 from gevent import socket as gsocket
 
-from .errors import SocketPathError
+from ..core.errors import SocketPathError
 
 __all__ = [
     "MAX_PATH_BYTES",

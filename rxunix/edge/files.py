@@ -42,13 +42,13 @@ from typing import IO, Any
 import gevent
 import gevent.os
 
-from ..config import Option, choice, validate
-from ..errors import ConfigError, RxUnixError
-from ..event import Event
-from ..framing import Decoder, DecoderFactory, Encoder, EncoderFactory, is_failure
-from ..registry import Spec
-from ..runtime import Runtime
+from ..core.config import Option, choice, validate
+from ..core.errors import ConfigError, RxUnixError
+from ..core.event import Event
+from ..core.framing import Decoder, DecoderFactory, Encoder, EncoderFactory, is_failure
+from ..core.registry import Spec
 from .base import Connector
+from .runtime import Runtime
 
 __all__ = ["FileSource", "FileSink", "read_file", "write_file", "SORTED_JSON"]
 

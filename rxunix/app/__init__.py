@@ -1,0 +1,1 @@
+"""Applications on top of the library: the ``rxunix`` command line, the flow runner and the demo."""
