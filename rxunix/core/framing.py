@@ -30,6 +30,8 @@ from .errors import CodecError, FramingError, RxUnixError
 from .processors.base import Postprocessor, Preprocessor
 from .registry import Spec, codec_factory, spec_list
 
+_BYTES_ONLY = {bytes}
+
 __all__ = ["Decoder", "Encoder", "DecoderFactory", "EncoderFactory", "is_failure"]
 
 
@@ -47,9 +49,11 @@ def _wrap(exc: Exception, what: str) -> RxUnixError:
 class Decoder:
     """Preprocessor chain + codec for one stream: ``feed(bytes)`` and ``finish()``."""
 
-    __slots__ = ("_pres", "_codec", "_decode")
+    __slots__ = ("_pres", "_codec", "_decode", "clean")
 
     def __init__(self, preprocessors: Sequence[Preprocessor], codec: Codec) -> None:
+        #: True when the last ``feed``/``finish`` output holds no failure (only values)
+        self.clean = True
         self._pres = list(preprocessors)
         self._codec = codec
         self._decode = codec.decode
@@ -71,10 +75,14 @@ class Decoder:
 
     def _values(self, frames: list[Any]) -> list[Any]:
         decode = self._decode
-        try:  # fast path: every frame decodes (codecs are pure, so a retry is safe)
-            return [decode(f) for f in frames]
-        except Exception:
-            pass
+        if not frames or set(map(type, frames)) == _BYTES_ONLY:
+            try:  # fast path: every frame decodes (codecs are pure, so a retry is safe)
+                values = [decode(f) for f in frames]
+                self.clean = True
+                return values
+            except Exception:
+                pass
+        self.clean = False
         out: list[Any] = []
         append = out.append
         for f in frames:
@@ -92,6 +100,7 @@ class Decoder:
         try:
             frames = self._frames(data)
         except Exception as exc:  # a buggy processor must not kill the stream
+            self.clean = False
             return [_wrap(exc, "preprocess")]
         return self._values(frames)
 
@@ -171,16 +180,29 @@ class Encoder:
         except Exception as exc:
             raise _postfail(exc) from None
 
-    def encode_many(self, values: Iterable[Any]) -> tuple[bytes, list[tuple[Any, RxUnixError]]]:
-        """Encode a batch: the joined bytes and the ``(value, error)`` pairs that failed."""
+    def encode_batch(self, values: Sequence[Any]) -> tuple[bytes, list[tuple[int, RxUnixError]]]:
+        """Encode a batch in one call: the joined bytes, and ``(index, error)`` of the values that failed.
+
+        Equal to encoding each value with :meth:`encode` and joining the results::
+
+            >>> EncoderFactory("json", ["separate"])().encode_batch([1, {"a": 2}])
+            (b'1\\n{"a":2}\\n', [])
+        """
+        suffix = self._suffix
+        if suffix is not None or not self._posts:
+            try:  # stateless chain: one pass; on a failure the per-value pass below redoes it
+                body = (suffix or b"").join(map(self._encode, values))
+                return (body + suffix if suffix is not None and values else body), []
+            except Exception:
+                pass
         parts: list[bytes] = []
-        failed: list[tuple[Any, RxUnixError]] = []
+        failed: list[tuple[int, RxUnixError]] = []
         encode = self.encode
-        for v in values:
+        for i, v in enumerate(values):
             try:
                 parts.append(encode(v))
             except RxUnixError as exc:
-                failed.append((v, exc))
+                failed.append((i, exc))
         return b"".join(parts), failed
 
     def finish(self) -> bytes:

@@ -1,0 +1,178 @@
+"""Outbox without sockets: pushes, connects, partial writes, failures, disconnects,
+finishing and close in random order; written + reported + held == pushed always."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from rxunix.core.event import Event
+from rxunix.core.framing import EncoderFactory
+from rxunix.core.outbox import TRANSITIONS, Outbox, OutboxState
+
+ENCODER = EncoderFactory("json", ["separate"])
+
+
+class OutboxMachine(RuleBasedStateMachine):
+    @initialize(queue_size=st.integers(0, 6), limit=st.integers(1, 64))
+    def setup(self, queue_size: int, limit: int) -> None:
+        self.box = Outbox(queue_size)
+        self.limit = limit
+        self.next_id = 0
+        self.wires: list[bytes] = []  # bytes each connection's kernel took
+        self.wire: bytes | None = None  # the live connection's
+        self.reported: dict[int, str] = {}
+        self.states = [self.box.state]
+
+    def _event(self) -> Event:
+        self.next_id += 1
+        return Event(self.next_id if self.next_id % 7 else float("nan"))  # every 7th cannot be encoded
+
+    def _take_reports(self) -> None:
+        for r in self.box.take_reports():
+            key = r.event.value
+            assert key not in self.reported or key != key, "reported twice"
+            self.reported[key if key == key else -len(self.reported)] = r.action
+
+    @rule(n=st.integers(1, 4), many=st.booleans())
+    def push(self, n: int, many: bool) -> None:
+        events = [self._event() for _ in range(n)]
+        if many:
+            self.box.push_many(events)
+        else:
+            for e in events:
+                self.box.push(e)
+        self._take_reports()
+
+    @precondition(lambda self: self.box.state is OutboxState.DISCONNECTED)
+    @rule()
+    def connect(self) -> None:
+        self.box.connected(ENCODER())
+        self.wire = b""
+
+    @precondition(lambda self: self.wire is not None)
+    @rule(fraction=st.floats(0, 1))
+    def kernel_takes(self, fraction: float) -> None:
+        view = self.box.data_to_send(self.limit)
+        self._take_reports()
+        if view is None:
+            return
+        n = int(len(view) * fraction)
+        assert self.wire is not None
+        self.wire += bytes(view[:n])
+        self.box.sent(n)
+
+    @precondition(lambda self: self.wire is not None)
+    @rule()
+    def connection_breaks(self) -> None:
+        self.box.disconnected("broken pipe")
+        self._take_reports()
+        assert self.wire is not None
+        self.wires.append(self.wire)
+        self.wire = None
+
+    @precondition(lambda self: self.wire is not None)
+    @rule()
+    def write_fails(self) -> None:
+        """A failed write ends the connection (the edge closes it, then hands over)."""
+        self.box.send_failed("EPIPE")
+        self.box.disconnected()
+        self._take_reports()
+        assert self.wire is not None
+        self.wires.append(self.wire)
+        self.wire = None
+
+    @precondition(lambda self: self.box.state is OutboxState.CONNECTED)
+    @rule()
+    def finishing(self) -> None:
+        self.box.finishing("client stopped")
+
+    @rule()
+    def close(self) -> None:
+        self.box.close("client stopped")
+        self._take_reports()
+        if self.wire is not None:
+            self.wires.append(self.wire)
+            self.wire = None
+
+    # ---- invariants ---------------------------------------------------------
+    @invariant()
+    def accounting_is_exact(self) -> None:
+        b = self.box
+        assert b.written + b.reported + b.held == b.pushed == self.next_id
+        assert b.reported == len(self.reported)
+
+    @invariant()
+    def each_event_is_written_once_in_order_or_reported(self) -> None:
+        wires = self.wires + ([self.wire] if self.wire is not None else [])
+        written: list[int] = []
+        for w in wires:
+            lines = w.split(b"\n")
+            written += [int(x) for x in lines[:-1]]
+            if lines[-1] and w is not self.wire:  # a cut event of a finished connection: reported
+                assert any(b"%d" % k == lines[-1] or (b"%d" % k).startswith(lines[-1])
+                           for k in self.reported if k > 0 and self.reported[k] == "write")
+        assert written == sorted(set(written)), "order kept, nothing twice"
+        assert not set(written) & set(self.reported)
+        # complete lines of the batch in flight are on the wire before the batch counts as written
+        assert self.box.written <= len(written) <= self.box.written + self.box.held
+
+    @invariant()
+    def queue_is_bounded_while_disconnected(self) -> None:
+        if self.box.state is OutboxState.DISCONNECTED and not self.wires:  # never connected
+            assert self.box.held <= self.box.queue_size
+
+    @invariant()
+    def transitions_are_legal(self) -> None:
+        if self.box.state is not self.states[-1]:
+            assert self.box.state in TRANSITIONS[self.states[-1]]
+            self.states.append(self.box.state)
+
+    @invariant()
+    def closed_holds_nothing(self) -> None:
+        if self.box.state is OutboxState.CLOSED:
+            assert self.box.held == 0 and self.box.idle
+
+
+OutboxMachine.TestCase.settings = settings(
+    max_examples=120, stateful_step_count=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+TestOutbox = OutboxMachine.TestCase
+
+
+def test_cut_event_is_reported_and_the_rest_waits_for_the_next_connection() -> None:
+    box = Outbox()
+    box.push_many([Event(10), Event(20), Event(30)])
+    box.connected(ENCODER())
+    view = box.data_to_send()
+    assert view is not None and bytes(view) == b"10\n20\n30\n"
+    box.sent(4)  # "10\n2"
+    box.disconnected("EPIPE")
+    reports = box.take_reports()
+    assert [(r.event.value, r.action) for r in reports] == [(20, "write")]
+    assert (box.written, box.held) == (1, 1)
+    box.connected(ENCODER())
+    view = box.data_to_send()
+    assert view is not None and bytes(view) == b"30\n"
+
+
+def test_pushes_while_finishing_or_closed_are_reported() -> None:
+    box = Outbox()
+    box.connected(ENCODER())
+    box.finishing("client stopped")
+    box.push(Event(1))
+    box.close("client stopped")
+    box.push(Event(2))
+    assert [(r.event.value, r.action) for r in box.take_reports()] == [(1, "enqueue"), (2, "enqueue")]
+    assert box.written + box.reported == box.pushed == 2
+
+
+def test_sent_beyond_what_was_handed_out_is_an_error() -> None:
+    box = Outbox()
+    box.connected(ENCODER())
+    box.push(Event(1))
+    assert box.data_to_send() is not None
+    with pytest.raises(ValueError):
+        box.sent(3)
