@@ -125,6 +125,12 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _script(path: str) -> str:
+    """The script as the command would name it from the current directory."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
 def header(title: str, extra: Sequence[str] = ()) -> str:
     """Lines naming the benchmark, the machine, the library versions and the exact command."""
     cores = os.cpu_count()
@@ -134,7 +140,7 @@ def header(title: str, extra: Sequence[str] = ()) -> str:
         f"# {title}",
         f"machine: {cores} CPUs ({usable} usable), {_cpu_model()}, {platform.platform()}",
         f"python {platform.python_version()} ({platform.python_implementation()}), {versions}",
-        "command: " + shlex.join(["python", *sys.argv]),
+        "command: " + shlex.join(["python", _script(sys.argv[0]), *sys.argv[1:]]),
         *extra,
     ]
     return "\n".join(lines)

@@ -150,7 +150,7 @@ def operator_cost_us(pipe: Callable[[Any], Any], n: int = 50_000, repeat: int = 
     return Spread(diffs)
 
 
-def in_process_costs(chains: list[str]) -> list[str]:
+def in_process_costs(chains: list[str], n: int, repeat: int) -> list[str]:
     """One line per operator: its own cost per event, measured in this process."""
     from reactivex import operators as ops
 
@@ -164,7 +164,7 @@ def in_process_costs(chains: list[str]) -> list[str]:
         pipes["sliding"] = lambda s: s.pipe(rops.sliding_count(100, 10, key=rops.connection_key))
     lines = []
     for name in (c for c in chains if c in pipes):
-        cost = operator_cost_us(pipes[name])
+        cost = operator_cost_us(pipes[name], n, repeat)
         lines.append(f"in process, {name} alone: +{cost.fmt('.3f')} us/event over a bare Subject (median [min-max])")
     return lines
 
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{chain}: not available ({reason})")
     print(result_table(args, keys, servers, results))
     print()
-    for line in in_process_costs(args.chains):
+    for line in in_process_costs(args.chains, *((5_000, 3) if args.quick else (50_000, 5))):
         print(line)
 
 
