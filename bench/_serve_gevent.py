@@ -121,7 +121,8 @@ class RxServer(_Counting):
 
         super().__init__(target)
         self.server = rxunix.unix_socket_server(
-            config={"path": path, "buf_size": buf}, codec=rxunix_codec(lib),
+            # no bound on unsent replies: a session window's one aggregate can exceed the default
+            config={"path": path, "buf_size": buf, "max_pending_bytes": 1 << 30}, codec=rxunix_codec(lib),
             preprocessors=["separate"], postprocessors=["separate"],
         )
         self.first_errors: list[Any] = []
