@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
+import importlib
 import os
 import pstats
 import shutil
@@ -104,15 +106,54 @@ def _write_ns(payloads: list[bytes]) -> int:
     return total
 
 
+def _event_maker() -> tuple[Callable[[Any, Any], Any], str]:
+    """The server module's private event maker where there is one (what the server
+    calls per event), else the public ``Event`` constructor."""
+    for name in ("rxunix.connectors.server", "rxunix.edge.connectors.server"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        make = getattr(module, "_make_event", None)
+        if callable(make):
+            return make, f"event creation ({name.rsplit('.', 1)[-1]}._make_event)"
+    return Event, "event creation (Event(value, meta))"
+
+
+def _dispatcher() -> tuple[Any, str]:
+    """The server's own ``out`` subject (unstarted) with one subscriber, else a plain Subject."""
+    server = rxunix.unix_socket_server(config={"path": PATH})
+    out = server.out
+    if callable(getattr(out, "on_next", None)):
+        out.subscribe(lambda _e: None)
+        return out, f"dispatch (server.out: {type(out).__name__}.on_next, 1 subscriber)"
+    from reactivex.subject import Subject
+
+    subject: Subject[Any] = Subject()
+    subject.subscribe(lambda _e: None)
+    return subject, "dispatch (Subject.on_next, 1 subscriber)"
+
+
 def stage_costs(lib: str, buf: int, events: int, repeat: int) -> dict[str, float]:
-    """Microseconds per event of each stage, timed alone."""
+    """Microseconds per event of each stage, timed alone, one read's worth at a time.
+
+    The inputs of every stage are built first and frozen out of the garbage collector's
+    reach (``gc.freeze``); each stage's results are dropped read by read, as in the server.
+    """
     parts = chunks(buf, events)
+    dec = DecoderFactory(["separate"], rxunix_codec(lib))()
+    values_by_read = [dec.feed(p) for p in parts]
     codec = create_codec(rxunix_codec(lib))
-    frames = [f for p in [b"".join(parts)] for f in create_preprocessor("separate").feed(p)]
-    values = [codec.decode(f) for f in frames]
     meta = MappingProxyType({"unix_socket_server": {"path": PATH, "peer": 1, "pid": 1, "uid": 0, "gid": 0}})
-    evs = [Event(v, meta) for v in values]
-    n = len(values)
+    evs_by_read = [[Event(v, meta) for v in vs] for vs in values_by_read]
+    n = sum(map(len, values_by_read))
+    subject, dispatch_name = _dispatcher()
+    make, make_name = _event_maker()
+    enc = EncoderFactory(rxunix_codec(lib), ["separate"])()
+    replies = [b"".join(map(enc.encode, vs)) for vs in values_by_read]  # one write per read
+    decode, on_next, encode, live = codec.decode, subject.on_next, enc.encode, {1}
+    pre = create_preprocessor("separate")
+    frames_by_read = [pre.feed(p) for p in parts]  # one preprocessor: lines cut by a read are joined
 
     def split() -> None:
         pre = create_preprocessor("separate")
@@ -120,29 +161,34 @@ def stage_costs(lib: str, buf: int, events: int, repeat: int) -> dict[str, float
             pre.feed(p)
 
     def decode_chain() -> None:
-        dec = DecoderFactory(["separate"], rxunix_codec(lib))()
+        d = DecoderFactory(["separate"], rxunix_codec(lib))()
         for p in parts:
-            dec.feed(p)
+            d.feed(p)
 
-    from reactivex.subject import Subject
+    def per_read(fn: Callable[[Any], Any], inputs: list[list[Any]]) -> Callable[[], None]:
+        def run() -> None:
+            for items in inputs:
+                [fn(x) for x in items]
 
-    subject: Subject[Any] = Subject()
-    subject.subscribe(lambda _e: None)
-    enc = EncoderFactory(rxunix_codec(lib), ["separate"])()
-    dec = DecoderFactory(["separate"], rxunix_codec(lib))()
-    replies = [b"".join(map(enc.encode, dec.feed(p))) for p in parts]  # one write per read
-    live = {1}
-    timings = {
-        f"read (recv {kib(buf)})": _read_ns(parts, buf),
-        "split (separate)": best_ns(split, repeat),
-        f"decode (json, {lib})": best_ns(lambda: [codec.decode(f) for f in frames], repeat),
-        "split + decode (the connection's decoder)": best_ns(decode_chain, repeat),
-        "event creation (Event(value, meta))": best_ns(lambda: [Event(v, meta) for v in values], repeat),
-        "dispatch (Subject.on_next, 1 subscriber)": best_ns(lambda: [subject.on_next(e) for e in evs], repeat),
-        "routing (route(meta, path, live))": best_ns(lambda: [route(e.meta, PATH, live) for e in evs], repeat),
-        f"encode (json, {lib}, + separate)": best_ns(lambda: [enc.encode(v) for v in values], repeat),
-        "write (send of each read's replies)": _write_ns(replies),
-    }
+        return run
+
+    gc.collect()
+    gc.freeze()
+    try:
+        timings = {
+            f"read (recv {kib(buf)})": _read_ns(parts, buf),
+            "split (separate)": best_ns(split, repeat),
+            f"decode (json, {lib})": best_ns(per_read(decode, frames_by_read), repeat),
+            "split + decode (the connection's decoder)": best_ns(decode_chain, repeat),
+            make_name: best_ns(per_read(lambda v: make(v, meta), values_by_read), repeat),
+            dispatch_name: best_ns(per_read(on_next, evs_by_read), repeat),
+            "routing (route(meta, path, live))": best_ns(per_read(lambda e: route(e.meta, PATH, live), evs_by_read),
+                                                          repeat),
+            f"encode (json, {lib}, + separate)": best_ns(per_read(encode, values_by_read), repeat),
+            "write (send of each read's replies)": _write_ns(replies),
+        }
+    finally:
+        gc.unfreeze()
     return {k: v / 1000 / n for k, v in timings.items()}
 
 
