@@ -43,6 +43,10 @@ class Proc:
             raise BenchError(f"{self.name}: process ended (exit {self.proc.poll()})")
         return json.loads(line)  # type: ignore[no-any-return]
 
+    def end_input(self) -> None:
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            self.proc.stdin.close()
+
     def ask(self, **cmd: Any) -> dict[str, Any]:
         assert self.proc.stdin is not None
         self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
@@ -53,8 +57,8 @@ class Proc:
         return res
 
     def close(self) -> None:
-        if self.proc.stdin is not None and not self.proc.stdin.closed:
-            self.proc.stdin.close()
+        """Close its stdin (it then ends by itself) and wait for it; kill it after 10 s."""
+        self.end_input()
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -145,3 +149,20 @@ def start_servers(keys: list[tuple[str, str, int, str]], gap: float = 0.05) -> d
     for s in servers.values():
         s.wait_ready()
     return servers
+
+
+def warm_up(servers: dict[Any, Server], driver: Proc, socks: Sockets, n: int = 1000, until: str = "lines") -> None:
+    """One small ingest and echo run per server, not counted: imports, caches and the
+    first connection's setup happen here instead of in the first round."""
+    for srv in servers.values():
+        if srv.skip is None:
+            ingest(srv, driver, socks, n)
+            echo(srv, driver, socks, n, until=until)
+
+
+def close_all(procs: list[Any]) -> None:
+    """End every process: all their inputs first, so that they wind down together."""
+    for p in procs:
+        p.end_input()
+    for p in procs:
+        p.close()

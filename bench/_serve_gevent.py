@@ -159,6 +159,11 @@ def main(args: argparse.Namespace, control: Any, reply: Callable[[dict[str, Any]
             return HandServer(mode, path, target, args.json, args.buf)
         return RxServer(mode, path, target, args.json, args.buf, args.chain, args.gap)
 
+    if args.impl == "rxunix":  # import everything now, in parallel with the other rows' processes
+        import rxunix
+
+        _ = rxunix.unix_socket_server
+        _chain(args.chain, args.gap)
     ctl = control(make)
     stdin = FileObjectPosix(sys.stdin.fileno(), "rb", close=False)
     reply({"ready": True})

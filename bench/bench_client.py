@@ -318,6 +318,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 def run_all(args: argparse.Namespace, rows: list[Row], path: str) -> dict[Any, list[Result]]:
     values = [sample_value(i) for i in range(args.events)]
     results: dict[Any, list[Result]] = {}
+    for row in rows:  # warm-up, not counted: imports, caches, the first connection
+        for runner in (plain_stream, rx_stream):
+            runner(row, path, values[: min(500, len(values))])
     for name in args.scenarios:
         vals = values[: args.pingpong] if name == "ping-pong" else values
         for _ in range(args.rounds):  # rows interleaved

@@ -48,8 +48,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="small runs for a smoke test")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--events", type=int, help="events per ingest/echo/fanin run "
-                    "(default 1,000,000 ingest and 200,000 echo/fanin; --quick 20,000/10,000)")
-    ap.add_argument("--rtt", type=int, help="round trips per rtt run (default 20,000; --quick 500)")
+                    "(default 1,000,000 ingest and 200,000 echo/fanin; --quick 10,000/5,000)")
+    ap.add_argument("--rtt", type=int, help="round trips per rtt run (default 20,000; --quick 300)")
     ap.add_argument("--clients", type=int, default=50, help="fanin clients")
     ap.add_argument("--reads", default=",".join(map(str, READ_SIZES)), help="read sizes in bytes")
     ap.add_argument("--json", default=",".join(JSON_LIBS), help="JSON libraries")
@@ -57,9 +57,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
     ap.add_argument("--pin", action="store_true", help="pin server and load generator to their own CPUs")
     args = ap.parse_args(argv)
-    ingest_n, echo_n = (20_000, 10_000) if args.quick else (1_000_000, 200_000)
+    ingest_n, echo_n = (10_000, 5_000) if args.quick else (1_000_000, 200_000)
     args.sizes = {"ingest": args.events or ingest_n, "echo": args.events or echo_n,
-                  "fanin": args.events or echo_n, "rtt": args.rtt or (500 if args.quick else 20_000)}
+                  "fanin": args.events or echo_n, "rtt": args.rtt or (300 if args.quick else 20_000)}
     args.reads = [int(x) for x in args.reads.split(",")]
     for name, allowed in (("json", JSON_LIBS), ("impls", IMPLS), ("scenarios", SCENARIOS)):
         chosen = getattr(args, name).split(",")
@@ -95,6 +95,7 @@ def run_all(args: argparse.Namespace, servers: dict[Key, h.Server], driver: h.Pr
     socks = h.Sockets()
     results: dict[tuple[str, Key], list[dict[str, float]]] = {}
     try:
+        h.warm_up(servers, driver, socks, n=min(1000, args.sizes["echo"]))
         for scenario in args.scenarios:
             for _ in range(args.rounds):  # rows interleaved: each round sees the same machine state
                 for key, srv in servers.items():
@@ -170,8 +171,7 @@ def main(argv: list[str] | None = None) -> None:
             driver.ask(op="cpu", cpu=plan["load"])
         results = run_all(args, servers, driver, plan)
     finally:
-        for p in [driver, *servers.values()]:
-            p.close()
+        h.close_all([driver, *servers.values()])
     print()
     if any(s != "rtt" for s in args.scenarios):
         print(throughput_table(args, keys, results))

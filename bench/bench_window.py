@@ -82,6 +82,7 @@ def run_all(args: argparse.Namespace, servers: dict[Key, h.Server], driver: h.Pr
     socks = h.Sockets()
     results: dict[Any, list[dict[str, Any]]] = {}
     try:
+        h.warm_up(servers, driver, socks, n=events_for(min(1000, args.events), 1), until="mark")
         for clients in args.clients:
             n = events_for(args.events, clients)
             for _ in range(args.rounds):
@@ -188,8 +189,7 @@ def main(argv: list[str] | None = None) -> None:
             driver.ask(op="cpu", cpu=plan["load"])
         results = run_all(args, servers, driver)
     finally:
-        for p in [driver, *servers.values()]:
-            p.close()
+        h.close_all([driver, *servers.values()])
     print()
     for chain in args.chains:
         skipped = {s.skip for k, s in servers.items() if k[3] == chain and s.skip is not None}
