@@ -1,4 +1,4 @@
-"""Benchmark: rxunix ``unix_socket_client`` against a hand-written gevent client, like for like.
+"""Benchmark: rxunix ``unix_socket_client`` against hand-written clients, like for like.
 
 Run by hand on a quiet machine (not a test)::
 
@@ -12,7 +12,10 @@ row's JSON library and read size: encode + newline (the hand-written client one
 ``join`` per ~256 KiB batch, one write each), ``recv(buf)``, split at newlines with a
 carried partial line, decode. rxunix uses the json codec with ``backend=`` the same
 library and ``buf_size=`` the same read size, and goes through ``in_``, its queue,
-writer and reader greenlets, ``Event`` objects and the ``out`` subject.
+writer and reader greenlets, ``Event`` objects and the ``out`` subject. Peer rows:
+``asyncio`` and ``uvloop`` clients doing the hand-written client's work on a
+``BufferedProtocol`` (``_client_asyncio.py``; uvloop rows are skipped, with the
+reason printed, where uvloop is not installed).
 
 Scenarios, on the ~120-byte JSON values of ``bench/_lines.py``:
 
@@ -49,6 +52,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
+import _client_asyncio  # noqa: E402
 from _common import (  # noqa: E402
     JSON_LIBS,
     READ_SIZES,
@@ -283,11 +287,33 @@ def rx_pingpong(row: Row, path: str, values: list[Any]) -> Result:
     return Result(n, elapsed, cpu, lat)
 
 
+def aio_stream(kind: str) -> Callable[[Row, str, list[Any]], Result]:
+    def run(row: Row, path: str, values: list[Any]) -> Result:
+        elapsed, cpu, last = _client_asyncio.stream(kind, row, path, values, _batches(values, row.encode_all))
+        assert last == values[-1]
+        return Result(len(values), elapsed, cpu)
+
+    return run
+
+
+def aio_pingpong(kind: str) -> Callable[[Row, str, list[Any]], Result]:
+    def run(row: Row, path: str, values: list[Any]) -> Result:
+        elapsed, cpu, lat = _client_asyncio.pingpong(kind, row, path, values)
+        return Result(len(values), elapsed, cpu, lat)
+
+    return run
+
+
 Runner = Callable[[Row, str, list[Any]], Result]
-SCENARIOS: dict[str, tuple[Runner, Runner]] = {
-    "stream": (plain_stream, rx_stream),
-    "burst": (plain_stream, lambda r, p, v: rx_stream(r, p, v, burst=True)),
-    "ping-pong": (plain_pingpong, rx_pingpong),
+IMPLS = ("hand", "rxunix", "asyncio", "uvloop")
+#: scenario -> client -> runner (the peers' burst is their stream: they encode before sending anyway)
+SCENARIOS: dict[str, dict[str, Runner]] = {
+    "stream": {"hand": plain_stream, "rxunix": rx_stream, "asyncio": aio_stream("asyncio"),
+               "uvloop": aio_stream("uvloop")},
+    "burst": {"hand": plain_stream, "rxunix": lambda r, p, v: rx_stream(r, p, v, burst=True),
+              "asyncio": aio_stream("asyncio"), "uvloop": aio_stream("uvloop")},
+    "ping-pong": {"hand": plain_pingpong, "rxunix": rx_pingpong, "asyncio": aio_pingpong("asyncio"),
+                  "uvloop": aio_pingpong("uvloop")},
 }
 
 
@@ -300,6 +326,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--reads", default=",".join(map(str, READ_SIZES)), help="read sizes in bytes")
     ap.add_argument("--json", default=",".join(JSON_LIBS), help="JSON libraries")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--impls", default=",".join(IMPLS), help="clients to run")
     ap.add_argument("--pin", action="store_true", help="pin the client and the echo server to their own CPUs")
     ap.add_argument("--serve", help=argparse.SUPPRESS)
     ap.add_argument("--cpu", type=int, default=None, help=argparse.SUPPRESS)
@@ -309,7 +336,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     args.reads = [int(x) for x in args.reads.split(",")]
     args.json = args.json.split(",")
     args.scenarios = args.scenarios.split(",")
+    args.impls = args.impls.split(",")
     bad = sorted(set(args.json) - set(JSON_LIBS)) + sorted(set(args.scenarios) - set(SCENARIOS))
+    bad += sorted(set(args.impls) - set(IMPLS))
     if bad or args.rounds < 1:
         ap.error(f"unknown {bad}" if bad else "--rounds must be >= 1")
     return args
@@ -319,14 +348,15 @@ def run_all(args: argparse.Namespace, rows: list[Row], path: str) -> dict[Any, l
     values = [sample_value(i) for i in range(args.events)]
     results: dict[Any, list[Result]] = {}
     for row in rows:  # warm-up, not counted: imports, caches, the first connection
-        for runner in (plain_stream, rx_stream):
-            runner(row, path, values[: min(500, len(values))])
+        for impl in args.impls:
+            SCENARIOS["stream"][impl](row, path, values[: min(500, len(values))])
     for name in args.scenarios:
         vals = values[: args.pingpong] if name == "ping-pong" else values
         for _ in range(args.rounds):  # rows interleaved
             for row in rows:
-                for impl, run in zip(("hand", "rxunix"), SCENARIOS[name], strict=True):
-                    results.setdefault((name, row.lib, row.buf, impl), []).append(run(row, path, vals))
+                for impl in args.impls:
+                    got = SCENARIOS[name][impl](row, path, vals)
+                    results.setdefault((name, row.lib, row.buf, impl), []).append(got)
         print(f"  {name}: done", file=sys.stderr, flush=True)
     return results
 
@@ -335,11 +365,11 @@ def result_table(args: argparse.Namespace, rows: list[Row], results: dict[Any, l
     out: list[list[str]] = []
     for name in args.scenarios:
         for row in rows:
-            base = results[(name, row.lib, row.buf, "hand")]
-            brate = Spread([r.rate for r in base]).median
-            bcpu = Spread([r.cpu_us for r in base]).median
-            b99 = Spread([r.p99_us for r in base]).median
-            for impl in ("hand", "rxunix"):
+            base = results.get((name, row.lib, row.buf, "hand"), [])
+            brate = Spread([r.rate for r in base]).median if base else 0.0
+            bcpu = Spread([r.cpu_us for r in base]).median if base else 0.0
+            b99 = Spread([r.p99_us for r in base]).median if base else 0.0
+            for impl in args.impls:
                 got = results[(name, row.lib, row.buf, impl)]
                 rate, cpu = Spread([r.rate for r in got]), Spread([r.cpu_us for r in got])
                 p99 = Spread([r.p99_us for r in got])
@@ -365,6 +395,9 @@ def main(argv: list[str] | None = None) -> None:
                   "median [min-max]",
                   f"pinning: {pinning}"]),
           flush=True)
+    if "uvloop" in args.impls and missing("uvloop"):
+        print(f"skipped uvloop: {missing('uvloop')}")
+        args.impls.remove("uvloop")
     rows = []
     for buf in args.reads:
         for lib in args.json:
