@@ -106,6 +106,16 @@ def cpu_plan(enabled: bool) -> dict[str, int | None]:
     return {"orchestrator": cpus[0], "server": cpus[1], "load": cpus[2]}
 
 
+def describe_plan(plan: dict[str, int | None], enabled: bool) -> str:
+    """``pinning: server CPU 0, load CPU 1, orchestrator not pinned`` (or why nothing is)."""
+    if not enabled:
+        return "pinning: off (--pin to pin)"
+    if all(v is None for v in plan.values()):
+        return "pinning: asked for, but there is only one usable CPU"
+    parts = [f"{k} {'not pinned' if v is None else f'CPU {v}'}" for k, v in plan.items()]
+    return "pinning: " + ", ".join(parts)
+
+
 def _version(module: str) -> str:
     try:
         mod = __import__(module)

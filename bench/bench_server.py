@@ -33,7 +33,7 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _harness as h  # noqa: E402
-from _common import JSON_LIBS, READ_SIZES, Spread, cpu_plan, header, kib, pin, ratio, table  # noqa: E402
+from _common import JSON_LIBS, READ_SIZES, Spread, cpu_plan, describe_plan, header, kib, pin, ratio, table  # noqa: E402
 
 IMPLS = ("hand", "rxunix", "asyncio", "uvloop")
 SCENARIOS = ("ingest", "echo", "fanin", "rtt")
@@ -156,7 +156,8 @@ def main(argv: list[str] | None = None) -> None:
     sizes = ", ".join(f"{k} {v:,}" for k, v in args.sizes.items() if k in args.scenarios)
     print(header("bench_server: rxunix unix_socket_server vs hand-written loops (same JSON library, same read size)",
                  [f"events: {sizes}; fanin clients {args.clients}; {args.rounds} rounds, median [min-max]",
-                  f"pinning: {plan if args.pin else 'off (--pin to pin)'}"]), flush=True)
+                  describe_plan(plan, args.pin) + ("; rtt: load generator on the server's CPU" if args.pin else "")]),
+          flush=True)
     pin(plan["orchestrator"])
     keys: list[Key] = [(i, lib, buf, "echo") for buf in args.reads for lib in args.json for i in args.impls]
     driver = h.Proc("_driver.py", [], "load generator")

@@ -39,7 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import _harness as h  # noqa: E402
-from _common import JSON_LIBS, READ_SIZES, Spread, cpu_plan, header, kib, pin, ratio, table  # noqa: E402
+from _common import JSON_LIBS, READ_SIZES, Spread, cpu_plan, describe_plan, header, kib, pin, ratio, table  # noqa: E402
 
 CHAINS = ("echo", "map", "tumbling", "sliding", "session")
 #: targets: issue #13 (map <= 0.2 us/event, tumbling >= 0.85x of echo), issue #18 (sliding >= 0.7x)
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> None:
     print(header("bench_window: rxunix echo vs echo through operators (same JSON library, same read size)",
                  [f"events {args.events:,} (rounded to whole windows per client), clients {args.clients}, "
                   f"{args.rounds} rounds, median [min-max]; session gap {args.gap}s",
-                  f"pinning: {plan if args.pin else 'off (--pin to pin)'}"]), flush=True)
+                  describe_plan(plan, args.pin)]), flush=True)
     pin(plan["orchestrator"])
     keys: list[Key] = [("rxunix", lib, buf, c) for buf in args.reads for lib in args.json for c in args.chains]
     driver = h.Proc("_driver.py", [], "load generator")
