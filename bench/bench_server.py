@@ -108,7 +108,7 @@ def run_all(args: argparse.Namespace, servers: dict[Key, h.Server], driver: h.Pr
     return results
 
 
-def _target_note(impl: str, lib: str, r: float, goal: float) -> str:
+def _target_note(impl: str, r: float, goal: float) -> str:
     if impl != "rxunix":
         return ""
     return f">= {goal:.2f}: {'met' if r >= goal else 'NOT met'}"
@@ -127,7 +127,7 @@ def throughput_table(args: argparse.Namespace, keys: list[Key], results: dict[An
             bcpu = Spread([g["cpu_us"] for g in base]).median if base else 0.0
             r = rate.median / brate if brate else 0.0
             rows.append([scenario, kib(buf), lib, impl, rate.fmt(), ratio(rate.median, brate), cpu.fmt(".2f"),
-                         ratio(cpu.median, bcpu), _target_note(impl, lib, r, TARGET[lib])])
+                         ratio(cpu.median, bcpu), _target_note(impl, r, TARGET[lib])])
     head = ["scenario", "read", "json", "impl", "events/s median [min-max]", "ev/s vs hand",
             "server CPU us/ev", "CPU/ev vs hand", "target (rxunix)"]
     return table(head, rows)
