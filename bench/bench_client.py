@@ -321,8 +321,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small runs for a smoke test")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--events", type=int, help="events streamed (default 300,000; --quick 10,000)")
-    ap.add_argument("--pingpong", type=int, help="ping-pong round trips (default 20,000; --quick 500)")
+    ap.add_argument("--events", type=int, help="events streamed (default 300,000; --quick 5,000)")
+    ap.add_argument("--pingpong", type=int, help="ping-pong round trips (default 20,000; --quick 300)")
     ap.add_argument("--reads", default=",".join(map(str, READ_SIZES)), help="read sizes in bytes")
     ap.add_argument("--json", default=",".join(JSON_LIBS), help="JSON libraries")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
@@ -331,8 +331,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--serve", help=argparse.SUPPRESS)
     ap.add_argument("--cpu", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    args.events = args.events or (10_000 if args.quick else 300_000)
-    args.pingpong = args.pingpong or (500 if args.quick else 20_000)
+    args.events = args.events or (5_000 if args.quick else 300_000)
+    args.pingpong = args.pingpong or (300 if args.quick else 20_000)
     args.reads = [int(x) for x in args.reads.split(",")]
     args.json = args.json.split(",")
     args.scenarios = args.scenarios.split(",")
@@ -389,7 +389,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     plan = cpu_plan(args.pin)
     pinning = f"client CPU {plan['server']}, echo server CPU {plan['load']}" if args.pin else "off (--pin to pin)"
-    print(header("bench_client: rxunix unix_socket_client vs a hand-written gevent client "
+    print(header("bench_client: rxunix unix_socket_client vs hand-written gevent, asyncio and uvloop clients "
                  "(same JSON library, same read size)",
                  [f"stream/burst {args.events:,} events, ping-pong {args.pingpong:,}; {args.rounds} rounds, "
                   "median [min-max]",

@@ -51,7 +51,7 @@ Key = tuple[str, str, int, str]
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small runs for a smoke test")
-    ap.add_argument("--events", type=int, help="events per run (default 200,000; --quick 10,000)")
+    ap.add_argument("--events", type=int, help="events per run (default 200,000; --quick 5,000)")
     ap.add_argument("--clients", default="1,10", help="client counts, comma separated")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--reads", default=",".join(map(str, READ_SIZES)), help="read sizes in bytes")
@@ -60,7 +60,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--gap", type=float, default=0.05, help="session window gap (s)")
     ap.add_argument("--pin", action="store_true", help="pin server and load generator to their own CPUs")
     args = ap.parse_args(argv)
-    args.events = args.events or (10_000 if args.quick else 200_000)
+    args.events = args.events or (5_000 if args.quick else 200_000)
     args.clients = [int(c) for c in args.clients.split(",")]
     args.reads = [int(x) for x in args.reads.split(",")]
     args.json = args.json.split(",")
