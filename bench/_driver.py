@@ -1,35 +1,35 @@
-"""Client driver process for bench/bench_server.py (one process shared by every server under test).
+"""Load generator process of the socket benchmarks (gevent; one process serves every row of a run).
 
 Reads commands from stdin, one JSON object a line, and answers one JSON line each:
 
-* ``{"op": "ingest", "path": p, "n": N, "clients": C}``: C connections send N lines in total,
-  then close; answers ``{"sent": N}`` (the server side measures).
-* ``{"op": "echo", "path": p, "n": N, "clients": C}``: C connections send N lines in total and
-  read every reply; answers ``{"elapsed": seconds, "replies": N}``.
-* ``{"op": "rtt", "path": p, "n": N}``: one request in flight, N times; answers latency
-  percentiles in microseconds.
-* ``{"op": "cpu", "cpu": k}``: pin this process to CPU k (``null``: all CPUs).
+* ``{"op": "ingest", "path": p, "n": N, "clients": C}``: C connections (connected
+  first) send N lines in total, then close; answers ``{"t0": start}``, the
+  CLOCK_MONOTONIC time just before the first send (the server side stops the clock).
+* ``{"op": "echo", "path": p, "n": N, "clients": C, "until": "lines"|"mark"}``: C
+  connections send N lines in total and read replies until each got as many lines
+  as it sent (``lines``) or saw ``END_MARK`` (``mark``: its last line carries it);
+  answers ``{"elapsed": seconds, "replies": lines received}``.
+* ``{"op": "rtt", "path": p, "n": N}``: one line in flight, N times after a warm-up;
+  answers ``{"p50_us", "p99_us"}``.
+* ``{"op": "cpu", "cpu": k}``: pin this process to CPU k (``null``: every CPU).
+
+Errors answer ``{"error": text}``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
+from typing import Any
 
 import gevent
+from _common import now, pin
+from _lines import END_MARK, LINE, payload
 from gevent import socket
 
-LINE = (
-    b'{"id":123456,"ts":1700000000.123456,"host":"web-01.example.com","level":"info",'
-    b'"msg":"request served in 12 ms","tags":["a","b"]}\n'
-)
 CHUNK = 64 * 1024
-
-
-def _payload(n: int) -> bytes:
-    return LINE * n
+WARMUP = 200
 
 
 def _connect(path: str) -> socket.socket:
@@ -49,9 +49,22 @@ def _read_lines(s: socket.socket, expected: int) -> int:
     while got < expected:
         d = s.recv(CHUNK)
         if not d:
-            break
+            raise RuntimeError(f"server closed after {got}/{expected} replies")
         got += d.count(b"\n")
     return got
+
+
+def _read_until_mark(s: socket.socket) -> int:
+    got, tail = 0, b""
+    keep = len(END_MARK) - 1
+    while True:
+        d = s.recv(CHUNK)
+        if not d:
+            raise RuntimeError(f"server closed after {got} reply lines, before the end mark")
+        got += d.count(b"\n")
+        if END_MARK in tail + d[: keep * 2] or END_MARK in d:
+            return got
+        tail = d[-keep:]
 
 
 def _shares(n: int, clients: int) -> list[int]:
@@ -59,36 +72,41 @@ def _shares(n: int, clients: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(clients)]
 
 
-def ingest(path: str, n: int, clients: int) -> dict[str, object]:
+def ingest(path: str, n: int, clients: int) -> dict[str, Any]:
     socks = [_connect(path) for _ in range(clients)]
+    datas = [payload(k) for k in _shares(n, clients)]
 
-    def one(s: socket.socket, k: int) -> None:
-        _send(s, _payload(k))
+    def one(s: socket.socket, data: bytes) -> None:
+        _send(s, data)
         s.close()
 
-    gevent.joinall([gevent.spawn(one, s, k) for s, k in zip(socks, _shares(n, clients), strict=True)], raise_error=True)
-    return {"sent": n}
+    t0 = now()
+    gevent.joinall([gevent.spawn(one, s, d) for s, d in zip(socks, datas, strict=True)], raise_error=True)
+    return {"t0": t0}
 
 
-def echo(path: str, n: int, clients: int) -> dict[str, object]:
+def echo(path: str, n: int, clients: int, until: str) -> dict[str, Any]:
+    shares = _shares(n, clients)
     socks = [_connect(path) for _ in range(clients)]
+    datas = [payload(k, marked=until == "mark") for k in shares]
     counts: list[int] = []
 
-    def one(s: socket.socket, k: int) -> None:
-        w = gevent.spawn(_send, s, _payload(k))
-        counts.append(_read_lines(s, k))
+    def one(s: socket.socket, data: bytes, k: int) -> None:
+        w = gevent.spawn(_send, s, data)
+        counts.append(_read_until_mark(s) if until == "mark" else _read_lines(s, k))
         w.join()
         s.close()
 
     t0 = time.perf_counter()
-    gevent.joinall([gevent.spawn(one, s, k) for s, k in zip(socks, _shares(n, clients), strict=True)], raise_error=True)
+    jobs = [gevent.spawn(one, s, d, k) for s, d, k in zip(socks, datas, shares, strict=True)]
+    gevent.joinall(jobs, raise_error=True)
     return {"elapsed": time.perf_counter() - t0, "replies": sum(counts)}
 
 
-def rtt(path: str, n: int) -> dict[str, object]:
+def rtt(path: str, n: int) -> dict[str, Any]:
     s = _connect(path)
     lat: list[float] = []
-    for i in range(n + 200):
+    for i in range(n + WARMUP):
         t0 = time.perf_counter()
         s.sendall(LINE)
         buf = b""
@@ -97,7 +115,7 @@ def rtt(path: str, n: int) -> dict[str, object]:
             if not d:
                 raise RuntimeError("server closed")
             buf += d
-        if i >= 200:  # warm-up
+        if i >= WARMUP:
             lat.append(time.perf_counter() - t0)
     s.close()
     lat.sort()
@@ -105,25 +123,29 @@ def rtt(path: str, n: int) -> dict[str, object]:
     def pct(p: float) -> float:
         return lat[min(len(lat) - 1, int(p * len(lat)))] * 1e6
 
-    return {"p50_us": pct(0.50), "p99_us": pct(0.99), "n": n}
+    return {"p50_us": pct(0.50), "p99_us": pct(0.99)}
+
+
+def handle(cmd: dict[str, Any]) -> dict[str, Any]:
+    op = cmd["op"]
+    if op == "cpu":
+        pin(cmd["cpu"])
+        return {"ok": True}
+    if op == "ingest":
+        return ingest(cmd["path"], cmd["n"], cmd.get("clients", 1))
+    if op == "echo":
+        return echo(cmd["path"], cmd["n"], cmd.get("clients", 1), cmd.get("until", "lines"))
+    if op == "rtt":
+        return rtt(cmd["path"], cmd["n"])
+    return {"error": f"unknown op {op!r}"}
 
 
 def main() -> None:
     for line in sys.stdin:
-        cmd = json.loads(line)
-        op = cmd["op"]
-        if op == "cpu":
-            cpu = cmd["cpu"]
-            os.sched_setaffinity(0, range(os.cpu_count() or 1) if cpu is None else {cpu})
-            res: dict[str, object] = {"ok": True}
-        elif op == "ingest":
-            res = ingest(cmd["path"], cmd["n"], cmd.get("clients", 1))
-        elif op == "echo":
-            res = echo(cmd["path"], cmd["n"], cmd.get("clients", 1))
-        elif op == "rtt":
-            res = rtt(cmd["path"], cmd["n"])
-        else:
-            res = {"error": f"unknown op {op}"}
+        try:
+            res = handle(json.loads(line))
+        except Exception as exc:  # reported to the orchestrator, which fails the row loudly
+            res = {"error": f"{type(exc).__name__}: {exc}"}
         sys.stdout.write(json.dumps(res) + "\n")
         sys.stdout.flush()
 

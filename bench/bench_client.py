@@ -1,37 +1,41 @@
-"""Benchmark: rxunix ``unix_socket_client`` echo round trips against a plain gevent-socket client.
+"""Benchmark: rxunix ``unix_socket_client`` against hand-written clients, like for like.
 
-Run by hand (not a test)::
+Run by hand on a quiet machine (not a test)::
 
-    python bench/bench_client.py            # 300k events streamed, 20k ping-pongs, 3 rounds
-    python bench/bench_client.py --quick    # smaller runs
+    python bench/bench_client.py --pin      # 300k events streamed, 20k ping-pongs, 3 rounds
+    python bench/bench_client.py --quick    # smoke run
 
-Both clients talk to the same hand-written echo server (a separate process running
-this file with ``--serve``: a gevent loop that echoes every complete line it
-receives, without decoding, so the client side is what is measured) and do the
-same work: ``json`` encode + newline, one write per ~256 KiB batch, ``recv(8192)``,
-split at newlines with a carried partial line, ``json`` decode. The plain client
-uses simplejson and gevent sockets directly; rxunix goes through ``in_``, its
-queue, writer and reader greenlets, ``Event`` objects and the ``out`` subject.
+Both clients talk to the same echo server (a separate process running this file with
+``--serve``: a gevent loop that echoes every complete line it receives, without
+decoding, so the client side is what is measured) and do the same work with the
+row's JSON library and read size: encode + newline (the hand-written client one
+``join`` per ~256 KiB batch, one write each), ``recv(buf)``, split at newlines with a
+carried partial line, decode. rxunix uses the json codec with ``backend=`` the same
+library and ``buf_size=`` the same read size, and goes through ``in_``, its queue,
+writer and reader greenlets, ``Event`` objects and the ``out`` subject. Peer rows:
+``asyncio`` and ``uvloop`` clients doing the hand-written client's work on a
+``BufferedProtocol`` (``_client_asyncio.py``; uvloop rows are skipped, with the
+reason printed, where uvloop is not installed).
 
 Scenarios, on the ~120-byte JSON values of ``bench/_lines.py``:
 
 * ``stream``: a producer greenlet pushes N events, yielding once per 2048 events (as
-  the plain client's writer yields at each ~256 KiB ``sendall``); wait for the N echoes
-  (round trips/s, and CPU microseconds per event of the client process);
+  the hand-written client's writer yields at each ~256 KiB ``sendall``); wait for the
+  N echoes (round trips/s, and CPU microseconds per event of the client process);
 * ``burst``: the same, but all N events are pushed before anything is sent (nothing
   overlaps: the worst case for rxunix's wall time, CPU per event is what to compare);
 * ``ping-pong``: one event in flight, the next one pushed when its echo arrives
   (round trips/s, p50/p99 latency).
 
-Rounds alternate between the two clients; the best round of each is kept. The
-client runs on CPU 0 and the server on CPU 1 (when there are two CPUs).
+Rounds alternate between the rows; cells show the median over rounds [min-max].
+Every ratio divides by the hand-written client with the same JSON library and read
+size. With ``--pin`` the client (this process) and the echo server get their own CPU.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -42,19 +46,32 @@ import gevent
 import gevent.event
 import gevent.server
 import gevent.subprocess
-import simplejson
 from gevent import socket
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
+import _client_asyncio  # noqa: E402
+from _common import (  # noqa: E402
+    JSON_LIBS,
+    READ_SIZES,
+    Spread,
+    cpu_plan,
+    cpu_seconds,
+    header,
+    json_funcs,
+    kib,
+    missing,
+    pin,
+    ratio,
+    rxunix_codec,
+    table,
+)
 from _lines import sample_value  # noqa: E402
 
-from rxunix.connectors.client import unix_socket_client  # noqa: E402
-from rxunix.event import Event  # noqa: E402
+from rxunix import Event, unix_socket_client  # noqa: E402
 
-BUF = 8192
 BATCH = 256 * 1024
 
 
@@ -102,9 +119,7 @@ class Server:
 
 
 # ---- measurements ---------------------------------------------------------------------------
-def _cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+_cpu = cpu_seconds
 
 
 class Result:
@@ -116,8 +131,12 @@ class Result:
         self.p99_us = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1e6
 
 
-_ENC = simplejson.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_DEC = simplejson.JSONDecoder().decode
+class Row:
+    """One JSON library and read size: what the hand-written and the rxunix client share."""
+
+    def __init__(self, lib: str, buf: int) -> None:
+        self.lib, self.buf = lib, buf
+        self.decode_all, self.encode_all = json_funcs(lib)
 
 
 def _connect(path: str) -> socket.socket:
@@ -126,40 +145,39 @@ def _connect(path: str) -> socket.socket:
     return s
 
 
-def plain_stream(path: str, values: list[Any]) -> Result:
+def _batches(values: list[Any], encode_all: Callable[[list[Any]], bytes]) -> list[list[Any]]:
+    """Values cut so each batch encodes to about ``BATCH`` bytes."""
+    per = max(1, BATCH // max(1, len(encode_all(values[:1]))))
+    return [values[i : i + per] for i in range(0, len(values), per)]
+
+
+def plain_stream(row: Row, path: str, values: list[Any]) -> Result:
     s = _connect(path)
     n = len(values)
+    decode_all, encode_all, size = row.decode_all, row.encode_all, row.buf
+    batches = _batches(values, encode_all)
     t0, c0 = time.perf_counter(), _cpu()
 
     def writer() -> None:
-        parts: list[bytes] = []
-        size = 0
-        for v in values:
-            b = _ENC(v).encode("utf-8") + b"\n"
-            parts.append(b)
-            size += len(b)
-            if size >= BATCH:
-                s.sendall(b"".join(parts))
-                parts, size = [], 0
-        if parts:
-            s.sendall(b"".join(parts))
+        for batch in batches:
+            s.sendall(encode_all(batch))
 
     w = gevent.spawn(writer)
     got: list[Any] = []
-    buf = bytearray()
+    carry = bytearray()
     while len(got) < n:
-        data = s.recv(BUF)
+        data = s.recv(size)
         if not data:
             raise RuntimeError("server closed")
         lines = data.split(b"\n")
         tail = lines.pop()
-        if lines and buf:
-            buf += lines[0]
-            lines[0] = bytes(buf)
-            buf.clear()
-        got.extend(_DEC(line.decode("utf-8")) for line in lines)
+        if lines and carry:
+            carry += lines[0]
+            lines[0] = bytes(carry)
+            carry.clear()
+        got.extend(decode_all(lines))
         if tail:
-            buf += tail
+            carry += tail
     elapsed, cpu = time.perf_counter() - t0, _cpu() - c0
     w.join()
     s.close()
@@ -167,22 +185,23 @@ def plain_stream(path: str, values: list[Any]) -> Result:
     return Result(n, elapsed, cpu)
 
 
-def plain_pingpong(path: str, values: list[Any]) -> Result:
+def plain_pingpong(row: Row, path: str, values: list[Any]) -> Result:
     s = _connect(path)
     lat: list[float] = []
+    decode_all, encode_all, size = row.decode_all, row.encode_all, row.buf
     t0, c0 = time.perf_counter(), _cpu()
     buf = bytearray()
     for v in values:
         t = time.perf_counter()
-        s.sendall(_ENC(v).encode("utf-8") + b"\n")
+        s.sendall(encode_all([v]))
         while True:
-            data = s.recv(BUF)
+            data = s.recv(size)
             if not data:
                 raise RuntimeError("server closed")
             buf += data
             if buf.endswith(b"\n"):
                 break
-        got = _DEC(bytes(buf[:-1]).decode("utf-8"))
+        got = decode_all([bytes(buf[:-1])])[0]
         buf.clear()
         lat.append(time.perf_counter() - t)
         assert got == v
@@ -191,8 +210,8 @@ def plain_pingpong(path: str, values: list[Any]) -> Result:
     return Result(len(values), elapsed, cpu, lat)
 
 
-def _rx_client(path: str) -> Any:
-    client = unix_socket_client(config={"path": path, "buf_size": BUF}, codec="json",
+def _rx_client(row: Row, path: str) -> Any:
+    client = unix_socket_client(config={"path": path, "buf_size": row.buf}, codec=rxunix_codec(row.lib),
                                 preprocessors=["separate"], postprocessors=["separate"])
     client.err.subscribe(lambda e: print("rxunix error:", e.value, file=sys.stderr))
     return client
@@ -201,17 +220,17 @@ def _rx_client(path: str) -> Any:
 def _start(client: Any) -> None:
     client.start()
     deadline = time.monotonic() + 10
-    while not client.connected:
+    while not client.connected:  # a bench, not a test: polling the public flag is enough here
         if time.monotonic() > deadline:
             raise RuntimeError("rxunix client did not connect")
         gevent.sleep(0.001)
 
 
-def rx_stream(path: str, values: list[Any], burst: bool = False) -> Result:
-    client = _rx_client(path)
+def rx_stream(row: Row, path: str, values: list[Any], burst: bool = False) -> Result:
+    client = _rx_client(row, path)
     n = len(values)
     done = gevent.event.Event()
-    state = {"n": 0, "last": None}
+    state: dict[str, Any] = {"n": 0, "last": None}
 
     def on_echo(ev: Event) -> None:
         state["n"] += 1
@@ -240,8 +259,8 @@ def rx_stream(path: str, values: list[Any], burst: bool = False) -> Result:
     return Result(n, elapsed, cpu)
 
 
-def rx_pingpong(path: str, values: list[Any]) -> Result:
-    client = _rx_client(path)
+def rx_pingpong(row: Row, path: str, values: list[Any]) -> Result:
+    client = _rx_client(row, path)
     n = len(values)
     done = gevent.event.Event()
     lat: list[float] = []
@@ -249,13 +268,13 @@ def rx_pingpong(path: str, values: list[Any]) -> Result:
 
     def on_echo(ev: Event) -> None:
         lat.append(time.perf_counter() - state["t"])
-        assert ev.value == values[state["i"]]
+        assert ev.value == values[int(state["i"])]
         state["i"] += 1
         if state["i"] == n:
             done.set()
             return
         state["t"] = time.perf_counter()
-        client.in_.on_next(Event(values[state["i"]]))
+        client.in_.on_next(Event(values[int(state["i"])]))
 
     client.out.subscribe(on_echo)
     _start(client)
@@ -268,49 +287,131 @@ def rx_pingpong(path: str, values: list[Any]) -> Result:
     return Result(n, elapsed, cpu, lat)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true")
+def aio_stream(kind: str) -> Callable[[Row, str, list[Any]], Result]:
+    def run(row: Row, path: str, values: list[Any]) -> Result:
+        elapsed, cpu, last = _client_asyncio.stream(kind, row, path, values, _batches(values, row.encode_all))
+        assert last == values[-1]
+        return Result(len(values), elapsed, cpu)
+
+    return run
+
+
+def aio_pingpong(kind: str) -> Callable[[Row, str, list[Any]], Result]:
+    def run(row: Row, path: str, values: list[Any]) -> Result:
+        elapsed, cpu, lat = _client_asyncio.pingpong(kind, row, path, values)
+        return Result(len(values), elapsed, cpu, lat)
+
+    return run
+
+
+Runner = Callable[[Row, str, list[Any]], Result]
+IMPLS = ("hand", "rxunix", "asyncio", "uvloop")
+#: scenario -> client -> runner (the peers' burst is their stream: they encode before sending anyway)
+SCENARIOS: dict[str, dict[str, Runner]] = {
+    "stream": {"hand": plain_stream, "rxunix": rx_stream, "asyncio": aio_stream("asyncio"),
+               "uvloop": aio_stream("uvloop")},
+    "burst": {"hand": plain_stream, "rxunix": lambda r, p, v: rx_stream(r, p, v, burst=True),
+              "asyncio": aio_stream("asyncio"), "uvloop": aio_stream("uvloop")},
+    "ping-pong": {"hand": plain_pingpong, "rxunix": rx_pingpong, "asyncio": aio_pingpong("asyncio"),
+                  "uvloop": aio_pingpong("uvloop")},
+}
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small runs for a smoke test")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--events", type=int, help="events streamed (default 300,000; --quick 5,000)")
+    ap.add_argument("--pingpong", type=int, help="ping-pong round trips (default 20,000; --quick 300)")
+    ap.add_argument("--reads", default=",".join(map(str, READ_SIZES)), help="read sizes in bytes")
+    ap.add_argument("--json", default=",".join(JSON_LIBS), help="JSON libraries")
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--impls", default=",".join(IMPLS), help="clients to run")
+    ap.add_argument("--pin", action="store_true", help="pin the client and the echo server to their own CPUs")
     ap.add_argument("--serve", help=argparse.SUPPRESS)
     ap.add_argument("--cpu", type=int, default=None, help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    args.events = args.events or (5_000 if args.quick else 300_000)
+    args.pingpong = args.pingpong or (300 if args.quick else 20_000)
+    args.reads = [int(x) for x in args.reads.split(",")]
+    args.json = args.json.split(",")
+    args.scenarios = args.scenarios.split(",")
+    args.impls = args.impls.split(",")
+    bad = sorted(set(args.json) - set(JSON_LIBS)) + sorted(set(args.scenarios) - set(SCENARIOS))
+    bad += sorted(set(args.impls) - set(IMPLS))
+    if bad or args.rounds < 1:
+        ap.error(f"unknown {bad}" if bad else "--rounds must be >= 1")
+    return args
+
+
+def run_all(args: argparse.Namespace, rows: list[Row], path: str) -> dict[Any, list[Result]]:
+    values = [sample_value(i) for i in range(args.events)]
+    results: dict[Any, list[Result]] = {}
+    for row in rows:  # warm-up, not counted: imports, caches, the first connection
+        for impl in args.impls:
+            SCENARIOS["stream"][impl](row, path, values[: min(500, len(values))])
+    for name in args.scenarios:
+        vals = values[: args.pingpong] if name == "ping-pong" else values
+        for _ in range(args.rounds):  # rows interleaved
+            for row in rows:
+                for impl in args.impls:
+                    got = SCENARIOS[name][impl](row, path, vals)
+                    results.setdefault((name, row.lib, row.buf, impl), []).append(got)
+        print(f"  {name}: done", file=sys.stderr, flush=True)
+    return results
+
+
+def result_table(args: argparse.Namespace, rows: list[Row], results: dict[Any, list[Result]]) -> str:
+    out: list[list[str]] = []
+    for name in args.scenarios:
+        for row in rows:
+            base = results.get((name, row.lib, row.buf, "hand"), [])
+            brate = Spread([r.rate for r in base]).median if base else 0.0
+            bcpu = Spread([r.cpu_us for r in base]).median if base else 0.0
+            b99 = Spread([r.p99_us for r in base]).median if base else 0.0
+            for impl in args.impls:
+                got = results[(name, row.lib, row.buf, impl)]
+                rate, cpu = Spread([r.rate for r in got]), Spread([r.cpu_us for r in got])
+                p99 = Spread([r.p99_us for r in got])
+                lat = f"p50 {Spread([r.p50_us for r in got]).fmt('.1f')} / p99 {p99.fmt('.1f')}"
+                lat = f"{lat} ({ratio(p99.median, b99)})" if name == "ping-pong" else ""
+                out.append([name, kib(row.buf), row.lib, impl, rate.fmt(), ratio(rate.median, brate), cpu.fmt(".2f"),
+                            ratio(cpu.median, bcpu), lat])
+    head = ["scenario", "read", "json", "client", "round trips/s median [min-max]", "vs hand", "client CPU us/ev",
+            "CPU/ev vs hand", "latency us (p99 vs hand)"]
+    return table(head, out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
     if args.serve:
         serve(args.serve, args.cpu)
         return
-    n = 60_000 if args.quick else 300_000
-    m = 5_000 if args.quick else 20_000
-    two = (os.cpu_count() or 1) > 1
-    if two:
-        os.sched_setaffinity(0, {0})
+    plan = cpu_plan(args.pin)
+    pinning = f"client CPU {plan['server']}, echo server CPU {plan['load']}" if args.pin else "off (--pin to pin)"
+    print(header("bench_client: rxunix unix_socket_client vs hand-written gevent, asyncio and uvloop clients "
+                 "(same JSON library, same read size)",
+                 [f"stream/burst {args.events:,} events, ping-pong {args.pingpong:,}; {args.rounds} rounds, "
+                  "median [min-max]",
+                  f"pinning: {pinning}"]),
+          flush=True)
+    if "uvloop" in args.impls and missing("uvloop"):
+        print(f"skipped uvloop: {missing('uvloop')}")
+        args.impls.remove("uvloop")
+    rows = []
+    for buf in args.reads:
+        for lib in args.json:
+            reason = missing(lib)
+            if reason:
+                print(f"skipped {lib}: {reason}")
+            else:
+                rows.append(Row(lib, buf))
+    pin(plan["server"])
     tmp = tempfile.mkdtemp(prefix="rxb-", dir="/tmp")
     path = os.path.join(tmp, "echo.sock")
-    server = Server(path, 1 if two else None)
+    server = Server(path, plan["load"])
     try:
-        values = [sample_value(i) for i in range(n)]
-        scenarios: list[tuple[str, Callable[[str, list[Any]], Result], Callable[[str, list[Any]], Result],
-                              list[Any]]] = [
-            ("stream", plain_stream, rx_stream, values),
-            ("burst", plain_stream, lambda p, v: rx_stream(p, v, burst=True), values),
-            ("ping-pong", plain_pingpong, rx_pingpong, values[:m]),
-        ]
-        print(f"python {sys.version.split()[0]}, gevent {gevent.__version__}, {os.cpu_count()} CPUs; "
-              f"stream {n} events, ping-pong {m}; best of {args.rounds}", flush=True)
-        for name, plain, rx, vals in scenarios:
-            ps: list[Result] = []
-            rs: list[Result] = []
-            for _ in range(args.rounds):
-                ps.append(plain(path, vals))
-                rs.append(rx(path, vals))
-            p = max(ps, key=lambda r: r.rate)
-            r = max(rs, key=lambda r: r.rate)
-            pc, rc = min(x.cpu_us for x in ps), min(x.cpu_us for x in rs)
-            line = (f"{name:10s} plain {p.rate:9,.0f} rt/s {pc:5.1f} us/ev   rxunix {r.rate:9,.0f} rt/s "
-                    f"{rc:5.1f} us/ev   ratio {r.rate / p.rate:4.2f}x (by CPU {pc / rc:4.2f}x)")
-            if name == "ping-pong":
-                line += (f"   p50 {p.p50_us:5.1f} / {r.p50_us:5.1f} us, "
-                         f"p99 {p.p99_us:5.1f} / {r.p99_us:5.1f} us (plain / rxunix)")
-            print(line, flush=True)
+        results = run_all(args, rows, path)
     finally:
         server.close()
         try:
@@ -318,6 +419,8 @@ def main() -> None:
             os.rmdir(tmp)
         except OSError:
             pass
+    print()
+    print(result_table(args, rows, results))
 
 
 if __name__ == "__main__":

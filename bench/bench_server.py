@@ -1,281 +1,184 @@
-"""Benchmark: rxunix ``unix_socket_server`` against a hand-written gevent StreamServer loop.
+"""Benchmark: rxunix ``unix_socket_server`` against hand-written loops, like for like.
 
-Run by hand (not a test)::
+Run by hand on a quiet machine (not a test)::
 
-    python bench/bench_server.py            # all scenarios, 3 rounds each, best round kept
-    python bench/bench_server.py --quick    # smaller runs
+    python bench/bench_server.py --pin          # full run: 3 rounds, 8 KiB and 64 KiB reads
+    python bench/bench_server.py --quick        # smoke run, well under a minute on 2 cores
 
-Scenarios, ~120-byte JSON lines, ``separate`` + ``json`` both ways, buf_size 8192:
+Every row is one server process: an implementation (``hand``: a hand-written gevent
+StreamServer loop; ``rxunix``; ``asyncio`` and ``uvloop``: a BufferedProtocol loop) x a
+JSON library (``simplejson``, or ``orjson``: rxunix's json codec with
+``backend="orjson"``) x a read size (rxunix's ``buf_size``; the loops' ``recv`` size).
+Each does the same work on ~124-byte JSON lines: split at newlines with a carried
+partial line, decode every line; echo re-encodes every value and writes each read's
+replies at once. The load generator (``_driver.py``) is another process.
 
-* ``ingest``: one client floods N lines; the server decodes them (events/s, server side);
-* ``echo``: one client sends N lines and reads the N replies (decode, re-encode, reply);
-* ``fanin``: 50 concurrent clients share N lines, each reading its own replies;
-* ``rtt``: one request in flight; p50/p99 round trip, server and driver pinned to CPU 0;
-* ``orjson``: echo and fanin with ``codec={"name": "json", "config": {"backend": "orjson"}}``
-  against the same simplejson hand-written loop.
-
-The hand-written baseline does the same work as rxunix's chain: split at newlines
-with a carried partial line, ``simplejson`` decode (and encode + newline for
-replies), one ``sendall`` per received chunk. One client driver process
-(``bench/_driver.py``) serves both servers in the same run. For throughput the
-server runs on CPU 0 and the driver on CPU 1 (when there are two CPUs).
+Scenarios: ``ingest`` (1 client floods N events, the server writes nothing; events/s
+from the first send until the server decoded the last event), ``echo`` (1 client sends
+N events and reads N replies), ``fanin`` (50 clients share N events, each reads its
+replies), ``rtt`` (one event in flight: p50/p99 round trip; with ``--pin`` the load
+generator moves onto the server's CPU). Rounds interleave the rows; each cell shows
+the median over rounds and [min-max]. Server CPU per event comes from ``os.times()``
+in the server process. Every ratio divides by the hand-written gevent loop with the
+same JSON library and the same read size, never by another library or size.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
 import sys
-import tempfile
-import time
-from collections.abc import Callable
 from typing import Any
 
-import gevent
-import gevent.event
-import gevent.server
-import gevent.subprocess
-import simplejson
-from gevent import socket
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+import _harness as h  # noqa: E402
+from _common import JSON_LIBS, READ_SIZES, Spread, cpu_plan, describe_plan, header, kib, pin, ratio, table  # noqa: E402
 
-import rxunix  # noqa: E402
-
-BUF = 8192
+IMPLS = ("hand", "rxunix", "asyncio", "uvloop")
+SCENARIOS = ("ingest", "echo", "fanin", "rtt")
+#: issue #13's targets for rxunix, per JSON library (events/s vs hand) and for the p99 round trip
+TARGET = {"simplejson": 1.0, "orjson": 0.85}
+P99_TARGET = 1.1
+Key = tuple[str, str, int, str]
 
 
-class Driver:
-    def __init__(self) -> None:
-        self.proc = gevent.subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "_driver.py")],
-            stdin=gevent.subprocess.PIPE, stdout=gevent.subprocess.PIPE,
-        )
-
-    def ask(self, **cmd: Any) -> dict[str, Any]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("driver died")
-        return json.loads(line)  # type: ignore[no-any-return]
-
-    def close(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        self.proc.wait()
-
-
-# ---- the hand-written baseline -------------------------------------------------------------
-class HandWritten:
-    """gevent StreamServer on a unix listener: split + simplejson, one write per read."""
-
-    def __init__(self, path: str, echo: bool) -> None:
-        self.count = 0
-        self.target = 0
-        self.done = gevent.event.Event()
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(path)
-        listener.listen(1024)
-        self.server = gevent.server.StreamServer(listener, self._echo if echo else self._ingest)
-
-    def _ingest(self, sock: socket.socket, _addr: Any) -> None:
-        loads = simplejson.JSONDecoder().decode
-        buf = bytearray()
-        recv = sock.recv
-        while True:
-            data = recv(BUF)
-            if not data:
-                break
-            parts = data.split(b"\n")
-            tail = parts.pop()
-            if parts:
-                if buf:
-                    buf += parts[0]
-                    parts[0] = bytes(buf)
-                    buf.clear()
-                n = 0
-                for p in parts:
-                    loads(p.decode("utf-8"))
-                    n += 1
-                self.count += n
-                if self.count >= self.target:
-                    self.done.set()
-            if tail:
-                buf += tail
-        sock.close()
-
-    def _echo(self, sock: socket.socket, _addr: Any) -> None:
-        loads = simplejson.JSONDecoder().decode
-        dumps = simplejson.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-        buf = bytearray()
-        recv, sendall = sock.recv, sock.sendall
-        while True:
-            data = recv(BUF)
-            if not data:
-                break
-            parts = data.split(b"\n")
-            tail = parts.pop()
-            if parts:
-                if buf:
-                    buf += parts[0]
-                    parts[0] = bytes(buf)
-                    buf.clear()
-                out = [dumps(loads(p.decode("utf-8"))).encode("utf-8") + b"\n" for p in parts]
-                sendall(b"".join(out))
-            if tail:
-                buf += tail
-        sock.close()
-
-    def start(self) -> None:
-        self.server.start()
-
-    def stop(self) -> None:
-        self.server.stop()
-
-
-class RxUnix:
-    def __init__(self, path: str, echo: bool, codec: Any = "json") -> None:
-        self.count = 0
-        self.target = 0
-        self.done = gevent.event.Event()
-        self.server = rxunix.unix_socket_server(
-            config={"path": path, "buf_size": BUF}, codec=codec,
-            preprocessors=["separate"], postprocessors=["separate"],
-        )
-        self.errors: list[Any] = []
-        self.server.err.subscribe(self.errors.append)
-        if echo:
-            self.server.out.subscribe(self.server.in_)
-        else:
-            self.server.out.subscribe(self._count)
-
-    def _count(self, _ev: Any) -> None:
-        self.count += 1
-        if self.count >= self.target:
-            self.done.set()
-
-    def start(self) -> None:
-        self.server.start()
-
-    def stop(self) -> None:
-        self.server.stop()
-        if self.errors:
-            print("  rxunix errors:", self.errors[:3], file=sys.stderr)
-
-
-def _cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-class Result:
-    """events/s (wall) and server CPU microseconds per event."""
-
-    def __init__(self, rate: float, cpu_us: float) -> None:
-        self.rate, self.cpu_us = rate, cpu_us
-
-
-def run_ingest(make: Callable[[str], Any], driver: Driver, n: int, clients: int) -> Result:
-    with tempfile.TemporaryDirectory(dir="/tmp") as d:
-        path = os.path.join(d, "b.sock")
-        srv = make(path)
-        srv.target = n
-        srv.start()
-        try:
-            c0, t0 = _cpu(), time.perf_counter()
-            driver.ask(op="ingest", path=path, n=n, clients=clients)
-            if not srv.done.wait(120):
-                raise RuntimeError(f"only {srv.count}/{n} events")
-            return Result(n / (time.perf_counter() - t0), (_cpu() - c0) / n * 1e6)
-        finally:
-            srv.stop()
-
-
-def run_echo(make: Callable[[str], Any], driver: Driver, n: int, clients: int) -> Result:
-    with tempfile.TemporaryDirectory(dir="/tmp") as d:
-        path = os.path.join(d, "b.sock")
-        srv = make(path)
-        srv.start()
-        try:
-            c0 = _cpu()
-            res = driver.ask(op="echo", path=path, n=n, clients=clients)
-            assert res["replies"] == n, res
-            return Result(n / float(res["elapsed"]), (_cpu() - c0) / n * 1e6)
-        finally:
-            srv.stop()
-
-
-def run_rtt(make: Callable[[str], Any], driver: Driver, n: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory(dir="/tmp") as d:
-        path = os.path.join(d, "b.sock")
-        srv = make(path)
-        srv.start()
-        try:
-            return driver.ask(op="rtt", path=path, n=n)
-        finally:
-            srv.stop()
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true")
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small runs for a smoke test")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--only", default="ingest,echo,fanin,rtt,orjson")
-    args = ap.parse_args()
-    n = 60_000 if args.quick else 300_000
-    only = set(args.only.split(","))
-    cpus = os.cpu_count() or 1
-    driver = Driver()
-    os.sched_setaffinity(0, {0})
-    driver.ask(op="cpu", cpu=1 if cpus > 1 else 0)
+    ap.add_argument("--events", type=int, help="events per ingest/echo/fanin run "
+                    "(default 1,000,000 ingest and 200,000 echo/fanin; --quick 10,000/5,000)")
+    ap.add_argument("--rtt", type=int, help="round trips per rtt run (default 20,000; --quick 300)")
+    ap.add_argument("--clients", type=int, default=50, help="fanin clients")
+    ap.add_argument("--reads", default=",".join(map(str, READ_SIZES)), help="read sizes in bytes")
+    ap.add_argument("--json", default=",".join(JSON_LIBS), help="JSON libraries")
+    ap.add_argument("--impls", default=",".join(IMPLS))
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--pin", action="store_true", help="pin server and load generator to their own CPUs")
+    args = ap.parse_args(argv)
+    ingest_n, echo_n = (10_000, 5_000) if args.quick else (1_000_000, 200_000)
+    args.sizes = {"ingest": args.events or ingest_n, "echo": args.events or echo_n,
+                  "fanin": args.events or echo_n, "rtt": args.rtt or (300 if args.quick else 20_000)}
+    args.reads = [int(x) for x in args.reads.split(",")]
+    for name, allowed in (("json", JSON_LIBS), ("impls", IMPLS), ("scenarios", SCENARIOS)):
+        chosen = getattr(args, name).split(",")
+        bad = sorted(set(chosen) - set(allowed))
+        if bad:
+            ap.error(f"--{name}: unknown {bad}; choose from {','.join(allowed)}")
+        setattr(args, name, chosen)
+    if args.rounds < 1:
+        ap.error("--rounds must be >= 1")
+    return args
 
-    hand_i = lambda p: HandWritten(p, echo=False)  # noqa: E731
-    hand_e = lambda p: HandWritten(p, echo=True)  # noqa: E731
-    rx_i = lambda p: RxUnix(p, echo=False)  # noqa: E731
-    rx_e = lambda p: RxUnix(p, echo=True)  # noqa: E731
-    orj = {"name": "json", "config": {"backend": "orjson"}}
-    rx_o = lambda p: RxUnix(p, echo=True, codec=orj)  # noqa: E731
 
-    scenarios: list[tuple[str, Callable[[Any], Result], Any, Any]] = []
-    if "ingest" in only:
-        scenarios.append(("ingest", lambda m: run_ingest(m, driver, n, 1), hand_i, rx_i))
-    if "echo" in only:
-        scenarios.append(("echo", lambda m: run_echo(m, driver, n, 1), hand_e, rx_e))
-    if "fanin" in only:
-        scenarios.append(("fanin (50 clients)", lambda m: run_echo(m, driver, n, 50), hand_e, rx_e))
-    if "orjson" in only:
-        scenarios.append(("echo, rxunix orjson", lambda m: run_echo(m, driver, n, 1), hand_e, rx_o))
-        scenarios.append(("fanin, rxunix orjson", lambda m: run_echo(m, driver, n, 50), hand_e, rx_o))
-    for name, run, hand, rx in scenarios:
-        hs: list[Result] = []
-        rs: list[Result] = []
-        for _ in range(args.rounds):  # alternate, keep the best of each
-            hs.append(run(hand))
-            rs.append(run(rx))
-        h, r = max(x.rate for x in hs), max(x.rate for x in rs)
-        hc, rc = min(x.cpu_us for x in hs), min(x.cpu_us for x in rs)
-        print(f"{name:22s} hand {h:8,.0f} ev/s {hc:5.1f} us/ev   rxunix {r:8,.0f} ev/s {rc:5.1f} us/ev"
-              f"   ratio ev/s {r / h:4.2f}x  by CPU {hc / rc:4.2f}x", flush=True)
+def measure(scenario: str, srv: h.Server, driver: h.Proc, socks: h.Sockets, args: argparse.Namespace,
+            plan: dict[str, int | None]) -> dict[str, float]:
+    n = args.sizes[scenario]
+    if scenario == "ingest":
+        return h.ingest(srv, driver, socks, n)
+    if scenario == "echo":
+        return h.echo(srv, driver, socks, n)
+    if scenario == "fanin":
+        return h.echo(srv, driver, socks, n, clients=args.clients)
+    if plan["server"] is not None:  # rtt: client and server on the same CPU
+        driver.ask(op="cpu", cpu=plan["server"])
+    try:
+        return h.rtt(srv, driver, socks, n)
+    finally:
+        if plan["load"] is not None:
+            driver.ask(op="cpu", cpu=plan["load"])
 
-    if "rtt" in only:
-        driver.ask(op="cpu", cpu=0)  # both on CPU 0: cross-CPU wake-ups dominate otherwise
-        m = 5000 if args.quick else 20000
-        hs, rs = [], []
-        for _ in range(args.rounds):  # alternate, keep the best of each
-            hs.append(run_rtt(hand_e, driver, m))
-            rs.append(run_rtt(rx_e, driver, m))
-        h99 = min(x["p99_us"] for x in hs)
-        r99 = min(x["p99_us"] for x in rs)
-        h50 = min(x["p50_us"] for x in hs)
-        r50 = min(x["p50_us"] for x in rs)
-        print(f"{'rtt (1 in flight, CPU 0)':24s} hand-written p50 {h50:6.1f} us p99 {h99:6.1f} us   "
-              f"rxunix p50 {r50:6.1f} us p99 {r99:6.1f} us   p99 ratio {r99 / h99:5.2f}x", flush=True)
-    driver.close()
+
+def run_all(args: argparse.Namespace, servers: dict[Key, h.Server], driver: h.Proc,
+            plan: dict[str, int | None]) -> dict[tuple[str, Key], list[dict[str, float]]]:
+    socks = h.Sockets()
+    results: dict[tuple[str, Key], list[dict[str, float]]] = {}
+    try:
+        h.warm_up(servers, driver, socks, n=min(1000, args.sizes["echo"]))
+        for scenario in args.scenarios:
+            for _ in range(args.rounds):  # rows interleaved: each round sees the same machine state
+                for key, srv in servers.items():
+                    if srv.skip is None:
+                        results.setdefault((scenario, key), []).append(
+                            measure(scenario, srv, driver, socks, args, plan))
+            print(f"  {scenario}: done", file=sys.stderr, flush=True)
+    finally:
+        socks.remove()
+    return results
+
+
+def _target_note(impl: str, r: float, goal: float) -> str:
+    if impl != "rxunix":
+        return ""
+    return f">= {goal:.2f}: {'met' if r >= goal else 'NOT met'}"
+
+
+def throughput_table(args: argparse.Namespace, keys: list[Key], results: dict[Any, list[dict[str, float]]]) -> str:
+    rows: list[list[str]] = []
+    for scenario in (s for s in args.scenarios if s != "rtt"):
+        for impl, lib, buf, chain in keys:
+            got = results.get((scenario, (impl, lib, buf, chain)))
+            if not got:
+                continue
+            base = results.get((scenario, ("hand", lib, buf, chain)))
+            rate, cpu = Spread([g["rate"] for g in got]), Spread([g["cpu_us"] for g in got])
+            brate = Spread([g["rate"] for g in base]).median if base else 0.0
+            bcpu = Spread([g["cpu_us"] for g in base]).median if base else 0.0
+            r = rate.median / brate if brate else 0.0
+            rows.append([scenario, kib(buf), lib, impl, rate.fmt(), ratio(rate.median, brate), cpu.fmt(".2f"),
+                         ratio(cpu.median, bcpu), _target_note(impl, r, TARGET[lib])])
+    head = ["scenario", "read", "json", "impl", "events/s median [min-max]", "ev/s vs hand",
+            "server CPU us/ev", "CPU/ev vs hand", "target (rxunix)"]
+    return table(head, rows)
+
+
+def rtt_table(keys: list[Key], results: dict[Any, list[dict[str, float]]]) -> str:
+    rows: list[list[str]] = []
+    for impl, lib, buf, chain in keys:
+        got = results.get(("rtt", (impl, lib, buf, chain)))
+        if not got:
+            continue
+        base = results.get(("rtt", ("hand", lib, buf, chain)))
+        p50, p99 = Spread([g["p50"] for g in got]), Spread([g["p99"] for g in got])
+        b99 = Spread([g["p99"] for g in base]).median if base else 0.0
+        r = p99.median / b99 if b99 else float("inf")
+        note = f"<= {P99_TARGET:.2f}: {'met' if r <= P99_TARGET else 'NOT met'}" if impl == "rxunix" else ""
+        rows.append(["rtt", kib(buf), lib, impl, p50.fmt(".1f"), p99.fmt(".1f"), ratio(p99.median, b99), note])
+    head = ["scenario", "read", "json", "impl", "p50 us median [min-max]", "p99 us median [min-max]",
+            "p99 vs hand", "target (rxunix)"]
+    return table(head, rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    plan = cpu_plan(args.pin)
+    sizes = ", ".join(f"{k} {v:,}" for k, v in args.sizes.items() if k in args.scenarios)
+    print(header("bench_server: rxunix unix_socket_server vs hand-written loops (same JSON library, same read size)",
+                 [f"events: {sizes}; fanin clients {args.clients}; {args.rounds} rounds, median [min-max]",
+                  describe_plan(plan, args.pin) + ("; rtt: load generator on the server's CPU" if args.pin else "")]),
+          flush=True)
+    pin(plan["orchestrator"])
+    keys: list[Key] = [(i, lib, buf, "echo") for buf in args.reads for lib in args.json for i in args.impls]
+    driver = h.Proc("_driver.py", [], "load generator")
+    servers = h.start_servers(keys)
+    try:
+        for srv in servers.values():
+            if srv.skip is not None:
+                print(f"skipped {srv.name}: {srv.skip}", flush=True)
+            elif plan["server"] is not None:
+                srv.ask(op="cpu", cpu=plan["server"])
+        if plan["load"] is not None:
+            driver.ask(op="cpu", cpu=plan["load"])
+        results = run_all(args, servers, driver, plan)
+    finally:
+        h.close_all([driver, *servers.values()])
+    print()
+    if any(s != "rtt" for s in args.scenarios):
+        print(throughput_table(args, keys, results))
+        print()
+    if "rtt" in args.scenarios:
+        print(rtt_table(keys, results))
 
 
 if __name__ == "__main__":

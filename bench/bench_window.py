@@ -1,178 +1,210 @@
-"""Benchmark: echo through a count-100 tumbling window against plain echo, same run.
+"""Benchmark: what an operator between ``server.out`` and ``server.in_`` costs, like for like.
 
-Run by hand (not a test)::
+Run by hand on a quiet machine (not a test)::
 
-    python bench/bench_window.py                 # 200k events, 1 and 10 clients, best of 3
-    python bench/bench_window.py --events 50000 --repeat 2
+    python bench/bench_window.py --pin        # 200,000 events, 1 and 10 clients, 3 rounds
+    python bench/bench_window.py --quick      # smoke run
 
-Server (this process, gevent hub, ``separate`` + ``json`` both ways):
+Rows (all rxunix ``unix_socket_server``, ``separate`` + ``json``; compared only with the
+``echo`` row of the same JSON library and read size):
 
-* ``echo``:   ``server.out.subscribe(server.in_)``: every event is replied;
-* ``window``: ``server.out.pipe(tumbling_count(100, key=connection_key)).subscribe(server.in_)``:
-  every 100 events of a connection become one aggregate (a JSON list of the 100
-  values) replied to that connection;
+* ``echo``: ``server.out.subscribe(server.in_)``: every event is replied;
+* ``map``: one ``ops.map(lambda ev: ev)`` added; its cost is reported in us per event
+  (server CPU difference to ``echo``, and in process: ``Subject -> map`` vs a bare
+  ``Subject``, which is free of socket noise);
+* ``tumbling``: ``tumbling_count(100, key=connection_key)``: one aggregate (the list of
+  100 values) per 100 events of a connection;
+* ``sliding``: ``sliding_count(100, 10, key=connection_key)``; ``session``:
+  ``session_window(gap, key=connection_key)`` (events/s exclude the final ``gap`` the
+  last session waits before it closes). Both print "not available" if
+  ``rxunix.operators`` lacks them.
 
-The end-to-end ratio (the issue's measure: the window may cost at most 15% of plain
-echo's events/s, i.e. ratio >= 0.85) mixes the window's cost with the savings of
-writing one reply instead of 100, so the window's own cost is also measured in
-process, for information: the same events pushed through
-``Subject -> tumbling_count(100, key=connection_key)`` against a bare ``Subject``; the
-difference per event, times echo's events/s, is the share of echo's CPU per event
-that the window operator itself takes (``window operator's CPU``).
-
-Clients run in a separate process (this file with ``--client``): C connections
-share N ~120-byte JSON lines, send them and read until every expected reply line
-arrived. events/s = N / (first send .. last reply). The ratio window/echo is
-printed; the target is >= 0.85 (the window costs at most 15%). Rounds are
-interleaved so both see the same machine state; the best round of each is kept.
+Each client's last line carries a marker; events/s = N / (first send .. the reply
+holding the last marker read). Each connection gets a multiple of 100 events, so its
+last window is complete. Server CPU per event: ``os.times``-style process CPU of the
+server process. Rounds interleave the rows; cells show median [min-max].
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
-import shutil
 import sys
-import tempfile
 import time
+from collections.abc import Callable
+from typing import Any
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-WINDOW = 100
+import _harness as h  # noqa: E402
+from _common import JSON_LIBS, READ_SIZES, Spread, cpu_plan, describe_plan, header, kib, pin, ratio, table  # noqa: E402
 
-
-def client_main(path: str, n: int, clients: int, per_window: int) -> None:
-    """Client process: send shares of n lines over `clients` connections, read all replies."""
-    import gevent
-    from _lines import sample_lines  # type: ignore[import-not-found]
-    from gevent import socket
-
-    lines = sample_lines(n)
-    shares = [n // clients + (1 if i < n % clients else 0) for i in range(clients)]
-    socks = []
-    for _ in range(clients):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(path)
-        socks.append(s)
-    payloads, start = [], 0
-    for k in shares:
-        payloads.append(b"\n".join(lines[start : start + k]) + b"\n")
-        start += k
-
-    def one(s: socket.socket, data: bytes, expected: int) -> None:
-        sender = gevent.spawn(s.sendall, data)
-        got = 0
-        while got < expected:
-            chunk = s.recv(1 << 16)
-            if not chunk:
-                raise RuntimeError(f"server closed after {got}/{expected} replies")
-            got += chunk.count(b"\n")
-        sender.join()
-        s.close()
-
-    t0 = time.perf_counter()
-    gevent.joinall(
-        [gevent.spawn(one, s, p, -(-k // per_window)) for s, p, k in zip(socks, payloads, shares, strict=True)],
-        raise_error=True,
-    )
-    print(time.perf_counter() - t0, flush=True)
+CHAINS = ("echo", "map", "tumbling", "sliding", "session")
+#: targets: issue #13 (map <= 0.2 us/event, tumbling >= 0.85x of echo), issue #18 (sliding >= 0.7x)
+TARGETS = {"tumbling": 0.85, "sliding": 0.7}
+MAP_TARGET_US = 0.2
+Key = tuple[str, str, int, str]
 
 
-def run_round(mode: str, n: int, clients: int) -> float:
-    import gevent.subprocess
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small runs for a smoke test")
+    ap.add_argument("--events", type=int, help="events per run (default 200,000; --quick 5,000)")
+    ap.add_argument("--clients", default="1,10", help="client counts, comma separated")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--reads", default=",".join(map(str, READ_SIZES)), help="read sizes in bytes")
+    ap.add_argument("--json", default=",".join(JSON_LIBS), help="JSON libraries")
+    ap.add_argument("--chains", default=",".join(CHAINS))
+    ap.add_argument("--gap", type=float, default=0.05, help="session window gap (s)")
+    ap.add_argument("--pin", action="store_true", help="pin server and load generator to their own CPUs")
+    args = ap.parse_args(argv)
+    args.events = args.events or (5_000 if args.quick else 200_000)
+    args.clients = [int(c) for c in args.clients.split(",")]
+    args.reads = [int(x) for x in args.reads.split(",")]
+    args.json = args.json.split(",")
+    args.chains = args.chains.split(",")
+    if "echo" not in args.chains:
+        args.chains.insert(0, "echo")  # the base of every ratio
+    bad = sorted(set(args.chains) - set(CHAINS)) + sorted(set(args.json) - set(JSON_LIBS))
+    if bad or args.rounds < 1:
+        ap.error(f"unknown {bad}" if bad else "--rounds must be >= 1")
+    return args
 
-    import rxunix
-    from rxunix.operators import connection_key, tumbling_count
 
-    d = tempfile.mkdtemp(prefix="rxw-", dir="/tmp")
-    path = os.path.join(d, "s.sock")
-    server = rxunix.unix_socket_server(
-        config={"path": path}, codec="json", preprocessors=["separate"], postprocessors=["separate"]
-    )
-    errors: list[object] = []
-    server.err.subscribe(errors.append)
-    if mode == "echo":
-        server.out.subscribe(server.in_)
-        per_window = 1
-    else:
-        server.out.pipe(tumbling_count(WINDOW, key=connection_key)).subscribe(server.in_)
-        per_window = WINDOW
-    server.start()
+def events_for(n: int, clients: int) -> int:
+    """``n`` rounded so every client sends a multiple of 100 events (at least 100)."""
+    unit = 100 * clients
+    return max(unit, n // unit * unit)
+
+
+def run_all(args: argparse.Namespace, servers: dict[Key, h.Server], driver: h.Proc) -> dict[Any, list[dict[str, Any]]]:
+    socks = h.Sockets()
+    results: dict[Any, list[dict[str, Any]]] = {}
     try:
-        proc = gevent.subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "--client", path, str(n), str(clients), str(per_window)],
-            stdout=gevent.subprocess.PIPE,
-        )
-        out, _ = proc.communicate(timeout=600)
-        if proc.returncode != 0:
-            raise RuntimeError(f"client failed ({proc.returncode})")
-        elapsed = float(out.decode().strip().splitlines()[-1])
+        h.warm_up(servers, driver, socks, n=events_for(min(1000, args.events), 1), until="mark")
+        for clients in args.clients:
+            n = events_for(args.events, clients)
+            for _ in range(args.rounds):
+                for key, srv in servers.items():
+                    if srv.skip is not None:
+                        continue
+                    if key[3] == "session":  # the last session closes `gap` after the last event
+                        got = h.echo(srv, driver, socks, n, clients, until="mark", idle=args.gap)
+                    else:
+                        got = h.echo(srv, driver, socks, n, clients, until="mark")
+                    results.setdefault((clients, key), []).append(got)
+            print(f"  {clients} clients: done", file=sys.stderr, flush=True)
     finally:
-        server.stop()
-        shutil.rmtree(d, ignore_errors=True)
-    if errors:
-        raise RuntimeError(f"{mode}: {len(errors)} error events, first {errors[0]!r}")
-    return n / elapsed
+        socks.remove()
+    return results
 
 
-def window_overhead_us(n: int = 100_000, repeat: int = 5) -> float:
-    """Extra microseconds per event of the window operator alone (best of ``repeat``)."""
+def _note(chain: str, r: float, extra_us: float) -> str:
+    if chain == "map":
+        return f"{extra_us:+.2f} us/ev (<= {MAP_TARGET_US}: {'met' if extra_us <= MAP_TARGET_US else 'NOT met'})"
+    goal = TARGETS.get(chain)
+    return "" if goal is None else f">= {goal:.2f}: {'met' if r >= goal else 'NOT met'}"
+
+
+def result_table(args: argparse.Namespace, keys: list[Key], servers: dict[Key, h.Server],
+                 results: dict[Any, list[dict[str, Any]]]) -> str:
+    rows: list[list[str]] = []
+    for clients in args.clients:
+        for key in keys:
+            _, lib, buf, chain = key
+            if servers[key].skip is not None:
+                continue
+            got, base = results[(clients, key)], results[(clients, ("rxunix", lib, buf, "echo"))]
+            rate, cpu = Spread([g["rate"] for g in got]), Spread([g["cpu_us"] for g in got])
+            brate, bcpu = Spread([g["rate"] for g in base]).median, Spread([g["cpu_us"] for g in base]).median
+            rows.append([str(clients), kib(buf), lib, chain, rate.fmt(), ratio(rate.median, brate), cpu.fmt(".2f"),
+                         ratio(cpu.median, bcpu), _note(chain, rate.median / brate, cpu.median - bcpu)])
+    head = ["clients", "read", "json", "chain", "events/s median [min-max]", "vs echo", "server CPU us/ev",
+            "CPU/ev vs echo", "target / cost"]
+    return table(head, rows)
+
+
+def operator_cost_us(pipe: Callable[[Any], Any], n: int = 50_000, repeat: int = 5) -> Spread:
+    """Extra us per event of ``pipe(subject)`` over a bare Subject, in process (rounds interleaved)."""
     from types import MappingProxyType
 
     from reactivex.subject import Subject
 
-    from rxunix.event import Event
-    from rxunix.operators import connection_key, tumbling_count
+    from rxunix import Event
 
     meta = MappingProxyType({"unix_socket_server": {"path": "/s", "peer": 1, "pid": 1, "uid": 0, "gid": 0}})
     events = [Event({"id": i}, meta) for i in range(n)]
 
-    def once(windowed: bool) -> float:
-        s: Subject[Event] = Subject()
-        src = s.pipe(tumbling_count(WINDOW, key=connection_key)) if windowed else s
-        src.subscribe(lambda _e: None)
+    def once(piped: bool) -> float:
+        s: Subject[Any] = Subject()
+        (pipe(s) if piped else s).subscribe(lambda _e: None)
         t0 = time.perf_counter()
         for ev in events:
             s.on_next(ev)
         return (time.perf_counter() - t0) / n * 1e6
 
-    bare, windowed = [], []
-    for _ in range(repeat):  # interleaved, best of each
-        bare.append(once(False))
-        windowed.append(once(True))
-    return min(windowed) - min(bare)
+    diffs = []
+    gc.collect()
+    gc.freeze()  # the prepared events are not the collector's work
+    try:
+        for _ in range(repeat):
+            bare = once(False)
+            diffs.append(once(True) - bare)
+    finally:
+        gc.unfreeze()
+    return Spread(diffs)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--events", type=int, default=200_000)
-    ap.add_argument("--clients", type=int, nargs="*", default=[1, 10])
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--client", nargs=4, metavar=("PATH", "N", "CLIENTS", "PER_WINDOW"), help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.client:
-        sys.path.insert(0, HERE)
-        p, n, c, w = args.client
-        client_main(p, int(n), int(c), int(w))
-        return
-    print(f"{args.events} events, ~120-byte JSON lines, window = tumbling_count({WINDOW}, key=connection_key)")
-    overhead = window_overhead_us()
-    print(f"window operator alone: +{overhead:.2f} us/event over a bare Subject")
-    for clients in args.clients:
-        modes = ("echo", "window")
-        best = dict.fromkeys(modes, 0.0)
-        for _ in range(args.repeat):
-            for mode in modes:
-                best[mode] = max(best[mode], run_round(mode, args.events, clients))
-        for mode in modes[1:]:
-            ratio = best[mode] / best["echo"]
-            print(
-                f"clients={clients:3d}  echo {best['echo']:10,.0f} ev/s   {mode:13s} {best[mode]:10,.0f} ev/s"
-                f"   ratio = {ratio:.2f}  (target >= 0.85: {'met' if ratio >= 0.85 else 'NOT met'})"
-            )
-        share = overhead * best["echo"] / 1e6
-        print(f"clients={clients:3d}  window operator's CPU = {share:.1%} of echo's CPU per event")
+def in_process_costs(chains: list[str], n: int, repeat: int) -> list[str]:
+    """One line per operator: its own cost per event, measured in this process."""
+    from reactivex import operators as ops
+
+    import rxunix.operators as rops
+
+    pipes: dict[str, Callable[[Any], Any]] = {
+        "map": lambda s: s.pipe(ops.map(lambda ev: ev)),
+        "tumbling": lambda s: s.pipe(rops.tumbling_count(100, key=rops.connection_key)),
+    }
+    if hasattr(rops, "sliding_count"):
+        pipes["sliding"] = lambda s: s.pipe(rops.sliding_count(100, 10, key=rops.connection_key))
+    lines = []
+    for name in (c for c in chains if c in pipes):
+        cost = operator_cost_us(pipes[name], n, repeat)
+        lines.append(f"in process, {name} alone: +{cost.fmt('.3f')} us/event over a bare Subject (median [min-max])")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    plan = cpu_plan(args.pin)
+    print(header("bench_window: rxunix echo vs echo through operators (same JSON library, same read size)",
+                 [f"events {args.events:,} (rounded to whole windows per client), clients {args.clients}, "
+                  f"{args.rounds} rounds, median [min-max]; session gap {args.gap}s",
+                  describe_plan(plan, args.pin)]), flush=True)
+    pin(plan["orchestrator"])
+    keys: list[Key] = [("rxunix", lib, buf, c) for buf in args.reads for lib in args.json for c in args.chains]
+    driver = h.Proc("_driver.py", [], "load generator")
+    servers = h.start_servers(keys, gap=args.gap)
+    try:
+        for srv in servers.values():
+            if srv.skip is None and plan["server"] is not None:
+                srv.ask(op="cpu", cpu=plan["server"])
+        if plan["load"] is not None:
+            driver.ask(op="cpu", cpu=plan["load"])
+        results = run_all(args, servers, driver)
+    finally:
+        h.close_all([driver, *servers.values()])
+    print()
+    for chain in args.chains:
+        skipped = {s.skip for k, s in servers.items() if k[3] == chain and s.skip is not None}
+        for reason in sorted(skipped):
+            print(f"{chain}: not available ({reason})")
+    print(result_table(args, keys, servers, results))
+    print()
+    for line in in_process_costs(args.chains, *((5_000, 3) if args.quick else (50_000, 5))):
+        print(line)
 
 
 if __name__ == "__main__":

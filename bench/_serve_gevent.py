@@ -1,0 +1,179 @@
+"""The gevent servers of ``_serve.py``: a hand-written gevent loop and rxunix (see there)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+import gevent.event
+import gevent.server
+from _common import json_funcs, now, rxunix_codec
+from gevent import socket
+from gevent.fileobject import FileObjectPosix
+
+WINDOW, STEP = 100, 10
+
+
+class _Counting:
+    """What every ingest server shares: the event count and when the target was reached."""
+
+    def __init__(self, target: int) -> None:
+        self.count = 0
+        self.target = target
+        self.t_last: float | None = None
+        self.errors = 0
+        self.done = gevent.event.Event()
+
+    def wait(self, timeout: float) -> bool:
+        return bool(self.done.wait(timeout))
+
+
+class HandServer(_Counting):
+    """gevent StreamServer: ``recv(buf)``, split, decode (+ encode and one ``sendall`` per read)."""
+
+    def __init__(self, mode: str, path: str, target: int, lib: str, buf: int) -> None:
+        super().__init__(target)
+        self.decode_all, self.encode_all = json_funcs(lib)
+        self.buf = buf
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(1024)
+        self.server = gevent.server.StreamServer(listener, self._echo if mode == "echo" else self._ingest)
+
+    def _ingest(self, sock: socket.socket, _addr: Any) -> None:
+        decode_all, size, recv = self.decode_all, self.buf, sock.recv
+        carry = bytearray()
+        while True:
+            data = recv(size)
+            if not data:
+                break
+            parts = data.split(b"\n")
+            tail = parts.pop()
+            if parts:
+                if carry:
+                    carry += parts[0]
+                    parts[0] = bytes(carry)
+                    carry.clear()
+                decode_all(parts)
+                self.count += len(parts)
+                if self.count >= self.target and self.t_last is None:
+                    self.t_last = now()
+                    self.done.set()
+            if tail:
+                carry += tail
+        sock.close()
+
+    def _echo(self, sock: socket.socket, _addr: Any) -> None:
+        decode_all, encode_all, size = self.decode_all, self.encode_all, self.buf
+        recv, sendall = sock.recv, sock.sendall
+        carry = bytearray()
+        while True:
+            data = recv(size)
+            if not data:
+                break
+            parts = data.split(b"\n")
+            tail = parts.pop()
+            if parts:
+                if carry:
+                    carry += parts[0]
+                    parts[0] = bytes(carry)
+                    carry.clear()
+                sendall(encode_all(decode_all(parts)))
+            if tail:
+                carry += tail
+        sock.close()
+
+    def start(self) -> None:
+        self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def _chain(name: str, gap: float) -> Callable[[Any], Any]:
+    """The operator(s) between ``server.out`` and ``server.in_`` of a window-bench row."""
+    from reactivex import operators as ops
+
+    import rxunix.operators as rops
+
+    if name == "echo":
+        return lambda src: src
+    if name == "map":
+        return lambda src: src.pipe(ops.map(lambda ev: ev))
+    if name == "tumbling":
+        return lambda src: src.pipe(rops.tumbling_count(WINDOW, key=rops.connection_key))
+    if name == "sliding":
+        return lambda src: src.pipe(rops.sliding_count(WINDOW, STEP, key=rops.connection_key))
+    if name == "session":
+        return lambda src: src.pipe(rops.session_window(gap, key=rops.connection_key))
+    raise ValueError(f"unknown chain {name!r}")
+
+
+class RxServer(_Counting):
+    """rxunix ``unix_socket_server`` (``separate`` + ``json`` with the row's backend and buf_size)."""
+
+    def __init__(self, mode: str, path: str, target: int, lib: str, buf: int, chain: str, gap: float) -> None:
+        import rxunix
+
+        super().__init__(target)
+        self.server = rxunix.unix_socket_server(
+            # no bound on unsent replies: a session window's one aggregate can exceed the default
+            config={"path": path, "buf_size": buf, "max_pending_bytes": 1 << 30}, codec=rxunix_codec(lib),
+            preprocessors=["separate"], postprocessors=["separate"],
+        )
+        self.first_errors: list[Any] = []
+        self.server.err.subscribe(self._on_error)
+        if mode == "echo":
+            _chain(chain, gap)(self.server.out).subscribe(self.server.in_)
+        else:
+            self.server.out.subscribe(self._count)
+
+    def _on_error(self, ev: Any) -> None:
+        self.errors += 1
+        if len(self.first_errors) < 3:
+            self.first_errors.append(ev)
+            print(f"rxunix error: {ev!r}", file=sys.stderr, flush=True)
+
+    def _count(self, _ev: Any) -> None:
+        self.count += 1
+        if self.count == self.target:
+            self.t_last = now()
+            self.done.set()
+
+    def start(self) -> None:
+        self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def main(args: argparse.Namespace, control: Any, reply: Callable[[dict[str, Any]], None]) -> None:
+    """Serve commands from stdin until it closes."""
+
+    def make(mode: str, path: str, target: int) -> Any:
+        if args.impl == "hand":
+            return HandServer(mode, path, target, args.json, args.buf)
+        return RxServer(mode, path, target, args.json, args.buf, args.chain, args.gap)
+
+    if args.impl == "rxunix":  # import everything now, in parallel with the other rows' processes
+        import rxunix
+
+        _ = rxunix.unix_socket_server
+        _chain(args.chain, args.gap)
+    ctl = control(make)
+    stdin = FileObjectPosix(sys.stdin.fileno(), "rb", close=False)
+    reply({"ready": True})
+    for line in stdin:
+        cmd = json.loads(line)
+        try:
+            res = ctl.simple(cmd)
+            if res is None:  # result
+                waited = ctl.mode != "ingest" or ctl.inst.wait(cmd.get("timeout", 120))
+                res = ctl.finish_result(waited)
+        except Exception as exc:  # reported to the orchestrator, which fails the row loudly
+            res = {"error": f"{type(exc).__name__}: {exc}"}
+        reply(res)

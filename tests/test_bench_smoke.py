@@ -1,0 +1,90 @@
+"""Smoke test of the benchmarks: each runs in its tiniest mode and prints its tables.
+
+Nothing here is timed or compared: the numbers of a run this small mean nothing. What
+is checked is that every benchmark runs to the end over real sockets and real
+processes, names the machine and the command, and prints every row with its
+like-for-like ratio.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RATIO = re.compile(r"\| \d+\.\d\dx +\|")
+
+
+def run_bench(script: str, *args: str) -> str:
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "bench", script), *args],
+        capture_output=True, text=True, timeout=100, env=env, cwd=ROOT,
+    )
+    assert proc.returncode == 0, f"{script} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    out = proc.stdout
+    assert "machine:" in out and f"command: python bench/{script}" in out, out
+    return out
+
+
+def rows(out: str, first_cell: str) -> list[list[str]]:
+    """Table rows whose first cell is ``first_cell``, split into cells."""
+    found = []
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0] == first_cell:
+            found.append(cells)
+    return found
+
+
+@pytest.mark.timeout(120)
+def test_bench_server_prints_like_for_like_rows() -> None:
+    out = run_bench("bench_server.py", "--quick", "--rounds", "1", "--events", "300", "--rtt", "20",
+                    "--clients", "3", "--reads", "8192")
+    for scenario in ("ingest", "echo", "fanin", "rtt"):
+        got = rows(out, scenario)
+        impls = {(r[2], r[3]) for r in got}
+        for lib in ("simplejson", "orjson"):
+            assert (lib, "hand") in impls and (lib, "rxunix") in impls, (scenario, out)
+            uvloop_ran = (lib, "uvloop") in impls
+            assert uvloop_ran or "skipped uvloop" in out, out  # ran, or said why not
+        assert all(RATIO.search("| " + " | ".join(r) + " |") for r in got), out
+        assert all(r[1] == "8 KiB" for r in got)
+
+
+@pytest.mark.timeout(120)
+def test_bench_window_prints_every_chain() -> None:
+    out = run_bench("bench_window.py", "--quick", "--rounds", "1", "--events", "200", "--clients", "1",
+                    "--reads", "8192", "--json", "simplejson", "--gap", "0.02")
+    chains = {r[3] for r in rows(out, "1")}
+    assert {"echo", "map", "tumbling"} <= chains, out
+    for chain in ("sliding", "session"):
+        assert chain in chains or f"{chain}: not available" in out, out
+    assert re.search(r"map .*us/ev", out) and "in process, map alone" in out, out
+    assert RATIO.search(out), out
+
+
+@pytest.mark.timeout(120)
+def test_bench_client_prints_like_for_like_rows() -> None:
+    out = run_bench("bench_client.py", "--quick", "--rounds", "1", "--events", "300", "--pingpong", "20",
+                    "--reads", "8192")
+    for scenario in ("stream", "burst", "ping-pong"):
+        got = rows(out, scenario)
+        clients = {(r[2], r[3]) for r in got}
+        for lib in ("simplejson", "orjson"):
+            assert {(lib, "hand"), (lib, "rxunix"), (lib, "asyncio")} <= clients, out
+            assert (lib, "uvloop") in clients or "skipped uvloop" in out, out
+        assert all(RATIO.search("| " + " | ".join(r) + " |") for r in got), out
+
+
+@pytest.mark.timeout(120)
+def test_profile_server_prints_breakdown() -> None:
+    out = run_bench("profile_server.py", "--quick", "--events", "300", "--top", "3")
+    for stage in ("read (recv", "split (separate)", "decode (json", "event creation", "dispatch", "routing",
+                  "encode (json", "write", "sum of stages", "measured: real server CPU per event"):
+        assert f"| {stage}" in out, (stage, out)
+    assert out.count("cProfile, ") == 2, out
