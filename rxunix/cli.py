@@ -18,21 +18,33 @@ Bad options are usage errors (exit status 2) naming the option.
 
 Exit status: 0 on success and after SIGINT/SIGTERM (``run``, ``server``);
 1 when something went wrong (``demo``: an error event, a timeout, the client
-giving up; ``client``: any error event); 2 for usage errors.
+giving up; ``client``: any error event, or fewer than ``--replies`` replies
+when none came for ``--idle`` seconds); 2 for usage errors; 141 (128 +
+SIGPIPE, like other command-line tools) when stdout was closed early
+(``rxunix server PATH | head -1``): the run stops quietly, draining as usual.
+rxunix's own warnings (an insecure socket directory) are printed as one line,
+``rxunix: warning: ...``, on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, TextIO, TypeVar
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "EXIT_PIPE", "exit_on_closed_stdout"]
 
 _NONE = "none"
+
+#: Exit status when stdout is closed early: 128 + SIGPIPE, what a shell reports for a
+#: command-line tool that a closed pipe ended.
+EXIT_PIPE = 141
 
 
 _N = TypeVar("_N", int, float)
@@ -112,7 +124,7 @@ def _add_output(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``rxunix`` command."""
-    from . import __version__
+    from ._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="rxunix",
@@ -146,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("flow_file", metavar="FLOW", help="a Python file defining flows")
     run.add_argument("--flow", action="append", metavar="NAME", help="deploy only this flow function")
     run.add_argument("--set", type=_assignment, action="append", default=[], metavar="NAME=VALUE",
-                     help="a parameter for ctx.param(NAME)")
+                     help="a parameter for ctx.param(NAME); --set dir=DIR is where ctx.path() files go, "
+                     "created if missing (as demo --dir)")
     run.add_argument("--drain-timeout", type=_seconds, default=5.0, metavar="SECONDS",
                      help="per connector, when stopping (default 5)")
     run.add_argument("--monkey-patch", action="store_true",
@@ -181,9 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
     client.add_argument("--retries", type=_nonneg_int, default=3, metavar="N",
                         help="reconnect attempts (default 3)")
     client.add_argument("--no-reconnect", action="store_true", help="a failed connect is final")
-    client.add_argument("--replies", type=_nonneg_int, metavar="N", help="exit once N replies arrived")
+    client.add_argument("--replies", type=_nonneg_int, metavar="N",
+                        help="exit once N replies arrived; fewer when --idle runs out is an error (status 1)")
     client.add_argument("--idle", type=_seconds, default=1.0, metavar="SECONDS",
-                        help="after the input ends, exit when no reply came for this long (default 1)")
+                        help="after the input ends, exit when no reply came for this long (default 1), "
+                        "also with --replies")
     _add_output(client)
     for p in (demo, run, server, client):
         p.set_defaults(subparser=p)
@@ -228,6 +243,102 @@ def _usage_error(parser: argparse.ArgumentParser, exc: Exception) -> None:
     parser.error(message)
 
 
+def _closed_pipe(event: Any) -> bool:
+    """True for the error event of a write to a pipe whose reader has gone (``| head``)."""
+    value: Any = getattr(event, "value", None)
+    return isinstance(value, Mapping) and value.get("kind") == "BrokenPipeError"
+
+
+def _unless_closed_pipe(forward: Callable[[Any], None]) -> Callable[[Any], None]:
+    """``forward`` every error event but a closed stdout's (:func:`exit_on_closed_stdout` handles that)."""
+
+    def on_error(event: Any) -> None:
+        if not _closed_pipe(event):
+            forward(event)
+
+    return on_error
+
+
+def exit_on_closed_stdout(runner: Any) -> None:
+    """End ``runner``'s run quietly with :data:`EXIT_PIPE` once stdout's reader has gone.
+
+    Call it after deploying. When a deployed console prints on stdout, a write
+    error on a closed pipe, or (stdout being a pipe) the reader's end closing
+    while nothing is written, stops the run (draining as usual), with no summary
+    and no error line.
+    """
+    from .connectors.console import Console
+
+    def closed(event: Any = None) -> None:
+        if (event is None or _closed_pipe(event)) and runner.status is None:
+            runner.summary = False
+            runner.exit(EXIT_PIPE, "stdout closed")
+
+    consoles = [e.connector for e in runner.entries
+                if isinstance(e.connector, Console) and e.connector.stream is sys.stdout]
+    for conn in consoles:
+        conn.err.subscribe(closed)
+    if consoles and runner.flows and _is_pipe(sys.stdout):
+        runner.flows[0].spawn_later(0, _watch_pipe, sys.stdout.fileno(), closed)
+
+
+def _is_pipe(stream: TextIO) -> bool:
+    import stat
+
+    try:
+        return stat.S_ISFIFO(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def _watch_pipe(fd: int, closed: Callable[[], None], every: float = 0.2) -> None:
+    """Call ``closed()`` once the reading end of the pipe ``fd`` is closed (POLLERR on the writer)."""
+    import select
+
+    import gevent
+    from gevent.monkey import get_original
+
+    poller = get_original("select", "poll")()
+    poller.register(fd, 0)  # no events asked for: only POLLERR / POLLHUP / POLLNVAL come back
+    while not any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0)):
+        gevent.sleep(every)  # a non-blocking check a few times a second; killed when the run stops
+    closed()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush into a closed pipe stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (captured in tests): nothing to silence
+        pass
+
+
+@contextmanager
+def _rxunix_warnings(stream: TextIO | None = None) -> Iterator[None]:
+    """Show rxunix's own warnings as one line, ``rxunix: warning: MESSAGE``; others as usual."""
+    original = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: TextIO | None = None, line: str | None = None) -> None:
+        if category.__module__.partition(".")[0] != "rxunix":
+            original(message, category, filename, lineno, file, line)
+            return
+        out = stream if stream is not None else sys.stderr
+        try:
+            out.write(f"rxunix: warning: {message}\n")
+            out.flush()
+        except (OSError, ValueError):
+            pass
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = original
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -252,7 +363,13 @@ def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         monkey.patch_all()
     from .flow import FlowFileError, Runner, load_flow_file
 
-    runner = Runner(params=dict(args.set), drain_timeout=args.drain_timeout)
+    params = dict(args.set)
+    if "dir" in params:  # where ctx.path() puts files: created like demo --dir
+        try:
+            os.makedirs(params["dir"], exist_ok=True)
+        except OSError as exc:
+            parser.error(f"argument --set: dir={params['dir']}: cannot create the directory: {exc}")
+    runner = Runner(params=params, drain_timeout=args.drain_timeout)
     try:
         functions = load_flow_file(args.flow_file, args.flow)
     except FlowFileError as exc:
@@ -269,6 +386,7 @@ def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         except Exception as exc:
             runner.log(f"error: flow {getattr(fn, '__name__', fn)!r}: {type(exc).__name__}: {exc}")
             return 1
+    exit_on_closed_stdout(runner)
     runner.log(f"running {', '.join(f.name for f in runner.flows)} (SIGINT/SIGTERM to stop)")
     return runner.run()
 
@@ -293,12 +411,13 @@ def _cmd_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         if args.echo:
             srv.out.subscribe(srv.in_)
         srv.err.subscribe(stderr.in_)
-        stdout.err.subscribe(stderr.in_)
+        stdout.err.subscribe(_unless_closed_pipe(stderr.in_.on_next))
 
     try:
         runner.deploy(server)
     except (ConfigError, SocketPathError) as exc:
         _usage_error(parser, exc)
+    exit_on_closed_stdout(runner)
     return runner.run()
 
 
@@ -345,8 +464,7 @@ def _cmd_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
                 return  # completed because the run is stopping
             state["input_done"] = True
             state["last"] = time.monotonic()
-            if args.replies is None:
-                ctx.spawn_later(0, watch_idle)
+            ctx.spawn_later(0, watch_idle)
 
         def watch_idle() -> None:
             import gevent
@@ -356,22 +474,34 @@ def _cmd_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
                     state["last"] = time.monotonic()
                 quiet = time.monotonic() - float(state["last"])
                 if quiet >= args.idle:
-                    ctx.exit(0, f"no reply for {args.idle}s after the input ended")
+                    idle_out()
                     return
                 gevent.sleep(min(0.05, args.idle - quiet + 0.001))
+
+        def idle_out() -> None:
+            if runner.status is not None:
+                return  # already ending (all replies came, or stdout closed)
+            if args.replies is None or state["replies"] >= args.replies:
+                ctx.exit(0, f"no reply for {args.idle}s after the input ended")
+                return
+            runner.log(f"error: {state['replies']} of {args.replies} replies, then none for "
+                       f"{args.idle:g}s (--idle) after the input ended")
+            ctx.exit(1, "too few replies")
 
         def client_done() -> None:
             ctx.exit(1, "the client stopped (see errors above)")
 
         source.out.subscribe(on_next=cli.in_.on_next, on_completed=input_done)
         cli.out.subscribe(on_next=reply, on_completed=client_done)
-        for conn in (source, cli, stdout):
+        for conn in (source, cli):
             conn.err.subscribe(error)
+        stdout.err.subscribe(_unless_closed_pipe(error))
 
     try:
         runner.deploy(client)
     except (ConfigError, SocketPathError) as exc:
         _usage_error(parser, exc)
+    exit_on_closed_stdout(runner)
     status = runner.run()
     if status == 0 and state["errors"]:
         status = 1
@@ -384,14 +514,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sub: argparse.ArgumentParser = args.subparser
     try:
-        if args.command == "demo":
-            return _cmd_demo(args)
-        if args.command == "run":
-            return _cmd_run(args, sub)
-        if args.command == "server":
-            return _cmd_server(args, sub)
-        return _cmd_client(args, sub)
+        with _rxunix_warnings():
+            status = _dispatch(args, sub)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        return 1
+        status = EXIT_PIPE
+    if status == EXIT_PIPE:
+        _silence_stdout()
+    return status
+
+
+def _dispatch(args: argparse.Namespace, sub: argparse.ArgumentParser) -> int:
+    if args.command == "demo":
+        return _cmd_demo(args)
+    if args.command == "run":
+        return _cmd_run(args, sub)
+    if args.command == "server":
+        return _cmd_server(args, sub)
+    return _cmd_client(args, sub)

@@ -76,6 +76,7 @@ from ..origin import CLIENT
 from ..reconnect import RetryPolicy
 from ..registry import Spec
 from ..runtime import Runtime
+from ..sockpath import describe_connect_error
 from .base import Connector
 from .turns import Turns
 
@@ -378,7 +379,7 @@ class UnixSocketClient(Connector):
             self._give_up(f"internal error: {type(exc).__name__}: {exc}")
 
     def _gave_up_message(self, error: BaseException | None) -> str:
-        why = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
+        why = describe_connect_error(self.path, error) if error is not None else "unknown error"
         if self.policy is None:
             return f"could not connect to {self.path} ({why}); no reconnect is configured"
         return f"gave up connecting to {self.path} after {self.policy.retries} retries ({why})"
