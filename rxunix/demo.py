@@ -15,7 +15,10 @@ verbatim. Logs are sorted, minified JSON lines::
     ['client_out.log', 'server_out.log']
 
 The run fails (status 1, message on stderr) on any error event, when the client
-gives up reconnecting, or after ``timeout`` seconds.
+gives up reconnecting, or after ``timeout`` seconds. A socket path that cannot
+be used (too long, in a missing directory, a live socket, a regular file...)
+or a missing input file fails before anything is created: existing logs are
+left as they are. ``directory`` is created if missing.
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ import gevent
 
 from .connectors.console import Console
 from .connectors.exit import ExitConnector
+from .errors import SocketPathError
 from .event import Event
 from .flow import SINK, Flow, Runner, client_ready, out_or_exit
+from .sockpath import check_path
 
 __all__ = ["SAMPLE", "run_demo", "server_flow", "client_flow", "server_config", "client_config"]
 
@@ -197,6 +202,18 @@ def _lines(path: str) -> int:
         return 0
 
 
+def _socket_problem(path: str) -> str | None:
+    """Why the server could not listen at ``path`` (checked before any log file is opened)."""
+    try:
+        check_path(path)  # too long, live socket, regular file, directory, symlink
+    except SocketPathError as exc:
+        return str(exc)
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        return f"socket path {path!r}: directory {parent!r} does not exist"
+    return None
+
+
 def run_demo(
     input_path: str | None = None,
     directory: str = ".",
@@ -217,10 +234,14 @@ def run_demo(
         socket_path = os.path.join(made_dir, "unix-socket.sock")
     input_path = input_path or SAMPLE
     try:
-        os.makedirs(directory, exist_ok=True)
         if not os.path.isfile(input_path) and input_path != "-":
             runner.log(f"error: input {input_path}: no such file")
             return 1
+        problem = _socket_problem(socket_path) if made_dir is None else None
+        if problem is not None:
+            runner.log(f"error: --socket: {problem}")
+            return 1
+        os.makedirs(directory, exist_ok=True)
         errors = Console(stream=log, runtime=runner.runtime)
         try:
             # the client flow first: with --server-delay it starts before the server
@@ -231,6 +252,9 @@ def run_demo(
         except Exception as exc:
             runner.log(f"error: {type(exc).__name__}: {exc}")
             return 1
+        from .cli import EXIT_PIPE, exit_on_closed_stdout
+
+        exit_on_closed_stdout(runner)
         errors.start()
         shown = "the built-in sample" if input_path == SAMPLE else input_path
         runner.log(f"server on {socket_path}; client sending {shown}; logs in {directory}")
@@ -250,6 +274,8 @@ def run_demo(
         flow.spawn_later(0, progress)
         status = runner.run()
         errors.stop()
+        if status == EXIT_PIPE:
+            return status  # stdout closed (| head): quietly
         if status == 0 and runner.reason.startswith("SIG"):
             status = 130
         if status == 0 and counts.errors:
