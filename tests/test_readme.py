@@ -133,7 +133,8 @@ def test_a_document_is_run_and_checked(tmp_path: Path) -> None:
 
 def test_examples_run_outside_the_checkout_with_its_rxunix(tmp_path: Path) -> None:
     doc = tmp_path / "doc.md"
-    doc.write_text("```sh\nrxunix --version >/dev/null; python3 -c 'import os, rxunix; print(os.path.realpath(rxunix.__file__))'\n"
+    doc.write_text("```sh\nrxunix --version >/dev/null\n"
+                   "python3 -c 'import os, rxunix; print(os.path.realpath(rxunix.__file__))'\n"
                    "touch made-by-the-example; test -f bench/stress_report.py\n```\n\n```\n"
                    f"{ROOT}/rxunix/__init__.py\n```\n")
     assert list(check_document(str(doc), ROOT)) == []
