@@ -200,10 +200,23 @@ def compare(shown: str, actual: str) -> str | None:
 
     if match(0, 0):
         return None
-    for k, (w, g) in enumerate(zip(want, got, strict=False)):
-        if w.strip() != "..." and _line_pattern(w).match(g) is None:
-            return f"line {k + 1} differs:\n  shown:  {w}\n  actual: {g}"
-    return f"{len(want)} lines shown, {len(got)} produced:\n" + "\n".join(got)
+    return _first_difference(want, patterns, got)
+
+
+def _first_difference(want: list[str], patterns: list[re.Pattern[str] | None], got: list[str]) -> str:
+    """The first shown line that the output does not have where it is shown (greedy, for messages)."""
+    j, skipping = 0, False
+    for k, pat in enumerate(patterns):
+        if pat is None:
+            skipping = True
+            continue
+        found = next((m for m in range(j, len(got) if skipping else min(j + 1, len(got)))
+                      if pat.match(got[m])), None)
+        if found is None:
+            actual = got[j] if j < len(got) else "(no more lines)"
+            return f"shown line {k + 1} not produced:\n  shown:  {want[k]}\n  actual: {actual}"
+        j, skipping = found + 1, False
+    return f"{len(got) - j} more lines produced than shown:\n" + "\n".join(got[j:])
 
 
 def check_document(path: str, root: str, fallback: Mapping[str, dict[str, str]] | None = None) -> Iterator[str]:
