@@ -33,18 +33,15 @@ import math
 import os
 import sys
 import time
-import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from typing import Any, TextIO, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
-__all__ = ["main", "build_parser", "EXIT_PIPE", "exit_on_closed_stdout"]
+from .cli_output import EXIT_PIPE, exit_on_closed_stdout, rxunix_warnings, silence_stdout, unless_closed_pipe
+
+__all__ = ["main", "build_parser"]
 
 _NONE = "none"
 
-#: Exit status when stdout is closed early: 128 + SIGPIPE, what a shell reports for a
-#: command-line tool that a closed pipe ended.
-EXIT_PIPE = 141
 
 
 _N = TypeVar("_N", int, float)
@@ -122,6 +119,34 @@ def _add_output(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pretty", action="store_true", help="indented JSON for humans")
 
 
+def _add_client(sub: Any) -> argparse.ArgumentParser:
+    """The ``client`` subcommand's parser."""
+    client: argparse.ArgumentParser = sub.add_parser(
+        "client",
+        help="send JSON lines to a unix socket, print the replies",
+        description="Send the JSON lines of --input (default: stdin) and print the replies as JSON "
+        "lines; after the input ends, exit once --replies replies arrived or none came for --idle "
+        "seconds.",
+    )
+    client.add_argument("path", metavar="PATH", help="socket path")
+    client.add_argument("--input", default="-", metavar="FILE", help="JSON lines to send (default: stdin)")
+    _add_framing(client)
+    client.add_argument("--retry-interval-ms", type=_positive_int, default=100, metavar="N",
+                        help="first reconnect wait (default 100)")
+    client.add_argument("--retry-growth", type=_growth, default=2.0, metavar="X",
+                        help="reconnect wait growth rate (default 2)")
+    client.add_argument("--retries", type=_nonneg_int, default=3, metavar="N",
+                        help="reconnect attempts (default 3)")
+    client.add_argument("--no-reconnect", action="store_true", help="a failed connect is final")
+    client.add_argument("--replies", type=_nonneg_int, metavar="N",
+                        help="exit once N replies arrived; fewer when --idle runs out is an error (status 1)")
+    client.add_argument("--idle", type=_seconds, default=1.0, metavar="SECONDS",
+                        help="after the input ends, exit when no reply came for this long (default 1), "
+                        "also with --replies")
+    _add_output(client)
+    return client
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``rxunix`` command."""
     from ._version import __version__
@@ -177,29 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--echo", action="store_true", help="send every event back to where it came from")
     _add_output(server)
 
-    client = sub.add_parser(
-        "client",
-        help="send JSON lines to a unix socket, print the replies",
-        description="Send the JSON lines of --input (default: stdin) and print the replies as JSON "
-        "lines; after the input ends, exit once --replies replies arrived or none came for --idle "
-        "seconds.",
-    )
-    client.add_argument("path", metavar="PATH", help="socket path")
-    client.add_argument("--input", default="-", metavar="FILE", help="JSON lines to send (default: stdin)")
-    _add_framing(client)
-    client.add_argument("--retry-interval-ms", type=_positive_int, default=100, metavar="N",
-                        help="first reconnect wait (default 100)")
-    client.add_argument("--retry-growth", type=_growth, default=2.0, metavar="X",
-                        help="reconnect wait growth rate (default 2)")
-    client.add_argument("--retries", type=_nonneg_int, default=3, metavar="N",
-                        help="reconnect attempts (default 3)")
-    client.add_argument("--no-reconnect", action="store_true", help="a failed connect is final")
-    client.add_argument("--replies", type=_nonneg_int, metavar="N",
-                        help="exit once N replies arrived; fewer when --idle runs out is an error (status 1)")
-    client.add_argument("--idle", type=_seconds, default=1.0, metavar="SECONDS",
-                        help="after the input ends, exit when no reply came for this long (default 1), "
-                        "also with --replies")
-    _add_output(client)
+    client = _add_client(sub)
     for p in (demo, run, server, client):
         p.set_defaults(subparser=p)
     return parser
@@ -243,102 +246,6 @@ def _usage_error(parser: argparse.ArgumentParser, exc: Exception) -> None:
     parser.error(message)
 
 
-def _closed_pipe(event: Any) -> bool:
-    """True for the error event of a write to a pipe whose reader has gone (``| head``)."""
-    value: Any = getattr(event, "value", None)
-    return isinstance(value, Mapping) and value.get("kind") == "BrokenPipeError"
-
-
-def _unless_closed_pipe(forward: Callable[[Any], None]) -> Callable[[Any], None]:
-    """``forward`` every error event but a closed stdout's (:func:`exit_on_closed_stdout` handles that)."""
-
-    def on_error(event: Any) -> None:
-        if not _closed_pipe(event):
-            forward(event)
-
-    return on_error
-
-
-def exit_on_closed_stdout(runner: Any) -> None:
-    """End ``runner``'s run quietly with :data:`EXIT_PIPE` once stdout's reader has gone.
-
-    Call it after deploying. When a deployed console prints on stdout, a write
-    error on a closed pipe, or (stdout being a pipe) the reader's end closing
-    while nothing is written, stops the run (draining as usual), with no summary
-    and no error line.
-    """
-    from .connectors.console import Console
-
-    def closed(event: Any = None) -> None:
-        if (event is None or _closed_pipe(event)) and runner.status is None:
-            runner.summary = False
-            runner.exit(EXIT_PIPE, "stdout closed")
-
-    consoles = [e.connector for e in runner.entries
-                if isinstance(e.connector, Console) and e.connector.stream is sys.stdout]
-    for conn in consoles:
-        conn.err.subscribe(closed)
-    if consoles and runner.flows and _is_pipe(sys.stdout):
-        runner.flows[0].spawn_later(0, _watch_pipe, sys.stdout.fileno(), closed)
-
-
-def _is_pipe(stream: TextIO) -> bool:
-    import stat
-
-    try:
-        return stat.S_ISFIFO(os.fstat(stream.fileno()).st_mode)
-    except (OSError, ValueError):
-        return False
-
-
-def _watch_pipe(fd: int, closed: Callable[[], None], every: float = 0.2) -> None:
-    """Call ``closed()`` once the reading end of the pipe ``fd`` is closed (POLLERR on the writer)."""
-    import select
-
-    import gevent
-    from gevent.monkey import get_original
-
-    poller = get_original("select", "poll")()
-    poller.register(fd, 0)  # no events asked for: only POLLERR / POLLHUP / POLLNVAL come back
-    while not any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0)):
-        gevent.sleep(every)  # a non-blocking check a few times a second; killed when the run stops
-    closed()
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null, so that the interpreter's last flush into a closed pipe stays quiet."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):  # no real stdout (captured in tests): nothing to silence
-        pass
-
-
-@contextmanager
-def _rxunix_warnings(stream: TextIO | None = None) -> Iterator[None]:
-    """Show rxunix's own warnings as one line, ``rxunix: warning: MESSAGE``; others as usual."""
-    original = warnings.showwarning
-
-    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-             file: TextIO | None = None, line: str | None = None) -> None:
-        if category.__module__.partition(".")[0] != "rxunix":
-            original(message, category, filename, lineno, file, line)
-            return
-        out = stream if stream is not None else sys.stderr
-        try:
-            out.write(f"rxunix: warning: {message}\n")
-            out.flush()
-        except (OSError, ValueError):
-            pass
-
-    warnings.showwarning = show
-    try:
-        yield
-    finally:
-        warnings.showwarning = original
-
-
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -353,8 +260,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    import os
-
     if not os.path.isfile(args.flow_file):
         parser.error(f"argument FLOW: {args.flow_file}: no such file")
     if args.monkey_patch:
@@ -411,7 +316,7 @@ def _cmd_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         if args.echo:
             srv.out.subscribe(srv.in_)
         srv.err.subscribe(stderr.in_)
-        stdout.err.subscribe(_unless_closed_pipe(stderr.in_.on_next))
+        stdout.err.subscribe(unless_closed_pipe(stderr.in_.on_next))
 
     try:
         runner.deploy(server)
@@ -421,13 +326,8 @@ def _cmd_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     return runner.run()
 
 
-def _cmd_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .connectors.console import Console
-    from .errors import ConfigError, SocketPathError
-    from .event import Event
-    from .flow import Flow, Runner, client_ready
-
-    runner = Runner(name="rxunix client", summary=False, drain_timeout=5.0)
+def _client_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``unix_socket_client`` options of ``rxunix client``'s arguments."""
     config: dict[str, Any] = {"path": args.path}
     if args.buf_size is not None:
         config["buf_size"] = args.buf_size
@@ -440,6 +340,41 @@ def _cmd_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
                 "max_retries": args.retries,
             }
         }
+    return options
+
+
+def _watch_idle(ctx: Any, cli: Any, args: argparse.Namespace, state: dict[str, Any]) -> None:
+    """After the input ended: end the run once no reply came for ``--idle`` seconds.
+
+    Status 0, or 1 with a message when ``--replies N`` is given and fewer came.
+    """
+    import gevent
+
+    while True:
+        if cli.held:  # still sending: not idle yet
+            state["last"] = time.monotonic()
+        quiet = time.monotonic() - float(state["last"])
+        if quiet >= args.idle:
+            break
+        gevent.sleep(min(0.05, args.idle - quiet + 0.001))
+    if ctx.runner.status is not None:
+        return  # already ending (all replies came, or stdout closed)
+    if args.replies is None or state["replies"] >= args.replies:
+        ctx.exit(0, f"no reply for {args.idle}s after the input ended")
+        return
+    ctx.runner.log(f"error: {state['replies']} of {args.replies} replies, then none for "
+                   f"{args.idle:g}s (--idle) after the input ended")
+    ctx.exit(1, "too few replies")
+
+
+def _cmd_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .connectors.console import Console
+    from .errors import ConfigError, SocketPathError
+    from .event import Event
+    from .flow import Flow, Runner, client_ready
+
+    runner = Runner(name="rxunix client", summary=False, drain_timeout=5.0)
+    options = _client_options(args)
     state = {"replies": 0, "errors": 0, "input_done": False, "last": time.monotonic()}
 
     def client(ctx: Flow) -> None:
@@ -464,29 +399,7 @@ def _cmd_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
                 return  # completed because the run is stopping
             state["input_done"] = True
             state["last"] = time.monotonic()
-            ctx.spawn_later(0, watch_idle)
-
-        def watch_idle() -> None:
-            import gevent
-
-            while True:
-                if cli.held:  # still sending: not idle yet
-                    state["last"] = time.monotonic()
-                quiet = time.monotonic() - float(state["last"])
-                if quiet >= args.idle:
-                    idle_out()
-                    return
-                gevent.sleep(min(0.05, args.idle - quiet + 0.001))
-
-        def idle_out() -> None:
-            if runner.status is not None:
-                return  # already ending (all replies came, or stdout closed)
-            if args.replies is None or state["replies"] >= args.replies:
-                ctx.exit(0, f"no reply for {args.idle}s after the input ended")
-                return
-            runner.log(f"error: {state['replies']} of {args.replies} replies, then none for "
-                       f"{args.idle:g}s (--idle) after the input ended")
-            ctx.exit(1, "too few replies")
+            ctx.spawn_later(0, _watch_idle, ctx, cli, args, state)
 
         def client_done() -> None:
             ctx.exit(1, "the client stopped (see errors above)")
@@ -495,7 +408,7 @@ def _cmd_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         cli.out.subscribe(on_next=reply, on_completed=client_done)
         for conn in (source, cli):
             conn.err.subscribe(error)
-        stdout.err.subscribe(_unless_closed_pipe(error))
+        stdout.err.subscribe(unless_closed_pipe(error))
 
     try:
         runner.deploy(client)
@@ -514,14 +427,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sub: argparse.ArgumentParser = args.subparser
     try:
-        with _rxunix_warnings():
+        with rxunix_warnings():
             status = _dispatch(args, sub)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         status = EXIT_PIPE
     if status == EXIT_PIPE:
-        _silence_stdout()
+        silence_stdout()
     return status
 
 

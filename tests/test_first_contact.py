@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from rxunix.cli import _rxunix_warnings
+from rxunix.cli_output import rxunix_warnings
 from rxunix.security import InsecureSocketDirWarning
 from rxunix.sockpath import describe_connect_error
 
@@ -145,7 +145,7 @@ def test_insecure_socket_dir_warning_is_one_clean_line(short_tmp: str) -> None:
 
 def test_only_rxunix_warnings_are_reformatted(capsys: pytest.CaptureFixture[str],
                                               recwarn: pytest.WarningsRecorder) -> None:
-    with _rxunix_warnings():
+    with rxunix_warnings():
         warnings.warn("their own", InsecureSocketDirWarning, stacklevel=1)
         warnings.warn("someone else's", UserWarning, stacklevel=1)
     assert capsys.readouterr().err == "rxunix: warning: their own\n"
