@@ -13,7 +13,8 @@ The convention (for ``README.md`` and ``docs/*.md``):
   ``<!-- not run: REASON -->`` (the block is not run; an output block after it is
   not compared), ``<!-- exit status: N -->`` (the block must exit with N),
   ``<!-- output of: COMMAND -->`` (before an output block: COMMAND is run in
-  bash and its output compared with the block).
+  bash and its output compared with the block; ``not run`` before an output
+  block: it is not compared).
 * An output block is an untagged (or ``text`` / ``output``) fence that follows
   a runnable block with no heading in between, or carries ``output of:``.
   Untagged fences elsewhere (diagrams) are left alone, as are other tags
@@ -40,6 +41,8 @@ SHELL_TAGS = {"sh", "bash", "shell"}
 PYTHON_TAGS = {"python", "py"}
 OUTPUT_TAGS = {"", "text", "output"}
 TIMEOUT = 120.0
+#: top-level entries of the checkout the scratch directory does not link (examples write the logs)
+NOT_LINKED = {".git", ".tox", ".venv", ".shims", "server_out.log", "client_out.log"}
 
 _FENCE = re.compile(r"^(`{3,}|~{3,})\s*([\w+-]*)")
 _COMMENT = re.compile(r"^\s*<!--\s*(.*?)\s*-->\s*$")
@@ -115,7 +118,7 @@ def parse(path: str, text: str, fallback: Mapping[str, dict[str, str]] | None = 
 def _attach_outputs(blocks: list[Block]) -> None:
     previous: Block | None = None
     for block in blocks:
-        if block.tag in OUTPUT_TAGS:
+        if block.tag in OUTPUT_TAGS and "not run" not in block.markers:
             if "output of" in block.markers:
                 block.command = block.markers["output of"]
             elif previous is not None and previous.tag in SHELL_TAGS | PYTHON_TAGS and not block.heading_before:
@@ -135,7 +138,7 @@ def scratch_dir(root: str) -> str:
     """A temporary directory linking every top-level entry of ``root``, with a ``bin/`` of shims."""
     work = tempfile.mkdtemp(prefix="rxreadme-")
     for name in os.listdir(root):
-        if name not in (".git", ".tox", "bin"):
+        if name not in NOT_LINKED:
             os.symlink(os.path.join(root, name), os.path.join(work, name))
     shims = os.path.join(work, ".shims")
     os.mkdir(shims)

@@ -99,6 +99,11 @@ def test_parse_markers_outputs_and_headings() -> None:
     assert output_of.command == "echo /tmp/rx-abc123/s.sock; echo took 0.25s >&2"
 
 
+def test_an_output_block_marked_not_run_is_not_compared() -> None:
+    blocks = parse("doc.md", "```sh\necho 1\n```\n<!-- not run: varies -->\n```\n2\n```\n")
+    assert blocks[0].output is None
+
+
 def test_fallback_markers_apply_only_to_unmarked_blocks() -> None:
     blocks = parse("doc.md", DOC, {"exit 3": {"exit status": "3"}, "hello": {"not run": "x"}})
     assert blocks[2].markers == {"not run": "would fail"}  # its own marker wins
