@@ -43,7 +43,6 @@ __all__ = ["main", "build_parser"]
 _NONE = "none"
 
 
-
 _N = TypeVar("_N", int, float)
 
 
