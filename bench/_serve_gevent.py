@@ -96,9 +96,8 @@ class HandServer(_Counting):
 
 def _chain(name: str, gap: float) -> Callable[[Any], Any]:
     """The operator(s) between ``server.out`` and ``server.in_`` of a window-bench row."""
-    from reactivex import operators as ops
-
     import rxunix.operators as rops
+    from reactivex import operators as ops
 
     if name == "echo":
         return lambda src: src

@@ -21,7 +21,6 @@ import simplejson
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _lines import sample_lines, sample_value  # noqa: E402
-
 from rxunix.event import Event  # noqa: E402
 from rxunix.operators.codec import decode, encode  # noqa: E402
 

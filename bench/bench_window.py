@@ -159,9 +159,8 @@ def operator_cost_us(pipe: Callable[[Any], Any], n: int = 50_000, repeat: int = 
 
 def in_process_costs(chains: list[str], n: int, repeat: int) -> list[str]:
     """One line per operator: its own cost per event, measured in this process."""
-    from reactivex import operators as ops
-
     import rxunix.operators as rops
+    from reactivex import operators as ops
 
     pipes: dict[str, Callable[[Any], Any]] = {
         "map": lambda s: s.pipe(ops.map(lambda ev: ev)),

@@ -47,10 +47,10 @@ sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import _harness as h  # noqa: E402
 from _common import cpu_seconds, header, kib, rxunix_codec, table  # noqa: E402
 from _lines import LINE  # noqa: E402
+from rxunix.routing import route  # noqa: E402
 
 import rxunix  # noqa: E402
 from rxunix import DecoderFactory, EncoderFactory, Event, create_codec, create_preprocessor  # noqa: E402
-from rxunix.routing import route  # noqa: E402
 
 PATH = "/tmp/rx-profile.sock"
 

@@ -1,20 +1,24 @@
 """Run the rxunix stress and fault suite and print its figures table.
 
     python bench/stress_report.py                 # CI variant (the one in the normal test run)
-    python bench/stress_report.py --full          # full variant: 10,000 churn cycles, 100 MB
-                                                  # lines, 5-minute soak, longer fuzzing, atheris
+    python bench/stress_report.py --full          # full variant, about 12 minutes: 10,000 churn
+                                                  # cycles, 100 MB lines, 5-minute soak, longer
+                                                  # fuzzing, 100,000 atheris runs
     python bench/stress_report.py --patched       # the same under gevent monkey-patching
     python bench/stress_report.py -- -k faults    # extra pytest arguments after --
 
 The table (Markdown, ready for the README) has one row per scenario: load held,
 faults survived, bad inputs tried, events lost (must be 0), leaks (must be 0).
-Equivalent without this script: ``RXUNIX_STRESS=full python -m pytest tests/stress``
-(the table is printed in pytest's terminal summary).
+Without pytest and the other test extras, or when no scenario ran, it fails
+(exit status 2) saying why and prints no table. Equivalent without this
+script: ``RXUNIX_STRESS=full python -m pytest tests/stress`` (the table is
+printed in pytest's terminal summary).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -25,6 +29,21 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+#: what the suite imports besides rxunix's own dependencies (the ``test`` extra)
+NEEDED = {"pytest": "pytest", "pytest_timeout": "pytest-timeout", "hypothesis": "hypothesis",
+          "gevent": "gevent", "reactivex": "reactivex", "simplejson": "simplejson"}
+
+
+def missing_modules() -> list[str]:
+    """The distributions the suite needs that this interpreter cannot import."""
+    return [dist for module, dist in NEEDED.items() if importlib.util.find_spec(module) is None]
+
+
+def fail(message: str) -> int:
+    """A run that produced no figures: say why on stderr, print no table, exit 2."""
+    print(f"stress_report: error: {message}; no table (nothing was measured)", file=sys.stderr)
+    return 2
 
 
 def run_atheris(runs: int, report: str) -> int:
@@ -53,12 +72,16 @@ def run_atheris(runs: int, report: str) -> int:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--full", action="store_true", help="the full variant (about 10 minutes)")
+    ap.add_argument("--full", action="store_true", help="the full variant (about 12 minutes)")
     ap.add_argument("--patched", action="store_true", help="run under python -m gevent.monkey")
     ap.add_argument("--atheris-runs", type=int, default=None,
-                    help="atheris runs (default: 200000 with --full, 0 otherwise)")
+                    help="atheris runs (default: 100000 with --full, 0 otherwise)")
     ap.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = ap.parse_args()
+    missing = missing_modules()
+    if missing:
+        return fail(f"{sys.executable} lacks {', '.join(missing)}: install the test extra "
+                    "(python -m pip install -e '.[test]')")
 
     from tests.stress._figures import Row, table
 
@@ -72,12 +95,14 @@ def main() -> int:
         cmd += ["-o", "timeout=900"]
     started = time.monotonic()
     rc = subprocess.call(cmd, cwd=ROOT, env=env)
-    runs = args.atheris_runs if args.atheris_runs is not None else (200_000 if args.full else 0)
+    runs = args.atheris_runs if args.atheris_runs is not None else (100_000 if args.full else 0)
     if runs:
         rc = rc or run_atheris(runs, report)
     with open(report) as f:
         rows = [Row(**json.loads(line)) for line in f if line.strip()]
     os.unlink(report)
+    if not rows:
+        return fail(f"no scenario reported a row (pytest exit status {rc})")
     mode = "monkey-patched" if args.patched else "unpatched"
     title = (f"rxunix stress suite, {'full' if args.full else 'CI'} variant, {mode}, "
              f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "

@@ -16,9 +16,9 @@ import signal
 import sys
 
 import gevent
+from rxunix.security import allow_uids
 
 import rxunix
-from rxunix.security import allow_uids
 
 
 def main(path: str, uids: list[int]) -> None:

@@ -1,6 +1,6 @@
 """The source document's ``deploy flow server; deploy flow client;``: both flows in one process.
 
-    rxunix run examples/echo.py --set socket=/tmp/rx.sock --set dir=/tmp
+    rxunix run examples/echo.py --set dir=logs       # socket: see private_socket.py
 
 The server logs every event to ``server_out.log`` and echoes it; the client
 sends the input, logs the replies to ``client_out.log`` and the run exits with

@@ -9,6 +9,7 @@ ends with status 0 (Tremor's ``out_or_exit`` pipeline and ``exit`` connector).
     rxunix run examples/echo_client.py --set input=in.jsonl
 """
 
+from private_socket import default_socket
 from rxunix.demo import SAMPLE
 from rxunix.flow import client_ready, out_or_exit
 
@@ -20,7 +21,7 @@ def client(ctx):
         preprocessors=["separate"],
         codec="json",
         config={
-            "path": ctx.param("socket", "/tmp/unix-socket.sock"),
+            "path": ctx.param("socket") or default_socket(),
             "buf_size": 1024,
         },
         # Configure basic reconnection QoS for clients - max 3 retries starting with 100ms

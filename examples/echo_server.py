@@ -2,13 +2,17 @@
 
 Every event is logged to ``server_out.log`` (sorted, minified JSON lines) and
 echoed back to the connection it came from; errors go to stdout as JSON lines.
+The socket is in a private per-user directory by default (see
+``private_socket.py``; the client example uses the same path).
 
-    rxunix run examples/echo_server.py                       # /tmp/unix-socket.sock, logs in .
-    rxunix run examples/echo_server.py --set socket=/tmp/s.sock --set dir=/tmp/logs | jq
+    rxunix run examples/echo_server.py                       # $TMPDIR/rxunix-UID/unix-socket.sock
+    rxunix run examples/echo_server.py --set socket=/run/user/1000/s.sock --set dir=logs | jq
 
 Stop it with Ctrl-C or SIGTERM: pending replies are written, the log is
 flushed and the socket file removed.
 """
+
+from private_socket import default_socket
 
 
 def server(ctx):
@@ -21,7 +25,7 @@ def server(ctx):
         # UNIX socket specific configuration
         config={
             # Path to socket file for this server
-            "path": ctx.param("socket", "/tmp/unix-socket.sock"),
+            "path": ctx.param("socket") or default_socket(),
             # Permissions are read/write for the user running the server only
             "permissions": "=600",
             # Use a 1K buffer - this should be tuned based on data value space requirements
@@ -31,6 +35,7 @@ def server(ctx):
     # Log to file
     server_out = ctx.write_file(ctx.path("server_out.log"))
     stdio = ctx.console()
+    ctx.log(f"listening on {server.path}")
 
     # Flow from the server to the file (pipeline server_side is a passthrough)
     server.out.subscribe(server_out.in_)

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
-
 from rxunix.runtime import set_runtime
 
 settings.register_profile(

@@ -11,15 +11,14 @@ from typing import Any
 
 import pytest
 import simplejson
-
 from rxunix.cli import main
 
 from .helpers import wait_for
+from .sysdeps import require
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 RXUNIX = [sys.executable, "-m", "rxunix"]
-JQ = "/usr/bin/jq"
 
 VALUES: list[Any] = [
     {"zeta": {"b": [1, {"y": None}], "a": -3}, "alpha": 848311734.7466849},
@@ -64,9 +63,10 @@ def client(*args: str, stdin: str | None = None, timeout: float = 20) -> subproc
 
 
 def test_server_piped_to_jq_and_client_against_it(short_tmp: str) -> None:
+    jq_path = require("jq")
     sock = os.path.join(short_tmp, "s.sock")
     server = start_server(sock, "--echo", "--permissions", "=600")
-    jq = subprocess.Popen([JQ, "-c", "."], stdin=server.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    jq = subprocess.Popen([jq_path, "-c", "."], stdin=server.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert server.stdout is not None
     server.stdout.close()  # jq owns the pipe now
     try:

@@ -13,7 +13,6 @@ import gevent
 import simplejson
 from gevent import socket as gsocket
 from gevent import subprocess as gsubprocess
-
 from rxunix.codecs.json_codec import JsonCodec
 from rxunix.demo import SAMPLE
 

@@ -20,13 +20,13 @@ import gevent.subprocess as gsub
 import pytest
 import simplejson
 from gevent import socket as gsocket
-
-import rxunix
 from rxunix.connectors.client import UnixSocketClient, unix_socket_client
 from rxunix.errors import ConfigError
 from rxunix.event import ErrorEvent, Event
 from rxunix.reconnect import RetryPolicy
 from rxunix.runtime import ThreadRuntime
+
+import rxunix
 
 from .helpers import wait_for
 from .peers.spawn import kill, start_echo_server, terminate

@@ -10,7 +10,6 @@ from bisect import bisect_left
 
 import gevent
 import pytest
-
 from rxunix.connectors.client import unix_socket_client
 from rxunix.event import ErrorEvent, Event
 

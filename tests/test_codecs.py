@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from rxunix.codecs import yaml_codec
 from rxunix.codecs.csv_codec import CsvCodec
 from rxunix.codecs.influx import InfluxCodec

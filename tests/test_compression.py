@@ -7,7 +7,6 @@ import zlib
 from typing import Any
 
 import pytest
-
 from rxunix.errors import ConfigError, FrameTooLarge, FramingError, MissingExtraError
 from rxunix.processors.compression import (
     ALGORITHMS,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from rxunix.config import REQUIRED, Option, choice, validate
 from rxunix.errors import ConfigError
 

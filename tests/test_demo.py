@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import simplejson
-
 from rxunix.codecs.json_codec import JsonCodec
 from rxunix.demo import SAMPLE
 

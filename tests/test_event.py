@@ -6,7 +6,6 @@ import pickle
 from types import MappingProxyType
 
 import pytest
-
 from rxunix.event import ErrorEvent, Event, error_event, map_value
 
 

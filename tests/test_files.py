@@ -10,7 +10,6 @@ import gevent
 import pytest
 import simplejson
 from gevent import monkey
-
 from rxunix.codecs.json_codec import JsonCodec
 from rxunix.connectors.console import Console, to_json_line
 from rxunix.connectors.exit import ExitConnector, exit_status

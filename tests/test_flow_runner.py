@@ -10,7 +10,6 @@ from typing import Any
 
 import gevent
 import pytest
-
 from rxunix.connectors.base import Connector
 from rxunix.event import Event
 from rxunix.flow import SINK, SOURCE, Flow, FlowFileError, Runner, load_flow_file, out_or_exit

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import settings
-
 from rxunix.processors.compression import ALGORITHMS
 from rxunix.registry import Spec
 

@@ -8,7 +8,6 @@ from types import MappingProxyType
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from rxunix.codecs.json_codec import JsonCodec
 from rxunix.errors import CodecError, ConfigError
 

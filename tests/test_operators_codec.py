@@ -7,7 +7,6 @@ import reactivex as rx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reactivex.subject import Subject
-
 from rxunix.errors import ConfigError
 from rxunix.event import Event
 from rxunix.operators.codec import Chunk, decode, encode, end_of_stream

@@ -7,7 +7,6 @@ import stat
 import subprocess
 
 import pytest
-
 from rxunix.errors import ConfigError
 from rxunix.permissions import check_permissions, current_umask, default_base, parse_permissions
 

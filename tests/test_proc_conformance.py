@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
 from rxunix.codecs.base import Codec
 from rxunix.framing import Decoder, Encoder
 from rxunix.processors.base import Frame, Preprocessor

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from rxunix.errors import ConfigError, FrameTooLarge, FramingError
 from rxunix.processors.b64 import Base64Post, Base64Pre
 from rxunix.processors.chunking import ChunkPost, CollectPost

@@ -8,7 +8,6 @@ import random
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from rxunix.errors import ConfigError
 from rxunix.reconnect import RetryPolicy
 

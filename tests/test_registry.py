@@ -6,8 +6,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from rxunix import registry
 from rxunix.codecs.base import Codec
 from rxunix.errors import CodecError, ConfigError
 from rxunix.framing import DecoderFactory, EncoderFactory
@@ -22,6 +20,8 @@ from rxunix.registry import (
     register_preprocessor,
     spec_list,
 )
+
+from rxunix import registry
 
 
 @pytest.fixture(autouse=True)

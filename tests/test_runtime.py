@@ -13,7 +13,6 @@ from typing import Any
 import gevent
 import pytest
 from gevent import monkey
-
 from rxunix.connectors.base import Connector
 from rxunix.event import Event
 from rxunix.runtime import (

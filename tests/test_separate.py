@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from rxunix.errors import ConfigError, FrameTooLarge
 from rxunix.processors.separate import SeparatePost, SeparatePre
 from rxunix.registry import create_postprocessor, create_preprocessor

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import shutil
 import stat
 import sys
 from collections.abc import Iterator
@@ -16,12 +15,13 @@ import gevent.subprocess as gsub
 import pytest
 from gevent import socket
 from greenlet import greenlet
+from rxunix.connectors.server import UnixSocketServer, unix_socket_server
+from rxunix.runtime import ThreadRuntime
 
 import rxunix
 from rxunix import ConfigError, Event, SocketPathError, merge_origins
-from rxunix.connectors.server import UnixSocketServer, unix_socket_server
-from rxunix.runtime import ThreadRuntime
 from tests.helpers import wait_for
+from tests.sysdeps import require
 
 DOC_CONFIG: dict[str, Any] = {  # the source document's server, verbatim
     "preprocessors": ["separate"],
@@ -164,12 +164,12 @@ def test_echo_python_client_process_byte_exact(sock_path: str) -> None:
     assert not os.path.exists(sock_path)
 
 
-@pytest.mark.skipif(shutil.which("socat") is None, reason="socat not installed (apt-get install socat)")
 def test_echo_socat_client_byte_exact(sock_path: str) -> None:
+    socat = require("socat")
     r = doc_server(sock_path)
     try:
         data = lines(300, "socat")
-        p = gsub.Popen(["socat", "-t", "30", "-", f"UNIX-CONNECT:{sock_path}"], stdin=gsub.PIPE,
+        p = gsub.Popen([socat, "-t", "30", "-", f"UNIX-CONNECT:{sock_path}"], stdin=gsub.PIPE,
                        stdout=gsub.PIPE)
         assert p.stdin is not None and p.stdout is not None
         p.stdin.write(data)

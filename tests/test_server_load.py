@@ -8,9 +8,9 @@ import time
 
 import gevent.subprocess as gsub
 import pytest
+from rxunix.connectors.server import unix_socket_server
 
 from rxunix import Event
-from rxunix.connectors.server import unix_socket_server
 
 MANY = r"""
 import json, sys

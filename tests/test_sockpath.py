@@ -11,7 +11,6 @@ import gevent
 import gevent.subprocess as gsub
 import pytest
 from gevent import socket
-
 from rxunix.errors import SocketPathError
 from rxunix.sockpath import MAX_PATH_BYTES, bind_secure, check_length, check_path, remove_if_ours
 

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from reactivex import operators as ops
 from reactivex.subject import Subject
 from reactivex.testing import ReactiveTest, TestScheduler
-
 from rxunix.event import Event
 from rxunix.operators import (
     TumblingWindow,

@@ -9,8 +9,8 @@ from typing import Any
 
 import gevent
 import gevent.socket
-
 from rxunix.operators import connection_key, reducers, tumbling_count
+
 from tests.helpers import wait_for
 
 

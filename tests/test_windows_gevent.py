@@ -16,7 +16,6 @@ from gevent import monkey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reactivex.subject import Subject
-
 from rxunix.event import Event
 from rxunix.operators import (
     TumblingWindow,
@@ -28,6 +27,7 @@ from rxunix.operators import (
 )
 from rxunix.operators.windows import unguarded
 from rxunix.origin import SERVER
+
 from tests.helpers import wait_for
 
 PROPS = settings(

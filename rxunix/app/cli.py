@@ -18,17 +18,25 @@ Bad options are usage errors (exit status 2) naming the option.
 
 Exit status: 0 on success and after SIGINT/SIGTERM (``run``, ``server``);
 1 when something went wrong (``demo``: an error event, a timeout, the client
-giving up; ``client``: any error event); 2 for usage errors.
+giving up; ``client``: any error event, or fewer than ``--replies`` replies
+when none came for ``--idle`` seconds); 2 for usage errors; 141 (128 +
+SIGPIPE, like other command-line tools) when stdout was closed early
+(``rxunix server PATH | head -1``): the run stops quietly, draining as usual.
+rxunix's own warnings (an insecure socket directory) are printed as one line,
+``rxunix: warning: ...``, on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
+
+from .cli_output import EXIT_PIPE, exit_on_closed_stdout, rxunix_warnings, silence_stdout, unless_closed_pipe
 
 __all__ = ["main", "build_parser"]
 
@@ -110,6 +118,34 @@ def _add_output(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pretty", action="store_true", help="indented JSON for humans")
 
 
+def _add_client(sub: Any) -> argparse.ArgumentParser:
+    """The ``client`` subcommand's parser."""
+    client: argparse.ArgumentParser = sub.add_parser(
+        "client",
+        help="send JSON lines to a unix socket, print the replies",
+        description="Send the JSON lines of --input (default: stdin) and print the replies as JSON "
+        "lines; after the input ends, exit once --replies replies arrived or none came for --idle "
+        "seconds.",
+    )
+    client.add_argument("path", metavar="PATH", help="socket path")
+    client.add_argument("--input", default="-", metavar="FILE", help="JSON lines to send (default: stdin)")
+    _add_framing(client)
+    client.add_argument("--retry-interval-ms", type=_positive_int, default=100, metavar="N",
+                        help="first reconnect wait (default 100)")
+    client.add_argument("--retry-growth", type=_growth, default=2.0, metavar="X",
+                        help="reconnect wait growth rate (default 2)")
+    client.add_argument("--retries", type=_nonneg_int, default=3, metavar="N",
+                        help="reconnect attempts (default 3)")
+    client.add_argument("--no-reconnect", action="store_true", help="a failed connect is final")
+    client.add_argument("--replies", type=_nonneg_int, metavar="N",
+                        help="exit once N replies arrived; fewer when --idle runs out is an error (status 1)")
+    client.add_argument("--idle", type=_seconds, default=1.0, metavar="SECONDS",
+                        help="after the input ends, exit when no reply came for this long (default 1), "
+                        "also with --replies")
+    _add_output(client)
+    return client
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``rxunix`` command."""
     from .._version import __version__
@@ -146,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("flow_file", metavar="FLOW", help="a Python file defining flows")
     run.add_argument("--flow", action="append", metavar="NAME", help="deploy only this flow function")
     run.add_argument("--set", type=_assignment, action="append", default=[], metavar="NAME=VALUE",
-                     help="a parameter for ctx.param(NAME)")
+                     help="a parameter for ctx.param(NAME); --set dir=DIR is where ctx.path() files go, "
+                     "created if missing (as demo --dir)")
     run.add_argument("--drain-timeout", type=_seconds, default=5.0, metavar="SECONDS",
                      help="per connector, when stopping (default 5)")
     run.add_argument("--monkey-patch", action="store_true",
@@ -164,27 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--echo", action="store_true", help="send every event back to where it came from")
     _add_output(server)
 
-    client = sub.add_parser(
-        "client",
-        help="send JSON lines to a unix socket, print the replies",
-        description="Send the JSON lines of --input (default: stdin) and print the replies as JSON "
-        "lines; after the input ends, exit once --replies replies arrived or none came for --idle "
-        "seconds.",
-    )
-    client.add_argument("path", metavar="PATH", help="socket path")
-    client.add_argument("--input", default="-", metavar="FILE", help="JSON lines to send (default: stdin)")
-    _add_framing(client)
-    client.add_argument("--retry-interval-ms", type=_positive_int, default=100, metavar="N",
-                        help="first reconnect wait (default 100)")
-    client.add_argument("--retry-growth", type=_growth, default=2.0, metavar="X",
-                        help="reconnect wait growth rate (default 2)")
-    client.add_argument("--retries", type=_nonneg_int, default=3, metavar="N",
-                        help="reconnect attempts (default 3)")
-    client.add_argument("--no-reconnect", action="store_true", help="a failed connect is final")
-    client.add_argument("--replies", type=_nonneg_int, metavar="N", help="exit once N replies arrived")
-    client.add_argument("--idle", type=_seconds, default=1.0, metavar="SECONDS",
-                        help="after the input ends, exit when no reply came for this long (default 1)")
-    _add_output(client)
+    client = _add_client(sub)
     for p in (demo, run, server, client):
         p.set_defaults(subparser=p)
     return parser
@@ -242,8 +259,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    import os
-
     if not os.path.isfile(args.flow_file):
         parser.error(f"argument FLOW: {args.flow_file}: no such file")
     if args.monkey_patch:
@@ -252,7 +267,13 @@ def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         monkey.patch_all()
     from .flow import FlowFileError, Runner, load_flow_file
 
-    runner = Runner(params=dict(args.set), drain_timeout=args.drain_timeout)
+    params = dict(args.set)
+    if "dir" in params:  # where ctx.path() puts files: created like demo --dir
+        try:
+            os.makedirs(params["dir"], exist_ok=True)
+        except OSError as exc:
+            parser.error(f"argument --set: dir={params['dir']}: cannot create the directory: {exc}")
+    runner = Runner(params=params, drain_timeout=args.drain_timeout)
     try:
         functions = load_flow_file(args.flow_file, args.flow)
     except FlowFileError as exc:
@@ -269,6 +290,7 @@ def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         except Exception as exc:
             runner.log(f"error: flow {getattr(fn, '__name__', fn)!r}: {type(exc).__name__}: {exc}")
             return 1
+    exit_on_closed_stdout(runner)
     runner.log(f"running {', '.join(f.name for f in runner.flows)} (SIGINT/SIGTERM to stop)")
     return runner.run()
 
@@ -293,22 +315,18 @@ def _cmd_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         if args.echo:
             srv.out.subscribe(srv.in_)
         srv.err.subscribe(stderr.in_)
-        stdout.err.subscribe(stderr.in_)
+        stdout.err.subscribe(unless_closed_pipe(stderr.in_.on_next))
 
     try:
         runner.deploy(server)
     except (ConfigError, SocketPathError) as exc:
         _usage_error(parser, exc)
+    exit_on_closed_stdout(runner)
     return runner.run()
 
 
-def _cmd_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from ..core.errors import ConfigError, SocketPathError
-    from ..core.event import Event
-    from ..edge.console import Console
-    from .flow import Flow, Runner, client_ready
-
-    runner = Runner(name="rxunix client", summary=False, drain_timeout=5.0)
+def _client_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``unix_socket_client`` options of ``rxunix client``'s arguments."""
     config: dict[str, Any] = {"path": args.path}
     if args.buf_size is not None:
         config["buf_size"] = args.buf_size
@@ -321,6 +339,41 @@ def _cmd_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
                 "max_retries": args.retries,
             }
         }
+    return options
+
+
+def _watch_idle(ctx: Any, cli: Any, args: argparse.Namespace, state: dict[str, Any]) -> None:
+    """After the input ended: end the run once no reply came for ``--idle`` seconds.
+
+    Status 0, or 1 with a message when ``--replies N`` is given and fewer came.
+    """
+    import gevent
+
+    while True:
+        if cli.held:  # still sending: not idle yet
+            state["last"] = time.monotonic()
+        quiet = time.monotonic() - float(state["last"])
+        if quiet >= args.idle:
+            break
+        gevent.sleep(min(0.05, args.idle - quiet + 0.001))
+    if ctx.runner.status is not None:
+        return  # already ending (all replies came, or stdout closed)
+    if args.replies is None or state["replies"] >= args.replies:
+        ctx.exit(0, f"no reply for {args.idle}s after the input ended")
+        return
+    ctx.runner.log(f"error: {state['replies']} of {args.replies} replies, then none for "
+                   f"{args.idle:g}s (--idle) after the input ended")
+    ctx.exit(1, "too few replies")
+
+
+def _cmd_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from ..core.errors import ConfigError, SocketPathError
+    from ..core.event import Event
+    from ..edge.console import Console
+    from .flow import Flow, Runner, client_ready
+
+    runner = Runner(name="rxunix client", summary=False, drain_timeout=5.0)
+    options = _client_options(args)
     state = {"replies": 0, "errors": 0, "input_done": False, "last": time.monotonic()}
 
     def client(ctx: Flow) -> None:
@@ -345,33 +398,22 @@ def _cmd_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
                 return  # completed because the run is stopping
             state["input_done"] = True
             state["last"] = time.monotonic()
-            if args.replies is None:
-                ctx.spawn_later(0, watch_idle)
-
-        def watch_idle() -> None:
-            import gevent
-
-            while True:
-                if cli.held:  # still sending: not idle yet
-                    state["last"] = time.monotonic()
-                quiet = time.monotonic() - float(state["last"])
-                if quiet >= args.idle:
-                    ctx.exit(0, f"no reply for {args.idle}s after the input ended")
-                    return
-                gevent.sleep(min(0.05, args.idle - quiet + 0.001))
+            ctx.spawn_later(0, _watch_idle, ctx, cli, args, state)
 
         def client_done() -> None:
             ctx.exit(1, "the client stopped (see errors above)")
 
         source.out.subscribe(on_next=cli.in_.on_next, on_completed=input_done)
         cli.out.subscribe(on_next=reply, on_completed=client_done)
-        for conn in (source, cli, stdout):
+        for conn in (source, cli):
             conn.err.subscribe(error)
+        stdout.err.subscribe(unless_closed_pipe(error))
 
     try:
         runner.deploy(client)
     except (ConfigError, SocketPathError) as exc:
         _usage_error(parser, exc)
+    exit_on_closed_stdout(runner)
     status = runner.run()
     if status == 0 and state["errors"]:
         status = 1
@@ -384,14 +426,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sub: argparse.ArgumentParser = args.subparser
     try:
-        if args.command == "demo":
-            return _cmd_demo(args)
-        if args.command == "run":
-            return _cmd_run(args, sub)
-        if args.command == "server":
-            return _cmd_server(args, sub)
-        return _cmd_client(args, sub)
+        with rxunix_warnings():
+            status = _dispatch(args, sub)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        return 1
+        status = EXIT_PIPE
+    if status == EXIT_PIPE:
+        silence_stdout()
+    return status
+
+
+def _dispatch(args: argparse.Namespace, sub: argparse.ArgumentParser) -> int:
+    if args.command == "demo":
+        return _cmd_demo(args)
+    if args.command == "run":
+        return _cmd_run(args, sub)
+    if args.command == "server":
+        return _cmd_server(args, sub)
+    return _cmd_client(args, sub)

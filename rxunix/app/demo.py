@@ -15,7 +15,10 @@ verbatim. Logs are sorted, minified JSON lines::
     ['client_out.log', 'server_out.log']
 
 The run fails (status 1, message on stderr) on any error event, when the client
-gives up reconnecting, or after ``timeout`` seconds.
+gives up reconnecting, or after ``timeout`` seconds. A socket path that cannot
+be used (too long, in a missing directory, a live socket, a regular file...)
+or a missing input file fails before anything is created: existing logs are
+left as they are. ``directory`` is created if missing.
 """
 
 from __future__ import annotations
@@ -31,9 +34,12 @@ from typing import IO, Any
 
 import gevent
 
+from ..core.errors import SocketPathError
 from ..core.event import Event
 from ..edge.console import Console
 from ..edge.exit import ExitConnector
+from ..edge.sockpath import check_path
+from .cli_output import EXIT_PIPE, exit_on_closed_stdout
 from .flow import SINK, Flow, Runner, client_ready, out_or_exit
 
 __all__ = ["SAMPLE", "run_demo", "server_flow", "client_flow", "server_config", "client_config"]
@@ -197,6 +203,61 @@ def _lines(path: str) -> int:
         return 0
 
 
+def _watch(runner: Runner, counts: _Counts, timeout: float) -> None:
+    """End the run after ``timeout`` seconds; log progress every 2 s (only long runs show it)."""
+    flow = runner.flows[0]
+
+    def timed_out() -> None:
+        runner.exit(1, f'timed out after {timeout}s waiting for "exit" to come back '
+                       f"(sent {counts.sent}, received {counts.received})")
+
+    def progress() -> None:
+        while True:
+            gevent.sleep(2.0)
+            runner.log(f"... sent {counts.sent}, received {counts.received}, errors {counts.errors}")
+
+    flow.spawn_later(timeout, timed_out)
+    flow.spawn_later(0, progress)
+
+
+def _summary(runner: Runner, counts: _Counts, status: int, directory: str) -> int:
+    """Log the outcome and the figures of a finished run; the final exit status."""
+    if status == 0 and runner.reason.startswith("SIG"):
+        status = 130
+    if status == 0 and counts.errors:
+        status = 1
+        runner.log(f"failed: {counts.errors} error event(s), shown above")
+    elif status != 0:
+        runner.log(f"failed: {runner.reason}")
+    else:
+        runner.log('"exit" came back: done')
+    runner.log(f"sent {counts.sent}, received {counts.received}, errors {counts.errors}, "
+               f"elapsed {runner.elapsed:.2f}s")
+    if counts.client is not None:
+        stats = counts.client.stats
+        runner.log(f"client connections {stats['connects']}, reconnect retries {stats['retries']}")
+    for name in ("server_out.log", "client_out.log"):
+        path = os.path.join(directory, name)
+        runner.log(f"{path}: {_lines(path)} lines")
+    return status
+
+
+def _input_or_socket_problem(input_path: str, socket_path: str | None) -> str | None:
+    """Why the demo cannot run with this input and socket (checked before any log file is opened)."""
+    if not os.path.isfile(input_path) and input_path != "-":
+        return f"input {input_path}: no such file"
+    if socket_path is None:  # our own temporary directory
+        return None
+    try:
+        check_path(socket_path)  # too long, live socket, regular file, directory, symlink
+    except SocketPathError as exc:
+        return f"--socket: {exc}"
+    parent = os.path.dirname(os.path.abspath(socket_path))
+    if not os.path.isdir(parent):
+        return f"--socket: socket path {socket_path!r}: directory {parent!r} does not exist"
+    return None
+
+
 def run_demo(
     input_path: str | None = None,
     directory: str = ".",
@@ -217,10 +278,11 @@ def run_demo(
         socket_path = os.path.join(made_dir, "unix-socket.sock")
     input_path = input_path or SAMPLE
     try:
-        os.makedirs(directory, exist_ok=True)
-        if not os.path.isfile(input_path) and input_path != "-":
-            runner.log(f"error: input {input_path}: no such file")
+        problem = _input_or_socket_problem(input_path, None if made_dir else socket_path)
+        if problem is not None:
+            runner.log(f"error: {problem}")
             return 1
+        os.makedirs(directory, exist_ok=True)
         errors = Console(stream=log, runtime=runner.runtime)
         try:
             # the client flow first: with --server-delay it starts before the server
@@ -231,43 +293,16 @@ def run_demo(
         except Exception as exc:
             runner.log(f"error: {type(exc).__name__}: {exc}")
             return 1
+        exit_on_closed_stdout(runner)
         errors.start()
         shown = "the built-in sample" if input_path == SAMPLE else input_path
         runner.log(f"server on {socket_path}; client sending {shown}; logs in {directory}")
-        flow = runner.flows[0]
-
-        def timed_out() -> None:
-            runner.exit(1, f'timed out after {timeout}s waiting for "exit" to come back '
-                           f"(sent {counts.sent}, received {counts.received})")
-
-        flow.spawn_later(timeout, timed_out)
-
-        def progress() -> None:  # only long runs print it
-            while True:
-                gevent.sleep(2.0)
-                runner.log(f"... sent {counts.sent}, received {counts.received}, errors {counts.errors}")
-
-        flow.spawn_later(0, progress)
+        _watch(runner, counts, timeout)
         status = runner.run()
         errors.stop()
-        if status == 0 and runner.reason.startswith("SIG"):
-            status = 130
-        if status == 0 and counts.errors:
-            status = 1
-            runner.log(f"failed: {counts.errors} error event(s), shown above")
-        elif status != 0:
-            runner.log(f"failed: {runner.reason}")
-        else:
-            runner.log('"exit" came back: done')
-        runner.log(f"sent {counts.sent}, received {counts.received}, errors {counts.errors}, "
-                   f"elapsed {runner.elapsed:.2f}s")
-        if counts.client is not None:
-            stats = counts.client.stats
-            runner.log(f"client connections {stats['connects']}, reconnect retries {stats['retries']}")
-        for name in ("server_out.log", "client_out.log"):
-            path = os.path.join(directory, name)
-            runner.log(f"{path}: {_lines(path)} lines")
-        return status
+        if status == EXIT_PIPE:
+            return status  # stdout closed (| head): quietly
+        return _summary(runner, counts, status, directory)
     finally:
         if made_dir is not None:
             shutil.rmtree(made_dir, ignore_errors=True)

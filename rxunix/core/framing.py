@@ -22,7 +22,7 @@ An :class:`Encoder` turns values into the bytes to send::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .codecs.base import Codec

@@ -34,7 +34,7 @@ import enum
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from .errors import RxUnixError
 from .event import Event

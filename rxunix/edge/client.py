@@ -77,6 +77,7 @@ from ..core.reconnect import RetryPolicy
 from ..core.registry import Spec
 from .base import Connector
 from .runtime import Runtime
+from .sockpath import describe_connect_error
 from .turns import Turns
 
 __all__ = ["UnixSocketClient", "unix_socket_client", "CONFIG_SCHEMA", "CONNECTOR_KEYS"]
@@ -378,7 +379,7 @@ class UnixSocketClient(Connector):
             self._give_up(f"internal error: {type(exc).__name__}: {exc}")
 
     def _gave_up_message(self, error: BaseException | None) -> str:
-        why = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
+        why = describe_connect_error(self.path, error) if error is not None else "unknown error"
         if self.policy is None:
             return f"could not connect to {self.path} ({why}); no reconnect is configured"
         return f"gave up connecting to {self.path} after {self.policy.retries} retries ({why})"

@@ -48,6 +48,7 @@ __all__ = [
     "probe_live",
     "bind_secure",
     "remove_if_ours",
+    "describe_connect_error",
 ]
 
 #: Longest usable ``sun_path`` on Linux, in bytes (the 108-byte field holds a NUL too).
@@ -115,13 +116,40 @@ def check_path(path: str) -> os.stat_result | None:
         if probe_live(path):
             raise SocketPathError(f"socket path {path!r} is in use: another process accepts connections on it")
         return st
-    kind = (
+    raise SocketPathError(f"socket path {path!r} exists and is {_kind(mode)}; refusing to replace it")
+
+
+def _kind(mode: int) -> str:
+    """What a non-socket file is, in words."""
+    return (
         "a symlink" if stat.S_ISLNK(mode)
         else "a directory" if stat.S_ISDIR(mode)
         else "a regular file" if stat.S_ISREG(mode)
         else "not a socket"
     )
-    raise SocketPathError(f"socket path {path!r} exists and is {kind}; refusing to replace it")
+
+
+def describe_connect_error(path: str, error: BaseException) -> str:
+    """Why connecting to ``path`` failed, in words a user can act on.
+
+    A path that exists but is no socket says what it is (the kernel only says
+    "Connection refused"); anything else is ``"ErrorType: message"``::
+
+        >>> d = tempfile.mkdtemp(dir="/tmp"); open(d + "/f", "w").close()
+        >>> describe_connect_error(d + "/f", ConnectionRefusedError(111, "Connection refused"))  # doctest: +ELLIPSIS
+        "'/tmp/.../f' is not a socket (a regular file)"
+        >>> describe_connect_error(d + "/none", FileNotFoundError(2, "No such file or directory"))
+        'FileNotFoundError: [Errno 2] No such file or directory'
+        >>> shutil.rmtree(d)
+    """
+    if isinstance(error, OSError) and error.errno in (errno.ECONNREFUSED, errno.ENOTSOCK):
+        try:
+            st = os.stat(path)  # through symlinks: what a connect reaches
+        except OSError:
+            st = None
+        if st is not None and not stat.S_ISSOCK(st.st_mode):
+            return f"{path!r} is not a socket ({_kind(st.st_mode)})"
+    return f"{type(error).__name__}: {error}"
 
 
 def _bind_address(tmpdir: str, dirfd: int) -> str:

@@ -191,6 +191,7 @@ def test_notebook_runs_top_to_bottom(kernel_name: str, name: str) -> None:
 
 def test_html_of_events_connectors_and_collectors() -> None:
     from rxunix.event import Event, error_event
+
     from rxunix.notebook import Collector, EventList
 
     ev = Event({"n": 1, "s": "<b>"}, {"unix_socket_server": {"path": "/s", "peer": 3, "pid": 9}, "k": 2})
@@ -229,6 +230,7 @@ def test_connector_html_shows_state_and_counters() -> None:
 
 def test_plots_render_to_png() -> None:
     from rxunix.event import Event
+
     from rxunix.notebook import LiveView, Sample, Timeline, plot_timeline, plot_windows, png_bytes
 
     wins = [Event([{"c": 0}, {"c": 1}, {"c": 0}]), Event([{"c": 1}])]

@@ -79,7 +79,6 @@ def run_plain(path: str, garbage: bool) -> None:
 def run_rxunix(path: str) -> None:
     import gevent
     import gevent.event
-
     from rxunix.connectors.server import unix_socket_server
 
     server = unix_socket_server(

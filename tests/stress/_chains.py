@@ -11,7 +11,6 @@ import struct
 from typing import Any
 
 import msgpack
-
 from rxunix.errors import RxUnixError
 from rxunix.framing import EncoderFactory
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import gevent
 from gevent import socket as gsocket
-
 from rxunix.connectors.server import UnixSocketServer, unix_socket_server
 from rxunix.event import Event
 from rxunix.origin import SERVER

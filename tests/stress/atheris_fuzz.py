@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 with atheris.instrument_imports():
     from rxunix.errors import RxUnixError
     from rxunix.framing import DecoderFactory
+
     from tests.stress._chains import CODECS, FRAMINGS, normal
 
     # the registry imports processors and codecs lazily: do it here, instrumented

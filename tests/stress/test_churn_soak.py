@@ -13,7 +13,6 @@ from typing import Any
 import gevent
 import pytest
 from gevent import socket as gsocket
-
 from rxunix.connectors.server import unix_socket_server
 from rxunix.operators.windows import connection_key, tumbling_count_or_time
 

@@ -12,7 +12,6 @@ from typing import Any
 import gevent
 import pytest
 from gevent import socket as gsocket
-
 from rxunix.connectors.client import unix_socket_client
 
 from ..helpers import wait_for

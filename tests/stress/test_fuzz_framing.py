@@ -15,7 +15,6 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from rxunix.errors import RxUnixError
 from rxunix.framing import DecoderFactory
 

@@ -17,7 +17,6 @@ import gevent
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from rxunix.framing import DecoderFactory
 
 from ..helpers import wait_for

@@ -12,7 +12,6 @@ import time
 import tracemalloc
 
 import pytest
-
 from rxunix.errors import FrameTooLarge
 from rxunix.framing import DecoderFactory
 from rxunix.processors.length_prefixed import LengthPrefixedPost

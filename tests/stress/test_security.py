@@ -17,7 +17,6 @@ from typing import Any
 import gevent
 import gevent.os
 import pytest
-
 from rxunix.connectors.server import unix_socket_server
 from rxunix.errors import SocketPathError
 from rxunix.security import InsecureSocketDirWarning, check_socket_dir
