@@ -72,6 +72,10 @@ __all__ = [
     "unix_socket_server",
     "UnixSocketServer",
     "UnixSocketClient",
+    "unix_datagram_server",
+    "unix_datagram_client",
+    "UnixDatagramServer",
+    "UnixDatagramClient",
 ]
 
 # Connectors are imported on first use, so that ``import rxunix`` stays light.
@@ -80,10 +84,16 @@ _LAZY = {
     "UnixSocketServer": ".connectors.server",
     "unix_socket_client": ".connectors.client",
     "UnixSocketClient": ".connectors.client",
+    "unix_datagram_server": ".connectors.dgram_server",
+    "UnixDatagramServer": ".connectors.dgram_server",
+    "unix_datagram_client": ".connectors.dgram_client",
+    "UnixDatagramClient": ".connectors.dgram_client",
 }
 
 if TYPE_CHECKING:
     from .connectors.client import UnixSocketClient, unix_socket_client
+    from .connectors.dgram_client import UnixDatagramClient, unix_datagram_client
+    from .connectors.dgram_server import UnixDatagramServer, unix_datagram_server
     from .connectors.server import UnixSocketServer, unix_socket_server
 
 

@@ -135,4 +135,4 @@ systemd (it binds /run/x.sock); set SocketMode= in the .socket unit
             f"systemd: 'permissions' does not apply to a socket passed by systemd (it binds {path}); "
             "set SocketMode= in the .socket unit"
         )
-    return value  # type: ignore[return-value]
+    return value

@@ -22,7 +22,9 @@ from typing import Any
 
 from .event import Event
 
-__all__ = ["SERVER", "CLIENT", "DGRAM_SERVER", "DGRAM_CLIENT", "ORIGIN_KEYS", "origin_records", "merge_origins", "aggregate"]
+__all__ = [
+    "SERVER", "CLIENT", "DGRAM_SERVER", "DGRAM_CLIENT", "ORIGIN_KEYS", "origin_records", "merge_origins", "aggregate",
+]
 
 SERVER = "unix_socket_server"
 CLIENT = "unix_socket_client"

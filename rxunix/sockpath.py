@@ -185,13 +185,13 @@ def check_path(path: str, kind: int = _STREAM) -> os.stat_result | None:
         if probe_live(path, kind=kind):
             raise SocketPathError(f"socket path {path!r} is in use: another process accepts connections on it")
         return st
-    kind = (
+    what = (
         "a symlink" if stat.S_ISLNK(mode)
         else "a directory" if stat.S_ISDIR(mode)
         else "a regular file" if stat.S_ISREG(mode)
         else "not a socket"
     )
-    raise SocketPathError(f"socket path {path!r} exists and is {kind}; refusing to replace it")
+    raise SocketPathError(f"socket path {path!r} exists and is {what}; refusing to replace it")
 
 
 def _bind_address(tmpdir: str, dirfd: int) -> str:

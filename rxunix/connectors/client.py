@@ -76,6 +76,7 @@ from ..origin import CLIENT
 from ..reconnect import RetryPolicy
 from ..registry import Spec
 from ..runtime import Runtime
+from ..sockpath import sockaddr  # issue 17: "@name" is the abstract namespace
 from .base import Connector
 from .turns import Turns
 
@@ -398,7 +399,7 @@ class UnixSocketClient(Connector):
             sock = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
             try:
                 sock.settimeout(_CONNECT_TIMEOUT)
-                sock.connect(self.path)
+                sock.connect(sockaddr(self.path))  # issue 17
                 sock.settimeout(None)
             except OSError as exc:
                 sock.close()
