@@ -5,10 +5,15 @@
     rxunix demo [--input FILE] [--dir DIR] [--socket PATH] [--server-delay S] [--timeout S] [--quiet]
     rxunix run FLOW.py [--flow NAME]... [--set NAME=VALUE]... [--drain-timeout S] [--monkey-patch]
     rxunix server PATH [--codec SPEC] [--pre SPEC]... [--post SPEC]... [--permissions MODE]
-                       [--buf-size N] [--echo] [--meta] [--pretty]
+                       [--buf-size N] [--echo] [--meta] [--pretty] [--dgram] [--systemd [NAME]]
     rxunix client PATH [--input FILE] [--codec SPEC] [--pre SPEC]... [--post SPEC]... [--buf-size N]
                        [--retry-interval-ms N] [--retry-growth X] [--retries N] [--no-reconnect]
-                       [--replies N] [--idle S] [--meta] [--pretty]
+                       [--replies N] [--idle S] [--meta] [--pretty] [--dgram]
+
+``PATH`` beginning with ``@`` is a Linux abstract socket name. ``--dgram`` uses
+unix datagram sockets (one datagram per event); ``server --systemd`` takes the
+socket systemd passed (socket activation; ``NAME`` picks one by
+``FileDescriptorName=``) instead of binding PATH.
 
 ``server`` and ``client`` print events as JSON lines on stdout (ready for
 ``jq``) and error events as JSON lines on stderr. A ``SPEC`` is a registered
@@ -110,6 +115,11 @@ def _add_output(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pretty", action="store_true", help="indented JSON for humans")
 
 
+def _add_socket_kind(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dgram", action="store_true",
+                   help="unix datagram socket (SOCK_DGRAM): one datagram per event")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``rxunix`` command."""
     from . import __version__
@@ -162,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_framing(server)
     server.add_argument("--permissions", metavar="MODE", help='socket file mode, chmod style ("=600", "u=rw,go=")')
     server.add_argument("--echo", action="store_true", help="send every event back to where it came from")
+    _add_socket_kind(server)  # issue 17
+    server.add_argument("--systemd", nargs="?", const=True, default=False, metavar="NAME",
+                        help="use the socket passed by systemd (LISTEN_FDS; NAME: from LISTEN_FDNAMES)")
     _add_output(server)
 
     client = sub.add_parser(
@@ -181,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     client.add_argument("--retries", type=_nonneg_int, default=3, metavar="N",
                         help="reconnect attempts (default 3)")
     client.add_argument("--no-reconnect", action="store_true", help="a failed connect is final")
+    _add_socket_kind(client)  # issue 17
     client.add_argument("--replies", type=_nonneg_int, metavar="N", help="exit once N replies arrived")
     client.add_argument("--idle", type=_seconds, default=1.0, metavar="SECONDS",
                         help="after the input ends, exit when no reply came for this long (default 1)")
@@ -214,6 +228,7 @@ _OPTION_OF_KEY = {
     "interval_ms": "--retry-interval-ms",
     "growth_rate": "--retry-growth",
     "max_retries": "--retries",
+    "systemd": "--systemd",
 }
 
 
@@ -284,9 +299,16 @@ def _cmd_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         config["permissions"] = args.permissions
     if args.buf_size is not None:
         config["buf_size"] = args.buf_size
+    if args.systemd:
+        config["systemd"] = args.systemd
 
     def server(ctx: Flow) -> None:
-        srv = ctx.server(config=config, **_framing(args))
+        if args.dgram:  # issue 17
+            from .connectors.dgram_server import unix_datagram_server
+
+            srv = ctx.add(unix_datagram_server(config=config, runtime=runner.runtime, **_framing(args)))
+        else:
+            srv = ctx.server(config=config, **_framing(args))
         stdout = ctx.console(pretty=args.pretty, meta=args.meta)
         stderr = ctx.add(Console(stream=sys.stderr, meta=args.meta, runtime=runner.runtime), order=0)
         srv.out.subscribe(stdout.in_)
@@ -306,6 +328,7 @@ def _cmd_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     from .connectors.console import Console
     from .errors import ConfigError, SocketPathError
     from .event import Event
+    from .flow import CLIENT as CLIENT_ORDER
     from .flow import Flow, Runner, client_ready
 
     runner = Runner(name="rxunix client", summary=False, drain_timeout=5.0)
@@ -324,7 +347,12 @@ def _cmd_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     state = {"replies": 0, "errors": 0, "input_done": False, "last": time.monotonic()}
 
     def client(ctx: Flow) -> None:
-        cli = ctx.client(**options)
+        if args.dgram:  # issue 17
+            from .connectors.dgram_client import unix_datagram_client
+
+            cli = ctx.add(unix_datagram_client(runtime=runner.runtime, **options), order=CLIENT_ORDER)
+        else:
+            cli = ctx.client(**options)
         source = ctx.read_file(args.input, ready=client_ready(cli))
         stdout = ctx.console(pretty=args.pretty, meta=args.meta)
         stderr = ctx.add(Console(stream=sys.stderr, meta=args.meta, runtime=runner.runtime), order=0)

@@ -151,6 +151,11 @@ class UnixDatagramClient(Connector):
         return len(self._queue)
 
     @property
+    def queue_size(self) -> int:
+        """Events held at most while disconnected."""
+        return int(self.config["queue_size"])
+
+    @property
     def connected(self) -> bool:
         """True while the socket is connected to the receiver."""
         return self._sock is not None
@@ -173,9 +178,8 @@ class UnixDatagramClient(Connector):
         if self._closed is not None:
             self._drop(event, "enqueue", f"not sent: {self._closed}")
             return
-        if self._sock is None and len(self._queue) >= self.config["queue_size"]:
-            self._drop(event, "enqueue",
-                       f"not sent: queue full ({self.config['queue_size']} events held while disconnected)")
+        if self._sock is None and len(self._queue) >= self.queue_size:
+            self._drop(event, "enqueue", f"not sent: queue full ({self.queue_size} events held while disconnected)")
             return
         self._queue.append(event)
         self._wake.set()

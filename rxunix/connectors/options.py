@@ -57,7 +57,7 @@ def parse_options(
     if first is not None:
         _merge_first(owner, first, merged, top)
     schema = dict(top)
-    schema.update({k: Option(object, None) for k in config_schema if k not in top})  # keyword shortcuts
+    schema.update({k: Option((object, bool), None) for k in config_schema if k not in top})  # keyword shortcuts
     opts = validate(owner, merged, schema)
     cfg = dict(opts.pop("config") or {})
     for key in config_schema:

@@ -244,7 +244,7 @@ def _parse_options(first: Mapping[str, Any] | None, options: dict[str, Any]) -> 
                 raise ConfigError(f"{_OWNER}: option 'config' given twice")
             options["config"] = first
     schema = dict(CONNECTOR_SCHEMA)
-    schema.update({k: Option(object, None) for k in CONFIG_SCHEMA})  # keyword shortcuts
+    schema.update({k: Option((object, bool), None) for k in CONFIG_SCHEMA})  # keyword shortcuts (bool: systemd=True)
     opts = validate(_OWNER, options, schema)
     cfg = dict(opts.pop("config") or {})
     for key in CONFIG_SCHEMA:
