@@ -210,10 +210,13 @@ def bind_secure(
     """Bind ``sock`` (AF_UNIX; a stream socket also listens), then publish it at ``path``.
 
     ``mode`` (``None``: leave the umask default) is in force before ``path``
-    exists. Returns the identity to pass to :func:`remove_if_ours`.
+    exists (a datagram socket is bound at ``path`` directly, see
+    :func:`_bind_in_place`). Returns the identity to pass to :func:`remove_if_ours`.
     """
     kind = getattr(sock, "type", _STREAM)
     stale = check_path(path, kind)
+    if kind != _STREAM:
+        return _bind_in_place(sock, path, mode, stale)
     parent = os.path.dirname(os.path.abspath(path))
     try:
         tmpdir = tempfile.mkdtemp(prefix=".rxu-", dir=parent)  # mode 0700, ours alone
@@ -238,6 +241,40 @@ def bind_secure(
     finally:
         os.close(dirfd)
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _bind_in_place(sock: Any, path: str, mode: int | None, stale: os.stat_result | None) -> SocketIdentity:
+    """Bind a datagram socket at ``path`` itself: the address a datagram's receiver sees
+    is the name given to ``bind``, so replies need the final path, not a private one.
+
+    The socket inode's own mode (``fchmod`` before ``bind``) restricts the file from
+    its creation on; a mode wider than the umask allows is set afterwards through an
+    ``O_PATH`` descriptor of the file we just checked (never through a symlink).
+    """
+    try:
+        if mode is not None:
+            os.fchmod(sock.fileno(), mode & 0o777)
+        if stale is not None:
+            current = check_path(path, sock.type)
+            if current is not None and (current.st_dev, current.st_ino) == (stale.st_dev, stale.st_ino):
+                os.unlink(path)
+        sock.bind(path)
+        fd = os.open(path, os.O_PATH | os.O_NOFOLLOW)
+    except OSError as exc:
+        if isinstance(exc, SocketPathError):
+            raise
+        if exc.errno == errno.EADDRINUSE:
+            raise SocketPathError(f"socket path {path!r} keeps changing; giving up") from exc
+        raise SocketPathError(f"cannot bind unix socket at {path!r}: {exc}") from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISSOCK(st.st_mode):
+            raise SocketPathError(f"socket path {path!r} was replaced right after bind; giving up")
+        if mode is not None and stat.S_IMODE(st.st_mode) != mode:
+            os.chmod(f"/proc/self/fd/{fd}", mode)
+        return SocketIdentity(st.st_dev, st.st_ino)
+    finally:
+        os.close(fd)
 
 
 def _publish(tmp: str, path: str, stale: os.stat_result | None, kind: int) -> None:
