@@ -205,6 +205,7 @@ class UnixDatagramClient(Connector):
         self._quit.set()
         self._wake.set()
         if runner is not None:
+            runner.join(timeout=1.0)  # it ends by itself once it sees quit
             runner.kill(block=True, timeout=1.0)
         self._report_held("stop", "not sent: client stopped before it could be sent")
 
@@ -318,9 +319,11 @@ class UnixDatagramClient(Connector):
             return self._send_loop(sock, lost)
         finally:
             self._sock = None
-            reader.kill(block=True, timeout=1.0)
-            sock.close()
-            self._unbind()
+            try:
+                reader.kill(block=True, timeout=1.0)
+            finally:
+                sock.close()
+                self._unbind()
 
     def _send_loop(self, sock: Any, lost: list[OSError]) -> OSError | None:
         q = self._queue
