@@ -64,10 +64,19 @@ class Credentials(NamedTuple):
 
 
 def parse_credentials(ancdata: Iterable[tuple[int, int, bytes]]) -> Credentials | None:
-    """The ``SCM_CREDENTIALS`` of a message's ancillary data; ``None`` if it has none."""
+    """The ``SCM_CREDENTIALS`` of a message's ancillary data; ``None`` if it has none.
+
+    A datagram queued before the receiver turned ``SO_PASSCRED`` on carries no
+    record of its sender: the kernel then reports pid 0 and the overflow uid/gid,
+    which are not credentials (``None`` too)::
+
+        >>> parse_credentials([(SOL_SOCKET, SCM_CREDENTIALS, struct.pack("3i", 0, 65534, 65534))]) is None
+        True
+    """
     for level, kind, data in ancdata:
         if level == SOL_SOCKET and kind == SCM_CREDENTIALS and len(data) >= CREDENTIALS_SIZE:
-            return Credentials(*_UCRED.unpack_from(data))
+            creds = Credentials(*_UCRED.unpack_from(data))
+            return creds if creds.pid > 0 else None
     return None
 
 

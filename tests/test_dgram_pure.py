@@ -60,6 +60,7 @@ def test_parse_credentials() -> None:
     assert parse_credentials([(SOL_SOCKET, 1, raw)]) is None  # SCM_RIGHTS: not credentials
     assert parse_credentials([(SOL_SOCKET, SCM_CREDENTIALS, raw[:8])]) is None  # cut short
     assert parse_credentials([]) is None
+    assert parse_credentials([(SOL_SOCKET, SCM_CREDENTIALS, struct.pack("3i", 0, 65534, 65534))]) is None
 
 
 def test_reply_route() -> None:
