@@ -107,7 +107,8 @@ def _add_framing(p: argparse.ArgumentParser) -> None:
                    help="preprocessor, repeatable, in order (default: separate; 'none' for none)")
     p.add_argument("--post", type=_spec("post"), action="append", metavar="SPEC",
                    help="postprocessor, repeatable, in order (default: separate; 'none' for none)")
-    p.add_argument("--buf-size", type=_positive_int, metavar="N", help="receive buffer in bytes (default 8192)")
+    p.add_argument("--buf-size", type=_positive_int, metavar="N",
+                   help="receive buffer in bytes (default 8192; --dgram: largest datagram, default 65536)")
 
 
 def _add_output(p: argparse.ArgumentParser) -> None:
@@ -232,6 +233,20 @@ _OPTION_OF_KEY = {
 }
 
 
+def _socket_connector(ctx: Any, args: argparse.Namespace, role: str, **options: Any) -> Any:
+    """The stream connector of ``role`` (``ctx.server``/``ctx.client``), or with ``--dgram`` its datagram twin."""
+    if not args.dgram:
+        return ctx.server(**options) if role == "server" else ctx.client(**options)
+    from .connectors.dgram_client import unix_datagram_client
+    from .connectors.dgram_server import unix_datagram_server
+    from .flow import CLIENT, SERVER
+
+    options.setdefault("runtime", ctx.runner.runtime)
+    if role == "server":
+        return ctx.add(unix_datagram_server(**options), order=SERVER)
+    return ctx.add(unix_datagram_client(**options), order=CLIENT)
+
+
 def _usage_error(parser: argparse.ArgumentParser, exc: Exception) -> None:
     """Turn a ConfigError raised while building a connector into a usage error naming the option."""
     message = str(exc)
@@ -303,12 +318,7 @@ def _cmd_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         config["systemd"] = args.systemd
 
     def server(ctx: Flow) -> None:
-        if args.dgram:  # issue 17
-            from .connectors.dgram_server import unix_datagram_server
-
-            srv = ctx.add(unix_datagram_server(config=config, runtime=runner.runtime, **_framing(args)))
-        else:
-            srv = ctx.server(config=config, **_framing(args))
+        srv = _socket_connector(ctx, args, "server", config=config, **_framing(args))  # issue 17: --dgram
         stdout = ctx.console(pretty=args.pretty, meta=args.meta)
         stderr = ctx.add(Console(stream=sys.stderr, meta=args.meta, runtime=runner.runtime), order=0)
         srv.out.subscribe(stdout.in_)
@@ -328,7 +338,6 @@ def _cmd_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     from .connectors.console import Console
     from .errors import ConfigError, SocketPathError
     from .event import Event
-    from .flow import CLIENT as CLIENT_ORDER
     from .flow import Flow, Runner, client_ready
 
     runner = Runner(name="rxunix client", summary=False, drain_timeout=5.0)
@@ -347,12 +356,7 @@ def _cmd_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     state = {"replies": 0, "errors": 0, "input_done": False, "last": time.monotonic()}
 
     def client(ctx: Flow) -> None:
-        if args.dgram:  # issue 17
-            from .connectors.dgram_client import unix_datagram_client
-
-            cli = ctx.add(unix_datagram_client(runtime=runner.runtime, **options), order=CLIENT_ORDER)
-        else:
-            cli = ctx.client(**options)
+        cli = _socket_connector(ctx, args, "client", **options)  # issue 17: --dgram
         source = ctx.read_file(args.input, ready=client_ready(cli))
         stdout = ctx.console(pretty=args.pretty, meta=args.meta)
         stderr = ctx.add(Console(stream=sys.stderr, meta=args.meta, runtime=runner.runtime), order=0)

@@ -329,3 +329,31 @@ def test_fuzzed_datagrams_never_break_the_server(run: Any, short_tmp: str, sock_
     oversize = [e for e in r.err if e.value["action"] == "read"]
     assert all(e.value["kind"] == "DatagramTooLarge" for e in oversize)
     assert json.loads(json.dumps([e.value for e in r.out], default=str)) is not None
+
+
+def test_thread_runtime_server_and_client(short_tmp: str, sock_path: str) -> None:
+    """Notebook style: the hub runs in its own thread; in_ and stop() are called from this one."""
+    import threading
+
+    from rxunix.connectors.dgram_client import unix_datagram_client
+    from rxunix.runtime import ThreadRuntime
+
+    rt = ThreadRuntime()
+    try:
+        srv = unix_datagram_server(path=sock_path, runtime=rt, preprocessors=["separate"], postprocessors=["separate"])
+        srv.out.subscribe(srv.in_)
+        srv.start()
+        cli = unix_datagram_client(path=sock_path, runtime=rt, preprocessors=["separate"], postprocessors=["separate"])
+        got: list[Any] = []
+        done = threading.Event()
+        cli.out.subscribe(lambda e: (got.append(e.value), len(got) == 50 and done.set()))
+        cli.start()
+        for i in range(50):
+            cli.in_.on_next(Event(i))
+        assert done.wait(20), got
+        assert got == list(range(50))
+        cli.stop()
+        srv.stop()
+        assert cli.written == cli.pushed == 50 and not os.path.exists(sock_path)
+    finally:
+        rt.close()

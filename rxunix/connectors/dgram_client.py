@@ -57,7 +57,7 @@ from ..framing import DecoderFactory, EncoderFactory
 from ..origin import DGRAM_CLIENT
 from ..reconnect import RetryPolicy
 from ..runtime import Runtime
-from ..sockpath import SocketIdentity, bind_secure, check_length, is_abstract, remove_if_ours, sockaddr
+from ..sockpath import SocketIdentity, bind_secure, check_length, is_abstract, peer_name, remove_if_ours, sockaddr
 from .base import Connector
 from .options import parse_options
 from .turns import Turns
@@ -163,8 +163,6 @@ class UnixDatagramClient(Connector):
     @property
     def address(self) -> str | None:
         """This client's own address while connected (where replies come to), if bound."""
-        from ..sockpath import peer_name
-
         return peer_name(self._sock.getsockname()) if self._sock is not None else None
 
     # ---- Connector hooks (hub thread) ---------------------------------------
