@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import re
 
+from .address import is_abstract
 from .errors import ConfigError
 
 __all__ = ["parse_permissions", "check_permissions", "check_socket_permissions", "default_base", "current_umask"]
@@ -158,7 +159,7 @@ def check_socket_permissions(path: str, spec: str | int | None) -> None:
         rxunix.errors.ConfigError: permissions: '@x' is an abstract socket name (no file, so no mode \
 to set); restrict peers by uid instead (rxunix.security.allow_uids)
     """
-    if spec is not None and path.startswith("@"):
+    if spec is not None and is_abstract(path):
         raise ConfigError(
             f"permissions: {path!r} is an abstract socket name (no file, so no mode to set); "
             "restrict peers by uid instead (rxunix.security.allow_uids)"

@@ -15,10 +15,9 @@ SPEC 3 "Path" and "Permissions", beyond Tremor:
 * :func:`remove_if_ours` unlinks the path on shutdown only if it is still the
   inode we published;
 * a path beginning with ``@`` names the Linux *abstract namespace* (no file:
-  nothing to check, chmod or unlink): :func:`is_abstract`, :func:`sockaddr`
-  (the address to give ``bind``/``connect``/``sendto``) and :func:`peer_name`
-  (an address from ``recvfrom``/``getsockname`` back to that notation) are
-  pure; ``bind_secure`` works for stream (listens) and datagram sockets.
+  nothing to check, chmod or unlink); :func:`is_abstract`, :func:`sockaddr` and
+  :func:`peer_name` are the pure helpers of :mod:`rxunix.address`, re-exported;
+* ``bind_secure`` works for stream (listens) and datagram sockets.
 
 Example::
 
@@ -43,6 +42,7 @@ from typing import Any, NamedTuple
 
 from gevent import socket as gsocket
 
+from .address import is_abstract, peer_name, sockaddr
 from .errors import SocketPathError
 
 __all__ = [
@@ -70,52 +70,6 @@ class SocketIdentity(NamedTuple):
 
     dev: int
     ino: int
-
-
-def is_abstract(path: str) -> bool:
-    """True if ``path`` names the Linux abstract namespace (it begins with ``@``).
-
-    >>> is_abstract("@rxunix/log"), is_abstract("/run/rx.sock")
-    (True, False)
-    """
-    return path.startswith("@")
-
-
-def sockaddr(path: str) -> str | bytes:
-    """The address to pass to ``bind``/``connect``/``sendto`` for ``path``.
-
-    ``@name`` becomes the abstract address ``b"\\0name"``; a filesystem path is
-    returned unchanged::
-
-        >>> sockaddr("@rx"), sockaddr("/tmp/x.sock")
-        (b'\\x00rx', '/tmp/x.sock')
-    """
-    if is_abstract(path):
-        return b"\0" + os.fsencode(path[1:])
-    return path
-
-
-def peer_name(address: Any) -> str | None:
-    """An address as ``recvfrom``/``getsockname`` return it, in rxunix notation.
-
-    ``None`` for an unbound (unnamed) socket; ``"@name"`` for an abstract one
-    (autobound ones included); a filesystem path as is. The inverse of
-    :func:`sockaddr`::
-
-        >>> peer_name(b"\\0rx"), peer_name("/tmp/x.sock"), peer_name(None), peer_name("")
-        ('@rx', '/tmp/x.sock', None, None)
-        >>> sockaddr(peer_name(b"\\0\\xff")) == b"\\0\\xff"
-        True
-    """
-    if not address:
-        return None
-    if isinstance(address, bytes):
-        if address.startswith(b"\0"):
-            return "@" + os.fsdecode(address[1:])
-        return os.fsdecode(address)
-    if isinstance(address, str):
-        return "@" + address[1:] if address.startswith("\0") else address
-    return None
 
 
 def check_length(path: str) -> None:

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rxunix.activation import ActivationError, Inherited, check_option, listen_fds, select_fd
+from rxunix.address import is_abstract, peer_name, sockaddr
 from rxunix.connectors.dgram_client import unix_datagram_client
 from rxunix.connectors.dgram_server import unix_datagram_server
 from rxunix.connectors.server import unix_socket_server
@@ -18,7 +19,7 @@ from rxunix.event import Event
 from rxunix.origin import DGRAM_SERVER, merge_origins
 from rxunix.permissions import check_socket_permissions
 from rxunix.security import allow_uids, peer_uid
-from rxunix.sockpath import MAX_PATH_BYTES, check_length, is_abstract, peer_name, sockaddr
+from rxunix.sockpath import MAX_PATH_BYTES, check_length
 
 
 # ---- abstract names ---------------------------------------------------------

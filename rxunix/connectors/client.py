@@ -68,6 +68,7 @@ import gevent
 import gevent.event
 from gevent import socket as gsocket
 
+from ..address import sockaddr  # issue 17: "@name" is the abstract namespace
 from ..config import REQUIRED, Option, validate
 from ..errors import ConfigError, RxUnixError
 from ..event import Event
@@ -76,7 +77,6 @@ from ..origin import CLIENT
 from ..reconnect import RetryPolicy
 from ..registry import Spec
 from ..runtime import Runtime
-from ..sockpath import sockaddr  # issue 17: "@name" is the abstract namespace
 from .base import Connector
 from .turns import Turns
 

@@ -49,6 +49,7 @@ import gevent
 import gevent.event
 from gevent import socket as gsocket
 
+from ..address import is_abstract, peer_name, sockaddr
 from ..config import REQUIRED, Option
 from ..datagram import DatagramTooLarge
 from ..errors import RxUnixError
@@ -57,7 +58,7 @@ from ..framing import DecoderFactory, EncoderFactory
 from ..origin import DGRAM_CLIENT
 from ..reconnect import RetryPolicy
 from ..runtime import Runtime
-from ..sockpath import SocketIdentity, bind_secure, check_length, is_abstract, peer_name, remove_if_ours, sockaddr
+from ..sockpath import SocketIdentity, bind_secure, check_length, remove_if_ours
 from .base import Connector
 from .options import parse_options
 from .turns import Turns

@@ -48,6 +48,7 @@ import gevent
 import gevent.event
 from gevent import socket as gsocket
 
+from ..address import peer_name, sockaddr
 from ..config import REQUIRED, Option
 from ..datagram import CREDENTIALS_SIZE, DatagramTooLarge, parse_credentials, reply_route
 from ..errors import RxUnixError
@@ -56,7 +57,6 @@ from ..framing import Decoder, DecoderFactory, EncoderFactory
 from ..origin import DGRAM_SERVER
 from ..permissions import check_permissions
 from ..runtime import Runtime
-from ..sockpath import peer_name, sockaddr
 from .base import Connector
 from .listen import Listening, check_listen_config, close_listening, listen_socket
 from .options import parse_options

@@ -33,10 +33,11 @@ from typing import Any, NamedTuple
 from gevent import socket as gsocket
 
 from ..activation import ActivationError, check_option, listen_fds, select_fd
+from ..address import is_abstract, sockaddr
 from ..errors import SocketPathError
 from ..permissions import check_socket_permissions, parse_permissions
 from ..security import check_socket_dir
-from ..sockpath import SocketIdentity, bind_secure, check_length, is_abstract, remove_if_ours, sockaddr
+from ..sockpath import SocketIdentity, bind_secure, check_length, remove_if_ours
 
 __all__ = ["Listening", "check_listen_config", "listen_socket", "inherited_socket", "close_listening"]
 
