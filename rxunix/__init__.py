@@ -76,8 +76,14 @@ __all__ = [
     "unix_socket_server",
     "UnixSocketServer",
     "UnixSocketClient",
+    "unix_datagram_server",
+    "unix_datagram_client",
+    "UnixDatagramServer",
+    "UnixDatagramClient",
 ]
 
 from .edge.client import UnixSocketClient, unix_socket_client
+from .edge.dgram_client import UnixDatagramClient, unix_datagram_client
+from .edge.dgram_server import UnixDatagramServer, unix_datagram_server
 from .edge.server import UnixSocketServer, unix_socket_server
 

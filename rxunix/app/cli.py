@@ -5,10 +5,15 @@
     rxunix demo [--input FILE] [--dir DIR] [--socket PATH] [--server-delay S] [--timeout S] [--quiet]
     rxunix run FLOW.py [--flow NAME]... [--set NAME=VALUE]... [--drain-timeout S] [--monkey-patch]
     rxunix server PATH [--codec SPEC] [--pre SPEC]... [--post SPEC]... [--permissions MODE]
-                       [--buf-size N] [--echo] [--meta] [--pretty]
+                       [--buf-size N] [--echo] [--meta] [--pretty] [--dgram] [--systemd [NAME]]
     rxunix client PATH [--input FILE] [--codec SPEC] [--pre SPEC]... [--post SPEC]... [--buf-size N]
                        [--retry-interval-ms N] [--retry-growth X] [--retries N] [--no-reconnect]
-                       [--replies N] [--idle S] [--meta] [--pretty]
+                       [--replies N] [--idle S] [--meta] [--pretty] [--dgram]
+
+``PATH`` beginning with ``@`` is a Linux abstract socket name. ``--dgram`` uses
+unix datagram sockets (one datagram per event); ``server --systemd`` takes the
+socket systemd passed (socket activation; ``NAME`` picks one by
+``FileDescriptorName=``) instead of binding PATH.
 
 ``server`` and ``client`` print events as JSON lines on stdout (ready for
 ``jq``) and error events as JSON lines on stderr. A ``SPEC`` is a registered
@@ -110,7 +115,8 @@ def _add_framing(p: argparse.ArgumentParser) -> None:
                    help="preprocessor, repeatable, in order (default: separate; 'none' for none)")
     p.add_argument("--post", type=_spec("post"), action="append", metavar="SPEC",
                    help="postprocessor, repeatable, in order (default: separate; 'none' for none)")
-    p.add_argument("--buf-size", type=_positive_int, metavar="N", help="receive buffer in bytes (default 8192)")
+    p.add_argument("--buf-size", type=_positive_int, metavar="N",
+                   help="receive buffer in bytes (default 8192; --dgram: largest datagram, default 65536)")
 
 
 def _add_output(p: argparse.ArgumentParser) -> None:
@@ -137,6 +143,7 @@ def _add_client(sub: Any) -> argparse.ArgumentParser:
     client.add_argument("--retries", type=_nonneg_int, default=3, metavar="N",
                         help="reconnect attempts (default 3)")
     client.add_argument("--no-reconnect", action="store_true", help="a failed connect is final")
+    _add_socket_kind(client)
     client.add_argument("--replies", type=_nonneg_int, metavar="N",
                         help="exit once N replies arrived; fewer when --idle runs out is an error (status 1)")
     client.add_argument("--idle", type=_seconds, default=1.0, metavar="SECONDS",
@@ -144,6 +151,9 @@ def _add_client(sub: Any) -> argparse.ArgumentParser:
                         "also with --replies")
     _add_output(client)
     return client
+def _add_socket_kind(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dgram", action="store_true",
+                   help="unix datagram socket (SOCK_DGRAM): one datagram per event")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_framing(server)
     server.add_argument("--permissions", metavar="MODE", help='socket file mode, chmod style ("=600", "u=rw,go=")')
     server.add_argument("--echo", action="store_true", help="send every event back to where it came from")
+    _add_socket_kind(server)  # issue 17
+    server.add_argument("--systemd", nargs="?", const=True, default=False, metavar="NAME",
+                        help="use the socket passed by systemd (LISTEN_FDS; NAME: from LISTEN_FDNAMES)")
     _add_output(server)
 
     client = _add_client(sub)
@@ -231,7 +244,22 @@ _OPTION_OF_KEY = {
     "interval_ms": "--retry-interval-ms",
     "growth_rate": "--retry-growth",
     "max_retries": "--retries",
+    "systemd": "--systemd",
 }
+
+
+def _socket_connector(ctx: Any, args: argparse.Namespace, role: str, **options: Any) -> Any:
+    """The stream connector of ``role`` (``ctx.server``/``ctx.client``), or with ``--dgram`` its datagram twin."""
+    if not args.dgram:
+        return ctx.server(**options) if role == "server" else ctx.client(**options)
+    from ..edge.dgram_client import unix_datagram_client
+    from ..edge.dgram_server import unix_datagram_server
+    from .flow import CLIENT, SERVER
+
+    options.setdefault("runtime", ctx.runner.runtime)
+    if role == "server":
+        return ctx.add(unix_datagram_server(**options), order=SERVER)
+    return ctx.add(unix_datagram_client(**options), order=CLIENT)
 
 
 def _usage_error(parser: argparse.ArgumentParser, exc: Exception) -> None:
@@ -306,9 +334,11 @@ def _cmd_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         config["permissions"] = args.permissions
     if args.buf_size is not None:
         config["buf_size"] = args.buf_size
+    if args.systemd:
+        config["systemd"] = args.systemd
 
     def server(ctx: Flow) -> None:
-        srv = ctx.server(config=config, **_framing(args))
+        srv = _socket_connector(ctx, args, "server", config=config, **_framing(args))  # issue 17: --dgram
         stdout = ctx.console(pretty=args.pretty, meta=args.meta)
         stderr = ctx.add(Console(stream=sys.stderr, meta=args.meta, runtime=runner.runtime), order=0)
         srv.out.subscribe(stdout.in_)
@@ -377,7 +407,7 @@ def _cmd_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     state = {"replies": 0, "errors": 0, "input_done": False, "last": time.monotonic()}
 
     def client(ctx: Flow) -> None:
-        cli = ctx.client(**options)
+        cli = _socket_connector(ctx, args, "client", **options)  # issue 17: --dgram
         source = ctx.read_file(args.input, ready=client_ready(cli))
         stdout = ctx.console(pretty=args.pretty, meta=args.meta)
         stderr = ctx.add(Console(stream=sys.stderr, meta=args.meta, runtime=runner.runtime), order=0)

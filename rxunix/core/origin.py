@@ -22,12 +22,16 @@ from typing import Any
 
 from .event import Event
 
-__all__ = ["SERVER", "CLIENT", "ORIGIN_KEYS", "origin_records", "merge_origins", "aggregate"]
+__all__ = [
+    "SERVER", "CLIENT", "DGRAM_SERVER", "DGRAM_CLIENT", "ORIGIN_KEYS", "origin_records", "merge_origins", "aggregate",
+]
 
 SERVER = "unix_socket_server"
 CLIENT = "unix_socket_client"
+DGRAM_SERVER = "unix_datagram_server"
+DGRAM_CLIENT = "unix_datagram_client"
 #: Metadata keys that identify where an event came from.
-ORIGIN_KEYS: tuple[str, ...] = (SERVER, CLIENT)
+ORIGIN_KEYS: tuple[str, ...] = (SERVER, CLIENT, DGRAM_SERVER, DGRAM_CLIENT)
 
 
 def origin_records(meta: Mapping[str, Any], key: str = SERVER) -> list[Mapping[str, Any]]:

@@ -27,9 +27,10 @@ from __future__ import annotations
 import os
 import re
 
+from .address import is_abstract
 from .errors import ConfigError
 
-__all__ = ["parse_permissions", "check_permissions", "default_base", "current_umask"]
+__all__ = ["parse_permissions", "check_permissions", "check_socket_permissions", "default_base", "current_umask"]
 
 _WHO = {"u": 0o4700, "g": 0o2070, "o": 0o1007}
 _ALL = 0o7777
@@ -143,3 +144,24 @@ def check_permissions(spec: str | int | None) -> None:
             raise ConfigError(f"permissions: mode {spec!r} out of range 0..0o7777")
         return
     parse_permissions(spec, base=0o777)  # type: ignore[arg-type]
+
+
+def check_socket_permissions(path: str, spec: str | int | None) -> None:
+    """Validate ``permissions`` for a socket at ``path`` (raises ConfigError).
+
+    A Linux abstract name (``@name``) has no file, hence no mode: asking for one
+    is an error that says how to restrict peers instead::
+
+        >>> check_socket_permissions("/run/x.sock", "=600")
+        >>> check_socket_permissions("@x", "=600")
+        Traceback (most recent call last):
+        ...
+        rxunix.errors.ConfigError: permissions: '@x' is an abstract socket name (no file, so no mode \
+to set); restrict peers by uid instead (rxunix.security.allow_uids)
+    """
+    if spec is not None and is_abstract(path):
+        raise ConfigError(
+            f"permissions: {path!r} is an abstract socket name (no file, so no mode to set); "
+            "restrict peers by uid instead (rxunix.security.allow_uids)"
+        )
+    check_permissions(spec)

@@ -68,6 +68,7 @@ import gevent
 import gevent.event
 from gevent import socket as gsocket
 
+from ..core.address import sockaddr
 from ..core.config import REQUIRED, Option, validate
 from ..core.errors import ConfigError, RxUnixError
 from ..core.event import Event
@@ -399,7 +400,7 @@ class UnixSocketClient(Connector):
             sock = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
             try:
                 sock.settimeout(_CONNECT_TIMEOUT)
-                sock.connect(self.path)
+                sock.connect(sockaddr(self.path))  # issue 17
                 sock.settimeout(None)
             except OSError as exc:
                 sock.close()

@@ -4,7 +4,9 @@
 ``meta["unix_socket_server"]`` (``pid``, ``uid``, ``gid``). :func:`allow_uids`
 is an Rx operator that lets through only the events of listed uids; the events
 of any other peer are dropped and each is reported as an error event (action
-``"admit"``) to ``on_reject``. Fail closed: an event without credentials is
+``"admit"``) to ``on_reject``. The events of ``unix_datagram_server``
+(``meta["unix_datagram_server"]``, credentials from ``SCM_CREDENTIALS``) are
+admitted the same way. Fail closed: an event without credentials is
 refused too::
 
     >>> import reactivex as rx
@@ -37,7 +39,7 @@ import reactivex as rx
 from reactivex import Observable, abc
 
 from ..core.event import ErrorEvent, Event, error_event
-from ..core.origin import SERVER
+from ..core.origin import DGRAM_SERVER, SERVER
 
 __all__ = ["allow_uids", "peer_uid", "check_socket_dir", "InsecureSocketDirWarning"]
 
@@ -48,9 +50,15 @@ class InsecureSocketDirWarning(UserWarning):
     """The directory of a socket path is writable by other users."""
 
 
-def peer_uid(event: Event) -> int | None:
-    """The uid of the connection an event came from (``None`` if unknown)."""
+def _record(event: Event) -> Any:
+    """The origin record of a stream or (issue 17) datagram server event."""
     rec: Any = event.meta.get(SERVER)
+    return rec if rec is not None else event.meta.get(DGRAM_SERVER)
+
+
+def peer_uid(event: Event) -> int | None:
+    """The uid of the connection (or datagram sender) an event came from (``None`` if unknown)."""
+    rec = _record(event)
     if not hasattr(rec, "get"):
         return None
     uid = rec.get("uid")
@@ -58,7 +66,7 @@ def peer_uid(event: Event) -> int | None:
 
 
 def _peer(event: Event) -> Any:
-    rec: Any = event.meta.get(SERVER)
+    rec = _record(event)
     return rec.get("peer") if hasattr(rec, "get") else None
 
 

@@ -73,12 +73,12 @@ from ..core.errors import ConfigError, RxUnixError
 from ..core.event import Event
 from ..core.framing import DecoderFactory, EncoderFactory
 from ..core.origin import SERVER
-from ..core.permissions import check_permissions, parse_permissions
+from ..core.permissions import check_permissions
 from ..core.routing import route
 from .base import Connector, Inlet
+from .listen import check_listen_config, listen_socket  # abstract names + systemd (issue 17)
 from .runtime import Runtime
-from .security import check_socket_dir
-from .sockpath import SocketIdentity, bind_secure, check_length, remove_if_ours
+from .sockpath import SocketIdentity, remove_if_ours
 from .turns import Turns
 
 __all__ = ["UnixSocketServer", "unix_socket_server", "UnroutableError", "SlowReaderError"]
@@ -212,6 +212,7 @@ def _config_schema() -> dict[str, Option]:
         "buf_size": positive(8192),
         "max_pending_bytes": positive(DEFAULT_MAX_PENDING),
         "backlog": positive(1024),
+        "systemd": Option((bool, str), False),  # issue 17: socket activation
     }
 
 
@@ -243,7 +244,7 @@ def _parse_options(first: Mapping[str, Any] | None, options: dict[str, Any]) -> 
                 raise ConfigError(f"{_OWNER}: option 'config' given twice")
             options["config"] = first
     schema = dict(CONNECTOR_SCHEMA)
-    schema.update({k: Option(object, None) for k in CONFIG_SCHEMA})  # keyword shortcuts
+    schema.update({k: Option((object, bool), None) for k in CONFIG_SCHEMA})  # keyword shortcuts (bool: systemd=True)
     opts = validate(_OWNER, options, schema)
     cfg = dict(opts.pop("config") or {})
     for key in CONFIG_SCHEMA:
@@ -298,7 +299,7 @@ class UnixSocketServer(Connector):
         opts, cfg = _parse_options(config, options)
         self._decoders = DecoderFactory(opts["preprocessors"] or [], opts["codec"])
         self._encoders = EncoderFactory(opts["codec"], opts["postprocessors"] or [])
-        check_length(cfg["path"])
+        self._systemd = check_listen_config(cfg["path"], cfg["permissions"], cfg["systemd"])  # issue 17
         super().__init__(runtime=opts["runtime"])
         self._out: Subject[Event] = _HubSubject(self.runtime)
         self._closed: Subject[Event] = Subject()
@@ -352,16 +353,9 @@ class UnixSocketServer(Connector):
 
     # ---- lifecycle (hub thread) -------------------------------------------
     def _start(self) -> None:
-        # allowed, but said: others may plant files beside the socket
-        check_socket_dir(self.path)
-        perms = self.config["permissions"]
-        mode = None if perms is None else perms if isinstance(perms, int) else parse_permissions(perms)
-        sock = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
-        try:
-            self._ident = bind_secure(sock, self.path, mode, self.config["backlog"])
-        except BaseException:
-            sock.close()
-            raise
+        # issue 17: a path, an @abstract name or a systemd socket (ident None: nothing to unlink)
+        sock, self._ident = listen_socket(self.path, gsocket.SOCK_STREAM, self.config["permissions"],
+                                          backlog=self.config["backlog"], systemd=self._systemd)
         self._listener = sock
         self._stopping = False
         self._acceptor = gevent.spawn(self._accept_loop, sock)
@@ -663,6 +657,7 @@ def unix_socket_server(config: Mapping[str, Any] | None = None, /, **options: An
         Traceback (most recent call last):
         ...
         rxunix.errors.ConfigError: unix_socket_server: unknown option 'reconnect'; allowed: config, \
-codec, preprocessors, postprocessors, runtime, path, permissions, buf_size, max_pending_bytes, backlog
+codec, preprocessors, postprocessors, runtime, path, permissions, buf_size, max_pending_bytes, backlog, \
+systemd
     """
     return UnixSocketServer(config, **options)

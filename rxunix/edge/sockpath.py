@@ -13,7 +13,11 @@ SPEC 3 "Path" and "Permissions", beyond Tremor:
   stale socket, ``rename`` (atomic replacement, after re-checking that the
   same stale inode is still there);
 * :func:`remove_if_ours` unlinks the path on shutdown only if it is still the
-  inode we published.
+  inode we published;
+* a path beginning with ``@`` names the Linux *abstract namespace* (no file:
+  nothing to check, chmod or unlink); :func:`is_abstract`, :func:`sockaddr` and
+  :func:`peer_name` are the pure helpers of :mod:`rxunix.core.address`, re-exported;
+* ``bind_secure`` works for stream (listens) and datagram sockets.
 
 Example::
 
@@ -38,6 +42,7 @@ from typing import Any, NamedTuple
 
 from gevent import socket as gsocket
 
+from ..core.address import is_abstract, peer_name, sockaddr
 from ..core.errors import SocketPathError
 
 __all__ = [
@@ -49,12 +54,16 @@ __all__ = [
     "bind_secure",
     "remove_if_ours",
     "describe_connect_error",
+    "is_abstract",
+    "sockaddr",
+    "peer_name",
 ]
 
 #: Longest usable ``sun_path`` on Linux, in bytes (the 108-byte field holds a NUL too).
 MAX_PATH_BYTES = 107
 
 _REFUSED = (errno.ECONNREFUSED, errno.ENOENT, errno.ENOTSOCK)
+_STREAM: int = gsocket.SOCK_STREAM
 
 
 class SocketIdentity(NamedTuple):
@@ -65,12 +74,23 @@ class SocketIdentity(NamedTuple):
 
 
 def check_length(path: str) -> None:
-    """Raise :class:`SocketPathError` if ``path`` cannot be a unix socket path."""
+    """Raise :class:`SocketPathError` if ``path`` cannot be a unix socket path.
+
+    An abstract name (``@name``) may use the whole 107 bytes after its ``@``.
+    """
     raw = os.fsencode(path)
     if not raw:
         raise SocketPathError("unix socket path must not be empty")
     if b"\0" in raw:
         raise SocketPathError(f"unix socket path must not contain NUL bytes: {path!r}")
+    if is_abstract(path):
+        if len(raw) == 1:
+            raise SocketPathError("abstract socket name must not be empty: '@' alone names nothing")
+        if len(raw) > MAX_PATH_BYTES + 1:
+            raise SocketPathError(
+                f"abstract socket name is {len(raw) - 1} bytes, over the limit of {MAX_PATH_BYTES} bytes: {path!r}"
+            )
+        return
     if len(raw) > MAX_PATH_BYTES:
         raise SocketPathError(
             f"unix socket path is {len(raw)} bytes, over the limit of {MAX_PATH_BYTES} bytes "
@@ -78,18 +98,22 @@ def check_length(path: str) -> None:
         )
 
 
-def probe_live(path: str, timeout: float = 1.0) -> bool:
-    """True if some process accepts connections on the socket at ``path``.
+def probe_live(path: str, timeout: float = 1.0, kind: int = _STREAM) -> bool:
+    """True if some process accepts connections on (or receives at) the socket at ``path``.
 
-    Connects once (the other side sees a connection that closes at once).
+    Connects once with a socket of type ``kind`` (a stream peer sees a connection
+    that closes at once; a datagram peer sees nothing). A live socket of the other
+    type counts as live.
     """
-    probe = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+    probe = gsocket.socket(gsocket.AF_UNIX, kind)
     probe.settimeout(timeout)
     try:
         probe.connect(path)
     except OSError as exc:
         if exc.errno in _REFUSED:
             return False
+        if exc.errno == errno.EPROTOTYPE:
+            return True  # a live socket of the other type
         if exc.errno == errno.EAGAIN or isinstance(exc, TimeoutError):
             return True  # backlog full: somebody listens but does not keep up
         raise SocketPathError(f"cannot tell whether the socket at {path!r} is in use: {exc}") from exc
@@ -98,11 +122,11 @@ def probe_live(path: str, timeout: float = 1.0) -> bool:
     return True
 
 
-def check_path(path: str) -> os.stat_result | None:
+def check_path(path: str, kind: int = _STREAM) -> os.stat_result | None:
     """What is at ``path``: ``None`` (nothing) or the ``lstat`` of a stale socket.
 
     Raises :class:`SocketPathError` for a live socket, a regular file, a directory,
-    a symlink or any other kind of file.
+    a symlink or any other kind of file. ``kind`` is the socket type to probe with.
     """
     check_length(path)
     try:
@@ -113,7 +137,7 @@ def check_path(path: str) -> os.stat_result | None:
         raise SocketPathError(f"cannot use socket path {path!r}: {exc}") from exc
     mode = st.st_mode
     if stat.S_ISSOCK(mode):
-        if probe_live(path):
+        if probe_live(path, kind=kind):
             raise SocketPathError(f"socket path {path!r} is in use: another process accepts connections on it")
         return st
     raise SocketPathError(f"socket path {path!r} exists and is {_kind(mode)}; refusing to replace it")
@@ -165,12 +189,16 @@ def _bind_address(tmpdir: str, dirfd: int) -> str:
 def bind_secure(
     sock: Any, path: str, mode: int | None, backlog: int = 128
 ) -> SocketIdentity:
-    """Bind ``sock`` (AF_UNIX, stream) and listen, then publish it at ``path``.
+    """Bind ``sock`` (AF_UNIX; a stream socket also listens), then publish it at ``path``.
 
     ``mode`` (``None``: leave the umask default) is in force before ``path``
-    exists. Returns the identity to pass to :func:`remove_if_ours`.
+    exists (a datagram socket is bound at ``path`` directly, see
+    :func:`_bind_in_place`). Returns the identity to pass to :func:`remove_if_ours`.
     """
-    stale = check_path(path)
+    kind = getattr(sock, "type", _STREAM)
+    stale = check_path(path, kind)
+    if kind != _STREAM:
+        return _bind_in_place(sock, path, mode, stale)
     parent = os.path.dirname(os.path.abspath(path))
     try:
         tmpdir = tempfile.mkdtemp(prefix=".rxu-", dir=parent)  # mode 0700, ours alone
@@ -182,10 +210,11 @@ def bind_secure(
         sock.bind(_bind_address(tmpdir, dirfd))
         if mode is not None:
             os.chmod(tmp, mode)
-        sock.listen(backlog)
+        if kind == _STREAM:
+            sock.listen(backlog)
         st = os.lstat(tmp)
         ident = SocketIdentity(st.st_dev, st.st_ino)
-        _publish(tmp, path, stale)
+        _publish(tmp, path, stale, kind)
         return ident
     except OSError as exc:
         if isinstance(exc, SocketPathError):
@@ -196,14 +225,48 @@ def bind_secure(
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
-def _publish(tmp: str, path: str, stale: os.stat_result | None) -> None:
+def _bind_in_place(sock: Any, path: str, mode: int | None, stale: os.stat_result | None) -> SocketIdentity:
+    """Bind a datagram socket at ``path`` itself: the address a datagram's receiver sees
+    is the name given to ``bind``, so replies need the final path, not a private one.
+
+    The socket inode's own mode (``fchmod`` before ``bind``) restricts the file from
+    its creation on; a mode wider than the umask allows is set afterwards through an
+    ``O_PATH`` descriptor of the file we just checked (never through a symlink).
+    """
+    try:
+        if mode is not None:
+            os.fchmod(sock.fileno(), mode & 0o777)
+        if stale is not None:
+            current = check_path(path, sock.type)
+            if current is not None and (current.st_dev, current.st_ino) == (stale.st_dev, stale.st_ino):
+                os.unlink(path)
+        sock.bind(path)
+        fd = os.open(path, os.O_PATH | os.O_NOFOLLOW)
+    except OSError as exc:
+        if isinstance(exc, SocketPathError):
+            raise
+        if exc.errno == errno.EADDRINUSE:
+            raise SocketPathError(f"socket path {path!r} keeps changing; giving up") from exc
+        raise SocketPathError(f"cannot bind unix socket at {path!r}: {exc}") from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISSOCK(st.st_mode):
+            raise SocketPathError(f"socket path {path!r} was replaced right after bind; giving up")
+        if mode is not None and stat.S_IMODE(st.st_mode) != mode:
+            os.chmod(f"/proc/self/fd/{fd}", mode)
+        return SocketIdentity(st.st_dev, st.st_ino)
+    finally:
+        os.close(fd)
+
+
+def _publish(tmp: str, path: str, stale: os.stat_result | None, kind: int) -> None:
     for _ in range(3):
         if stale is None:
             try:
                 os.link(tmp, path)  # atomic and never replaces anything
                 return
             except FileExistsError:
-                stale = check_path(path)  # something appeared meanwhile: judge it
+                stale = check_path(path, kind)  # something appeared meanwhile: judge it
                 continue
             except OSError as exc:
                 if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK):
@@ -211,7 +274,7 @@ def _publish(tmp: str, path: str, stale: os.stat_result | None) -> None:
                 # no hard links on this filesystem: rename (replaces only if raced)
                 os.rename(tmp, path)
                 return
-        current = check_path(path)
+        current = check_path(path, kind)
         if current is None or (current.st_dev, current.st_ino) != (stale.st_dev, stale.st_ino):
             stale = current
             continue

@@ -1,0 +1,111 @@
+"""Pure decisions of the datagram connectors: credentials, replies' addresses, oversize.
+
+No sockets here; the connectors (:mod:`rxunix.edge.dgram_server`,
+:mod:`rxunix.edge.dgram_client`) feed these functions what the kernel
+gave them.
+
+Credentials arrive as ``SCM_CREDENTIALS`` ancillary data (the receiver sets
+``SO_PASSCRED``): three native ints, pid, uid and gid::
+
+    >>> import struct
+    >>> parse_credentials([(SOL_SOCKET, SCM_CREDENTIALS, struct.pack("3i", 42, 1000, 100))])
+    Credentials(pid=42, uid=1000, gid=100)
+    >>> parse_credentials([]) is None
+    True
+
+A reply goes to the sender address(es) recorded in its metadata under
+``meta["unix_datagram_server"]`` (``peer``: ``"/path"``, ``"@abstract"`` or
+``None`` for an unbound sender, which cannot be answered)::
+
+    >>> meta = {DGRAM_SERVER: [{"path": "/s", "peer": "@c1"}, {"path": "/s", "peer": None},
+    ...                        {"path": "/other", "peer": "@c2"}, {"path": "/s", "peer": "@c1"}]}
+    >>> reply_route(meta, "/s")
+    DatagramRoute(targets=['@c1'], unbound=1)
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+from .errors import FrameTooLarge
+from .origin import DGRAM_SERVER, origin_records
+
+__all__ = [
+    "SOL_SOCKET",
+    "SCM_CREDENTIALS",
+    "CREDENTIALS_SIZE",
+    "Credentials",
+    "parse_credentials",
+    "DatagramTooLarge",
+    "DatagramRoute",
+    "reply_route",
+]
+
+#: Linux values of the socket constants (kept here so this module needs no ``socket``).
+SOL_SOCKET = 1
+SCM_CREDENTIALS = 2
+_UCRED = struct.Struct("3i")
+#: Bytes of one ``struct ucred``.
+CREDENTIALS_SIZE = _UCRED.size
+
+
+class DatagramTooLarge(FrameTooLarge):
+    """A datagram did not fit the receive buffer (``buf_size``); it was dropped, not cut."""
+
+
+class Credentials(NamedTuple):
+    """The sender's process id, user id and group id, as the kernel vouches for them."""
+
+    pid: int
+    uid: int
+    gid: int
+
+
+def parse_credentials(ancdata: Iterable[tuple[int, int, bytes]]) -> Credentials | None:
+    """The ``SCM_CREDENTIALS`` of a message's ancillary data; ``None`` if it has none.
+
+    A datagram queued before the receiver turned ``SO_PASSCRED`` on carries no
+    record of its sender: the kernel then reports pid 0 and the overflow uid/gid,
+    which are not credentials (``None`` too)::
+
+        >>> parse_credentials([(SOL_SOCKET, SCM_CREDENTIALS, struct.pack("3i", 0, 65534, 65534))]) is None
+        True
+    """
+    for level, kind, data in ancdata:
+        if level == SOL_SOCKET and kind == SCM_CREDENTIALS and len(data) >= CREDENTIALS_SIZE:
+            creds = Credentials(*_UCRED.unpack_from(data))
+            return creds if creds.pid > 0 else None
+    return None
+
+
+class DatagramRoute(NamedTuple):
+    """``targets``: sender addresses to send the reply to (each once); ``unbound``: how many
+    records name an unbound sender (no address to answer)."""
+
+    targets: list[str]
+    unbound: int
+
+
+def reply_route(meta: Mapping[str, Any], path: str, key: str = DGRAM_SERVER) -> DatagramRoute:
+    """Where a reply goes: the distinct ``peer`` addresses of the records of server ``path``.
+
+    Records of another server (another ``path``) are not ours and are skipped;
+    a record without a usable address counts as ``unbound``.
+    """
+    targets: list[str] = []
+    seen: set[str] = set()
+    unbound = 0
+    for rec in origin_records(meta, key):
+        rpath = rec.get("path")
+        if rpath is not None and rpath != path:
+            continue
+        peer = rec.get("peer")
+        if not isinstance(peer, str) or not peer:
+            unbound += 1
+            continue
+        if peer not in seen:
+            seen.add(peer)
+            targets.append(peer)
+    return DatagramRoute(targets, unbound)

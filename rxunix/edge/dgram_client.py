@@ -1,0 +1,413 @@
+"""``unix_datagram_client``: sends one datagram per event to a unix datagram socket.
+
+Same shape as :func:`rxunix.unix_socket_client`::
+
+    >>> c = unix_datagram_client(path="/tmp/rx-doc-log", codec="syslog",
+    ...                          reconnect={"retry": {"interval_ms": 100, "max_retries": 3}})
+    >>> c.pushed, c.written, c.reported
+    (0, 0, 0)
+
+Each event pushed into ``in_`` is encoded (codec, then postprocessors) into
+exactly one datagram. Every event is either written (the kernel took the whole
+datagram: datagrams are never cut) or reported on ``err`` with its value, so
+once the client is idle or stopped ``written + reported == pushed``.
+
+The socket is *connected* to ``path`` (resolved at connect time; ``@name`` is
+the Linux abstract namespace). When the receiver goes away (a send fails with
+``ECONNREFUSED``, ``ENOENT``...) the event stays at the head of the queue and
+the client reconnects per the ``reconnect`` policy (:mod:`rxunix.reconnect`),
+which re-resolves the path, so a restarted server is found again; without a
+policy, or with retries exhausted, one ``connect`` error says so and the held
+events are reported. A full receive queue on the other side makes the client
+wait (back-pressure), not drop. A datagram too large for the socket
+(``EMSGSIZE``) is reported for that event alone.
+
+Replies: the client binds its own address so that the server can answer
+(``bind``: default an automatic abstract name; a path or ``@name``; ``False``:
+stay unbound, no replies). Received datagrams are decoded like the server's
+(one datagram, one frame) and carry ``meta["unix_datagram_client"] = {"peer": path}``.
+
+Config keys: ``path`` (required), ``bind``, ``buf_size`` (largest datagram
+received, default 65536), ``queue_size`` (events held while disconnected,
+default 1000; one more is reported, action ``enqueue``).
+
+Error actions on ``err``: ``connect``, ``read``, ``decode``, ``encode``,
+``write``, ``enqueue``, ``stop``, ``deliver``.
+"""
+
+from __future__ import annotations
+
+import errno
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import gevent
+import gevent.event
+from gevent import socket as gsocket
+
+from ..core.address import is_abstract, peer_name, sockaddr
+from ..core.config import REQUIRED, Option
+from ..core.datagram import DatagramTooLarge
+from ..core.errors import RxUnixError
+from ..core.event import Event
+from ..core.framing import DecoderFactory, EncoderFactory
+from ..core.options import parse_options
+from ..core.origin import DGRAM_CLIENT
+from ..core.reconnect import RetryPolicy
+from .base import Connector
+from .runtime import Runtime
+from .sockpath import SocketIdentity, bind_secure, check_length, remove_if_ours
+from .turns import Turns
+
+__all__ = ["UnixDatagramClient", "unix_datagram_client", "CONFIG_SCHEMA"]
+
+#: errno values of a send that mean "the receiver is gone": reconnect.
+LOST = frozenset({errno.ECONNREFUSED, errno.ENOENT, errno.ENOTCONN, errno.EPIPE, errno.ECONNRESET,
+                  errno.EDESTADDRREQ, errno.ENOTSOCK})
+_MSG_TRUNC: int = gsocket.MSG_TRUNC
+
+
+def _bind_ok(v: Any) -> bool:
+    if v is False:
+        return True
+    if not isinstance(v, str):
+        return False
+    check_length(v)  # raises SocketPathError with the reason
+    return True
+
+
+CONFIG_SCHEMA: dict[str, Option] = {
+    "path": Option(str, REQUIRED, check=lambda v: bool(v), expect="a non-empty path"),
+    "bind": Option((str, bool), None, check=_bind_ok, expect="a path, '@name' or false"),
+    "buf_size": Option(int, 65536, check=lambda v: v > 0, expect="a positive int"),
+    "queue_size": Option(int, 1000, check=lambda v: v >= 0, expect="an int >= 0"),
+}
+_SPEC_TYPES = (str, Mapping, Callable)
+CONNECTOR_SCHEMA: dict[str, Option] = {
+    "config": Option(Mapping, None),
+    "codec": Option(_SPEC_TYPES, "json"),  # type: ignore[arg-type]
+    "preprocessors": Option((list, tuple), None),
+    "postprocessors": Option((list, tuple), None),
+    "reconnect": Option(object, None),
+    "runtime": Option(Runtime, None),
+    "rng": Option(random.Random, None),
+}
+
+
+class UnixDatagramClient(Connector):
+    """The ``unix_datagram_client`` connector; build it with :func:`unix_datagram_client`.
+
+    Counters (also in ``stats``): :attr:`pushed`, :attr:`written`, :attr:`reported`;
+    ``stats["connects"]``, ``stats["retries"]``.
+    """
+
+    kind = DGRAM_CLIENT
+
+    def __init__(self, config: Mapping[str, Any] | None = None, /, **options: Any) -> None:
+        opts, cfg = parse_options(DGRAM_CLIENT, config, options, CONNECTOR_SCHEMA, CONFIG_SCHEMA)
+        check_length(cfg["path"])
+        self._decoders = DecoderFactory(opts["preprocessors"] or [], opts["codec"])
+        self._encoders = EncoderFactory(opts["codec"], opts["postprocessors"] or [])
+        self.policy: RetryPolicy | None = RetryPolicy.from_config(opts["reconnect"], rng=opts["rng"])
+        super().__init__(runtime=opts["runtime"])
+        self.config: Mapping[str, Any] = MappingProxyType(cfg)
+        self.path: str = cfg["path"]
+        self._meta: Mapping[str, Any] = MappingProxyType({DGRAM_CLIENT: MappingProxyType({"peer": self.path})})
+        shared = self._encoders()
+        self._shared_encoder = shared if shared.stateless else None
+        self._queue: deque[Event] = deque()
+        self._sock: Any = None
+        self._ident: SocketIdentity | None = None
+        self._closed: str | None = None
+        self._wake = gevent.event.Event()
+        self._quit = gevent.event.Event()
+        self._flushing = False
+        self._runner: gevent.Greenlet | None = None
+        for key in ("pushed", "written", "reported", "connects", "retries"):
+            self.stats[key] = 0
+
+    # ---- counters -----------------------------------------------------------
+    @property
+    def pushed(self) -> int:
+        """Events received on ``in_``."""
+        return self.stats["pushed"]
+
+    @property
+    def written(self) -> int:
+        """Events sent as a whole datagram."""
+        return self.stats["written"]
+
+    @property
+    def reported(self) -> int:
+        """Events reported on ``err`` instead of sent."""
+        return self.stats["reported"]
+
+    @property
+    def held(self) -> int:
+        """Events waiting to be sent."""
+        return len(self._queue)
+
+    @property
+    def queue_size(self) -> int:
+        """Events held at most while disconnected."""
+        return int(self.config["queue_size"])
+
+    @property
+    def connected(self) -> bool:
+        """True while the socket is connected to the receiver."""
+        return self._sock is not None
+
+    @property
+    def address(self) -> str | None:
+        """This client's own address while connected (where replies come to), if bound."""
+        return peer_name(self._sock.getsockname()) if self._sock is not None else None
+
+    # ---- Connector hooks (hub thread) ---------------------------------------
+    def _start(self) -> None:
+        self._runner = gevent.spawn(self._run)
+
+    def _receive(self, event: Event) -> None:
+        self.stats["pushed"] += 1
+        if not isinstance(event, Event):
+            event = Event(event)
+        if self._closed is not None:
+            self._drop(event, "enqueue", f"not sent: {self._closed}")
+            return
+        if self._sock is None and len(self._queue) >= self.queue_size:
+            self._drop(event, "enqueue", f"not sent: queue full ({self.queue_size} events held while disconnected)")
+            return
+        self._queue.append(event)
+        self._wake.set()
+
+    def stop(self, timeout: float | None = 10.0) -> None:
+        """Stop: send held events to a connected receiver within ``timeout``, report the rest."""
+        if self.state == "new":
+            self.runtime.call(self._abandon)
+        super().stop(timeout)
+
+    def _abandon(self) -> None:
+        self._closed = "client stopped"
+        self._report_held("stop", "not sent: client stopped before it was started")
+        self._finished()
+
+    def _stop(self, timeout: float | None) -> None:
+        self._closed = "client stopped"
+        runner = self._runner
+        if runner is not None and self._sock is not None and self._queue:
+            self._flushing = True  # the runner ends once the queue is empty
+            self._wake.set()
+            runner.join(timeout=timeout)
+        self._quit.set()
+        self._wake.set()
+        if runner is not None:
+            runner.join(timeout=1.0)  # it ends by itself once it sees quit
+            runner.kill(block=True, timeout=1.0)
+        self._report_held("stop", "not sent: client stopped before it could be sent")
+
+    # ---- helpers ------------------------------------------------------------
+    def _drop(self, event: Event, action: str, message: str | BaseException) -> None:
+        self.stats["reported"] += 1
+        self._error(message, action, stream=self.path, meta=event.meta, value=event.value)
+
+    def _report_held(self, action: str, message: str) -> None:
+        q = self._queue
+        while q:
+            self._drop(q.popleft(), action, message)
+
+    def _encode(self, value: Any) -> bytes:
+        enc = self._shared_encoder
+        if enc is not None:
+            return enc.encode(value)
+        enc = self._encoders()
+        return enc.encode(value) + enc.finish()
+
+    # ---- the connection supervisor ------------------------------------------
+    def _run(self) -> None:
+        try:
+            while True:
+                sock, error = self._connect()
+                if sock is None:
+                    if not self._quit.is_set():
+                        self._give_up(self._gave_up_message(error))
+                    return
+                began = time.monotonic()
+                lost = self._serve(sock)
+                if self._quit.is_set() or lost is None:
+                    return
+                if self.policy is None:
+                    self._give_up(f"receiver at {self.path} gone ({lost}) and no reconnect is configured")
+                    return
+                if time.monotonic() - began < self.policy.interval_ms / 1000.0:
+                    wait = self.policy.next_wait()  # lost as soon as made: a failed attempt
+                    if wait is None:
+                        self._give_up(self._gave_up_message(lost))
+                        return
+                    self.stats["retries"] += 1
+                    self._quit.wait(wait / 1000.0)
+        except gevent.GreenletExit:
+            raise
+        except Exception as exc:  # a bug must not lose events silently
+            self._give_up(f"internal error: {type(exc).__name__}: {exc}")
+
+    def _gave_up_message(self, error: BaseException | None) -> str:
+        why = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
+        if self.policy is None:
+            return f"could not connect to {self.path} ({why}); no reconnect is configured"
+        return f"gave up connecting to {self.path} after {self.policy.retries} retries ({why})"
+
+    def _give_up(self, message: str) -> None:
+        self._closed = message
+        self._error(message, "connect", stream=self.path, meta=self._meta,
+                    retries=self.policy.retries if self.policy else 0)
+        self._report_held("write", f"not sent: {message}")
+        self._finished()
+
+    def _open(self) -> Any:
+        sock = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_DGRAM)
+        try:
+            bind = self.config["bind"]
+            if bind is None:
+                sock.bind(b"")  # Linux autobind: a unique abstract name, so replies can come back
+            elif bind is not False:
+                if is_abstract(bind):
+                    sock.bind(sockaddr(bind))
+                else:
+                    self._ident = bind_secure(sock, bind, None)
+            sock.connect(sockaddr(self.path))
+        except BaseException:
+            self._unbind()
+            sock.close()
+            raise
+        return sock
+
+    def _unbind(self) -> None:
+        if self._ident is not None:
+            remove_if_ours(self.config["bind"], self._ident)
+            self._ident = None
+
+    def _connect(self) -> tuple[Any, BaseException | None]:
+        """Connect, retrying per policy; ``(socket, None)`` or ``(None, last error)``."""
+        error: BaseException | None = None
+        while not self._quit.is_set():
+            try:
+                sock = self._open()
+            except OSError as exc:
+                error = exc
+            else:
+                if self.policy is not None:
+                    self.policy.reset()
+                return sock, None
+            wait = self.policy.next_wait() if self.policy is not None else None
+            if wait is None:
+                return None, error
+            self.stats["retries"] += 1
+            self._quit.wait(wait / 1000.0)
+        return None, error
+
+    def _serve(self, sock: Any) -> OSError | None:
+        """Send until the receiver is lost (returns why) or the client ends (``None``)."""
+        self._sock = sock
+        self.stats["connects"] += 1
+        lost: list[OSError] = []
+        reader = gevent.spawn(self._read_loop, sock, lost)
+        try:
+            return self._send_loop(sock, lost)
+        finally:
+            self._sock = None
+            try:
+                reader.kill(block=True, timeout=1.0)
+            finally:
+                sock.close()
+                self._unbind()
+
+    def _send_loop(self, sock: Any, lost: list[OSError]) -> OSError | None:
+        q = self._queue
+        wake = self._wake
+        send = sock.send
+        while not self._quit.is_set():
+            if lost:
+                return lost[0]
+            if not q:
+                if self._flushing:
+                    return None
+                wake.clear()
+                wake.wait()
+                continue
+            ev = q[0]
+            try:
+                data = self._encode(ev.value)
+            except RxUnixError as exc:
+                q.popleft()
+                self._drop(ev, "encode", exc)
+                continue
+            try:
+                send(data)
+            except OSError as exc:
+                if exc.errno in LOST:
+                    self._error(exc, "write", stream=self.path, meta=self._meta)
+                    return exc  # the event stays at the head: sent after reconnecting
+                q.popleft()
+                self._drop(ev, "write", exc)  # EMSGSIZE and the like: this event only
+                continue
+            q.popleft()
+            self.stats["written"] += 1
+            self.stats["bytes_written"] += len(data)
+        return None
+
+    def _read_loop(self, sock: Any, lost: list[OSError]) -> None:
+        recvmsg = sock.recvmsg
+        size = self.config["buf_size"]
+        turns = Turns()
+        while True:
+            try:
+                data, _, flags, _ = recvmsg(size)
+            except OSError as exc:
+                if exc.errno in LOST:
+                    lost.append(exc)
+                    self._wake.set()
+                    return
+                self._error(exc, "read", stream=self.path, meta=self._meta)
+                gevent.sleep(0.01)
+                continue
+            if flags & _MSG_TRUNC:
+                self._error(DatagramTooLarge(f"datagram larger than buf_size ({size} bytes): dropped"),
+                            "read", stream=self.path, meta=self._meta, buf_size=size)
+            else:
+                self._deliver(data)
+            turns.took_turn()
+
+    def _deliver(self, data: bytes) -> None:
+        decoder = self._decoders()
+        items = decoder.feed(data)
+        items.extend(decoder.finish())
+        meta = self._meta
+        for item in items:
+            try:
+                if isinstance(item, RxUnixError):
+                    self._error(item, "decode", stream=self.path, meta=meta)
+                else:
+                    self._emit(Event(item, meta))
+            except Exception as exc:  # a subscriber raised: keep receiving
+                self._error(exc, "deliver", stream=self.path, meta=meta)
+
+
+def unix_datagram_client(config: Mapping[str, Any] | None = None, /, **options: Any) -> UnixDatagramClient:
+    """Create a :class:`UnixDatagramClient` (not started).
+
+    Accepts ``config={...}`` plus ``codec``, ``preprocessors``,
+    ``postprocessors``, ``reconnect``, ``runtime``, ``rng``; Tremor's whole
+    connector dict; keyword shortcuts for the config keys (``path=``, ``bind=``,
+    ``buf_size=``, ``queue_size=``). Bad keys or values raise
+    :class:`~rxunix.errors.ConfigError`::
+
+        >>> unix_datagram_client(path="/tmp/x.sock", retry=1)
+        Traceback (most recent call last):
+        ...
+        rxunix.errors.ConfigError: unix_datagram_client: unknown option 'retry'; allowed: config, codec, \
+preprocessors, postprocessors, reconnect, runtime, rng, path, bind, buf_size, queue_size
+    """
+    return UnixDatagramClient(config, **options)

@@ -1,0 +1,357 @@
+"""``unix_datagram_server``: a unix datagram (``SOCK_DGRAM``) socket as Rx observables.
+
+One datagram is one frame: it goes through the preprocessors on its own (a
+``separate`` splits a datagram holding several lines; the tail of one
+datagram never joins the next) and the codec. Events carry the frozen record
+``meta["unix_datagram_server"] = {"path", "peer", "pid", "uid", "gid"}``:
+``peer`` is the sender's bound address (``"/path"`` or ``"@abstract"``; ``None``
+for an unbound sender), ``pid/uid/gid`` the sender's credentials as the kernel
+vouches for them (``SO_PASSCRED``/``SCM_CREDENTIALS``). An event pushed into
+``in_`` is a reply: it is encoded and sent, one datagram, to the sender
+address(es) in its metadata; an unbound sender cannot be answered (one error,
+action ``route``). A syslog receiver in the manner of ``/dev/log``::
+
+    >>> import rxunix
+    >>> log = rxunix.unix_datagram_server(path="/tmp/rx-doc-log", codec="syslog")
+    >>> subscription = log.out.subscribe(lambda e: print(e.value["msg"]))
+    >>> # log.start() ... log.stop()   (or: with log: ...)
+
+Config keys (``config={...}``, or keyword shortcuts): ``path`` (required; a
+filesystem path, or ``@name`` for the Linux abstract namespace),
+``permissions`` (as the stream server; not with an abstract name or
+systemd), ``buf_size`` (the largest datagram accepted, default 65536: a
+bigger one is dropped and reported once, action ``read``, never cut),
+``max_pending_bytes`` (bound of reply bytes waiting for slow receivers,
+default 16 MiB) and ``systemd`` (``True`` or a ``LISTEN_FDNAMES`` name: take
+the socket systemd passed instead of binding; see
+:mod:`rxunix.edge.listen`).
+
+``stop()`` refuses new datagrams, emits those already queued in the socket,
+sends pending replies (within the timeout; the rest is reported, action
+``write``), closes and unlinks the socket file if it is still ours (never an
+abstract name or a systemd socket), then completes ``out`` and ``err``.
+
+Error actions on ``err``: ``read`` (socket error, oversize datagram),
+``decode``, ``emit`` (a subscriber raised), ``encode``, ``route``, ``write``.
+"""
+
+from __future__ import annotations
+
+import errno
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import gevent
+import gevent.event
+from gevent import socket as gsocket
+
+from ..core.address import peer_name, sockaddr
+from ..core.config import REQUIRED, Option
+from ..core.datagram import CREDENTIALS_SIZE, DatagramTooLarge, parse_credentials, reply_route
+from ..core.errors import RxUnixError
+from ..core.event import Event
+from ..core.framing import Decoder, DecoderFactory, EncoderFactory
+from ..core.options import parse_options
+from ..core.origin import DGRAM_SERVER
+from ..core.permissions import check_permissions
+from .base import Connector
+from .listen import Listening, check_listen_config, close_listening, listen_socket
+from .runtime import Runtime
+from .turns import Turns
+
+__all__ = ["UnixDatagramServer", "unix_datagram_server", "CONFIG_SCHEMA", "UnroutableReply"]
+
+#: Default largest datagram accepted (bytes).
+DEFAULT_BUF_SIZE = 65536
+#: Default bound of unsent reply bytes.
+DEFAULT_MAX_PENDING = 16 * 1024 * 1024
+#: Seconds a reply may wait for a receiver whose queue is full before it is dropped.
+REPLY_BLOCK_TIMEOUT = 2.0
+_ANC_SIZE = gsocket.CMSG_SPACE(CREDENTIALS_SIZE)
+_MSG_TRUNC: int = gsocket.MSG_TRUNC
+_SO_PASSCRED: int = getattr(gsocket, "SO_PASSCRED", 16)
+_META_CACHE = 4096
+
+
+class UnroutableReply(RxUnixError):
+    """A reply names no sender address this server can send to."""
+
+
+def _perms(value: Any) -> Any:
+    check_permissions(value)
+    return value
+
+
+def _positive(default: int) -> Option:
+    return Option(int, default, check=lambda v: v > 0, expect="an int > 0")
+
+
+CONFIG_SCHEMA: dict[str, Option] = {
+    "path": Option(str, REQUIRED, check=lambda v: bool(v), expect="a non-empty path"),
+    "permissions": Option((str, int), None, convert=_perms),
+    "buf_size": _positive(DEFAULT_BUF_SIZE),
+    "max_pending_bytes": _positive(DEFAULT_MAX_PENDING),
+    "systemd": Option((bool, str), False),
+}
+_SPEC_TYPES = (str, Mapping, Callable)
+CONNECTOR_SCHEMA: dict[str, Option] = {
+    "config": Option(Mapping, None),
+    "codec": Option(_SPEC_TYPES, "json"),  # type: ignore[arg-type]
+    "preprocessors": Option((list, tuple), None),
+    "postprocessors": Option((list, tuple), None),
+    "runtime": Option(Runtime, None),
+}
+
+
+class UnixDatagramServer(Connector):
+    """The ``unix_datagram_server`` connector; build it with :func:`unix_datagram_server`."""
+
+    kind = DGRAM_SERVER
+
+    def __init__(self, config: Mapping[str, Any] | None = None, /, **options: Any) -> None:
+        if "path" in options and not isinstance(options["path"], str):
+            options["path"] = str(options["path"])  # os.PathLike
+        opts, cfg = parse_options(DGRAM_SERVER, config, options, CONNECTOR_SCHEMA, CONFIG_SCHEMA)
+        self._systemd = check_listen_config(cfg["path"], cfg["permissions"], cfg["systemd"])
+        self._decoders = DecoderFactory(opts["preprocessors"] or [], opts["codec"])
+        self._encoders = EncoderFactory(opts["codec"], opts["postprocessors"] or [])
+        super().__init__(runtime=opts["runtime"])
+        #: The validated configuration (read-only).
+        self.config: Mapping[str, Any] = MappingProxyType(cfg)
+        self.path: str = cfg["path"]
+        self._buf_size: int = cfg["buf_size"]
+        self._max_pending: int = cfg["max_pending_bytes"]
+        self._shared_decoder: Decoder | None = None if opts["preprocessors"] else self._decoders()
+        shared = self._encoders()
+        self._shared_encoder = shared if shared.stateless else None
+        self._listening: Listening | None = None
+        self._raw: Any = None
+        self._reader: gevent.Greenlet | None = None
+        self._writer: gevent.Greenlet | None = None
+        self._waiting = False  # the reader is blocked in recvmsg (safe to kill)
+        self._stopping = False
+        self._replies: deque[tuple[bytes, str, Mapping[str, Any]]] = deque()
+        self._pending = 0
+        self._wake = gevent.event.Event()
+        self._metas: dict[tuple[Any, ...], Mapping[str, Any]] = {}
+        self._own_meta: Mapping[str, Any] = MappingProxyType({DGRAM_SERVER: MappingProxyType({"path": self.path})})
+
+    # ---- lifecycle (hub thread) -------------------------------------------
+    def _start(self) -> None:
+        ls = listen_socket(self.path, gsocket.SOCK_DGRAM, self.config["permissions"], systemd=self._systemd)
+        try:
+            ls.sock.setsockopt(gsocket.SOL_SOCKET, _SO_PASSCRED, 1)
+        except BaseException:
+            close_listening(self.path, ls)
+            raise
+        self._listening = ls
+        self._raw = getattr(ls.sock, "_sock", ls.sock)
+        self._stopping = False
+        self._reader = gevent.spawn(self._read_loop, ls.sock)
+        self._writer = gevent.spawn(self._write_loop)
+
+    def _stop(self, timeout: float | None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._stopping = True
+        ls = self._listening
+        if ls is None:
+            return
+        try:  # no new datagrams (senders get EPIPE); what is queued stays readable
+            self._raw.shutdown(gsocket.SHUT_RD)
+        except OSError:
+            pass
+        reader = self._reader
+        if reader is not None:
+            if self._waiting:
+                reader.kill(block=True, timeout=1.0)
+            else:
+                reader.join(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+                reader.kill(block=True, timeout=1.0)
+        self._drain_queued()
+        self._wake.set()
+        writer = self._writer
+        if writer is not None:
+            writer.join(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+            writer.kill(block=True, timeout=1.0)
+        for _, addr, meta in self._replies:
+            self._error(UnroutableReply(f"stop: reply to {addr} not sent in time"), "write", addr, meta)
+        self._replies.clear()
+        self._pending = 0
+        self._listening = None
+        close_listening(self.path, ls)
+
+    # ---- receiving --------------------------------------------------------
+    def _read_loop(self, sock: Any) -> None:
+        recvmsg = sock.recvmsg
+        size = self._buf_size
+        turns = Turns()
+        backoff = 0.0
+        while not self._stopping:
+            self._waiting = True
+            try:
+                data, anc, flags, addr = recvmsg(size, _ANC_SIZE)
+            except OSError as exc:
+                if self._stopping:
+                    return
+                self._error(exc, "read", self.path, self._own_meta)
+                backoff = min(max(backoff * 2, 0.01), 1.0)
+                gevent.sleep(backoff)
+                continue
+            finally:
+                self._waiting = False
+            backoff = 0.0
+            if not data and not anc and self._stopping:
+                return  # shut down: nothing more queued
+            self._datagram(data, anc, flags, addr)
+            turns.took_turn()  # a flooding sender must not starve the hub
+
+    def _drain_queued(self) -> None:
+        """At stop: take the datagrams still queued in the socket, without waiting."""
+        raw = self._raw
+        while True:
+            try:
+                data, anc, flags, addr = raw.recvmsg(self._buf_size, _ANC_SIZE, gsocket.MSG_DONTWAIT)
+            except OSError:
+                return
+            if not data and not anc:
+                return
+            self._datagram(data, anc, flags, addr)
+
+    def _meta(self, addr: Any, anc: list[tuple[int, int, bytes]]) -> Mapping[str, Any]:
+        creds = anc[0][2] if anc else b""
+        key = (addr, creds)
+        meta = self._metas.get(key)
+        if meta is None:
+            c = parse_credentials(anc)
+            record = {"path": self.path, "peer": peer_name(addr),
+                      "pid": c.pid if c else None, "uid": c.uid if c else None, "gid": c.gid if c else None}
+            meta = MappingProxyType({DGRAM_SERVER: MappingProxyType(record)})
+            if len(self._metas) >= _META_CACHE:
+                self._metas.clear()
+            self._metas[key] = meta
+        return meta
+
+    def _datagram(self, data: bytes, anc: list[tuple[int, int, bytes]], flags: int, addr: Any) -> None:
+        meta = self._meta(addr, anc)
+        peer = meta[DGRAM_SERVER]["peer"]
+        self.stats["datagrams"] += 1
+        if flags & _MSG_TRUNC:
+            self._error(
+                DatagramTooLarge(f"datagram larger than buf_size ({self._buf_size} bytes): dropped"),
+                "read", peer, meta, buf_size=self._buf_size,
+            )
+            return
+        decoder = self._shared_decoder
+        if decoder is not None:
+            items = decoder.feed(data)
+        else:
+            decoder = self._decoders()
+            items = decoder.feed(data)
+            items.extend(decoder.finish())
+        for item in items:
+            if isinstance(item, RxUnixError):
+                self._error(item, "decode", peer, meta)
+                continue
+            try:
+                self._emit(Event(item, meta))
+            except Exception as exc:  # a subscriber failed: report, keep receiving
+                self._error(exc, "emit", peer, meta)
+
+    # ---- replies ----------------------------------------------------------
+    def _encode(self, value: Any) -> bytes:
+        enc = self._shared_encoder
+        if enc is not None:
+            return enc.encode(value)
+        enc = self._encoders()
+        return enc.encode(value) + enc.finish()
+
+    def _receive(self, event: Event) -> None:
+        meta = event.meta
+        r = reply_route(meta, self.path)
+        if r.unbound or not r.targets:
+            why = (f"{r.unbound} sender(s) of this reply are unbound (no address to answer)" if r.unbound
+                   else "no sender address in meta['unix_datagram_server']")
+            self._error(UnroutableReply(f"reply on {self.path}: {why}"), "route", None, meta, delivered=r.targets)
+        if not r.targets:
+            return
+        try:
+            data = self._encode(event.value)
+        except RxUnixError as exc:
+            self._error(exc, "encode", r.targets[0], meta)
+            return
+        for addr in r.targets:
+            self._send(data, addr, meta)
+
+    def _send(self, data: bytes, addr: str, meta: Mapping[str, Any]) -> None:
+        if self._raw is None or self.state == "stopped":
+            self._error(UnroutableReply(f"reply to {addr}: server not running"), "write", addr, meta)
+            return
+        if not self._replies and self._try_send(data, addr, meta):
+            return
+        if self._pending + len(data) > self._max_pending:
+            self._error(
+                UnroutableReply(f"reply to {addr} dropped: {self._pending} reply bytes already wait "
+                                f"> max_pending_bytes {self._max_pending}"),
+                "write", addr, meta, dropped_bytes=len(data),
+            )
+            return
+        self._replies.append((data, addr, meta))
+        self._pending += len(data)
+        self._wake.set()
+
+    def _try_send(self, data: bytes, addr: str, meta: Mapping[str, Any]) -> bool:
+        """Send now without waiting: True if done (sent, or failed and reported), False if it would block."""
+        try:
+            self._raw.sendto(data, sockaddr(addr))
+        except BlockingIOError:
+            return False
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.ENOBUFS):
+                return False
+            self._error(exc, "write", addr, meta, dropped_bytes=len(data))  # sender gone, too large...
+            return True
+        self.stats["replies"] += 1
+        self.stats["bytes_written"] += len(data)
+        return True
+
+    def _write_loop(self) -> None:
+        q = self._replies
+        while True:
+            if not q:
+                if self._stopping:
+                    return
+                self._wake.clear()
+                self._wake.wait()
+                continue
+            data, addr, meta = q[0]
+            give_up = time.monotonic() + REPLY_BLOCK_TIMEOUT
+            pause = 0.001
+            while not self._try_send(data, addr, meta):
+                if time.monotonic() >= give_up:
+                    self._error(UnroutableReply(f"reply to {addr} dropped: its receive queue stayed full "
+                                                f"for {REPLY_BLOCK_TIMEOUT}s"), "write", addr, meta)
+                    break
+                gevent.sleep(pause)
+                pause = min(pause * 2, 0.05)
+            q.popleft()
+            self._pending -= len(data)
+
+
+def unix_datagram_server(config: Mapping[str, Any] | None = None, /, **options: Any) -> UnixDatagramServer:
+    """Create a :class:`UnixDatagramServer` (not started).
+
+    Accepts the same shapes as :func:`rxunix.unix_socket_server`: ``config={...}``
+    plus ``codec``, ``preprocessors``, ``postprocessors``, ``runtime``; Tremor's
+    whole connector dict; keyword shortcuts for the config keys. Bad keys or
+    values raise :class:`~rxunix.errors.ConfigError` naming the key::
+
+        >>> unix_datagram_server(path="@rx-doc", permissions="=600")
+        Traceback (most recent call last):
+        ...
+        rxunix.errors.ConfigError: permissions: '@rx-doc' is an abstract socket name (no file, so no \
+mode to set); restrict peers by uid instead (rxunix.security.allow_uids)
+    """
+    return UnixDatagramServer(config, **options)

@@ -1,0 +1,204 @@
+"""unix_datagram_client over real sockets: replies, reconnect, accounting, back-pressure, socat."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import gevent
+import gevent.subprocess as gsub
+import pytest
+from gevent import socket
+from rxunix.edge.dgram_client import UnixDatagramClient, unix_datagram_client
+from rxunix.edge.dgram_server import unix_datagram_server
+from rxunix.event import Event
+from rxunix.origin import DGRAM_CLIENT, DGRAM_SERVER
+
+from tests.helpers import wait_for
+
+SOCAT = shutil.which("socat")
+needs_socat = pytest.mark.skipif(SOCAT is None, reason="socat not installed (run .ci/sysdeps.py)")
+FAST_RETRY = {"retry": {"interval_ms": 20, "growth_rate": 1.5, "randomized": False}}
+
+
+class Client:
+    """A started client with its out/err collected."""
+
+    def __init__(self, client: UnixDatagramClient) -> None:
+        self.c = client
+        self.out: list[Event] = []
+        self.err: list[Event] = []
+        client.out.subscribe(self.out.append)
+        client.err.subscribe(self.err.append)
+        client.start()
+
+    def actions(self) -> list[str]:
+        return [e.value["action"] for e in self.err]
+
+    def balanced(self) -> bool:
+        return self.c.written + self.c.reported == self.c.pushed
+
+
+@pytest.fixture
+def client(sock_path: str) -> Iterator[Any]:
+    made: list[Client] = []
+
+    def make(**options: Any) -> Client:
+        options.setdefault("path", sock_path)
+        options.setdefault("preprocessors", ["separate"])
+        options.setdefault("postprocessors", ["separate"])
+        c = Client(unix_datagram_client(**options))
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.c.stop()
+
+
+def echo_server(path: str) -> Any:
+    s = unix_datagram_server(path=path, preprocessors=["separate"], postprocessors=["separate"])
+    got: list[Event] = []
+    s.out.subscribe(got.append)
+    s.out.subscribe(s.in_)
+    s.start()
+    s.got = got  # type: ignore[attr-defined]
+    return s
+
+
+def test_round_trip_with_replies(client: Any, sock_path: str) -> None:
+    srv = echo_server(sock_path)
+    try:
+        c = client()
+        for i in range(300):
+            c.c.in_.on_next(Event({"i": i}))
+        wait_for(lambda: len(c.out) == 300, what="300 replies")
+        assert [e.value["i"] for e in c.out] == list(range(300))
+        assert c.out[0].meta[DGRAM_CLIENT] == {"peer": sock_path}
+        assert c.c.written == 300 and c.balanced() and not c.err
+        senders = {e.meta[DGRAM_SERVER]["peer"] for e in srv.got}
+        assert senders == {c.c.address} and c.c.address.startswith("@")  # autobound: replies can come back
+    finally:
+        srv.stop()
+
+
+def test_explicit_bind_and_unbound(client: Any, short_tmp: str, sock_path: str) -> None:
+    srv = echo_server(sock_path)
+    try:
+        bound = client(bind=os.path.join(short_tmp, "me"))
+        bound.c.in_.on_next(Event(1))
+        wait_for(lambda: bound.out, what="the reply")
+        assert srv.got[0].meta[DGRAM_SERVER]["peer"] == os.path.join(short_tmp, "me")
+        unbound = client(bind=False)
+        unbound.c.in_.on_next(Event(2))
+        wait_for(lambda: len(srv.got) == 2, what="the second event")
+        assert srv.got[1].meta[DGRAM_SERVER]["peer"] is None and unbound.balanced()
+        bound.c.stop()
+        assert not os.path.exists(os.path.join(short_tmp, "me"))  # its own socket file removed
+    finally:
+        srv.stop()
+
+
+@needs_socat
+def test_socat_recvfrom_peer_answers(client: Any, sock_path: str) -> None:
+    proc = gsub.Popen([SOCAT, f"UNIX-RECVFROM:{sock_path},fork", "SYSTEM:cat"])
+    try:
+        wait_for(lambda: os.path.exists(sock_path), what="socat's socket")
+        c = client()
+        for i in range(5):
+            c.c.in_.on_next(Event(i))
+        wait_for(lambda: len(c.out) == 5, what="socat's replies")
+        assert sorted(e.value for e in c.out) == [0, 1, 2, 3, 4]
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_reconnects_to_a_restarted_server_and_loses_nothing(client: Any, sock_path: str) -> None:
+    first = echo_server(sock_path)
+    c = client(reconnect=FAST_RETRY)
+    c.c.in_.on_next(Event("a"))
+    wait_for(lambda: len(first.got) == 1, what="the first event")
+    first.stop()  # gone: the next send fails, the client re-resolves the path until a server is back
+    for v in ("b", "c", "d"):
+        c.c.in_.on_next(Event(v))
+    wait_for(lambda: c.c.stats["retries"] >= 2, what="reconnect attempts")
+    second = echo_server(sock_path)
+    try:
+        wait_for(lambda: len(second.got) == 3, what="the held events at the new server")
+        assert [e.value for e in second.got] == ["b", "c", "d"]
+        assert c.c.written == 4 and c.balanced() and c.c.stats["connects"] >= 2
+        assert set(c.actions()) <= {"write"}  # the lost receiver, said once per loss
+    finally:
+        second.stop()
+
+
+def test_gives_up_and_reports_every_held_event(client: Any) -> None:
+    c = client(reconnect={"retry": {"interval_ms": 5, "max_retries": 2, "randomized": False}})
+    for i in range(4):
+        c.c.in_.on_next(Event(i))
+    assert c.c.join(10)
+    assert c.actions().count("connect") == 1 and c.actions().count("write") == 4
+    assert sorted(e.value["value"] for e in c.err if e.value["action"] == "write") == [0, 1, 2, 3]
+    c.c.in_.on_next(Event(9))  # after the end: counted as reported
+    assert c.balanced() and c.c.written == 0
+
+
+def test_too_large_datagram_is_that_event_only(client: Any, sock_path: str) -> None:
+    srv = echo_server(sock_path)
+    try:
+        c = client()
+        c.c.in_.on_next(Event("x" * (4 * 1024 * 1024)))  # over the kernel's datagram limit: EMSGSIZE
+        c.c.in_.on_next(Event("small"))
+        wait_for(lambda: c.out, what="the small one's reply")
+        assert [e.value for e in c.out] == ["small"]
+        [e] = c.err
+        assert e.value["action"] == "write" and "too long" in e.value["error"].lower()
+        assert c.balanced() and c.c.connected
+    finally:
+        srv.stop()
+
+
+def test_back_pressure_from_a_receiver_that_does_not_read(client: Any, sock_path: str) -> None:
+    slow = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    slow.bind(sock_path)
+    c = client()
+    wait_for(lambda: c.c.connected, what="connected")
+    n = 2000
+    for i in range(n):
+        c.c.in_.on_next(Event(i))
+    wait_for(lambda: c.c.held < n and c.c.written > 0, what="the first sends")
+    gevent.sleep(0)  # the receive queue is full now: the client waits, it does not drop
+    assert c.c.held > 0 and not c.err
+    got: list[bytes] = []
+    with gevent.Timeout(20, AssertionError("not all datagrams arrived")):
+        while len(got) < n:
+            got.append(slow.recv(100))
+    assert got == [b"%d\n" % i for i in range(n)]
+    assert c.c.written == n and c.balanced()
+    slow.close()
+
+
+def test_queue_full_while_disconnected_and_stop_reports_held(client: Any) -> None:
+    c = client(queue_size=3, reconnect=FAST_RETRY)
+    for i in range(5):
+        c.c.in_.on_next(Event(i))
+    assert c.actions() == ["enqueue", "enqueue"]
+    c.c.stop(timeout=0.5)
+    assert [e.value["value"] for e in c.err if e.value["action"] == "stop"] == [0, 1, 2]
+    assert c.balanced()
+
+
+def test_abstract_server_and_client(client: Any) -> None:
+    name = f"@rx-test-{uuid.uuid4().hex}"
+    srv = echo_server(name)
+    try:
+        c = client(path=name)
+        c.c.in_.on_next(Event("hi"))
+        wait_for(lambda: c.out, what="the reply")
+        assert c.out[0].value == "hi" and c.out[0].meta[DGRAM_CLIENT] == {"peer": name}
+    finally:
+        srv.stop()
