@@ -57,6 +57,7 @@ __all__ = [
     "SocketPathError",
     "ThreadRuntime",
     "aggregate",
+    "connect",
     "create_codec",
     "create_postprocessor",
     "create_preprocessor",
@@ -76,6 +77,7 @@ __all__ = [
 
 # Connectors are imported on first use, so that ``import rxunix`` stays light.
 _LAZY = {
+    "connect": ".connectors.flowctl",
     "unix_socket_server": ".connectors.server",
     "UnixSocketServer": ".connectors.server",
     "unix_socket_client": ".connectors.client",
@@ -84,6 +86,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from .connectors.client import UnixSocketClient, unix_socket_client
+    from .connectors.flowctl import connect
     from .connectors.server import UnixSocketServer, unix_socket_server
 
 

@@ -35,6 +35,7 @@ from .connectors.console import Console
 from .connectors.exit import ExitConnector
 from .event import Event
 from .flow import SINK, Flow, Runner, client_ready, out_or_exit
+from .monitoring import wants_progress
 
 __all__ = ["SAMPLE", "run_demo", "server_flow", "client_flow", "server_config", "client_config"]
 
@@ -206,8 +207,11 @@ def run_demo(
     timeout: float = 30.0,
     echo: bool = True,
     log: IO[str] | None = None,
+    progress: bool | None = None,
 ) -> int:
-    """Run the echo demo; return the exit status (0: ``"exit"`` came back, no errors)."""
+    """Run the echo demo; return the exit status (0: ``"exit"`` came back, no errors).
+
+    ``progress``: a progress line on the log every 2 s (None: when it is a terminal)."""
     log = log if log is not None else sys.stderr
     runner = Runner(name="rxunix demo", log=log, summary=False, drain_timeout=5.0)
     counts = _Counts()
@@ -242,12 +246,13 @@ def run_demo(
 
         flow.spawn_later(timeout, timed_out)
 
-        def progress() -> None:  # only long runs print it
+        def progress_line() -> None:  # only long runs print it
             while True:
                 gevent.sleep(2.0)
                 runner.log(f"... sent {counts.sent}, received {counts.received}, errors {counts.errors}")
 
-        flow.spawn_later(0, progress)
+        if progress if progress is not None else wants_progress(False, False, log):
+            flow.spawn_later(0, progress_line)
         status = runner.run()
         errors.stop()
         if status == 0 and runner.reason.startswith("SIG"):

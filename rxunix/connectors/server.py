@@ -223,6 +223,7 @@ CONNECTOR_SCHEMA = {
     "preprocessors": Option((list, tuple), None),
     "postprocessors": Option((list, tuple), None),
     "runtime": Option(Runtime, None),
+    "metrics_interval_s": Option((int, float), None),  # flow control and metrics (issue 16)
 }
 _OWNER = "unix_socket_server"
 
@@ -293,13 +294,23 @@ class UnixSocketServer(Connector):
     """
 
     kind = SERVER
+    # ---- flow control and metrics (issue 16) ----
+    pausable = True
+    metered = {"events_in": "in", "events_out": "out", "events_err": "errors", "bytes_read": "bytes_read",
+               "bytes_written": "bytes_written", "connections_opened": "connections",
+               "connections_closed": "closed"}
+
+    def _gauges(self) -> dict[str, float]:
+        return {"connections_open": len(self._conns),
+                "pending_bytes": sum(c.pending for c in self._conns.values())}
+    # ---- end flow control and metrics ----
 
     def __init__(self, config: Mapping[str, Any] | None = None, /, **options: Any) -> None:
         opts, cfg = _parse_options(config, options)
         self._decoders = DecoderFactory(opts["preprocessors"] or [], opts["codec"])
         self._encoders = EncoderFactory(opts["codec"], opts["postprocessors"] or [])
         check_length(cfg["path"])
-        super().__init__(runtime=opts["runtime"])
+        super().__init__(runtime=opts["runtime"], metrics_interval_s=opts["metrics_interval_s"])
         self._out: Subject[Event] = _HubSubject(self.runtime)
         self._closed: Subject[Event] = Subject()
         #: The validated configuration (read-only).
@@ -464,8 +475,12 @@ class UnixSocketServer(Connector):
         feed = conn.decoder.feed
         batch = self._batch
         turns = Turns()
+        gate = self.gate  # flow control (issue 16)
+        stats = self.stats
         try:
             while True:
+                if not gate.open and not self._stopping:  # flow control (issue 16): paused
+                    gate.wait(conn.done)
                 try:
                     data = recv(size)
                 except OSError as exc:
@@ -474,6 +489,7 @@ class UnixSocketServer(Connector):
                     break
                 if not data:
                     break
+                stats["bytes_read"] += len(data)  # metrics (issue 16)
                 batch(conn, feed(data))
                 turns.took_turn()  # a flooding peer must not starve the hub
         finally:
@@ -526,6 +542,7 @@ class UnixSocketServer(Connector):
 
     # ---- replies ----------------------------------------------------------
     def _receive(self, event: Event) -> None:
+        self.stats["in"] += 1  # metrics (issue 16)
         meta = event.meta
         rec = meta.get(SERVER)
         conn = self._by_record.get(id(rec)) if rec.__class__ is _Record else None
@@ -629,6 +646,7 @@ class UnixSocketServer(Connector):
         if conn.closed:
             return
         conn.closed = True
+        self.stats["closed"] += 1  # metrics (issue 16)
         self._conns.pop(conn.peer, None)
         self._by_record.pop(id(conn.record), None)
         conn.outq.clear()
@@ -652,8 +670,8 @@ class UnixSocketServer(Connector):
 def unix_socket_server(config: Mapping[str, Any] | None = None, /, **options: Any) -> UnixSocketServer:
     """Create a :class:`UnixSocketServer` (not started).
 
-    Accepts ``config={...}`` plus ``codec``, ``preprocessors``, ``postprocessors``
-    and ``runtime``; Tremor's whole connector dict (``unix_socket_server(**tremor)``
+    Accepts ``config={...}`` plus ``codec``, ``preprocessors``, ``postprocessors``,
+    ``runtime`` and ``metrics_interval_s`` (:attr:`~Connector.metrics`); Tremor's whole connector dict (``unix_socket_server(**tremor)``
     or ``unix_socket_server(tremor)``); keyword shortcuts for the config keys
     (``path=``, ``permissions=``, ``buf_size=``, ``max_pending_bytes=``, ``backlog=``).
     Unknown keys or wrong types raise :class:`~rxunix.errors.ConfigError` naming
@@ -663,6 +681,7 @@ def unix_socket_server(config: Mapping[str, Any] | None = None, /, **options: An
         Traceback (most recent call last):
         ...
         rxunix.errors.ConfigError: unix_socket_server: unknown option 'reconnect'; allowed: config, \
-codec, preprocessors, postprocessors, runtime, path, permissions, buf_size, max_pending_bytes, backlog
+codec, preprocessors, postprocessors, runtime, metrics_interval_s, path, permissions, buf_size, \
+max_pending_bytes, backlog
     """
     return UnixSocketServer(config, **options)
