@@ -25,8 +25,12 @@ Config keys (``config={...}``): ``path`` (required), ``permissions`` (chmod
 style string, or an int mode; see :mod:`rxunix.permissions`), ``buf_size``
 (receive size, default 8192), and beyond Tremor ``max_pending_bytes`` (bound
 of unsent reply bytes per connection, default 16 MiB: a connection that exceeds
-it is closed and reported on ``err`` with action ``"write"``) and ``backlog``
-(listen backlog, default 1024).
+it is closed and reported on ``err`` with action ``"write"``), ``backlog``
+(listen backlog, default 1024) and ``max_connections`` (default unlimited: at
+the limit the server stops accepting, new connections wait in the backlog, and
+one notice per pause goes to ``err`` with action ``"limit"``; see
+:mod:`rxunix.connectors.limits`). Reading pauses while a flow-control link
+holds ``gate`` (:func:`rxunix.connect`).
 
 Lifecycle of a connection:
 
@@ -79,6 +83,7 @@ from ..runtime import Runtime
 from ..security import check_socket_dir
 from ..sockpath import SocketIdentity, bind_secure, check_length, remove_if_ours
 from .base import Connector, Inlet
+from .limits import ConnectionLimit
 from .turns import Turns
 
 __all__ = ["UnixSocketServer", "unix_socket_server", "UnroutableError", "SlowReaderError"]
@@ -212,6 +217,7 @@ def _config_schema() -> dict[str, Option]:
         "buf_size": positive(8192),
         "max_pending_bytes": positive(DEFAULT_MAX_PENDING),
         "backlog": positive(1024),
+        "max_connections": Option(int, None, check=lambda v: v > 0, expect="an int > 0"),  # issue 16
     }
 
 
@@ -289,7 +295,7 @@ class UnixSocketServer(Connector):
     """The ``unix_socket_server`` connector; build it with :func:`unix_socket_server`.
 
     ``out``: received events; ``err``: error events (actions ``decode``,
-    ``encode``, ``read``, ``write``, ``route``, ``accept``, ``emit``); ``in_``:
+    ``encode``, ``read``, ``write``, ``route``, ``accept``, ``emit``, ``limit``); ``in_``:
     replies. See the module documentation for the behaviour.
     """
 
@@ -318,6 +324,7 @@ class UnixSocketServer(Connector):
         self.path: str = cfg["path"]
         self._buf_size: int = cfg["buf_size"]
         self._max_pending: int = cfg["max_pending_bytes"]
+        self._limit = ConnectionLimit(cfg["max_connections"])  # max_connections (issue 16)
         self._conns: dict[int, _Conn] = {}
         self._by_record: dict[int, _Conn] = {}
         self._dirty: list[_Conn] = []
@@ -430,6 +437,7 @@ class UnixSocketServer(Connector):
     def _accept_loop(self, listener: Any) -> None:
         backoff = 0.0
         while True:
+            self._limit.wait_for_room(self._conns.__len__, listener.fileno(), self._limit_notice)  # issue 16
             try:
                 sock, _ = listener.accept()
             except OSError as exc:
@@ -443,6 +451,10 @@ class UnixSocketServer(Connector):
                 continue
             backoff = 0.0
             self._open(sock)
+
+    def _limit_notice(self, limit: int) -> None:  # max_connections (issue 16)
+        self._error(f"max_connections {limit} reached: new connections wait in the backlog until one closes",
+                    "limit", self.path, self._listener_meta, max_connections=limit)
 
     def _accept_backlog(self, listener: Any) -> None:
         listener.settimeout(0.0)
@@ -647,6 +659,7 @@ class UnixSocketServer(Connector):
             return
         conn.closed = True
         self.stats["closed"] += 1  # metrics (issue 16)
+        self._limit.freed()  # max_connections (issue 16)
         self._conns.pop(conn.peer, None)
         self._by_record.pop(id(conn.record), None)
         conn.outq.clear()
@@ -671,9 +684,10 @@ def unix_socket_server(config: Mapping[str, Any] | None = None, /, **options: An
     """Create a :class:`UnixSocketServer` (not started).
 
     Accepts ``config={...}`` plus ``codec``, ``preprocessors``, ``postprocessors``,
-    ``runtime`` and ``metrics_interval_s`` (:attr:`~Connector.metrics`); Tremor's whole connector dict (``unix_socket_server(**tremor)``
-    or ``unix_socket_server(tremor)``); keyword shortcuts for the config keys
-    (``path=``, ``permissions=``, ``buf_size=``, ``max_pending_bytes=``, ``backlog=``).
+    ``runtime`` and ``metrics_interval_s`` (``connector.metrics``); Tremor's whole
+    connector dict (``unix_socket_server(**tremor)`` or ``unix_socket_server(tremor)``);
+    keyword shortcuts for the config keys (``path=``, ``permissions=``, ``buf_size=``,
+    ``max_pending_bytes=``, ``backlog=``, ``max_connections=``).
     Unknown keys or wrong types raise :class:`~rxunix.errors.ConfigError` naming
     the key and listing the allowed ones::
 
@@ -682,6 +696,6 @@ def unix_socket_server(config: Mapping[str, Any] | None = None, /, **options: An
         ...
         rxunix.errors.ConfigError: unix_socket_server: unknown option 'reconnect'; allowed: config, \
 codec, preprocessors, postprocessors, runtime, metrics_interval_s, path, permissions, buf_size, \
-max_pending_bytes, backlog
+max_pending_bytes, backlog, max_connections
     """
     return UnixSocketServer(config, **options)
