@@ -42,6 +42,8 @@ __all__ = ["SAMPLE", "run_demo", "server_flow", "client_flow", "server_config", 
 #: The built-in input: nested objects and arrays, big floats, negative numbers,
 #: non-ASCII text, and the string "exit" last.
 SAMPLE = str(importlib.resources.files("rxunix").joinpath("data", "sample.jsonl"))
+#: Seconds between progress lines.
+PROGRESS_EVERY = 2.0
 
 
 def server_config(path: str) -> dict[str, Any]:
@@ -211,7 +213,8 @@ def run_demo(
 ) -> int:
     """Run the echo demo; return the exit status (0: ``"exit"`` came back, no errors).
 
-    ``progress``: a progress line on the log every 2 s (None: when it is a terminal)."""
+    ``progress``: a progress line on the log every :data:`PROGRESS_EVERY` seconds
+    (None: when the log is a terminal)."""
     log = log if log is not None else sys.stderr
     runner = Runner(name="rxunix demo", log=log, summary=False, drain_timeout=5.0)
     counts = _Counts()
@@ -248,7 +251,7 @@ def run_demo(
 
         def progress_line() -> None:  # only long runs print it
             while True:
-                gevent.sleep(2.0)
+                gevent.sleep(PROGRESS_EVERY)
                 runner.log(f"... sent {counts.sent}, received {counts.received}, errors {counts.errors}")
 
         if progress if progress is not None else wants_progress(False, False, log):

@@ -169,3 +169,54 @@ def test_flow_files_link_automatically(sock_path: str) -> None:
     assert srv.gate.open
     assert [e.connector.name for e in runner.entries] == [
         "flow/unix_socket_server", "flow/unix_socket_client", "flow/write_file"]
+
+
+def test_connect_one_line_relay_over_real_sockets(short_tmp: str) -> None:
+    import gevent
+    from gevent import socket
+
+    listen, down = f"{short_tmp}/in.sock", f"{short_tmp}/down.sock"
+    server = rxunix.unix_socket_server(path=listen, preprocessors=["separate"])
+    client = rxunix.unix_socket_client(path=down, postprocessors=["separate"], queue_size=50,
+                                       reconnect={"retry": {"interval_ms": 20, "growth_rate": 1}})
+    link = rxunix.connect(server.out, client.in_)  # the documented one line
+    errors: list[Event] = []
+    server.err.subscribe(errors.append)
+    client.err.subscribe(errors.append)
+    server.start()
+    client.start()
+    total = 3000
+    lines = [b'{"n":%d,"pad":"%s"}\n' % (n, b"p" * 300) for n in range(total)]
+
+    def send() -> None:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(listen)
+            for line in lines:
+                s.sendall(line)
+
+    sender = gevent.spawn(send)
+    try:
+        wait_for(lambda: not server.gate.open, 10, "the server to pause")
+        before = server.stats["bytes_read"]
+        gevent.sleep(0.3)  # paused: the server reads nothing more, the sender is stuck in sendall
+        assert server.stats["bytes_read"] == before and not sender.dead
+        assert client.held == 50 and client.reported == 0
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(down)
+        listener.listen(1)
+        conn, _ = listener.accept()
+        want = b"".join(lines)
+        got = bytearray()
+        conn.settimeout(20)
+        while len(got) < len(want):
+            got += conn.recv(1 << 16)
+        assert bytes(got) == want  # every event, in order, once
+        sender.join(10)
+        assert sender.successful()
+        conn.close()
+        listener.close()
+    finally:
+        link.dispose()
+        client.stop()
+        server.stop()
+    assert errors == [] and client.reported == 0 and client.written == total

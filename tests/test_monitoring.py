@@ -10,6 +10,7 @@ import sys
 import textwrap
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import gevent
 import simplejson
@@ -140,3 +141,17 @@ def test_bad_monitoring_options_are_usage_errors(short_tmp: str) -> None:
         r = gsubprocess.run([sys.executable, "-m", "rxunix", "run", flow, *bad], env=ENV,
                             capture_output=True, timeout=30)
         assert r.returncode == 2, (bad, r.stderr)
+
+
+def test_demo_progress_lines(short_tmp: str, monkeypatch: Any) -> None:
+    import rxunix.demo as demo
+
+    monkeypatch.setattr(demo, "PROGRESS_EVERY", 0.01)
+    big = os.path.join(short_tmp, "in.jsonl")
+    with open(big, "w") as fh:
+        fh.writelines(f'{{"n": {n}, "pad": "{"z" * 100}"}}\n' for n in range(20_000))
+    shown, quiet = io.StringIO(), io.StringIO()
+    assert demo.run_demo(big, short_tmp, echo=False, log=shown, progress=True) == 0
+    assert demo.run_demo(big, short_tmp, echo=False, log=quiet, progress=False) == 0
+    assert re.search(r"^rxunix demo: \.\.\. sent \d+, received \d+, errors 0$", shown.getvalue(), re.M)
+    assert "... sent" not in quiet.getvalue() and "sent 20001, received 20001" in quiet.getvalue()

@@ -273,7 +273,9 @@ def connect(source: Any, sink: Any, *, pause: Connector | Iterable[Connector] | 
             raise ValueError(f"connect(): {p.kind} and {target.kind} run on different runtimes")
     if not target.flow_controlled:
         return observable.subscribe(target.in_)
-    return Link(observable, target.in_, target.ready, [p.gate for p in pauses])
+    gates = [p.gate for p in pauses]
+    # built on the hub: the sink's ready may pause the source at once
+    return target.runtime.call(lambda: Link(observable, target.in_, target.ready, gates))
 
 
 def _inlet_of(observer: Any) -> Connector | None:
