@@ -220,3 +220,36 @@ def test_connect_one_line_relay_over_real_sockets(short_tmp: str) -> None:
         client.stop()
         server.stop()
     assert errors == [] and client.reported == 0 and client.written == total
+
+
+def test_client_replies_pause_while_their_sink_is_not_ready(sock_path: str) -> None:
+    import gevent
+    from gevent import socket
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(sock_path)
+    listener.listen(1)
+    client = rxunix.unix_socket_client(path=sock_path, preprocessors=["separate"])
+    sink = Sink()
+    sink._set_ready(False)
+    link = connect(client, sink)
+    client.start()
+    conn, _ = listener.accept()
+    total = 20_000
+    replies = b"".join(b'{"r":%d,"pad":"%s"}\n' % (n, b"q" * 100) for n in range(total))
+    sender = gevent.spawn(conn.sendall, replies)
+    try:
+        wait_for(lambda: client.connected, 5, "the connection")
+        gevent.sleep(0.3)  # paused from the start: the client reads nothing, the server's send blocks
+        assert client.stats["bytes_read"] == 0 and not sender.dead and sink.got == []
+        sink._set_ready(True)
+        wait_for(lambda: len(sink.got) == total, 20, "every reply")
+        assert [v["r"] for v in sink.got] == list(range(total))
+        sender.join(10)
+        assert sender.successful()
+    finally:
+        link.dispose()
+        client.stop()
+        conn.close()
+        listener.close()
+    assert client.gate.paused_s > 0.3
