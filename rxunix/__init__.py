@@ -61,6 +61,7 @@ __all__ = [
     "SocketPathError",
     "ThreadRuntime",
     "aggregate",
+    "connect",
     "create_codec",
     "create_postprocessor",
     "create_preprocessor",
@@ -85,5 +86,6 @@ __all__ = [
 from .edge.client import UnixSocketClient, unix_socket_client
 from .edge.dgram_client import UnixDatagramClient, unix_datagram_client
 from .edge.dgram_server import UnixDatagramServer, unix_datagram_server
+from .edge.flowctl import connect
 from .edge.server import UnixSocketServer, unix_socket_server
 

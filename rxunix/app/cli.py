@@ -3,7 +3,9 @@
 ::
 
     rxunix demo [--input FILE] [--dir DIR] [--socket PATH] [--server-delay S] [--timeout S] [--quiet]
+                [--progress]
     rxunix run FLOW.py [--flow NAME]... [--set NAME=VALUE]... [--drain-timeout S] [--monkey-patch]
+                       [--metrics FILE|-] [--metrics-interval S] [--metrics-port PORT] [--progress|--quiet]
     rxunix server PATH [--codec SPEC] [--pre SPEC]... [--post SPEC]... [--permissions MODE]
                        [--buf-size N] [--echo] [--meta] [--pretty] [--dgram] [--systemd [NAME]]
     rxunix client PATH [--input FILE] [--codec SPEC] [--pre SPEC]... [--post SPEC]... [--buf-size N]
@@ -151,9 +153,27 @@ def _add_client(sub: Any) -> argparse.ArgumentParser:
                         "also with --replies")
     _add_output(client)
     return client
+
+
 def _add_socket_kind(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dgram", action="store_true",
                    help="unix datagram socket (SOCK_DGRAM): one datagram per event")
+
+
+def _add_monitoring(run: argparse.ArgumentParser) -> None:
+    """``rxunix run``'s metrics and progress options (see :mod:`rxunix.monitoring`)."""
+    run.add_argument("--metrics", metavar="FILE",
+                     help="write every connector's metrics events as JSON lines to FILE ('-': stdout)")
+    run.add_argument("--metrics-interval", type=_number(float, lambda v: 0 < v < math.inf, "seconds > 0"),
+                     default=5.0, metavar="SECONDS",
+                     help="metrics interval of connectors without metrics_interval_s (default 5)")
+    run.add_argument("--metrics-port", type=_number(int, lambda v: 0 <= v < 65536, "a port number"),
+                     metavar="PORT", help="serve Prometheus metrics on http://127.0.0.1:PORT/metrics "
+                     "(needs the 'metrics' extra)")
+    shown = run.add_mutually_exclusive_group()
+    shown.add_argument("--progress", action="store_true",
+                       help="a progress line on stderr every few seconds (default: when stderr is a terminal)")
+    shown.add_argument("--quiet", action="store_true", help="no progress line")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -181,7 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="start the server this long after the client (exercises reconnect)")
     demo.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
                       help="give up after this long (default 30)")
-    demo.add_argument("--quiet", action="store_true", help="do not print the replies on stdout")
+    demo.add_argument("--quiet", action="store_true", help="do not print the replies or progress lines")
+    demo.add_argument("--progress", action="store_true",
+                      help="a progress line on stderr every few seconds even when it is not a terminal")
 
     run = sub.add_parser(
         "run",
@@ -198,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="per connector, when stopping (default 5)")
     run.add_argument("--monkey-patch", action="store_true",
                      help="gevent.monkey.patch_all() before loading the flow file")
+    _add_monitoring(run)
 
     server = sub.add_parser(
         "server",
@@ -283,7 +306,32 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         server_delay=args.server_delay,
         timeout=args.timeout,
         echo=not args.quiet,
+        progress=_wants_progress(args),
     )
+
+
+def _wants_progress(args: argparse.Namespace) -> bool:
+    from .monitoring import wants_progress
+
+    return wants_progress(args.progress, args.quiet)
+
+
+def _monitor(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
+    """``rxunix run``'s :class:`~rxunix.monitoring.Monitor` (metrics file, Prometheus, progress)."""
+    from .monitoring import Monitor
+
+    if args.metrics not in (None, "-"):
+        try:
+            open(args.metrics, "a", encoding="utf-8").close()
+        except OSError as exc:
+            parser.error(f"argument --metrics: {exc}")
+    if args.metrics_port is not None:
+        try:
+            import prometheus_client  # noqa: F401
+        except ImportError:
+            parser.error("argument --metrics-port: needs prometheus-client: pip install 'rxunix[metrics]'")
+    return Monitor(metrics=args.metrics, interval=args.metrics_interval, port=args.metrics_port,
+                   progress=2.0 if _wants_progress(args) else None)
 
 
 def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -301,7 +349,7 @@ def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             os.makedirs(params["dir"], exist_ok=True)
         except OSError as exc:
             parser.error(f"argument --set: dir={params['dir']}: cannot create the directory: {exc}")
-    runner = Runner(params=params, drain_timeout=args.drain_timeout)
+    runner = Runner(params=params, drain_timeout=args.drain_timeout, monitor=_monitor(args, parser))
     try:
         functions = load_flow_file(args.flow_file, args.flow)
     except FlowFileError as exc:

@@ -41,12 +41,15 @@ from ..edge.exit import ExitConnector
 from ..edge.sockpath import check_path
 from .cli_output import EXIT_PIPE, exit_on_closed_stdout
 from .flow import SINK, Flow, Runner, client_ready, out_or_exit
+from .monitoring import wants_progress
 
 __all__ = ["SAMPLE", "run_demo", "server_flow", "client_flow", "server_config", "client_config"]
 
 #: The built-in input: nested objects and arrays, big floats, negative numbers,
 #: non-ASCII text, and the string "exit" last.
 SAMPLE = str(importlib.resources.files("rxunix").joinpath("data", "sample.jsonl"))
+#: Seconds between progress lines.
+PROGRESS_EVERY = 2.0
 
 
 def server_config(path: str) -> dict[str, Any]:
@@ -203,8 +206,9 @@ def _lines(path: str) -> int:
         return 0
 
 
-def _watch(runner: Runner, counts: _Counts, timeout: float) -> None:
-    """End the run after ``timeout`` seconds; log progress every 2 s (only long runs show it)."""
+def _watch(runner: Runner, counts: _Counts, timeout: float, show_progress: bool) -> None:
+    """End the run after ``timeout`` seconds; with ``show_progress``, log progress every
+    ``PROGRESS_EVERY`` seconds (only long runs show it)."""
     flow = runner.flows[0]
 
     def timed_out() -> None:
@@ -213,11 +217,12 @@ def _watch(runner: Runner, counts: _Counts, timeout: float) -> None:
 
     def progress() -> None:
         while True:
-            gevent.sleep(2.0)
+            gevent.sleep(PROGRESS_EVERY)
             runner.log(f"... sent {counts.sent}, received {counts.received}, errors {counts.errors}")
 
     flow.spawn_later(timeout, timed_out)
-    flow.spawn_later(0, progress)
+    if show_progress:
+        flow.spawn_later(0, progress)
 
 
 def _summary(runner: Runner, counts: _Counts, status: int, directory: str) -> int:
@@ -267,8 +272,12 @@ def run_demo(
     timeout: float = 30.0,
     echo: bool = True,
     log: IO[str] | None = None,
+    progress: bool | None = None,
 ) -> int:
-    """Run the echo demo; return the exit status (0: ``"exit"`` came back, no errors)."""
+    """Run the echo demo; return the exit status (0: ``"exit"`` came back, no errors).
+
+    ``progress``: a progress line on the log every :data:`PROGRESS_EVERY` seconds
+    (None: when the log is a terminal)."""
     log = log if log is not None else sys.stderr
     runner = Runner(name="rxunix demo", log=log, summary=False, drain_timeout=5.0)
     counts = _Counts()
@@ -297,7 +306,7 @@ def run_demo(
         errors.start()
         shown = "the built-in sample" if input_path == SAMPLE else input_path
         runner.log(f"server on {socket_path}; client sending {shown}; logs in {directory}")
-        _watch(runner, counts, timeout)
+        _watch(runner, counts, timeout, progress if progress is not None else wants_progress(False, False, log))
         status = runner.run()
         errors.stop()
         if status == EXIT_PIPE:

@@ -55,6 +55,21 @@ What ``ctx`` offers
     than the client can hold the events (backpressure; see
     ``examples/echo_client.py``).
 
+Flow control
+    Between connectors made with ``ctx``, ``source.out.subscribe(sink.in_)``
+    (or ``subscribe(sink.in_.on_next)``) pauses the source while the sink
+    cannot take more: a server stops reading its connections and a file
+    reader stops reading while the client it feeds holds its limit of unsent
+    events (see :mod:`rxunix.connectors.flowctl`); nothing is dropped or
+    reordered. In code the same is ``rxunix.connect(source, sink)``.
+
+Metrics
+    Connectors made with ``ctx`` are named ``FLOW/KIND`` (or ``name=``) in
+    metrics and summaries; ``metrics_interval_s=`` on any of them, or ``rxunix
+    run --metrics FILE``, emits Tremor-shaped metrics events
+    (:mod:`rxunix.metrics`); ``--metrics-port PORT`` serves them to
+    Prometheus; ``--progress`` prints a progress line every few seconds.
+
 Lifecycle
     1. Every deployed flow function is called (build). A failure (bad option,
        exception) is printed and the run exits with status 1 before anything
@@ -103,11 +118,12 @@ import gevent.event
 from reactivex import Observable
 from reactivex import operators as ops
 
-from ..core.event import Event
 from ..edge.base import Connector
 from ..edge.console import Console
 from ..edge.exit import ExitConnector
 from ..edge.files import FileSink, FileSource
+from ..core.event import Event
+from .monitoring import Monitor
 from ..edge.runtime import LocalRuntime, Runtime, get_runtime
 
 __all__ = [
@@ -289,6 +305,7 @@ class Runner:
         log: IO[str] | None = None,
         runtime: Runtime | None = None,
         summary: bool = True,
+        monitor: Monitor | None = None,
     ) -> None:
         self.params: Mapping[str, str] = dict(params or {})
         self.drain_timeout = drain_timeout
@@ -307,6 +324,8 @@ class Runner:
         self._signals = 0
         self.started_at: float | None = None
         self.elapsed: float = 0.0
+        #: Metrics file, Prometheus and progress options (``rxunix run``).
+        self.monitor = monitor or Monitor()
 
     # ---- building -----------------------------------------------------------
     def deploy(self, fn: FlowFunction, name: str | None = None) -> Flow:
@@ -326,6 +345,9 @@ class Runner:
         count = sum(1 for e in self.entries if e.flow == flow.name and e.connector.kind == connector.kind)
         label = name or (connector.kind if not count else f"{connector.kind}#{count + 1}")
         self.entries.append(_Entry(connector, f"{flow.name}/{label}", order, start, flow.name))
+        if connector.name is None:
+            connector.name = f"{flow.name}/{label}"
+        connector.auto_link()  # flow control between ctx connectors
         return connector
 
     # ---- control ------------------------------------------------------------
@@ -377,6 +399,7 @@ class Runner:
         self.started_at = time.monotonic()
         started: list[_Entry] = []
         try:
+            self.monitor.begin(self)
             for entry in self._ordered():
                 if self._state.done.is_set():
                     break
@@ -393,6 +416,7 @@ class Runner:
             self._wait(started)
             self._stop_all(started)
         finally:
+            self.monitor.end()
             for h in handlers:
                 h.cancel()
             self.elapsed = time.monotonic() - self.started_at

@@ -19,8 +19,11 @@ from reactivex import Observable, abc
 from reactivex.subject import Subject
 
 from ..core.display import html_of
+from ..core.errors import ConfigError
 from ..core.event import ErrorEvent, Event, error_event
 from .runtime import Runtime, get_runtime
+from .flowctl import AutoLinkOut, PauseGate, Readiness
+from .metering import Meter
 
 __all__ = ["Connector", "Inlet"]
 
@@ -62,11 +65,22 @@ class Connector(ABC):
 
     Subclasses implement ``_start``, ``_stop`` and ``_receive`` and run in the hub
     thread; they publish with :meth:`_emit` and :meth:`_report`.
+
+    Flow control and metrics (:mod:`rxunix.connectors.flowctl`,
+    :mod:`rxunix.metrics`): ``ready`` (can ``in_`` take more now),
+    ``gate`` (pauses a source), ``metrics`` (every ``metrics_interval_s``
+    seconds, Tremor's metrics events), :meth:`metrics_snapshot`.
     """
 
     kind: str = "connector"
+    #: True for sinks whose ``ready`` can turn false (they hold events).
+    flow_controlled: bool = False
+    #: True for connectors that read events from outside (their ``gate`` pauses them).
+    pausable: bool = False
+    #: Metrics snapshot key -> ``stats`` key (see :data:`rxunix.metrics.MEASUREMENTS`).
+    metered: Mapping[str, str] = {"events_in": "in", "events_out": "out", "events_err": "errors"}
 
-    def __init__(self, *, runtime: Runtime | None = None) -> None:
+    def __init__(self, *, runtime: Runtime | None = None, metrics_interval_s: float | None = None) -> None:
         self.runtime: Runtime = runtime or get_runtime()
         self._out: Subject[Event] = Subject()
         self._err: Subject[ErrorEvent] = Subject()
@@ -74,12 +88,75 @@ class Connector(ABC):
         self.stats: Counter[str] = Counter()
         self.state = "new"
         self._stopped = gevent.event.Event()
+        #: Name in metrics tags and summaries (a flow runner sets it); default: path or kind.
+        self.name: str | None = None
+        #: Held by flow-control links while a sink this source feeds is not ready.
+        self.gate = PauseGate()
+        self._readiness = Readiness()
+        self._auto_link: AutoLinkOut | None = None
+        self._meter = Meter(self)
+        self.metrics_interval_s = metrics_interval_s
 
     # ---- public API -------------------------------------------------------
     @property
     def out(self) -> Observable[Event]:
         """Events received."""
-        return self._out
+        if self._auto_link is not None:
+            return self._auto_link
+        out = self._out
+        if getattr(out, "_rxunix_owner", None) is not self:
+            out._rxunix_owner = self  # type: ignore[attr-defined]  # lets connect() find the source
+        return out
+
+    @property
+    def ready(self) -> Observable[bool]:
+        """Whether ``in_`` can take more events now: the current value on subscribe,
+        then every change; completes when the connector has stopped. Always true
+        unless :attr:`flow_controlled`. See :func:`rxunix.connect`."""
+        return self._readiness.subject
+
+    @property
+    def metrics(self) -> Observable[Event]:
+        """Every ``metrics_interval_s`` seconds (and once more when stopping), one
+        event per measurement in Tremor's metrics shape (:mod:`rxunix.metrics`);
+        never emits without ``metrics_interval_s``; completes when stopped."""
+        return self._meter.subject
+
+    @property
+    def metrics_interval_s(self) -> float | None:
+        """Seconds between metrics emissions (None: no metrics); settable before ``start()``."""
+        return self._meter.interval_s
+
+    @metrics_interval_s.setter
+    def metrics_interval_s(self, seconds: float | None) -> None:
+        if seconds is not None and (
+            isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf")
+        ):
+            raise ConfigError(f"{self.kind}: option 'metrics_interval_s' must be a number of seconds > 0, "
+                              f"got {seconds!r}")
+        if self.state != "new":
+            raise RuntimeError(f"{self.kind}: metrics_interval_s can only be set before start()")
+        self._meter.interval_s = None if seconds is None else float(seconds)
+
+    @property
+    def metrics_name(self) -> str:
+        """The ``connector`` tag of this connector's metrics: its name, else its path, else its kind."""
+        return self.name or str(getattr(self, "path", None) or self.kind)
+
+    def metrics_snapshot(self) -> dict[str, float]:
+        """Current totals and gauges, keyed as in :data:`rxunix.metrics.MEASUREMENTS`."""
+        stats = self.stats
+        snap: dict[str, float] = {key: stats[name] for key, name in self.metered.items()}
+        snap.update(self._gauges())
+        if self.pausable:
+            snap["paused_s"] = self.gate.paused_s
+        return snap
+
+    def auto_link(self) -> None:
+        """Make ``out.subscribe(sink.in_)`` a flow-control link for flow-controlled
+        sinks (flow files do this for every connector made with ``ctx``)."""
+        if self._auto_link is None:
+            self._auto_link = AutoLinkOut(self)
 
     @property
     def err(self) -> Observable[ErrorEvent]:
@@ -128,6 +205,7 @@ class Connector(ABC):
     def _start_in_hub(self) -> None:
         self._start()
         self.state = "running"
+        self._meter.start()
 
     def _stop_in_hub(self, timeout: float | None) -> None:
         if self.state == "stopped":
@@ -144,8 +222,18 @@ class Connector(ABC):
             return
         self.state = "stopped"
         self._stopped.set()
+        self._meter.finish()
+        self._readiness.complete()
         self._out.on_completed()
         self._err.on_completed()
+
+    def _set_ready(self, ready: bool) -> None:
+        """Publish whether ``in_`` can take more (flow-controlled sinks call this)."""
+        self._readiness.set(ready)
+
+    def _gauges(self) -> dict[str, float]:
+        """Gauges for :meth:`metrics_snapshot` (subclasses add theirs)."""
+        return {}
 
     def _emit(self, event: Event) -> None:
         self.stats["out"] += 1

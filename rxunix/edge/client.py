@@ -79,6 +79,7 @@ from ..core.registry import Spec
 from .base import Connector
 from .runtime import Runtime
 from .sockpath import describe_connect_error
+from .flowctl import READY_BACKLOG
 from .turns import Turns
 
 __all__ = ["UnixSocketClient", "unix_socket_client", "CONFIG_SCHEMA", "CONNECTOR_KEYS"]
@@ -115,7 +116,7 @@ CONFIG_SCHEMA: dict[str, Option] = {
 }
 
 #: Top-level keys of Tremor's connector definition.
-CONNECTOR_KEYS = ("codec", "preprocessors", "postprocessors", "config", "reconnect")
+CONNECTOR_KEYS = ("codec", "preprocessors", "postprocessors", "config", "reconnect", "metrics_interval_s")
 
 
 class _Session:
@@ -148,6 +149,26 @@ class UnixSocketClient(Connector):
     """
 
     kind = CLIENT
+    # ---- flow control and metrics (issue 16) ----
+    flow_controlled = True
+    pausable = True
+    metered = {"events_in": "pushed", "events_out": "out", "events_err": "errors", "bytes_read": "bytes_read",
+               "bytes_written": "bytes_written", "connections_opened": "connects",
+               "connections_closed": "disconnects", "reconnects": "retries"}
+
+    def _gauges(self) -> dict[str, float]:
+        return {"connections_open": int(self._connected), "held_events": self.held}
+
+    def _update_ready(self) -> None:
+        """Not ready at the limit of held events (READY_BACKLOG while connected, at most
+        ``queue_size`` while disconnected); ready again at half of it."""
+        held = len(self._queue) + len(self._inflight)
+        limit = READY_BACKLOG if self._connected else self._ready_high
+        if held >= limit:
+            self._set_ready(False)
+        elif held <= limit // 2:
+            self._set_ready(True)
+    # ---- end flow control and metrics ----
 
     def __init__(
         self,
@@ -159,12 +180,13 @@ class UnixSocketClient(Connector):
         reconnect: Any = None,
         runtime: Runtime | None = None,
         rng: random.Random | None = None,
+        metrics_interval_s: float | None = None,
     ) -> None:
         opts = validate(f"{CLIENT} config", config, CONFIG_SCHEMA)
         self._decoders = DecoderFactory(preprocessors, codec)
         self._encoders = EncoderFactory(codec, postprocessors)
         self.policy: RetryPolicy | None = RetryPolicy.from_config(reconnect, rng=rng)
-        super().__init__(runtime=runtime)
+        super().__init__(runtime=runtime, metrics_interval_s=metrics_interval_s)
         self.path: str = opts["path"]
         self.buf_size: int = opts["buf_size"]
         self.queue_size: int = opts["queue_size"]
@@ -179,6 +201,7 @@ class UnixSocketClient(Connector):
         self._runner: gevent.Greenlet | None = None
         for key in ("pushed", "written", "reported", "connects", "retries"):
             self.stats[key] = 0
+        self._ready_high = min(READY_BACKLOG, self.queue_size)  # flow control (issue 16)
 
     # ---- counters -----------------------------------------------------------
     @property
@@ -208,6 +231,7 @@ class UnixSocketClient(Connector):
 
     # ---- Connector hooks (hub thread) ---------------------------------------
     def _start(self) -> None:
+        self._update_ready()  # flow control (issue 16)
         self._runner = gevent.spawn(self._run)
 
     def _receive(self, event: Event) -> None:
@@ -223,6 +247,8 @@ class UnixSocketClient(Connector):
             self._drop(event, "enqueue", why)
             return
         self._queue.append(event)
+        if len(self._queue) >= self._ready_high:  # flow control (issue 16)
+            self._update_ready()
         sess = self._session
         if (
             sess is not None and sess.direct and self._connected and len(self._queue) == 1
@@ -247,6 +273,7 @@ class UnixSocketClient(Connector):
             sent = sess.sock.send(data, 0, 0.0)  # gevent: timeout 0 = never wait
         except OSError:  # would block, or the connection broke: the writer takes over
             sent = 0
+        self.stats["bytes_written"] += sent  # metrics (issue 16)
         if sent == len(data):
             self.stats["written"] += 1
             return
@@ -269,6 +296,7 @@ class UnixSocketClient(Connector):
                 sent += sess.sock.send(rest[sent:])
         except OSError as exc:
             error = exc
+        self.stats["bytes_written"] += sent  # metrics (issue 16)
         self._inflight = []
         if error is None:
             self.stats["written"] += len(batch)
@@ -424,6 +452,7 @@ class UnixSocketClient(Connector):
         self._session = sess
         self._connected = True
         self.stats["connects"] += 1
+        self._update_ready()  # flow control (issue 16)
         sess.reader = reader = gevent.spawn(self._read_loop, sess)
         sess.writer = writer = gevent.spawn(self._write_loop, sess)
         try:
@@ -434,6 +463,8 @@ class UnixSocketClient(Connector):
                 reader.join(timeout=_READ_GRACE)
         finally:
             self._connected = False
+            self.stats["disconnects"] += 1  # metrics (issue 16)
+            self._update_ready()  # flow control (issue 16)
             sess.closing = True
             self._wake.set()
             sock.close()  # wakes a reader/writer blocked on the socket
@@ -452,11 +483,15 @@ class UnixSocketClient(Connector):
         deliver = self._deliver
         size = self.buf_size
         turns = Turns()
+        gate = self.gate  # flow control (issue 16)
         try:
             while True:
+                if not gate.open and not sess.closing:  # flow control (issue 16): paused
+                    gate.wait(sess.lost)
                 data = recv(size)
                 if not data:
                     break
+                self.stats["bytes_read"] += len(data)  # metrics (issue 16)
                 deliver(feed(data))
                 turns.took_turn()  # a flooding server must not starve the hub
         except OSError as exc:
@@ -473,11 +508,13 @@ class UnixSocketClient(Connector):
                 if not self._send_rest(sess):
                     sess.lost.set()
                     return
+                self._update_ready()  # flow control (issue 16)
                 continue
             if q:
                 if not self._send_batch(sess):
                     sess.lost.set()
                     return
+                self._update_ready()  # flow control (issue 16)
                 continue
             if sess.finishing:
                 self._send_tail(sess)
@@ -490,6 +527,7 @@ class UnixSocketClient(Connector):
             tail = sess.encoder.finish()
             if tail:
                 sess.sock.sendall(tail)
+                self.stats["bytes_written"] += len(tail)  # metrics (issue 16)
         except RxUnixError as exc:
             self._error(exc, "encode", stream=self.path, meta=self._meta)
         except OSError as exc:
@@ -536,6 +574,7 @@ class UnixSocketClient(Connector):
     ) -> None:
         """Account for a batch after ``sent`` of its bytes reached the socket."""
         self._inflight = []
+        self.stats["bytes_written"] += sent  # metrics (issue 16)
         done = bisect_right(ends, sent)
         self.stats["written"] += done
         if done == len(batch):
@@ -560,6 +599,7 @@ def unix_socket_client(
     reconnect: Any = None,
     runtime: Runtime | None = None,
     rng: random.Random | None = None,
+    metrics_interval_s: float | None = None,
     **options: Any,
 ) -> UnixSocketClient:
     """Build a :class:`UnixSocketClient` (not started).
@@ -578,7 +618,8 @@ def unix_socket_client(
     explicit: dict[str, Any] = {
         k: v
         for k, v in (("codec", codec), ("preprocessors", preprocessors),
-                     ("postprocessors", postprocessors), ("reconnect", reconnect))
+                     ("postprocessors", postprocessors), ("reconnect", reconnect),
+                     ("metrics_interval_s", metrics_interval_s))
         if v is not None
     }
     if isinstance(config, Mapping) and any(k in config for k in CONNECTOR_KEYS):
@@ -609,4 +650,5 @@ def unix_socket_client(
         reconnect=explicit.get("reconnect"),
         runtime=runtime,
         rng=rng,
+        metrics_interval_s=explicit.get("metrics_interval_s"),
     )

@@ -72,11 +72,14 @@ class FileSource(Connector):
     Options: ``preprocessors`` (default ``["separate"]``), ``codec`` (default
     ``"json"``), ``buf_size`` (read size, default 64 KiB), ``ready`` (backpressure:
     a callable checked before each event; while it returns false, reading pauses,
-    e.g. :func:`rxunix.flow.client_ready`). The ``stats`` counter has ``out``
-    (events), ``errors`` and ``bytes``.
+    e.g. :func:`rxunix.flow.client_ready`), ``metrics_interval_s``. The ``stats``
+    counter has ``out`` (events), ``errors`` and ``bytes``. Its ``gate`` pauses
+    reading (:func:`rxunix.connect`).
     """
 
     kind = "read_file"
+    pausable = True
+    metered = {"events_in": "in", "events_out": "out", "events_err": "errors", "bytes_read": "bytes"}
 
     def __init__(
         self,
@@ -88,16 +91,17 @@ class FileSource(Connector):
         buf_size: int | None = None,
         ready: Callable[[], bool] | None = None,
         runtime: Runtime | None = None,
+        metrics_interval_s: float | None = None,
     ) -> None:
         opts = validate(self.kind, {**(config or {}), **_given(path=path, buf_size=buf_size)}, _SOURCE_SCHEMA)
         if opts["path"] is None:
             raise ConfigError(f"{self.kind}: option 'path' is required")
-        super().__init__(runtime=runtime)
+        super().__init__(runtime=runtime, metrics_interval_s=metrics_interval_s)
         self.path: str = opts["path"]
         self.buf_size: int = opts["buf_size"]
         self._decoders = DecoderFactory(list(preprocessors or []), codec)
         self._greenlet: gevent.Greenlet | None = None
-        self.ready = ready
+        self._ready_fn = ready
 
     def _start(self) -> None:
         # open now so that a missing file is an error of start(), not a silent end
@@ -115,8 +119,10 @@ class FileSource(Connector):
         if not regular:
             was_blocking = os.get_blocking(fd)
             os.set_blocking(fd, False)
+        gate = self.gate
         try:
             while True:
+                gate.wait()  # flow control: paused while a sink it feeds is not ready
                 try:
                     chunk = os.read(fd, self.buf_size) if regular else gevent.os.nb_read(fd, self.buf_size)
                 except OSError as exc:
@@ -140,8 +146,13 @@ class FileSource(Connector):
             self._finished()
 
     def _publish(self, decoder: Decoder, items: list[Any]) -> None:
-        ready = self.ready
+        ready = self._ready_fn
+        gate = self.gate
         for item in items:
+            if not gate.open:
+                gate.wait()
+                if self.state != "running":
+                    return
             if ready is not None and not ready():
                 while not ready() and self.state == "running":  # backpressure: the consumer is full
                     gevent.sleep(0.005)
@@ -177,6 +188,7 @@ class FileSink(Connector):
     """
 
     kind = "write_file"
+    metered = {"events_in": "in", "events_err": "errors"}
 
     def __init__(
         self,
@@ -187,12 +199,13 @@ class FileSink(Connector):
         codec: Spec = SORTED_JSON,
         postprocessors: Sequence[Spec] | None = ("separate",),
         runtime: Runtime | None = None,
+        metrics_interval_s: float | None = None,
     ) -> None:
         opts = validate(self.kind, {**(config or {}), **_given(path=path, mode=mode)}, _SINK_SCHEMA)
         target = opts["path"] or opts["file"]
         if target is None:
             raise ConfigError(f"{self.kind}: option 'path' (or Tremor's 'file') is required")
-        super().__init__(runtime=runtime)
+        super().__init__(runtime=runtime, metrics_interval_s=metrics_interval_s)
         self.path: str = target
         self.mode: str = opts["mode"]
         self._encoder: Encoder = EncoderFactory(codec, list(postprocessors or []))()

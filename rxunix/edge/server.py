@@ -25,8 +25,12 @@ Config keys (``config={...}``): ``path`` (required), ``permissions`` (chmod
 style string, or an int mode; see :mod:`rxunix.permissions`), ``buf_size``
 (receive size, default 8192), and beyond Tremor ``max_pending_bytes`` (bound
 of unsent reply bytes per connection, default 16 MiB: a connection that exceeds
-it is closed and reported on ``err`` with action ``"write"``) and ``backlog``
-(listen backlog, default 1024).
+it is closed and reported on ``err`` with action ``"write"``), ``backlog``
+(listen backlog, default 1024) and ``max_connections`` (default unlimited: at
+the limit the server stops accepting, new connections wait in the backlog, and
+one notice per pause goes to ``err`` with action ``"limit"``; see
+:mod:`rxunix.connectors.limits`). Reading pauses while a flow-control link
+holds ``gate`` (:func:`rxunix.connect`).
 
 Lifecycle of a connection:
 
@@ -79,6 +83,7 @@ from .base import Connector, Inlet
 from .listen import check_listen_config, listen_socket  # abstract names + systemd (issue 17)
 from .runtime import Runtime
 from .sockpath import SocketIdentity, remove_if_ours
+from .limits import ConnectionLimit
 from .turns import Turns
 
 __all__ = ["UnixSocketServer", "unix_socket_server", "UnroutableError", "SlowReaderError"]
@@ -213,6 +218,7 @@ def _config_schema() -> dict[str, Option]:
         "max_pending_bytes": positive(DEFAULT_MAX_PENDING),
         "backlog": positive(1024),
         "systemd": Option((bool, str), False),  # issue 17: socket activation
+        "max_connections": Option(int, None, check=lambda v: v > 0, expect="an int > 0"),  # issue 16
     }
 
 
@@ -224,6 +230,7 @@ CONNECTOR_SCHEMA = {
     "preprocessors": Option((list, tuple), None),
     "postprocessors": Option((list, tuple), None),
     "runtime": Option(Runtime, None),
+    "metrics_interval_s": Option((int, float), None),  # flow control and metrics (issue 16)
 }
 _OWNER = "unix_socket_server"
 
@@ -289,18 +296,28 @@ class UnixSocketServer(Connector):
     """The ``unix_socket_server`` connector; build it with :func:`unix_socket_server`.
 
     ``out``: received events; ``err``: error events (actions ``decode``,
-    ``encode``, ``read``, ``write``, ``route``, ``accept``, ``emit``); ``in_``:
+    ``encode``, ``read``, ``write``, ``route``, ``accept``, ``emit``, ``limit``); ``in_``:
     replies. See the module documentation for the behaviour.
     """
 
     kind = SERVER
+    # ---- flow control and metrics (issue 16) ----
+    pausable = True
+    metered = {"events_in": "in", "events_out": "out", "events_err": "errors", "bytes_read": "bytes_read",
+               "bytes_written": "bytes_written", "connections_opened": "connections",
+               "connections_closed": "closed"}
+
+    def _gauges(self) -> dict[str, float]:
+        return {"connections_open": len(self._conns),
+                "pending_bytes": sum(c.pending for c in self._conns.values())}
+    # ---- end flow control and metrics ----
 
     def __init__(self, config: Mapping[str, Any] | None = None, /, **options: Any) -> None:
         opts, cfg = _parse_options(config, options)
         self._decoders = DecoderFactory(opts["preprocessors"] or [], opts["codec"])
         self._encoders = EncoderFactory(opts["codec"], opts["postprocessors"] or [])
         self._systemd = check_listen_config(cfg["path"], cfg["permissions"], cfg["systemd"])  # issue 17
-        super().__init__(runtime=opts["runtime"])
+        super().__init__(runtime=opts["runtime"], metrics_interval_s=opts["metrics_interval_s"])
         self._out: Subject[Event] = _HubSubject(self.runtime)
         self._closed: Subject[Event] = Subject()
         #: The validated configuration (read-only).
@@ -308,6 +325,7 @@ class UnixSocketServer(Connector):
         self.path: str = cfg["path"]
         self._buf_size: int = cfg["buf_size"]
         self._max_pending: int = cfg["max_pending_bytes"]
+        self._limit = ConnectionLimit(cfg["max_connections"])  # max_connections (issue 16)
         self._conns: dict[int, _Conn] = {}
         self._by_record: dict[int, _Conn] = {}
         self._dirty: list[_Conn] = []
@@ -413,6 +431,7 @@ class UnixSocketServer(Connector):
     def _accept_loop(self, listener: Any) -> None:
         backoff = 0.0
         while True:
+            self._limit.wait_for_room(self._conns.__len__, listener.fileno(), self._limit_notice)  # issue 16
             try:
                 sock, _ = listener.accept()
             except OSError as exc:
@@ -426,6 +445,10 @@ class UnixSocketServer(Connector):
                 continue
             backoff = 0.0
             self._open(sock)
+
+    def _limit_notice(self, limit: int) -> None:  # max_connections (issue 16)
+        self._error(f"max_connections {limit} reached: new connections wait in the backlog until one closes",
+                    "limit", self.path, self._listener_meta, max_connections=limit)
 
     def _accept_backlog(self, listener: Any) -> None:
         listener.settimeout(0.0)
@@ -458,8 +481,12 @@ class UnixSocketServer(Connector):
         feed = conn.decoder.feed
         batch = self._batch
         turns = Turns()
+        gate = self.gate  # flow control (issue 16)
+        stats = self.stats
         try:
             while True:
+                if not gate.open and not self._stopping:  # flow control (issue 16): paused
+                    gate.wait(conn.done)
                 try:
                     data = recv(size)
                 except OSError as exc:
@@ -468,6 +495,7 @@ class UnixSocketServer(Connector):
                     break
                 if not data:
                     break
+                stats["bytes_read"] += len(data)  # metrics (issue 16)
                 batch(conn, feed(data))
                 turns.took_turn()  # a flooding peer must not starve the hub
         finally:
@@ -520,6 +548,7 @@ class UnixSocketServer(Connector):
 
     # ---- replies ----------------------------------------------------------
     def _receive(self, event: Event) -> None:
+        self.stats["in"] += 1  # metrics (issue 16)
         meta = event.meta
         rec = meta.get(SERVER)
         conn = self._by_record.get(id(rec)) if rec.__class__ is _Record else None
@@ -623,6 +652,8 @@ class UnixSocketServer(Connector):
         if conn.closed:
             return
         conn.closed = True
+        self.stats["closed"] += 1  # metrics (issue 16)
+        self._limit.freed()  # max_connections (issue 16)
         self._conns.pop(conn.peer, None)
         self._by_record.pop(id(conn.record), None)
         conn.outq.clear()
@@ -646,10 +677,11 @@ class UnixSocketServer(Connector):
 def unix_socket_server(config: Mapping[str, Any] | None = None, /, **options: Any) -> UnixSocketServer:
     """Create a :class:`UnixSocketServer` (not started).
 
-    Accepts ``config={...}`` plus ``codec``, ``preprocessors``, ``postprocessors``
-    and ``runtime``; Tremor's whole connector dict (``unix_socket_server(**tremor)``
-    or ``unix_socket_server(tremor)``); keyword shortcuts for the config keys
-    (``path=``, ``permissions=``, ``buf_size=``, ``max_pending_bytes=``, ``backlog=``).
+    Accepts ``config={...}`` plus ``codec``, ``preprocessors``, ``postprocessors``,
+    ``runtime`` and ``metrics_interval_s`` (``connector.metrics``); Tremor's whole
+    connector dict (``unix_socket_server(**tremor)`` or ``unix_socket_server(tremor)``);
+    keyword shortcuts for the config keys (``path=``, ``permissions=``, ``buf_size=``,
+    ``max_pending_bytes=``, ``backlog=``, ``max_connections=``).
     Unknown keys or wrong types raise :class:`~rxunix.errors.ConfigError` naming
     the key and listing the allowed ones::
 
@@ -657,7 +689,7 @@ def unix_socket_server(config: Mapping[str, Any] | None = None, /, **options: An
         Traceback (most recent call last):
         ...
         rxunix.errors.ConfigError: unix_socket_server: unknown option 'reconnect'; allowed: config, \
-codec, preprocessors, postprocessors, runtime, path, permissions, buf_size, max_pending_bytes, backlog, \
-systemd
+codec, preprocessors, postprocessors, runtime, metrics_interval_s, path, permissions, buf_size, \
+max_pending_bytes, backlog, systemd, max_connections
     """
     return UnixSocketServer(config, **options)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from gevent import monkey
@@ -38,6 +38,19 @@ class LiveView(abc.ObserverBase[Event]):
         (4, [3, 1])
         >>> v.close()
 
+    ``LiveView(metric="connector_events", tags={"port": "out"})`` plots a
+    connector's metrics (``connector.metrics.subscribe(view)``, see
+    :mod:`rxunix.metrics`): one bar per metrics tick, the amount of that interval
+    (summed over the matching series; gauges: their value)::
+
+        >>> m = LiveView(metric="connector_events", tags={"port": "out"})
+        >>> for t, n in enumerate([5, 12, 12]):
+        ...     m.on_next(Event({"measurement": "connector_events", "tags": {"connector": "s", "port": "out"},
+        ...                      "fields": {"count": n}, "timestamp": t}))
+        >>> m.total, m.counts
+        (12, [5, 7, 0])
+        >>> m.close()
+
     Threads: ``on_next`` runs in the hub thread and only updates numbers under a
     lock. Widgets (ipywidgets ``HTML`` counter + ``Image`` plot, the ``notebook``
     extra) are created by the first display, and a refresher thread re-renders at
@@ -55,8 +68,17 @@ class LiveView(abc.ObserverBase[Event]):
         title: str | None = None,
         refresh: float = 0.5,
         max_bars: int = 40,
+        metric: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> None:
         self.bucket = bucket
+        self.metric = metric
+        self.tags = dict(tags or {})
+        self._series: dict[tuple[tuple[str, str], ...], float] = {}
+        self._stamp: Any = None
+        per_window = per_window or metric is not None
+        if metric is not None and title is None:
+            title = f"{metric} per interval"
         self.per_window = per_window
         self.group = group
         self.title = title or ("events per window" if per_window else f"events per {bucket:g} s")
@@ -77,6 +99,9 @@ class LiveView(abc.ObserverBase[Event]):
 
     # ---- observer (hub thread) ----
     def on_next(self, value: Event) -> None:
+        if self.metric is not None:
+            self._on_metric(value.value)
+            return
         now = time.monotonic()
         with self._lock:
             if self.per_window:
@@ -93,6 +118,26 @@ class LiveView(abc.ObserverBase[Event]):
                 n = 1
             self.total += n
             self.last = value
+            self._version += 1
+
+    def _on_metric(self, m: Any) -> None:
+        """One metrics event: add its series' increment to the bar of its tick."""
+        if not isinstance(m, Mapping) or m.get("measurement") != self.metric:
+            return
+        tags = m.get("tags", {})
+        if any(tags.get(k) != v for k, v in self.tags.items()):
+            return
+        ((field, amount),) = m["fields"].items()
+        key = tuple(sorted(tags.items()))
+        n = amount if field == "value" else amount - self._series.get(key, 0)
+        self._series[key] = amount
+        with self._lock:
+            if self._counts and m.get("timestamp") == self._stamp:
+                self._counts[-1] += n
+            else:
+                self._counts.append(n)
+                self._stamp = m.get("timestamp")
+            self.total += n
             self._version += 1
 
     def on_error(self, error: Exception) -> None:
