@@ -7,9 +7,7 @@
 * aggregation with plain Rx: :func:`aggregated`, :func:`connection_key`.
 """
 
-from . import reducers
-from .codec import Chunk, decode, encode, end_of_stream
-from .windows import (
+from ..rx.windows import (
     TumblingWindow,
     aggregated,
     connection_key,
@@ -17,6 +15,8 @@ from .windows import (
     tumbling_count_or_time,
     tumbling_time,
 )
+from . import reducers
+from .codec import Chunk, decode, encode, end_of_stream
 
 __all__ = [
     "Chunk",
