@@ -2,8 +2,9 @@
 
 * framing: :func:`decode` (bytes/chunks -> events) and :func:`encode`
   (events -> chunks), with Tremor's processor and codec names;
-* windows: :func:`tumbling_count`, :func:`tumbling_time`,
-  :func:`tumbling_count_or_time`, with ready :mod:`reducers`;
+* windows (:mod:`rxunix.rx.windows`): :func:`tumbling_count`, :func:`tumbling_time`,
+  :func:`tumbling_count_or_time`, :func:`sliding_count`, :func:`sliding_time`,
+  :func:`session_window`, with ready :mod:`reducers`;
 * aggregation with plain Rx: :func:`aggregated`, :func:`connection_key`.
 """
 
@@ -11,6 +12,9 @@ from ..rx.windows import (
     TumblingWindow,
     aggregated,
     connection_key,
+    session_window,
+    sliding_count,
+    sliding_time,
     tumbling_count,
     tumbling_count_or_time,
     tumbling_time,
@@ -27,6 +31,9 @@ __all__ = [
     "encode",
     "end_of_stream",
     "reducers",
+    "session_window",
+    "sliding_count",
+    "sliding_time",
     "tumbling_count",
     "tumbling_count_or_time",
     "tumbling_time",

@@ -62,9 +62,18 @@ buffer operators need it is explained there); timers reach it through
 
 from ..scheduling import default_scheduler, set_default_scheduler
 from .aggregated import aggregated
-from .factories import tumbling_count, tumbling_count_or_time, tumbling_time
+from .clock import EventTime
+from .factories import (
+    session_window,
+    sliding_count,
+    sliding_time,
+    tumbling_count,
+    tumbling_count_or_time,
+    tumbling_time,
+)
 from .guard import Chain, Engine, Guard
 from .keys import ErrorSink, EventSink, KeyFn, Reducer, Seconds, connection_key
+from .kinds import ClockedWindow, GridWindow, SessionWindow, SlidingCountWindow
 from .operator import EngineFactory, TumblingWindow, Window, guarded
 from .outputs import Outputs
 from .timers import GuardedScheduler, GuardedTimer
@@ -73,10 +82,13 @@ from .tumbling import CHUNK
 __all__ = [
     "CHUNK",
     "Chain",
+    "ClockedWindow",
     "Engine",
     "EngineFactory",
     "ErrorSink",
     "EventSink",
+    "EventTime",
+    "GridWindow",
     "Guard",
     "GuardedScheduler",
     "GuardedTimer",
@@ -84,13 +96,18 @@ __all__ = [
     "Outputs",
     "Reducer",
     "Seconds",
+    "SessionWindow",
+    "SlidingCountWindow",
     "TumblingWindow",
     "Window",
     "aggregated",
     "connection_key",
     "default_scheduler",
     "guarded",
+    "session_window",
     "set_default_scheduler",
+    "sliding_count",
+    "sliding_time",
     "tumbling_count",
     "tumbling_count_or_time",
     "tumbling_time",
