@@ -66,6 +66,7 @@ def test_a_late_event_becomes_an_error_event_by_default() -> None:
     err = [e for e in out if e.is_error]
     assert len(err) == 1 and err[0].value["action"] == "late" and err[0].value["values"][0]["ts"] == 3
     assert err[0].value["event_time"] == 3 and err[0].value["watermark"] == 15
+    assert err[0].value["kind"] == "LateEvent"
     assert err[0].meta[SERVER] == {"path": "/s", "peer": 2}  # routes back to its sender
     assert stamps(out) == [[15, 16]] and log == ["completed"]
 

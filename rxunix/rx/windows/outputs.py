@@ -23,7 +23,11 @@ from .keys import connection_key, sink_of
 if TYPE_CHECKING:
     from .operator import Window
 
-__all__ = ["NO_KEY", "Outputs", "flat"]
+__all__ = ["NO_KEY", "LateEvent", "Outputs", "flat"]
+
+
+class LateEvent(Exception):
+    """An event came later than the allowed lateness (the ``kind`` of its error event)."""
 
 #: what :meth:`Outputs.key_of` answers for an event whose key function failed
 NO_KEY: Final = object()
@@ -118,7 +122,7 @@ class Outputs:
     def too_late(self, key: Hashable, event: Event, time: float, watermark: float) -> None:
         """An event later than the allowed lateness: to ``late``, else an error event ``"late"``."""
         if self.late is None:
-            self.fail("event later than the allowed lateness", "late", key, event.meta, [event.value],
+            self.fail(LateEvent("event later than the allowed lateness"), "late", key, event.meta, [event.value],
                       event_time=time, watermark=watermark)
             return
         try:
