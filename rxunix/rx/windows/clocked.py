@@ -18,18 +18,16 @@ import bisect
 import heapq
 import itertools
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from reactivex import abc
 
 from ...event import Event
-from .clock import INF, Clock
+from .clock import INF, Clock, EventTime
+from .keys import WindowSpec
 from .outputs import NO_KEY, Outputs
 
-if TYPE_CHECKING:
-    from .kinds import ClockedWindow
-
-__all__ = ["ClockedChain", "GroupBase"]
+__all__ = ["ClockedChain", "ClockedSpec", "GroupBase"]
 
 Emit = Callable[[list[Event]], None]
 
@@ -73,10 +71,20 @@ class GroupBase:
         raise NotImplementedError
 
 
+class ClockedSpec(WindowSpec, Protocol):
+    """What the clocked chain reads from its operator."""
+
+    event_time: EventTime | None
+    allowed_lateness: float
+    idle_timeout: float | None
+
+    def new_group(self, key: Hashable) -> GroupBase: ...
+
+
 class ClockedChain(Outputs):
     """The chain of a :class:`~.kinds.ClockedWindow` (see the module doc). Not re-entrant."""
 
-    def __init__(self, op: ClockedWindow, observer: abc.ObserverBase[Event],
+    def __init__(self, op: ClockedSpec, observer: abc.ObserverBase[Event],
                  scheduler: abc.SchedulerBase | None) -> None:
         super().__init__(op, observer)
         self.new_group = op.new_group

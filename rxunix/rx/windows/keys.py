@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from reactivex import abc
 
@@ -24,6 +24,7 @@ __all__ = [
     "Reducer",
     "Seconds",
     "ErrorSink",
+    "WindowSpec",
     "EventSink",
     "connection_key",
     "no_key",
@@ -41,6 +42,17 @@ Seconds = float | int | timedelta
 ErrorSink = abc.ObserverBase[ErrorEvent] | Callable[[ErrorEvent], Any] | None
 #: Where late events go: an observer, a callable, or ``None`` (an error event, action ``"late"``).
 EventSink = abc.ObserverBase[Event] | Callable[[Event], Any] | None
+
+
+
+class WindowSpec(Protocol):
+    """What every window chain reads from its operator."""
+
+    key: KeyFn
+    reduce: Reducer | None
+    errors: ErrorSink
+    late: EventSink
+
 
 # checked before the (slow) ABC check
 _PLAIN_MAPPINGS = (dict, MappingProxyType)

@@ -12,16 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from reactivex import abc
 
 from ...event import Event, error_event
 from ...origin import merge_origins
-from .keys import connection_key, sink_of
-
-if TYPE_CHECKING:
-    from .operator import Window
+from .keys import WindowSpec, connection_key, sink_of
 
 __all__ = ["NO_KEY", "LateEvent", "Outputs", "flat"]
 
@@ -44,7 +41,7 @@ class Outputs:
     (in creation order). Exceptions raised downstream are kept in ``raised`` (the
     guard re-raises them to the feeder) so that the chain always settles first."""
 
-    def __init__(self, op: Window, observer: abc.ObserverBase[Event]) -> None:
+    def __init__(self, op: WindowSpec, observer: abc.ObserverBase[Event]) -> None:
         self.reduce = op.reduce
         self.errors: Callable[[Any], Any] | None = sink_of(op.errors, "errors")
         self.late: Callable[[Any], Any] | None = sink_of(op.late, "late")

@@ -26,17 +26,22 @@ fraction of the cost, behind the same guard.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from reactivex import abc
 
 from ...event import Event
+from .keys import WindowSpec
 from .outputs import NO_KEY, Outputs
 
-if TYPE_CHECKING:
-    from .kinds import SlidingCountWindow
+__all__ = ["CountGroup", "SlidingCountChain", "SlidingSpec"]
 
-__all__ = ["CountGroup", "SlidingCountChain"]
+
+class SlidingSpec(WindowSpec, Protocol):
+    """What the sliding count chain reads from its operator."""
+
+    count: int
+    step: int
 
 
 class CountGroup:
@@ -54,7 +59,7 @@ class CountGroup:
 class SlidingCountChain(Outputs):
     """Sliding count windows (see the module doc). Not re-entrant."""
 
-    def __init__(self, op: SlidingCountWindow, observer: abc.ObserverBase[Event],
+    def __init__(self, op: SlidingSpec, observer: abc.ObserverBase[Event],
                  _scheduler: abc.SchedulerBase | None = None) -> None:
         super().__init__(op, observer)
         self.count = op.count

@@ -27,23 +27,29 @@ are exactly those of handing events one by one (``op.chunk = 1``).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 from reactivex import Observable, abc
 from reactivex import operators as ops
 from reactivex.disposable import Disposable
 
 from ...event import Event
+from .keys import Seconds, WindowSpec
 from .outputs import NO_KEY, Outputs, flat
 
-if TYPE_CHECKING:
-    from .operator import TumblingWindow
-
-__all__ = ["CHUNK", "Group", "Inlet", "TumblingChain"]
+__all__ = ["CHUNK", "Group", "Inlet", "TumblingChain", "TumblingSpec"]
 
 #: how many events the chain gathers before it hands them, as one item, to the
 #: group's RxPY buffer operator; 1 hands each event alone
 CHUNK: Final = 32
+
+
+class TumblingSpec(WindowSpec, Protocol):
+    """What the tumbling chain reads from its operator."""
+
+    count: int | None
+    seconds: Seconds | None
+    chunk: int
 
 
 def _noop(*_args: Any) -> None:
@@ -100,7 +106,7 @@ class TumblingChain(Outputs):
     """
 
     def __init__(
-        self, op: TumblingWindow, observer: abc.ObserverBase[Event], scheduler: abc.SchedulerBase | None
+        self, op: TumblingSpec, observer: abc.ObserverBase[Event], scheduler: abc.SchedulerBase | None
     ) -> None:
         super().__init__(op, observer)
         self.count = op.count or 0  # 0: no count limit
