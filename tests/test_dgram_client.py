@@ -12,11 +12,11 @@ import gevent
 import gevent.subprocess as gsub
 import pytest
 from gevent import socket
-from rxunix.edge.dgram_client import UnixDatagramClient, unix_datagram_client
-from rxunix.edge.dgram_server import unix_datagram_server
 from rxunix.event import Event
 from rxunix.origin import DGRAM_CLIENT, DGRAM_SERVER
 
+from rxunix.edge.dgram_client import UnixDatagramClient, unix_datagram_client
+from rxunix.edge.dgram_server import unix_datagram_server
 from tests.helpers import wait_for
 
 SOCAT = shutil.which("socat")

@@ -7,18 +7,19 @@ import struct
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from rxunix.core.activation import ActivationError, Inherited, check_option, listen_fds, select_fd
-from rxunix.core.address import is_abstract, peer_name, sockaddr
-from rxunix.edge.dgram_client import unix_datagram_client
-from rxunix.edge.dgram_server import unix_datagram_server
 from rxunix.connectors.server import unix_socket_server
-from rxunix.core.datagram import SCM_CREDENTIALS, SOL_SOCKET, Credentials, parse_credentials, reply_route
 from rxunix.errors import ConfigError, SocketPathError
 from rxunix.event import Event
 from rxunix.origin import DGRAM_SERVER, merge_origins
 from rxunix.permissions import check_socket_permissions
 from rxunix.security import allow_uids, peer_uid
 from rxunix.sockpath import MAX_PATH_BYTES, check_length
+
+from rxunix.core.activation import ActivationError, Inherited, check_option, listen_fds, select_fd
+from rxunix.core.address import is_abstract, peer_name, sockaddr
+from rxunix.core.datagram import SCM_CREDENTIALS, SOL_SOCKET, Credentials, parse_credentials, reply_route
+from rxunix.edge.dgram_client import unix_datagram_client
+from rxunix.edge.dgram_server import unix_datagram_server
 
 
 # ---- abstract names ---------------------------------------------------------

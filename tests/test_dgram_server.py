@@ -17,11 +17,11 @@ import pytest
 from gevent import socket
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rxunix.edge.dgram_server import UnixDatagramServer, unix_datagram_server
 from rxunix.errors import SocketPathError
 from rxunix.event import Event
 from rxunix.origin import DGRAM_SERVER
 
+from rxunix.edge.dgram_server import UnixDatagramServer, unix_datagram_server
 from tests.helpers import wait_for
 from tests.peers.spawn import _RXUNIX_ROOT
 
@@ -335,8 +335,9 @@ def test_thread_runtime_server_and_client(short_tmp: str, sock_path: str) -> Non
     """Notebook style: the hub runs in its own thread; in_ and stop() are called from this one."""
     import threading
 
-    from rxunix.edge.dgram_client import unix_datagram_client
     from rxunix.runtime import ThreadRuntime
+
+    from rxunix.edge.dgram_client import unix_datagram_client
 
     rt = ThreadRuntime()
     try:

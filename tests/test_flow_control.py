@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 from reactivex.subject import Subject
-
-import rxunix
-from rxunix import Event
 from rxunix.connectors.base import Connector
 from rxunix.connectors.files import write_file
 from rxunix.connectors.flowctl import Link, PauseGate, connect
 from rxunix.flow import Runner
+
+import rxunix
+from rxunix import Event
 from tests.helpers import wait_for
 
 

@@ -9,11 +9,11 @@ from typing import Any
 import gevent
 import pytest
 from gevent import socket
+from rxunix.connectors.files import read_file, write_file
+from rxunix.metrics import increments
 
 import rxunix
 from rxunix import ConfigError, Event
-from rxunix.connectors.files import read_file, write_file
-from rxunix.metrics import increments
 from tests.helpers import wait_for
 
 

@@ -16,7 +16,6 @@ import gevent
 import simplejson
 from gevent import socket as gsocket
 from gevent import subprocess as gsubprocess
-
 from rxunix.cli import build_parser
 from rxunix.metrics import increments
 from rxunix.monitoring import wants_progress

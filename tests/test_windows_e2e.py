@@ -145,3 +145,60 @@ def test_origins_of_two_servers_are_kept_apart(short_tmp: str) -> None:
     assert not [e for e in errors if e.value["action"] in ("route", "encode", "write")], errors
     for c in [*senders, *silent]:
         c.close()
+
+
+def test_sliding_window_replies_each_aggregate_to_its_contributors(sock_path: str) -> None:
+    """Three clients feed one sliding window (the last 4 events every 2); each client
+    receives exactly the aggregates its events are in, once each, in order; a silent
+    client receives nothing."""
+    from reactivex import operators as ops
+    from rxunix.operators import sliding_count
+
+    per_client, clients_n = 5, 3
+    server = _server(sock_path)
+    window = sliding_count(4, 2)
+    emitted: list[Any] = []
+    # take() completes the window after the last event, so the partial windows are
+    # flushed while the server still runs
+    aggregates = server.out.pipe(ops.take(per_client * clients_n), window, ops.share())
+    aggregates.subscribe(emitted.append)
+    aggregates.subscribe(server.in_)
+    errors: list[Any] = []
+    server.err.subscribe(errors.append)
+    server.start()
+    try:
+        clients = [_connect(sock_path) for _ in range(clients_n)]
+        silent = _connect(sock_path)
+        wait_for(lambda: len(server.peers) == clients_n + 1, 5, "four connections")
+        readers = [_Reader(c) for c in clients]
+        silent_reader = _Reader(silent)
+        senders = [gevent.spawn(_send_slowly, c, i, per_client) for i, c in enumerate(clients)]
+        gevent.joinall(senders, raise_error=True)
+
+        def expected(i: int) -> list[Any]:
+            return [e.value for e in emitted if i in {v["client"] for v in e.value}]
+
+        wait_for(lambda: len(emitted) == 8 and all(
+            r.data.count(b"\n") == len(expected(i)) for i, r in enumerate(readers)), 5, "every reply")
+    finally:
+        server.stop()
+    # 15 events: full windows start at events 0, 2, ..., 10; then [12, 13, 14] and [14], flushed
+    assert [len(e.value) for e in emitted] == [4] * 6 + [3, 1]
+    for i, r in enumerate(readers):
+        got = [json.loads(line) for line in r.result().splitlines()]
+        assert got == expected(i) and got, f"client {i}"
+    for e in emitted:  # each aggregate's origins: one record per contributing connection
+        assert len(e.meta["unix_socket_server"]) == len({v["client"] for v in e.value})
+    assert silent_reader.result() == b""
+    assert not [e for e in errors if e.value["action"] in ("route", "encode", "write")], errors
+    assert window.live_groups == 0
+    for c in [*clients, silent]:
+        c.close()
+
+
+def _send_slowly(sock: Any, client: int, count: int) -> None:
+    """One line at a time, yielding between lines, so the clients' events interleave."""
+    for n in range(count):
+        sock.sendall(json.dumps({"client": client, "n": n}).encode() + b"\n")
+        gevent.sleep(0.001)
+    sock.shutdown(stdsocket.SHUT_WR)

@@ -25,9 +25,9 @@ from rxunix.operators import (
     tumbling_count_or_time,
     tumbling_time,
 )
-from rxunix.operators.windows import unguarded
 from rxunix.origin import SERVER
 
+from tests._unguarded_windows import unguarded
 from tests.helpers import wait_for
 
 PROPS = settings(

@@ -118,13 +118,13 @@ import gevent.event
 from reactivex import Observable
 from reactivex import operators as ops
 
+from ..core.event import Event
 from ..edge.base import Connector
 from ..edge.console import Console
 from ..edge.exit import ExitConnector
 from ..edge.files import FileSink, FileSource
-from ..core.event import Event
-from .monitoring import Monitor
 from ..edge.runtime import LocalRuntime, Runtime, get_runtime
+from .monitoring import Monitor
 
 __all__ = [
     "Flow",

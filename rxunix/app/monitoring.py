@@ -29,9 +29,9 @@ import gevent
 import simplejson
 from reactivex import abc
 
-from ..edge.base import Connector
 from ..core.event import Event
 from ..core.metrics import progress_line
+from ..edge.base import Connector
 
 __all__ = ["Monitor", "MetricsWriter", "Progress", "wants_progress"]
 

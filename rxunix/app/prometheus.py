@@ -23,9 +23,9 @@ import ipaddress
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ..edge.base import Connector
 from ..core.errors import MissingExtraError
 from ..core.metrics import MEASUREMENTS, Measurement
+from ..edge.base import Connector
 from ..edge.runtime import Runtime
 
 __all__ = ["serve_prometheus", "Exposition", "family_name"]

@@ -58,6 +58,9 @@ def merge_origins(events: Iterable[Event | Mapping[str, Any]]) -> dict[str, Any]
 
     Non-origin metadata keys are taken from the last event that has them (as
     Tremor does). Records keep first-seen order; the same connection appears once.
+    Cost grows with the number of distinct metadata objects: consecutive events
+    that share one (a connector gives every event of a connection the same
+    mapping) are merged once.
     """
     merged: dict[str, Any] = {}
     seen: dict[str, dict[tuple[Any, ...], Mapping[str, Any]]] = {k: {} for k in ORIGIN_KEYS}
@@ -65,8 +68,12 @@ def merge_origins(events: Iterable[Event | Mapping[str, Any]]) -> dict[str, Any]
     # object into (other items, origin records) once, not once per event.
     split: dict[int, tuple[list[tuple[str, Any]], list[tuple[str, tuple[Any, ...], Mapping[str, Any]]]]] = {}
     keep = []  # the metadata objects must outlive their id() in ``split``
+    previous: object = None
     for ev in events:
         meta = ev.meta if isinstance(ev, Event) else ev
+        if meta is previous:  # merging the same mapping twice in a row changes nothing
+            continue
+        previous = meta
         parts = split.get(id(meta))
         if parts is None:
             keep.append(meta)

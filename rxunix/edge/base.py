@@ -21,9 +21,9 @@ from reactivex.subject import Subject
 from ..core.display import html_of
 from ..core.errors import ConfigError
 from ..core.event import ErrorEvent, Event, error_event
-from .runtime import Runtime, get_runtime
 from .flowctl import AutoLinkOut, PauseGate, Readiness
 from .metering import Meter
+from .runtime import Runtime, get_runtime
 
 __all__ = ["Connector", "Inlet"]
 

@@ -77,9 +77,9 @@ from ..core.origin import CLIENT
 from ..core.reconnect import RetryPolicy
 from ..core.registry import Spec
 from .base import Connector
+from .flowctl import READY_BACKLOG
 from .runtime import Runtime
 from .sockpath import describe_connect_error
-from .flowctl import READY_BACKLOG
 from .turns import Turns
 
 __all__ = ["UnixSocketClient", "unix_socket_client", "CONFIG_SCHEMA", "CONNECTOR_KEYS"]

@@ -234,3 +234,10 @@ def get_runtime() -> Runtime:
     if rt is None:
         rt = _local_by_thread[tid] = LocalRuntime()
     return rt
+
+
+# The Rx layer's time-based operators (rxunix.rx) get their default scheduler from
+# the edge: importing the runtime (as ``import rxunix`` does) installs the gevent one.
+from . import scheduling as _scheduling  # noqa: E402
+
+_scheduling.install()

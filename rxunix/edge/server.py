@@ -80,10 +80,10 @@ from ..core.origin import SERVER
 from ..core.permissions import check_permissions
 from ..core.routing import route
 from .base import Connector, Inlet
+from .limits import ConnectionLimit
 from .listen import check_listen_config, listen_socket  # abstract names + systemd (issue 17)
 from .runtime import Runtime
 from .sockpath import SocketIdentity, remove_if_ours
-from .limits import ConnectionLimit
 from .turns import Turns
 
 __all__ = ["UnixSocketServer", "unix_socket_server", "UnroutableError", "SlowReaderError"]

@@ -1,10 +1,16 @@
-"""Rx operators on byte and event streams.
+"""The Rx layer: operators over event streams, built on reactivex and the pure core.
 
 * framing: :func:`decode` (bytes/chunks -> events) and :func:`encode`
   (events -> chunks), with Tremor's processor and codec names;
-* windows: :func:`tumbling_count`, :func:`tumbling_time`,
-  :func:`tumbling_count_or_time`, with ready :mod:`reducers`;
-* aggregation with plain Rx: :func:`aggregated`, :func:`connection_key`.
+* windows (:mod:`rxunix.rx.windows`): :func:`tumbling_count`, :func:`tumbling_time`,
+  :func:`tumbling_count_or_time`, :func:`sliding_count`, :func:`sliding_time`,
+  :func:`session_window`, with ready :mod:`reducers`;
+* aggregation with plain Rx: :func:`aggregated`, :func:`connection_key`;
+* admission by peer credentials: :func:`allow_uids`.
+
+Modules here import ``reactivex`` and the pure core only (never gevent or
+sockets); the default scheduler of time-based operators is supplied by the
+runtime through :func:`rxunix.rx.scheduling.set_default_scheduler`.
 """
 
 from . import reducers
@@ -13,6 +19,9 @@ from .windows import (
     TumblingWindow,
     aggregated,
     connection_key,
+    session_window,
+    sliding_count,
+    sliding_time,
     tumbling_count,
     tumbling_count_or_time,
     tumbling_time,
@@ -27,6 +36,9 @@ __all__ = [
     "encode",
     "end_of_stream",
     "reducers",
+    "session_window",
+    "sliding_count",
+    "sliding_time",
     "tumbling_count",
     "tumbling_count_or_time",
     "tumbling_time",

@@ -26,7 +26,7 @@ import nbformat  # noqa: E402
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-NOTEBOOK_FILES = ["01_quickstart.ipynb", "02_windows.ipynb", "03_reconnect.ipynb"]
+NOTEBOOK_FILES = ["01_quickstart.ipynb", "02_windows.ipynb", "03_reconnect.ipynb", "04_event_time.ipynb"]
 
 pytestmark = pytest.mark.timeout(300)
 

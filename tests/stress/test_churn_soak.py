@@ -14,7 +14,7 @@ import gevent
 import pytest
 from gevent import socket as gsocket
 from rxunix.connectors.server import unix_socket_server
-from rxunix.operators.windows import connection_key, tumbling_count_or_time
+from rxunix.operators import connection_key, tumbling_count_or_time
 
 from ..helpers import wait_for
 from ._figures import record, scale

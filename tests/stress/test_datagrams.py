@@ -13,10 +13,11 @@ from typing import Any
 import gevent.subprocess as gsub
 import pytest
 from gevent import socket as gsocket
-from rxunix.edge.dgram_client import unix_datagram_client
-from rxunix.edge.dgram_server import UnixDatagramServer, unix_datagram_server
 from rxunix.event import Event
 from rxunix.origin import DGRAM_SERVER
+
+from rxunix.edge.dgram_client import unix_datagram_client
+from rxunix.edge.dgram_server import UnixDatagramServer, unix_datagram_server
 
 from ..helpers import wait_for
 from ..peers.spawn import _RXUNIX_ROOT

@@ -1,0 +1,147 @@
+"""What every window chain does with a closed window: one aggregate event.
+
+A closed window's value is the list of its events' values, or ``reduce(values)``;
+its metadata is :func:`rxunix.origin.merge_origins` of its events, so pushed into
+a server's ``in_`` it reaches each contributing connection exactly once. A
+failing reducer or key function never ends the stream: it becomes an
+:class:`~rxunix.event.ErrorEvent` (``action="reduce"`` / ``"key"``), emitted in
+line or sent to ``errors=``. Empty windows emit nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from types import MappingProxyType
+from typing import Any, Final
+
+from reactivex import abc
+
+from ...core.event import Event, error_event
+from ...core.origin import merge_origins
+from .keys import WindowSpec, connection_key, sink_of
+
+__all__ = ["NO_KEY", "LateEvent", "Outputs", "flat"]
+
+
+class LateEvent(Exception):
+    """An event came later than the allowed lateness (the ``kind`` of its error event)."""
+
+#: what :meth:`Outputs.key_of` answers for an event whose key function failed
+NO_KEY: Final = object()
+
+
+def flat(chunks: list[list[Event]]) -> list[Event]:
+    """The events of a list of chunks, in order."""
+    return [event for chunk in chunks for event in chunk]
+
+
+class Outputs:
+    """The output side shared by every chain: keys, aggregates, error events,
+    late events, completion; ``groups`` maps each live group's key to its state
+    (in creation order). Exceptions raised downstream are kept in ``raised`` (the
+    guard re-raises them to the feeder) so that the chain always settles first."""
+
+    def __init__(self, op: WindowSpec, observer: abc.ObserverBase[Event]) -> None:
+        self.reduce = op.reduce
+        self.errors: Callable[[Any], Any] | None = sink_of(op.errors, "errors")
+        self.late: Callable[[Any], Any] | None = sink_of(op.late, "late")
+        self.observer = observer
+        self.key = op.key
+        # connection_key depends on the metadata object only, and a connector gives
+        # every event of a connection the same one: remember the last answer
+        self.meta_key = op.key is connection_key
+        self.last_meta: Any = None
+        self.last_key: Hashable = None
+        self.groups: dict[Hashable, Any] = {}
+        self.raised: BaseException | None = None
+        self.done = False
+
+    @property
+    def live(self) -> int:
+        """The groups that exist now."""
+        return len(self.groups)
+
+    def key_of(self, event: Event) -> Any:
+        """``key(event)``; a failing key function becomes an error event (the stream
+        goes on) and the answer :data:`NO_KEY`."""
+        try:
+            if self.meta_key:
+                meta = event.meta
+                if meta is not self.last_meta:
+                    self.last_meta, self.last_key = meta, self.key(event)
+                return self.last_key
+            return self.key(event)
+        except Exception as exc:
+            if not self.done:
+                self.fail(exc, "key", None, event.meta, [event.value])
+            return NO_KEY
+
+    def release_item(self, item: Any) -> None:
+        """Release the group an item of ``release`` names: a key, or an event's key."""
+        key = self.key_of(item) if isinstance(item, Event) else item
+        if key is not NO_KEY:
+            self.release(key)
+
+    def release(self, key: Hashable) -> None:  # pragma: no cover - every chain overrides it
+        raise NotImplementedError
+
+    def emit(self, key: Hashable, events: list[Event]) -> None:
+        """One closed window of group ``key``: its aggregate (nothing if empty)."""
+        if not events:
+            return
+        meta = MappingProxyType(merge_origins(events))
+        values = [e.value for e in events]
+        if self.reduce is None:
+            self.deliver(Event(values, meta))
+            return
+        try:
+            out = Event(self.reduce(values), meta)
+        except Exception as exc:
+            self.fail(exc, "reduce", key, meta, values)
+            return
+        self.deliver(out)
+
+    def fail(self, exc: BaseException | str, action: str, key: Hashable, meta: Any, values: list[Any],
+             **extra: Any) -> None:
+        """An error event for ``values`` (``action`` says what failed), in line or to ``errors``."""
+        err = error_event(exc, connector="window", action=action, stream=key, meta=meta, values=values, **extra)
+        self.report(err)
+
+    def report(self, err: Event) -> None:
+        if self.errors is None:
+            self.deliver(err)
+            return
+        try:
+            self.errors(err)
+        except BaseException as raised:
+            self.raised = self.raised or raised
+
+    def too_late(self, key: Hashable, event: Event, time: float, watermark: float) -> None:
+        """An event later than the allowed lateness: to ``late``, else an error event ``"late"``."""
+        if self.late is None:
+            self.fail(LateEvent("event later than the allowed lateness"), "late", key, event.meta, [event.value],
+                      event_time=time, watermark=watermark)
+            return
+        try:
+            self.late(event)
+        except BaseException as raised:
+            self.raised = self.raised or raised
+
+    def deliver(self, event: Event) -> None:
+        try:
+            self.observer.on_next(event)
+        except BaseException as raised:  # re-raised by the guard once the chain is settled
+            self.raised = self.raised or raised
+
+    def finish(self, error: Exception | None) -> None:
+        """Complete (or fail) downstream, once."""
+        if self.done:
+            return
+        self.done = True
+        try:
+            if error is None:
+                self.observer.on_completed()
+            else:
+                self.observer.on_error(error)
+        except BaseException as raised:
+            self.raised = self.raised or raised
