@@ -439,7 +439,7 @@ def test_connection_broken_mid_batch_neither_duplicates_nor_loses(sock_path: str
     wait_for(lambda: client.connected and bool(first), 5, "connect")
     for i in range(n):
         client.in_.on_next(Event({"n": i, "pad": "x" * 100}))
-    wait_for(lambda: bool(client._inflight), 5, "the writer to be blocked in a batch")
+    wait_for(lambda: client.outbox.in_flight > 0, 5, "the writer to be blocked in a batch")
     gevent.sleep(0.01)  # let the writer fill the socket buffer (not required for correctness)
     first[0].close()  # unread data: the client's send fails, its reader sees a reset
     wait_for(lambda: client.stats["connects"] == 2, 5, "reconnect")
@@ -469,11 +469,11 @@ def test_a_raising_subscriber_is_reported_and_the_connection_stays(sock_path: st
 
         client.out.subscribe(boom)
         client.in_.on_next(Event(1))
-        wait_for(lambda: rec.errors("deliver"), 5, "deliver error")
-        assert "subscriber failed on 1" in rec.errors("deliver")[0].value["error"]
+        wait_for(lambda: rec.errors("emit"), 5, "emit error")
+        assert "subscriber failed on 1" in rec.errors("emit")[0].value["error"]
         client.in_.on_next(Event(2))
         wait_for(lambda: rec.values() == [1, 2], 5, "later echoes")
-        assert client.connected and 1 <= len(rec.errors("deliver")) <= 2  # rx versions differ on detaching
+        assert client.connected and 1 <= len(rec.errors("emit")) <= 2  # rx versions differ on detaching
 
 
 def test_a_server_that_closes_at_once_is_not_hammered(sock_path: str) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rxunix.cli_output import rxunix_warnings
+from rxunix.app.cli_output import rxunix_warnings
 from rxunix.security import InsecureSocketDirWarning
 from rxunix.sockpath import describe_connect_error
 

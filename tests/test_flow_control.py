@@ -8,7 +8,7 @@ import pytest
 from reactivex.subject import Subject
 from rxunix.connectors.base import Connector
 from rxunix.connectors.files import write_file
-from rxunix.connectors.flowctl import Link, PauseGate, connect
+from rxunix.edge.flowctl import Link, PauseGate, connect
 from rxunix.flow import Runner
 
 import rxunix

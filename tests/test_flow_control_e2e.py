@@ -18,7 +18,7 @@ from typing import Any
 
 import gevent
 from gevent import subprocess as gsubprocess
-from rxunix.metrics import increments
+from rxunix.core.metrics import increments
 
 from .helpers import wait_for
 

@@ -1,11 +1,11 @@
-"""rxunix.metrics (pure): Tremor's metrics shape, totals to increments, interval bookkeeping."""
+"""rxunix.core.metrics (pure): Tremor's metrics shape, totals to increments, interval bookkeeping."""
 
 from __future__ import annotations
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from rxunix.metrics import MEASUREMENTS, Interval, increments, metric_events, progress_line
+from rxunix.core.metrics import MEASUREMENTS, Interval, increments, metric_events, progress_line
 
 
 def test_shape_is_tremors() -> None:

@@ -10,7 +10,7 @@ import gevent
 import pytest
 from gevent import socket
 from rxunix.connectors.files import read_file, write_file
-from rxunix.metrics import increments
+from rxunix.core.metrics import increments
 
 import rxunix
 from rxunix import ConfigError, Event

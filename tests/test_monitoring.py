@@ -17,8 +17,8 @@ import simplejson
 from gevent import socket as gsocket
 from gevent import subprocess as gsubprocess
 from rxunix.cli import build_parser
-from rxunix.metrics import increments
-from rxunix.monitoring import wants_progress
+from rxunix.core.metrics import increments
+from rxunix.app.monitoring import wants_progress
 
 from .helpers import wait_for
 

@@ -161,7 +161,7 @@ def _add_socket_kind(p: argparse.ArgumentParser) -> None:
 
 
 def _add_monitoring(run: argparse.ArgumentParser) -> None:
-    """``rxunix run``'s metrics and progress options (see :mod:`rxunix.monitoring`)."""
+    """``rxunix run``'s metrics and progress options (see :mod:`rxunix.app.monitoring`)."""
     run.add_argument("--metrics", metavar="FILE",
                      help="write every connector's metrics events as JSON lines to FILE ('-': stdout)")
     run.add_argument("--metrics-interval", type=_number(float, lambda v: 0 < v < math.inf, "seconds > 0"),
@@ -317,7 +317,7 @@ def _wants_progress(args: argparse.Namespace) -> bool:
 
 
 def _monitor(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
-    """``rxunix run``'s :class:`~rxunix.monitoring.Monitor` (metrics file, Prometheus, progress)."""
+    """``rxunix run``'s :class:`~rxunix.app.monitoring.Monitor` (metrics file, Prometheus, progress)."""
     from .monitoring import Monitor
 
     if args.metrics not in (None, "-"):

@@ -60,14 +60,14 @@ Flow control
     (or ``subscribe(sink.in_.on_next)``) pauses the source while the sink
     cannot take more: a server stops reading its connections and a file
     reader stops reading while the client it feeds holds its limit of unsent
-    events (see :mod:`rxunix.connectors.flowctl`); nothing is dropped or
+    events (see :mod:`rxunix.edge.flowctl`); nothing is dropped or
     reordered. In code the same is ``rxunix.connect(source, sink)``.
 
 Metrics
     Connectors made with ``ctx`` are named ``FLOW/KIND`` (or ``name=``) in
     metrics and summaries; ``metrics_interval_s=`` on any of them, or ``rxunix
     run --metrics FILE``, emits Tremor-shaped metrics events
-    (:mod:`rxunix.metrics`); ``--metrics-port PORT`` serves them to
+    (:mod:`rxunix.core.metrics`); ``--metrics-port PORT`` serves them to
     Prometheus; ``--progress`` prints a progress line every few seconds.
 
 Lifecycle

@@ -1,11 +1,11 @@
 """What ``rxunix run`` does with metrics: JSON lines, a progress line, Prometheus.
 
-* :class:`MetricsWriter` writes every metrics event (:mod:`rxunix.metrics`)
+* :class:`MetricsWriter` writes every metrics event (:mod:`rxunix.core.metrics`)
   as one sorted, minified JSON line (``rxunix run --metrics FILE|-``).
-* :class:`Progress` prints :func:`rxunix.metrics.progress_line` every few
+* :class:`Progress` prints :func:`rxunix.core.metrics.progress_line` every few
   seconds (``--progress``; by default only when stderr is a terminal).
 * :func:`serve_prometheus` (``--metrics-port PORT``, the ``metrics`` extra)
-  lives in :mod:`rxunix.prometheus`.
+  lives in :mod:`rxunix.app.prometheus`.
 
 Example::
 

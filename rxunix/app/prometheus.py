@@ -1,7 +1,7 @@
 """Prometheus exposition of connector metrics (the ``metrics`` extra: ``prometheus-client``).
 
 ``rxunix run --metrics-port PORT`` serves, on ``http://127.0.0.1:PORT/metrics``,
-every connector's totals and gauges of :data:`rxunix.metrics.MEASUREMENTS`,
+every connector's totals and gauges of :data:`rxunix.core.metrics.MEASUREMENTS`,
 read at scrape time (no ``metrics_interval_s`` needed), labelled by
 ``connector`` and the measurement's tags::
 

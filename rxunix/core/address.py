@@ -15,7 +15,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["is_abstract", "sockaddr", "peer_name"]
+from .errors import SocketPathError
+
+__all__ = ["MAX_PATH_BYTES", "check_length", "is_abstract", "sockaddr", "peer_name"]
+
+#: Longest usable ``sun_path`` on Linux, in bytes (the 108-byte field holds a NUL too).
+MAX_PATH_BYTES = 107
+
 
 
 def is_abstract(path: str) -> bool:
@@ -62,3 +68,28 @@ def peer_name(address: Any) -> str | None:
     if isinstance(address, str):
         return "@" + address[1:] if address.startswith("\0") else address
     return None
+
+
+def check_length(path: str) -> None:
+    """Raise :class:`~rxunix.core.errors.SocketPathError` if ``path`` cannot be a unix socket path.
+
+    An abstract name (``@name``) may use the whole 107 bytes after its ``@``.
+    """
+    raw = os.fsencode(path)
+    if not raw:
+        raise SocketPathError("unix socket path must not be empty")
+    if b"\0" in raw:
+        raise SocketPathError(f"unix socket path must not contain NUL bytes: {path!r}")
+    if is_abstract(path):
+        if len(raw) == 1:
+            raise SocketPathError("abstract socket name must not be empty: '@' alone names nothing")
+        if len(raw) > MAX_PATH_BYTES + 1:
+            raise SocketPathError(
+                f"abstract socket name is {len(raw) - 1} bytes, over the limit of {MAX_PATH_BYTES} bytes: {path!r}"
+            )
+        return
+    if len(raw) > MAX_PATH_BYTES:
+        raise SocketPathError(
+            f"unix socket path is {len(raw)} bytes, over the limit of {MAX_PATH_BYTES} bytes "
+            f"(sun_path is 108 bytes including the terminating NUL): {path!r}"
+        )

@@ -14,7 +14,7 @@ metadata is that of the event or connection concerned.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -163,7 +163,7 @@ class EventBatch(list[Event]):
         return batch
 
     @staticmethod
-    def shared_meta(events: list[Event]) -> Mapping[str, Any] | None:
+    def shared_meta(events: Sequence[Event]) -> Mapping[str, Any] | None:
         """The metadata object every event of ``events`` carries, or None if they differ."""
         if isinstance(events, EventBatch) and events.meta is not None:
             return events.meta

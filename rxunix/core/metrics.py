@@ -1,7 +1,7 @@
 """Metrics events in Tremor's shape, from counter snapshots (pure: no I/O, no clock).
 
 A connector with ``metrics_interval_s`` emits, every interval, one event per
-measurement on ``connector.metrics`` (see :mod:`rxunix.connectors.metering`),
+measurement on ``connector.metrics`` (see :mod:`rxunix.edge.metering`),
 each shaped like Tremor's connector metrics::
 
     {"measurement": "connector_events",

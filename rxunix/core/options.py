@@ -27,14 +27,23 @@ from .errors import ConfigError
 __all__ = ["parse_options"]
 
 
-def _merge_first(owner: str, first: Mapping[str, Any], options: dict[str, Any], top: Mapping[str, Option]) -> None:
+def _merge_first(
+    owner: str, first: Mapping[str, Any], options: dict[str, Any], top: Mapping[str, Option],
+    config_schema: Mapping[str, Option],
+) -> None:
     if not isinstance(first, Mapping):
         raise ConfigError(f"{owner}: config must be a dict, got {type(first).__name__}")
-    if first and all(k in top for k in first):  # Tremor's whole connector dict
+    if any(k in top and k not in config_schema for k in first):  # Tremor's whole connector dict
+        unknown = [k for k in first if k not in top]
+        if unknown:
+            allowed = ", ".join(k for k in top if k not in ("runtime", "rng"))
+            raise ConfigError(f"{owner}: unknown option {unknown[0]!r}; allowed: {allowed}")
         for k, v in first.items():
             if k in options:
-                raise ConfigError(f"{owner}: option {k!r} given twice")
+                raise ConfigError(f"{owner}: {k} given both in the connector dict and as argument")
             options[k] = v
+        if "config" not in first and not any(k in options for k in config_schema):
+            raise ConfigError(f"{owner}: option 'config' is required (it holds {', '.join(map(repr, config_schema))})")
     else:
         if "config" in options:
             raise ConfigError(f"{owner}: option 'config' given twice")
@@ -55,7 +64,7 @@ def parse_options(
     """
     merged = dict(options)
     if first is not None:
-        _merge_first(owner, first, merged, top)
+        _merge_first(owner, first, merged, top, config_schema)
     schema = dict(top)
     schema.update({k: Option((object, bool), None) for k in config_schema if k not in top})  # keyword shortcuts
     opts = validate(owner, merged, schema)

@@ -18,11 +18,12 @@ distinct origin records of all of them::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from .event import Event
 
 __all__ = [
+    "FrozenRecord",
     "SERVER", "CLIENT", "DGRAM_SERVER", "DGRAM_CLIENT", "ORIGIN_KEYS", "origin_records", "merge_origins", "aggregate",
 ]
 
@@ -32,6 +33,41 @@ DGRAM_SERVER = "unix_datagram_server"
 DGRAM_CLIENT = "unix_datagram_client"
 #: Metadata keys that identify where an event came from.
 ORIGIN_KEYS: tuple[str, ...] = (SERVER, CLIENT, DGRAM_SERVER, DGRAM_CLIENT)
+
+
+
+class FrozenRecord(dict[str, Any]):
+    """A connection's origin record, frozen: a dict that refuses changes.
+
+    Every event of one connection carries the same record object, so routing a
+    reply back is an identity lookup. Pickles and deep-copies as a plain dict;
+    JSON encoders see a dict::
+
+        >>> r = FrozenRecord(path="/s", peer=1)
+        >>> r["peer"], dict(r) == {"path": "/s", "peer": 1}
+        (1, True)
+        >>> r["peer"] = 2
+        Traceback (most recent call last):
+        ...
+        TypeError: the origin record is read-only; copy it with dict()
+    """
+
+    __slots__ = ()
+
+    def _readonly(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("the origin record is read-only; copy it with dict()")
+
+    __setitem__ = __delitem__ = _readonly  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = __ior__ = _readonly  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, (dict(self),))
+
+    def __copy__(self) -> FrozenRecord:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> FrozenRecord:
+        return self
 
 
 def origin_records(meta: Mapping[str, Any], key: str = SERVER) -> list[Mapping[str, Any]]:

@@ -119,6 +119,11 @@ class Outbox:
         return len(self._queue) + (len(self._batch.events) if self._batch is not None else 0)
 
     @property
+    def in_flight(self) -> int:
+        """Events of the batch being written (handed out by :meth:`data_to_send`, not all sent)."""
+        return len(self._batch.events) if self._batch is not None else 0
+
+    @property
     def idle(self) -> bool:
         """True when nothing is held."""
         return not self._queue and self._batch is None

@@ -10,54 +10,23 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
 import gevent.event
-from reactivex import Observable, abc
+from reactivex import Observable
 from reactivex.subject import Subject
 
 from ..core.display import html_of
 from ..core.errors import ConfigError
 from ..core.event import ErrorEvent, Event, error_event
-from .flowctl import AutoLinkOut, PauseGate, Readiness
+from .flowctl import PauseGate, Readiness, auto_link_hook
 from .metering import Meter
+from .ports import EventSubject, Inlet
 from .runtime import Runtime, get_runtime
 
-__all__ = ["Connector", "Inlet"]
-
-
-class Inlet(abc.ObserverBase[Event]):
-    """The ``in_`` observer of a connector: thread-safe, never terminated by upstream errors."""
-
-    def __init__(self, connector: Connector) -> None:
-        self._c = connector
-
-    def on_next(self, value: Event) -> None:
-        c = self._c
-        if c.runtime.in_hub_thread():
-            c._receive(value)
-        else:
-            c.runtime.call_soon(c._receive, value)
-
-    def on_error(self, error: Exception) -> None:
-        c = self._c
-        ev = error_event(error, connector=c.kind, action="input")
-        if c.runtime.in_hub_thread():
-            c._report(ev)
-        else:
-            c.runtime.call_soon(c._report, ev)
-
-    def on_completed(self) -> None:
-        c = self._c
-        if c.runtime.in_hub_thread():
-            c._input_completed()
-        else:
-            c.runtime.call_soon(c._input_completed)
-
-    def __call__(self, value: Event) -> None:
-        self.on_next(value)
+__all__ = ["Connector", "Inlet", "EventSubject"]
 
 
 class Connector(ABC):
@@ -66,8 +35,8 @@ class Connector(ABC):
     Subclasses implement ``_start``, ``_stop`` and ``_receive`` and run in the hub
     thread; they publish with :meth:`_emit` and :meth:`_report`.
 
-    Flow control and metrics (:mod:`rxunix.connectors.flowctl`,
-    :mod:`rxunix.metrics`): ``ready`` (can ``in_`` take more now),
+    Flow control and metrics (:mod:`rxunix.edge.flowctl`,
+    :mod:`rxunix.core.metrics`): ``ready`` (can ``in_`` take more now),
     ``gate`` (pauses a source), ``metrics`` (every ``metrics_interval_s``
     seconds, Tremor's metrics events), :meth:`metrics_snapshot`.
     """
@@ -77,12 +46,12 @@ class Connector(ABC):
     flow_controlled: bool = False
     #: True for connectors that read events from outside (their ``gate`` pauses them).
     pausable: bool = False
-    #: Metrics snapshot key -> ``stats`` key (see :data:`rxunix.metrics.MEASUREMENTS`).
+    #: Metrics snapshot key -> ``stats`` key (see :data:`rxunix.core.metrics.MEASUREMENTS`).
     metered: Mapping[str, str] = {"events_in": "in", "events_out": "out", "events_err": "errors"}
 
     def __init__(self, *, runtime: Runtime | None = None, metrics_interval_s: float | None = None) -> None:
         self.runtime: Runtime = runtime or get_runtime()
-        self._out: Subject[Event] = Subject()
+        self._out: EventSubject = EventSubject(self)
         self._err: Subject[ErrorEvent] = Subject()
         self.in_: Inlet = Inlet(self)
         self.stats: Counter[str] = Counter()
@@ -93,7 +62,6 @@ class Connector(ABC):
         #: Held by flow-control links while a sink this source feeds is not ready.
         self.gate = PauseGate()
         self._readiness = Readiness()
-        self._auto_link: AutoLinkOut | None = None
         self._meter = Meter(self)
         self.metrics_interval_s = metrics_interval_s
 
@@ -101,12 +69,7 @@ class Connector(ABC):
     @property
     def out(self) -> Observable[Event]:
         """Events received."""
-        if self._auto_link is not None:
-            return self._auto_link
-        out = self._out
-        if getattr(out, "_rxunix_owner", None) is not self:
-            out._rxunix_owner = self  # type: ignore[attr-defined]  # lets connect() find the source
-        return out
+        return self._out
 
     @property
     def ready(self) -> Observable[bool]:
@@ -118,7 +81,7 @@ class Connector(ABC):
     @property
     def metrics(self) -> Observable[Event]:
         """Every ``metrics_interval_s`` seconds (and once more when stopping), one
-        event per measurement in Tremor's metrics shape (:mod:`rxunix.metrics`);
+        event per measurement in Tremor's metrics shape (:mod:`rxunix.core.metrics`);
         never emits without ``metrics_interval_s``; completes when stopped."""
         return self._meter.subject
 
@@ -144,7 +107,7 @@ class Connector(ABC):
         return self.name or str(getattr(self, "path", None) or self.kind)
 
     def metrics_snapshot(self) -> dict[str, float]:
-        """Current totals and gauges, keyed as in :data:`rxunix.metrics.MEASUREMENTS`."""
+        """Current totals and gauges, keyed as in :data:`rxunix.core.metrics.MEASUREMENTS`."""
         stats = self.stats
         snap: dict[str, float] = {key: stats[name] for key, name in self.metered.items()}
         snap.update(self._gauges())
@@ -155,8 +118,7 @@ class Connector(ABC):
     def auto_link(self) -> None:
         """Make ``out.subscribe(sink.in_)`` a flow-control link for flow-controlled
         sinks (flow files do this for every connector made with ``ctx``)."""
-        if self._auto_link is None:
-            self._auto_link = AutoLinkOut(self)
+        self._out.subscribe_hook = auto_link_hook(self)
 
     @property
     def err(self) -> Observable[ErrorEvent]:
@@ -234,6 +196,25 @@ class Connector(ABC):
     def _gauges(self) -> dict[str, float]:
         """Gauges for :meth:`metrics_snapshot` (subclasses add theirs)."""
         return {}
+
+    # ---- hub-thread entry points of ``in_`` ------------------------------
+    def receive(self, event: Event) -> None:
+        """Take one event pushed into ``in_`` (hub thread; ``in_`` calls this)."""
+        self._receive(event)
+
+    def receive_batch(self, events: Sequence[Event]) -> None:
+        """Take a batch pushed into ``in_`` in one call (hub thread); default: one by one."""
+        receive = self._receive
+        for event in events:
+            receive(event)
+
+    def receive_error(self, event: ErrorEvent) -> None:
+        """Upstream of ``in_`` failed: report it on ``err`` (hub thread)."""
+        self._report(event)
+
+    def input_completed(self) -> None:
+        """Upstream of ``in_`` completed (hub thread)."""
+        self._input_completed()
 
     def _emit(self, event: Event) -> None:
         self.stats["out"] += 1

@@ -42,6 +42,7 @@ from reactivex import Observable, abc
 from reactivex.subject import BehaviorSubject
 
 from ..core.event import Event
+from .ports import EventSubject, Inlet
 
 if TYPE_CHECKING:
     from .base import Connector
@@ -231,17 +232,16 @@ class Link(abc.DisposableBase):
 
 
 def _owner(port: Any) -> Connector | None:
-    from .base import Connector, Inlet
-
-    if isinstance(port, Connector):
-        return port
+    """The connector behind ``port``: a connector, its ``out``, its ``in_`` or ``in_.on_next``."""
+    if isinstance(port, EventSubject):
+        return port.owner  # type: ignore[no-any-return]
     if isinstance(port, Inlet):
-        return port._c
-    owner = getattr(port, "_rxunix_owner", None)  # a connector's out
-    if isinstance(owner, Connector):
-        return owner
+        return port.connector  # type: ignore[return-value]
+    inlet = getattr(port, "in_", None)
+    if isinstance(inlet, Inlet):
+        return port  # type: ignore[no-any-return]
     bound = getattr(port, "__self__", None)  # client.in_.on_next
-    return bound._c if isinstance(bound, Inlet) else None
+    return bound.connector if isinstance(bound, Inlet) else None  # type: ignore[return-value]
 
 
 def connect(source: Any, sink: Any, *, pause: Connector | Iterable[Connector] | None = None) -> abc.DisposableBase:
@@ -255,8 +255,6 @@ def connect(source: Any, sink: Any, *, pause: Connector | Iterable[Connector] | 
         link = rxunix.connect(server, client)                  # relay with pausing
         link = rxunix.connect(src.out.pipe(ops.map(f)), client, pause=src)
     """
-    from .base import Connector
-
     target = _owner(sink)
     if target is None:
         raise TypeError(f"connect(): sink must be a connector or its in_, got {sink!r}")
@@ -266,8 +264,8 @@ def connect(source: Any, sink: Any, *, pause: Connector | Iterable[Connector] | 
             raise TypeError("connect(): pass pause=<source connector> when source is not a connector's out")
         pauses: list[Connector] = [found]
     else:
-        pauses = [pause] if isinstance(pause, Connector) else list(pause)
-    observable: Observable[Event] = source._out if isinstance(source, Connector) else source
+        pauses = [pause] if _owner(pause) is pause else list(pause)  # type: ignore[arg-type]
+    observable: Observable[Event] = source.out if _owner(source) is source else source
     for p in pauses:
         if p.runtime is not target.runtime:
             raise ValueError(f"connect(): {p.kind} and {target.kind} run on different runtimes")
@@ -278,27 +276,14 @@ def connect(source: Any, sink: Any, *, pause: Connector | Iterable[Connector] | 
     return target.runtime.call(lambda: Link(observable, target.in_, target.ready, gates))
 
 
-def _inlet_of(observer: Any) -> Connector | None:
-    """The connector whose ``in_`` an (auto-detach) observer forwards to, if any."""
-    from .base import Inlet
+def auto_link_hook(connector: Connector) -> Callable[[Any], abc.DisposableBase | None]:
+    """For ``connector.out``: subscribing a flow-controlled sink's ``in_``
+    (``source.out.subscribe(client.in_)``) makes a :class:`Link` (flow files)."""
 
-    fn = getattr(observer, "_on_next", None)
-    bound = getattr(fn, "__self__", None)
-    return bound._c if isinstance(bound, Inlet) else None
+    def hook(observer: Any) -> abc.DisposableBase | None:
+        sink = observer.connector if isinstance(observer, Inlet) else None
+        if sink is not None and sink is not connector and sink.flow_controlled and sink.runtime is connector.runtime:
+            return Link(connector.out, observer, sink.ready, [connector.gate])
+        return None
 
-
-class AutoLinkOut(Observable[Event]):
-    """``out`` of a connector made in a flow file: subscribing a flow-controlled
-    sink's ``in_`` (``source.out.subscribe(client.in_)``) makes a :class:`Link`."""
-
-    def __init__(self, connector: Connector) -> None:
-        super().__init__()
-        self._c = connector
-        self._rxunix_owner = connector
-
-    def _subscribe_core(self, observer: Any, scheduler: Any = None) -> abc.DisposableBase:
-        c = self._c
-        sink = _inlet_of(observer)
-        if sink is not None and sink is not c and sink.flow_controlled and sink.runtime is c.runtime:
-            return Link(c._out, observer, sink.ready, [c.gate])
-        return c._out.subscribe(observer, scheduler=scheduler)
+    return hook

@@ -42,7 +42,7 @@ from typing import Any, NamedTuple
 
 from gevent import socket as gsocket
 
-from ..core.address import is_abstract, peer_name, sockaddr
+from ..core.address import MAX_PATH_BYTES, check_length, is_abstract, peer_name, sockaddr
 from ..core.errors import SocketPathError
 
 __all__ = [
@@ -59,8 +59,6 @@ __all__ = [
     "peer_name",
 ]
 
-#: Longest usable ``sun_path`` on Linux, in bytes (the 108-byte field holds a NUL too).
-MAX_PATH_BYTES = 107
 
 _REFUSED = (errno.ECONNREFUSED, errno.ENOENT, errno.ENOTSOCK)
 _STREAM: int = gsocket.SOCK_STREAM
@@ -71,31 +69,6 @@ class SocketIdentity(NamedTuple):
 
     dev: int
     ino: int
-
-
-def check_length(path: str) -> None:
-    """Raise :class:`SocketPathError` if ``path`` cannot be a unix socket path.
-
-    An abstract name (``@name``) may use the whole 107 bytes after its ``@``.
-    """
-    raw = os.fsencode(path)
-    if not raw:
-        raise SocketPathError("unix socket path must not be empty")
-    if b"\0" in raw:
-        raise SocketPathError(f"unix socket path must not contain NUL bytes: {path!r}")
-    if is_abstract(path):
-        if len(raw) == 1:
-            raise SocketPathError("abstract socket name must not be empty: '@' alone names nothing")
-        if len(raw) > MAX_PATH_BYTES + 1:
-            raise SocketPathError(
-                f"abstract socket name is {len(raw) - 1} bytes, over the limit of {MAX_PATH_BYTES} bytes: {path!r}"
-            )
-        return
-    if len(raw) > MAX_PATH_BYTES:
-        raise SocketPathError(
-            f"unix socket path is {len(raw)} bytes, over the limit of {MAX_PATH_BYTES} bytes "
-            f"(sun_path is 108 bytes including the terminating NUL): {path!r}"
-        )
 
 
 def probe_live(path: str, timeout: float = 1.0, kind: int = _STREAM) -> bool:

@@ -40,7 +40,7 @@ class LiveView(abc.ObserverBase[Event]):
 
     ``LiveView(metric="connector_events", tags={"port": "out"})`` plots a
     connector's metrics (``connector.metrics.subscribe(view)``, see
-    :mod:`rxunix.metrics`): one bar per metrics tick, the amount of that interval
+    :mod:`rxunix.core.metrics`): one bar per metrics tick, the amount of that interval
     (summed over the matching series; gauges: their value)::
 
         >>> m = LiveView(metric="connector_events", tags={"port": "out"})

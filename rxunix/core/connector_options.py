@@ -1,0 +1,110 @@
+"""The options of the stream connectors, parsed one way for both (pure).
+
+Both connectors take Tremor's connector dict whole, ``config={...}`` plus
+keyword options, or keyword shortcuts for the keys of ``config``; every shape
+goes through :func:`rxunix.core.options.parse_options` with the schemas below,
+so the same mistake gives the same :class:`~rxunix.core.errors.ConfigError`::
+
+    >>> opts, cfg = parse_client_options({"codec": "json", "config": {"path": "/tmp/s"}}, {})
+    >>> opts["codec"], cfg
+    ('json', {'path': '/tmp/s', 'buf_size': 8192, 'queue_size': 1000})
+    >>> parse_server_options(None, {"path": "/tmp/s", "backlog": 0})
+    Traceback (most recent call last):
+    ...
+    rxunix.core.errors.ConfigError: unix_socket_server config: option 'backlog' must be an int > 0, got 0
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .address import MAX_PATH_BYTES, check_length
+from .config import REQUIRED, Option
+from .errors import RxUnixError
+from .options import parse_options
+from .origin import CLIENT, SERVER
+from .permissions import check_permissions
+
+__all__ = [
+    "CLIENT_CONFIG", "CLIENT_OPTIONS", "DEFAULT_MAX_PENDING", "SERVER_CONFIG", "SERVER_OPTIONS",
+    "parse_client_options", "parse_server_options",
+]
+
+#: Default bound of unsent reply bytes per server connection.
+DEFAULT_MAX_PENDING = 16 * 1024 * 1024
+
+
+def _fspath(value: Any) -> str:
+    path = os.fspath(value)
+    if not isinstance(path, str):
+        raise ValueError(f"must be a str path, got {type(path).__name__}")
+    return path
+
+
+def _usable(path: str) -> bool:
+    try:
+        check_length(path)
+    except RxUnixError:
+        return False
+    return True
+
+
+def _permissions(value: Any) -> Any:
+    check_permissions(value)
+    return value
+
+
+def _positive(default: int | None) -> Option:
+    return Option(int, default, check=lambda v: v > 0, expect="an int > 0")
+
+
+PATH = Option((str, os.PathLike), REQUIRED, convert=_fspath, check=_usable,
+              expect=f"a non-empty path shorter than {MAX_PATH_BYTES + 1} bytes, or an @abstract name")
+
+#: Keys of the server's ``config``.
+SERVER_CONFIG: Mapping[str, Option] = {
+    "path": PATH,
+    "permissions": Option((str, int), None, convert=_permissions),
+    "buf_size": _positive(8192),
+    "max_pending_bytes": _positive(DEFAULT_MAX_PENDING),
+    "backlog": _positive(1024),
+    "systemd": Option((bool, str), False),
+    "max_connections": _positive(None),
+}
+
+#: Keys of the client's ``config``.
+CLIENT_CONFIG: Mapping[str, Option] = {
+    "path": PATH,
+    "buf_size": Option(int, 8192, check=lambda v: v > 0, expect="a positive int"),
+    "queue_size": Option(int, 1000, check=lambda v: v >= 0, expect="an int >= 0"),
+}
+
+_SPEC = (str, Mapping, Callable)
+_COMMON: Mapping[str, Option] = {
+    "codec": Option(_SPEC, "json"),  # type: ignore[arg-type]
+    "preprocessors": Option((list, tuple), None),
+    "postprocessors": Option((list, tuple), None),
+    "config": Option(Mapping, None),
+    "runtime": Option(object, None),
+    "metrics_interval_s": Option((int, float), None),
+}
+
+#: The server's own keys (Tremor's connector dict keys, plus ``runtime`` and ``metrics_interval_s``).
+SERVER_OPTIONS: Mapping[str, Option] = dict(_COMMON)
+
+#: The client's own keys: the server's plus ``reconnect`` and ``rng`` (seeds the reconnect jitter).
+CLIENT_OPTIONS: Mapping[str, Option] = {**_COMMON, "reconnect": Option(object, None), "rng": Option(object, None)}
+
+
+def parse_server_options(first: Mapping[str, Any] | None, options: Mapping[str, Any]) -> tuple[dict[str, Any],
+                                                                                               dict[str, Any]]:
+    """``(options, validated config)`` of a ``unix_socket_server`` call."""
+    return parse_options(SERVER, first, options, SERVER_OPTIONS, SERVER_CONFIG)
+
+
+def parse_client_options(first: Mapping[str, Any] | None, options: Mapping[str, Any]) -> tuple[dict[str, Any],
+                                                                                               dict[str, Any]]:
+    """``(options, validated config)`` of a ``unix_socket_client`` call."""
+    return parse_options(CLIENT, first, options, CLIENT_OPTIONS, CLIENT_CONFIG)
