@@ -1,0 +1,18 @@
+"""Small helpers shared by the ported Tremor tests."""
+
+from __future__ import annotations
+
+import calendar
+from typing import Any
+
+from rxunix.errors import FramingError
+
+
+def ns(y: int, mo: int, d: int, hh: int = 0, mi: int = 0, ss: int = 0, frac_ns: int = 0) -> int:
+    """Nanoseconds since the epoch of a UTC date."""
+    return calendar.timegm((y, mo, d, hh, mi, ss)) * 1_000_000_000 + frac_ns
+
+
+def show(frames: list[Any]) -> list[Any]:
+    """Frames as they are, errors as their class name (for compact assertions)."""
+    return [type(f).__name__ if isinstance(f, FramingError) else f for f in frames]
