@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import calendar
+import importlib.util
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from rxunix.errors import FramingError
@@ -16,3 +19,15 @@ def ns(y: int, mo: int, d: int, hh: int = 0, mi: int = 0, ss: int = 0, frac_ns: 
 def show(frames: list[Any]) -> list[Any]:
     """Frames as they are, errors as their class name (for compact assertions)."""
     return [type(f).__name__ if isinstance(f, FramingError) else f for f in frames]
+
+
+UPSTREAM = Path("/work/shared/data/upstream")
+
+
+def upstream(module: str) -> ModuleType:
+    """One of the upstream data modules in ``UPSTREAM`` (Python literals naming their source)."""
+    spec = importlib.util.spec_from_file_location(module, UPSTREAM / f"{module}.py")
+    assert spec is not None and spec.loader is not None, f"no upstream data module {module!r} in {UPSTREAM}"
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
