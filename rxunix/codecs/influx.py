@@ -166,7 +166,11 @@ def _parse(line: str, now: int) -> dict[str, Any]:
             raise _Bad(f"empty value of tag {key!r}")
         if stop is None:
             raise _Bad("no fields")
+        if key in tags:
+            raise _Bad(f"duplicate tag key {key!r}")
         tags[key] = val
+    while sc.i < len(line) and line[sc.i] == " ":  # several spaces before the fields
+        sc.i += 1
     fields: dict[str, Any] = {}
     while True:
         key, stop = sc.name("=, ", "field key")
@@ -175,7 +179,7 @@ def _parse(line: str, now: int) -> dict[str, Any]:
         fields[key], stop = sc.value(key)
         if stop != ",":
             break
-    rest = line[sc.i :] if stop == " " else ""
+    rest = line[sc.i :].lstrip(" ") if stop == " " else ""
     if not rest:
         timestamp = now
     elif _TIMESTAMP.fullmatch(rest):
