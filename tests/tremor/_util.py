@@ -31,3 +31,14 @@ def upstream(module: str) -> ModuleType:
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def decode_encode_decode(codec: Any, data: bytes) -> tuple[Any, Any] | None:
+    """``None`` if ``data`` does not decode (a CodecError); else (value, value decoded from its encoding)."""
+    from rxunix.errors import CodecError
+
+    try:
+        value = codec.decode(data)
+    except CodecError:
+        return None
+    return value, codec.decode(codec.encode(value))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rxunix.codecs.binflux import BinfluxCodec
 from rxunix.codecs.influx import InfluxCodec
 from rxunix.errors import CodecError
 from rxunix.framing import DecoderFactory, EncoderFactory
+
+from ._util import decode_encode_decode
 
 
 def test_errors() -> None:
@@ -73,3 +77,11 @@ def test_non_string_tag_is_an_error() -> None:
     # beyond Tremor (which skips the tag but counts it): an error instead of a corrupt message
     with pytest.raises(CodecError, match="tag 'n' must be a string"):
         BinfluxCodec().encode({"measurement": "m", "timestamp": 1, "tags": {"n": 1}})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64))
+def test_anything_decodes_or_is_an_error_and_round_trips(data: bytes) -> None:
+    result = decode_encode_decode(BinfluxCodec(), b"\0\0" + data)
+    if result is not None:
+        assert result[0] == result[1]

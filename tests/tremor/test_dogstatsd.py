@@ -6,10 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rxunix.codecs.dogstatsd import DogStatsdCodec
 from rxunix.errors import CodecError
 from rxunix.registry import create_codec
+
+from ._util import decode_encode_decode
 
 CASES: list[tuple[str, bytes, dict[str, Any]]] = [
     ("dogstatsd_complete_payload", b"dog:111|g|@0.5|#foo:bar,fizz:buzz|c:123abc",
@@ -135,3 +139,15 @@ def test_encode_errors() -> None:
                 "values": [1]}}, {"service_check": {"name": "n", "status": 9}}, {"event": {"title": "t"}}, []):
         with pytest.raises(CodecError):
             c.encode(bad)
+
+
+PIECES = [b"dog", b":", b"1", b"2.5", b"-3", b"|", b"c", b"g", b"ms", b"d", b"@0.5", b"#", b"a:b", b",", b"c:", b"_e{",
+          b"4,6}", b"_sc|", b"2", b"d:1663016695", b"h:", b"m:", b"t:", b"\xff", b" "]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=14).map(b"".join) | st.binary(max_size=40))
+def test_anything_decodes_or_is_an_error_and_round_trips(data: bytes) -> None:
+    result = decode_encode_decode(DogStatsdCodec(), data)
+    if result is not None:
+        assert result[0] == result[1]

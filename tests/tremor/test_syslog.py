@@ -9,6 +9,8 @@ codec's ``clock`` does the same job.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rxunix.codecs.syslog import SyslogCodec
 from rxunix.errors import CodecError
@@ -356,3 +358,28 @@ def test_real_world_lines_decode_and_round_trip(name: str) -> None:
         # an RFC 3164 line is written with a whole-second BSD timestamp, as Tremor writes it
         v["timestamp"] -= v["timestamp"] % 1_000_000_000
     assert again == v
+
+
+SYSLOG_PIECES = [b"<13>", b"<191>", b"1 ", b"2003-10-11T22:14:15.003Z", b" ", b"  ", b"-", b"host", b"app", b"[",
+                 b"]", b"id", b'a="1"', b"=", b'"', b"\\", b":", b"Jan", b" 5", b"12:00:00", b"x[1]", b"msg", b"\t",
+                 b"\xff"]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(SYSLOG_PIECES), max_size=16).map(b"".join))
+def test_anything_decodes_and_rfc5424_round_trips(data: bytes) -> None:
+    # anything but an empty frame decodes (at worst to the whole line as msg); RFC 5424 round-trips
+    c = codec()
+    try:
+        v = c.decode(data)
+    except CodecError as exc:
+        assert "invalid UTF-8" in str(exc) or "empty frame" in str(exc)
+        return
+    if v["protocol"] != "RFC5424":
+        return
+    try:
+        encoded = c.encode(v)
+    except CodecError as exc:  # a structured-data name the parser took in but RFC 5424 forbids
+        assert "invalid structured data" in str(exc)
+        return
+    assert c.decode(encoded) == v
