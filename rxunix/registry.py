@@ -77,6 +77,7 @@ _REGISTRY: dict[str, dict[str, Any]] = {
         "collect": _P + "chunking:CollectPost",
         "ingest-ns": _P + "ingest_ns:IngestNsPost",
         "gelf-chunking": _P + "gelf:GelfChunkingPost",
+        "stream-compress": _P + "stream_compress:StreamCompressPost",
     },
     "codec": {
         "json": _C + "json_codec:JsonCodec",

@@ -24,7 +24,7 @@ def test_lookup_preprocessors(name: str) -> None:
 @pytest.mark.parametrize("name", POST)
 def test_lookup_postprocessors(name: str) -> None:
     # postprocessor.rs: test_lookup_separate, test_lookup_ingest_ns, test_lookup_collect, test_lookup_gelf,
-    # test_lookup_base64, test_lookup_length_prefix (chunk and compress need a config: test_chunk.py, test_compress.py)
+    # test_lookup_base64, test_lookup_length_prefix (chunk, compress, stream-compress need a config: see their files)
     assert create_postprocessor(name).name == name
 
 
@@ -35,7 +35,7 @@ def test_lookup_codecs(name: str) -> None:
 
 def test_every_tremor_name_is_registered() -> None:
     assert set(PRE) <= set(names("preprocessor"))
-    assert set(POST) | {"chunk", "compress"} <= set(names("postprocessor"))
+    assert set(POST) | {"chunk", "compress", "stream-compress"} <= set(names("postprocessor"))
     assert set(CODECS) <= set(names("codec"))
 
 
