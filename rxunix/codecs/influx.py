@@ -24,10 +24,12 @@ Encoding sorts tags and fields by key (as Tremor does) and escapes ``,``,
 the measurement), and a backslash only where it would otherwise read as an
 escape, so every name round-trips and ``a\"b`` is written back as it came
 (Tremor writes ``a\\\"b``); ints are written
-with ``i`` (``u`` above the signed 64-bit range). Beyond Tremor, values it cannot write faithfully are
-:class:`~rxunix.errors.CodecError` instead of being dropped or mangled: non-string
-tags, NaN/infinite floats, ints beyond 64 bits, newlines in names, no fields.
-An empty line or a ``#`` comment line, which Tremor skips, is a ``CodecError``
+with ``i`` (``u`` above the signed 64-bit range). Beyond Tremor, values it
+cannot write faithfully are :class:`~rxunix.errors.CodecError` instead of being
+dropped or mangled: non-string tags, NaN/infinite floats, ints beyond 64 bits,
+newlines in names, no fields. As InfluxData's parsers (not Tremor, where the
+last one wins), a duplicate tag key is a ``CodecError``, and several spaces
+between the sections of a line are accepted. An empty line or a ``#`` comment line, which Tremor skips, is a ``CodecError``
 here (a codec returns one value per frame): drop them with ``remove-empty`` or
 a filter. A missing ``timestamp`` on encode writes a line without one.
 """
