@@ -383,3 +383,59 @@ def test_anything_decodes_and_rfc5424_round_trips(data: bytes) -> None:
         assert "invalid structured data" in str(exc)
         return
     assert c.decode(encoded) == v
+
+
+# --- over a real unix socket: octet-counted lines from a client process ----------------------
+
+SYSLOG_CLIENT = r"""
+import socket, sys
+path, n = sys.argv[1], int(sys.argv[2])
+lines = sys.stdin.buffer.read().split(b"\n")[:n]
+s = socket.socket(socket.AF_UNIX)
+s.connect(path)
+s.sendall(b"".join(b"%d %s" % (len(l), l) for l in lines))  # RFC 5425 octet counting, as rsyslog sends
+buf = b""
+while buf.count(b"\n") < n:
+    d = s.recv(65536)
+    if not d:
+        break
+    buf += d
+s.close()
+sys.stdout.buffer.write(buf)
+"""
+
+
+def test_real_world_lines_over_a_unix_socket(sock_path: str) -> None:
+    import sys
+    import time
+
+    import gevent.subprocess as gsub
+
+    from rxunix.connectors.server import unix_socket_server
+
+    server = unix_socket_server(
+        config={"path": sock_path}, codec="syslog", preprocessors=["textual-length-prefixed"],
+        postprocessors=["separate"],
+    )  # fmt: skip
+    got, errors = [], []
+    server.out.subscribe(lambda e: got.append(e.value))
+    server.err.subscribe(errors.append)
+    server.out.subscribe(server.in_)  # echo: each value encoded back as a syslog line
+    server.start()
+    try:
+        lines = [REAL_WORLD[name][0] for name in sorted(REAL_WORLD)]
+        p = gsub.run([sys.executable, "-c", SYSLOG_CLIENT, sock_path, str(len(lines))],
+                     input="\n".join(lines).encode(), stdout=gsub.PIPE, timeout=30, check=True)  # fmt: skip
+    finally:
+        server.stop()
+    assert not errors
+    c = SyslogCodec()
+    assert got == [c.decode(line.encode()) for line in lines]
+    for sent, echoed in zip(got, p.stdout.split(b"\n")[:-1], strict=True):
+        back = c.decode(echoed)
+        if sent["protocol"] == "RFC3164":
+            # a BSD timestamp has no year and whole seconds (as Tremor writes it): compare the rest
+            sent = dict(sent)
+            when = [time.gmtime(v.pop("timestamp") // 1_000_000_000)[1:6] for v in (sent, back)]
+            assert when[0] == when[1]
+        assert back == sent
