@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import importlib.util
+import os
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,7 +22,8 @@ def show(frames: list[Any]) -> list[Any]:
     return [type(f).__name__ if isinstance(f, FramingError) else f for f in frames]
 
 
-UPSTREAM = Path("/work/shared/data/upstream")
+#: Where the upstream data modules live (override with RXUNIX_UPSTREAM_DATA).
+UPSTREAM = Path(os.environ.get("RXUNIX_UPSTREAM_DATA", "/work/shared/data/upstream"))
 
 
 def upstream(module: str) -> ModuleType:
