@@ -23,7 +23,8 @@ optional fields: ``timestamp`` (``d:``), ``hostname`` (``h:``),
 Beyond Tremor, nothing is dropped silently: a metric without a type, an
 unknown section, an event whose text is longer or shorter than its header
 says, a status outside 0-3, or a value that cannot be written back (NaN, a
-``|`` in a name, a non-string tag) is a :class:`~rxunix.errors.CodecError`.
+``|`` in a name, a non-string tag, an empty tag list, which Tremor writes as
+``|#`` and reads back as one empty tag) is a :class:`~rxunix.errors.CodecError`.
 """
 
 from __future__ import annotations
