@@ -29,9 +29,9 @@ cannot write faithfully are :class:`~rxunix.errors.CodecError` instead of being
 dropped or mangled: non-string tags, NaN/infinite floats, ints beyond 64 bits,
 newlines in names, no fields. As InfluxData's parsers (not Tremor, where the
 last one wins), a duplicate tag key is a ``CodecError``, and several spaces
-between the sections of a line are accepted. An empty line or a ``#`` comment line, which Tremor skips, is a ``CodecError``
-here (a codec returns one value per frame): drop them with ``remove-empty`` or
-a filter. A missing ``timestamp`` on encode writes a line without one.
+between the sections of a line are accepted. An empty line or a ``#`` comment
+line, which Tremor skips, is a ``CodecError`` here (a codec returns one value
+per frame): drop them with ``remove-empty`` or a filter. A missing ``timestamp`` on encode writes a line without one.
 """
 
 from __future__ import annotations
