@@ -34,9 +34,10 @@ def test_every_registered_processor_loads() -> None:
     for name in names("preprocessor"):
         create_preprocessor(name)
     for name in names("postprocessor"):
-        if name not in ("compress", "chunk"):  # need an algorithm / max_bytes
+        if name not in ("compress", "chunk", "stream-compress"):  # need an algorithm / max_bytes
             create_postprocessor(name)
     create_postprocessor({"name": "compress", "config": {"algorithm": "gzip"}})
+    create_postprocessor({"name": "stream-compress", "config": {"algorithm": "xz2"}})
     create_postprocessor({"name": "chunk", "config": {"max_bytes": 1}})
 
 

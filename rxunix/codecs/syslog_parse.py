@@ -3,7 +3,7 @@
 Tremor decodes syslog with the ``syslog_loose`` crate; this module follows the
 same grammar, so the same real-world lines come out with the same fields:
 
-* the line is trimmed; RFC 5424 is tried first, then RFC 3164;
+* leading whitespace is skipped; RFC 5424 is tried first, then RFC 3164;
 * ``<PRI>`` is optional in both (a line without it has no facility/severity);
 * RFC 3164 timestamps are ``Mmm d hh:mm:ss`` (day padded with any number of
   spaces, month in any case), ``Mmm d yyyy hh:mm:ss`` or RFC 3339;
@@ -20,10 +20,13 @@ same grammar, so the same real-world lines come out with the same fields:
     >>> parse_line("just text", 2024) is None
     True
 
-Beyond ``syslog_loose``: a ``-`` timestamp (RFC 5424's NILVALUE) is accepted,
-structured-data values are unescaped (``\\"``, ``\\\\``, ``\\]``), and in RFC 3164
-a message starting with ``-`` keeps it (``syslog_loose`` takes it for empty
-structured data and drops it).
+Beyond ``syslog_loose``, so that every RFC 5424 value round-trips: a ``-``
+timestamp (the NILVALUE) is accepted; header fields ending in ``:`` are kept
+whole; the message keeps its whitespace (only the one space after the
+structured data separates it; ``syslog_loose`` trims the line and every space
+before the message); structured-data values are unescaped (``\\"``,
+``\\\\``, ``\\]``). And in RFC 3164 a message starting with ``-`` keeps it
+(``syslog_loose`` takes it for empty structured data and drops it).
 """
 
 from __future__ import annotations
@@ -126,19 +129,20 @@ class _Line:
         text, self.i = self.s[self.i : j], j
         return text
 
-    def field(self, colons: bool) -> str | None:
+    def field(self, colons: bool, split_colon: bool = True) -> str | None:
         """A header field up to whitespace (or ``:`` unless ``colons``); ``-`` is empty.
 
-        A trailing ``:`` is left in the line as the header/message separator.
+        With ``split_colon`` (RFC 3164), a trailing ``:`` is left in the line as
+        the header/message separator; RFC 5424 fields keep it.
         """
         s, i = self.s, self.i
         j = i
         while j < len(s) and not s[j].isspace() and (colons or s[j] != ":"):
             j += 1
         value = s[i:j]
-        if not value or value == ":":
+        if not value or (split_colon and value == ":"):
             raise _Fail("expected a header field")
-        if value.endswith(":"):
+        if split_colon and value.endswith(":"):
             self.i = j - 1
             return value[:-1]
         self.i = j
@@ -242,7 +246,7 @@ def _header_5424(ln: _Line, out: dict[str, Any]) -> None:
             raise _Fail(str(exc)) from None
     for key in ("hostname", "appname", "procid", "msgid"):
         ln.spaces(True)
-        value = ln.field(colons=True)
+        value = ln.field(colons=True, split_colon=False)
         if value is not None:
             out[key] = value
     out["protocol"], out["protocol_version"] = "RFC5424", version
@@ -257,7 +261,7 @@ def _parse_5424(s: str) -> dict[str, Any]:
         sd = _structured_data(ln, permissive=True)
         if sd:
             out["structured_data"] = sd
-    ln.spaces()
+    ln.lit(" ")  # RFC 5424: one space before the message, which keeps any further ones
     if ln.i < len(s):
         out["msg"] = s[ln.i :]
     return out
@@ -353,7 +357,7 @@ def parse_line(line: str, year_of: YearOf | int) -> dict[str, Any] | None:
     month, or is a fixed year.
     """
     resolve: YearOf = (lambda _m: year_of) if isinstance(year_of, int) else year_of
-    s = line.strip()
+    s = line.lstrip()
     try:
         return _parse_5424(s)
     except _Fail:

@@ -258,7 +258,9 @@ def test_parser_no_pri_and_whitespace() -> None:
     # lib.rs trims the line; pri.rs: parse_missing_pri (the PRI is optional in both formats)
     v = codec().decode(b"  1 2003-10-11T22:14:15.003Z host app 77 ID - hi \n")
     assert "facility" not in v and "severity" not in v
-    assert (v["protocol"], v["hostname"], v["procid"], v["msg"]) == ("RFC5424", "host", "77", "hi")
+    # Tremor trims the line, so its message is "hi"; rxunix keeps the message's own whitespace
+    # (Beyond Tremor: every RFC 5424 message round-trips)
+    assert (v["protocol"], v["hostname"], v["procid"], v["msg"]) == ("RFC5424", "host", "77", "hi ")
     v = codec().decode(b"Oct 11 22:14:15 host app[9]: hi")
     assert "facility" not in v and (v["protocol"], v["appname"], v["procid"]) == ("RFC3164", "app", "9")
 
