@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rxunix.app.cli_output import rxunix_warnings
 from rxunix.security import InsecureSocketDirWarning
 from rxunix.sockpath import describe_connect_error
+
+from rxunix.app.cli_output import rxunix_warnings
 
 from .helpers import wait_for
 

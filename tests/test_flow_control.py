@@ -8,11 +8,11 @@ import pytest
 from reactivex.subject import Subject
 from rxunix.connectors.base import Connector
 from rxunix.connectors.files import write_file
-from rxunix.edge.flowctl import Link, PauseGate, connect
 from rxunix.flow import Runner
 
 import rxunix
 from rxunix import Event
+from rxunix.edge.flowctl import Link, PauseGate, connect
 from tests.helpers import wait_for
 
 

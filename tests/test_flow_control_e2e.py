@@ -18,6 +18,7 @@ from typing import Any
 
 import gevent
 from gevent import subprocess as gsubprocess
+
 from rxunix.core.metrics import increments
 
 from .helpers import wait_for

@@ -89,9 +89,10 @@ def test_ingest_ns_textual() -> None:
 
 
 def test_chunk_keeps_the_stream() -> None:
+    # chunk never splits an event: max_bytes covers the largest framed event (M + separator)
     check_framing_pair(
         [_cfg("separate", max_length=M)],
-        ["separate", _cfg("chunk", max_bytes=5)],
+        ["separate", _cfg("chunk", max_bytes=M + 1)],
         max_length=M,
         alphabet=b"ab",
     )
@@ -104,6 +105,6 @@ def test_collect_keeps_the_stream() -> None:
 def test_collect_then_chunk_keeps_the_stream() -> None:
     check_framing_pair(
         ["textual-length-prefixed"],
-        ["textual-length-prefixed", _cfg("collect", max_bytes=30), _cfg("chunk", max_bytes=7)],
+        ["textual-length-prefixed", _cfg("collect", max_bytes=30), _cfg("chunk", max_bytes=M + 3)],
         max_length=M,
     )

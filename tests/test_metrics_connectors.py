@@ -10,10 +10,10 @@ import gevent
 import pytest
 from gevent import socket
 from rxunix.connectors.files import read_file, write_file
-from rxunix.core.metrics import increments
 
 import rxunix
 from rxunix import ConfigError, Event
+from rxunix.core.metrics import increments
 from tests.helpers import wait_for
 
 

@@ -17,8 +17,9 @@ import simplejson
 from gevent import socket as gsocket
 from gevent import subprocess as gsubprocess
 from rxunix.cli import build_parser
-from rxunix.core.metrics import increments
+
 from rxunix.app.monitoring import wants_progress
+from rxunix.core.metrics import increments
 
 from .helpers import wait_for
 

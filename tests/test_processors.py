@@ -33,9 +33,11 @@ def test_every_registered_processor_loads() -> None:
     for name in names("preprocessor"):
         create_preprocessor(name)
     for name in names("postprocessor"):
-        if name != "compress":  # needs an algorithm
+        if name not in ("compress", "chunk", "stream-compress"):  # need an algorithm / max_bytes
             create_postprocessor(name)
     create_postprocessor({"name": "compress", "config": {"algorithm": "gzip"}})
+    create_postprocessor({"name": "stream-compress", "config": {"algorithm": "xz2"}})
+    create_postprocessor({"name": "chunk", "config": {"max_bytes": 1}})
 
 
 # --- remove-empty -------------------------------------------------------------------------------
@@ -198,11 +200,18 @@ def test_ingest_ns_pre_strips_and_remembers() -> None:
 
 def test_chunk() -> None:
     c = ChunkPost(max_bytes=3)
-    assert c.process(b"") == [b""]
-    assert c.process(b"abc") == [b"abc"]
-    assert c.process(b"abcdefg") == [b"abc", b"def", b"g"]
+    assert c.process(b"") == []  # an empty event adds nothing
+    assert c.process(b"abc") == [b"abc"]  # exactly full
+    with pytest.raises(FrameTooLarge, match="event of 7 bytes exceeds max_bytes 3"):
+        c.process(b"abcdefg")  # never split: not sent, reported
+    assert c.process(b"a") == []
+    assert c.process(b"bc") == [b"abc"]
+    assert c.process(b"d") == []
+    assert c.process(b"efg") == [b"d"]  # would not fit: held ones go, this one is held
+    assert c.finish() == [b"efg"]
     assert c.finish() == []
-    assert ChunkPost().process(b"x" * 8193) == [b"x" * 8192, b"x"]
+    with pytest.raises(ConfigError, match="option 'max_bytes' is required"):
+        ChunkPost()
 
 
 def test_collect() -> None:
@@ -210,19 +219,20 @@ def test_collect() -> None:
     assert c.process(b"ab") == []
     assert c.process(b"cd") == []
     assert c.process(b"ef") == [b"abcd"]  # the next would exceed: emit what is held
-    assert c.process(b"ghi") == [b"efghi"]  # exactly full: emit at once
+    assert c.process(b"ghi") == []  # exactly full is held (no early emit, as Tremor)
     assert c.process(b"") == []
-    assert c.process(b"toolong") == [b"", b"toolong"]  # held (empty) event flushed, big one alone
-    assert c.process(b"x") == []
+    assert c.process(b"toolong") == [b"efghi"]  # the big one is held alone, never split
+    assert c.process(b"x") == [b"toolong"]
     assert c.finish() == [b"x"]
     assert c.finish() == []
 
 
-def test_collect_default_and_oversize_alone() -> None:
+def test_collect_default_holds_until_finish() -> None:
     c = CollectPost()
     assert c.process(b"a" * 8000) == []
-    assert c.process(b"b" * 9000) == [b"a" * 8000, b"b" * 9000]
-    assert c.finish() == []
+    assert c.process(b"b" * 9000) == []
+    assert c.finish() == [b"a" * 8000 + b"b" * 9000]
+    assert CollectPost(max_bytes=2).process(b"big") == []  # never an empty chunk
 
 
 # --- configuration ------------------------------------------------------------------------------

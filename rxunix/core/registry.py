@@ -10,7 +10,7 @@ so a bad name or option fails at construction, naming the key::
     >>> create_codec("jsn")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    rxunix.errors.ConfigError: codec: unknown name 'jsn'; allowed: binary, csv, ...
+    rxunix.errors.ConfigError: codec: unknown name 'jsn'; allowed: binary, binflux, csv, ...
 
 Users add their own under a new name::
 
@@ -65,6 +65,7 @@ _REGISTRY: dict[str, dict[str, Any]] = {
         "length-prefixed": _P + "length_prefixed:LengthPrefixedPre",
         "textual-length-prefixed": _P + "length_prefixed:TextualLengthPrefixedPre",
         "ingest-ns": _P + "ingest_ns:IngestNsPre",
+        "gelf-chunking": _P + "gelf:GelfChunkingPre",
     },
     "postprocessor": {
         "separate": _P + "separate:SeparatePost",
@@ -75,6 +76,8 @@ _REGISTRY: dict[str, dict[str, Any]] = {
         "chunk": _P + "chunking:ChunkPost",
         "collect": _P + "chunking:CollectPost",
         "ingest-ns": _P + "ingest_ns:IngestNsPost",
+        "gelf-chunking": _P + "gelf:GelfChunkingPost",
+        "stream-compress": _P + "stream_compress:StreamCompressPost",
     },
     "codec": {
         "json": _C + "json_codec:JsonCodec",
@@ -86,6 +89,9 @@ _REGISTRY: dict[str, dict[str, Any]] = {
         "influx": _C + "influx:InfluxCodec",
         "statsd": _C + "statsd:StatsdCodec",
         "syslog": _C + "syslog:SyslogCodec",
+        "dogstatsd": _C + "dogstatsd:DogStatsdCodec",
+        "binflux": _C + "binflux:BinfluxCodec",
+        "null": _C + "text:NullCodec",
     },
 }
 
@@ -149,7 +155,8 @@ def _parse(kind: Kind, spec: Spec) -> tuple[str, Callable[..., Any], dict[str, A
         name = spec["name"]
         if not isinstance(name, str):
             raise ConfigError(f"{kind}: 'name' must be a string, got {name!r}")
-        config = spec.get("config") or {}
+        config = spec.get("config")
+        config = {} if config is None else config
         if not isinstance(config, Mapping):
             raise ConfigError(f"{kind} {name!r}: 'config' must be a dict, got {type(config).__name__}")
         return name, _resolve(kind, name), dict(config)

@@ -13,14 +13,25 @@ when the line has none the decode time is used (``time.time_ns()``)::
     ...           "timestamp": 1})
     b'wea\\ ther ok=true,s="say \\"hi\\"" 1'
 
-Encoding sorts tags and fields by key (as Tremor does) and escapes ``\``,
-``,``, ``=``, space and ``"`` in names; ints are written with ``i`` (``u`` above
-the signed 64-bit range). Beyond Tremor, values it cannot write faithfully are
-:class:`~rxunix.errors.CodecError` instead of being dropped or mangled: non-string
-tags, NaN/infinite floats, ints beyond 64 bits, newlines in names, no fields.
-An empty line or a ``#`` comment line, which Tremor skips, is a ``CodecError``
-here (a codec returns one value per frame): drop them with ``remove-empty`` or
-a filter. A missing ``timestamp`` on encode writes a line without one.
+Escapes follow InfluxData's reference parser: in tag keys, tag values and
+field keys ``\,``, ``\=``, ``\ `` and ``\\`` are unescaped, any other
+backslash is kept (so ``a\"b`` in a tag value stays ``a\"b``, as in Tremor);
+in the measurement ``\,``, ``\ `` and ``\\``; in string fields ``\"`` and
+``\\``.
+
+Encoding sorts tags and fields by key (as Tremor does) and escapes ``,``,
+``=`` and space in tag keys, tag values and field keys (``,`` and space in
+the measurement), and a backslash only where it would otherwise read as an
+escape, so every name round-trips and ``a\"b`` is written back as it came
+(Tremor writes ``a\\\"b``); ints are written
+with ``i`` (``u`` above the signed 64-bit range). Beyond Tremor, values it
+cannot write faithfully are :class:`~rxunix.errors.CodecError` instead of being
+dropped or mangled: non-string tags, NaN/infinite floats, ints beyond 64 bits,
+newlines in names, no fields. As InfluxData's parsers (not Tremor, where the
+last one wins), a duplicate tag key is a ``CodecError``, and several spaces
+between the sections of a line are accepted. An empty line or a ``#`` comment
+line, which Tremor skips, is a ``CodecError`` here (a codec returns one value
+per frame): drop them with ``remove-empty`` or a filter. A missing ``timestamp`` on encode writes a line without one.
 """
 
 from __future__ import annotations
@@ -45,8 +56,13 @@ _FALSE = frozenset(("f", "F", "false", "False", "FALSE"))
 _INT = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _TIMESTAMP = re.compile(r"-?[0-9]+")
-_KEY_ESCAPES = re.compile(r'([\\, ="])')
-_ESCAPABLE = frozenset('\\, ="')
+# a backslash is escaped only where it would otherwise start an escape (or dangle)
+_KEY_ESCAPES = re.compile(r"\\(?=[\\, =]|$)|[, =]")
+_MEASUREMENT_ESCAPES = re.compile(r"\\(?=[\\, ]|$)|[, ]")
+#: What a backslash escapes in tag keys, tag values and field keys.
+_KEY_ESCAPABLE = frozenset("\\, =")
+#: What a backslash escapes in the measurement.
+_MEASUREMENT_ESCAPABLE = frozenset("\\, ")
 _JSON = JsonCodec()
 
 
@@ -62,7 +78,7 @@ class _Scanner:
     def __init__(self, s: str) -> None:
         self.s, self.i = s, 0
 
-    def name(self, stops: str, what: str) -> tuple[str, str | None]:
+    def name(self, stops: str, what: str, escapable: frozenset[str] = _KEY_ESCAPABLE) -> tuple[str, str | None]:
         """Read up to an unescaped stop character; return (text, stop or None at the end)."""
         s, i, out = self.s, self.i, []
         n = len(s)
@@ -72,7 +88,7 @@ class _Scanner:
                 if i + 1 >= n:
                     raise _Bad(f"dangling backslash in {what}")
                 nxt = s[i + 1]
-                out.append(nxt if nxt in _ESCAPABLE else ch + nxt)
+                out.append(nxt if nxt in escapable else ch + nxt)
                 i += 2
                 continue
             if ch in stops:
@@ -135,7 +151,7 @@ def _scalar(text: str, key: str) -> Any:
 
 def _parse(line: str, now: int) -> dict[str, Any]:
     sc = _Scanner(line)
-    measurement, stop = sc.name(", ", "measurement")
+    measurement, stop = sc.name(", ", "measurement", _MEASUREMENT_ESCAPABLE)
     if not measurement:
         raise _Bad("empty measurement")
     if stop is None:
@@ -152,7 +168,11 @@ def _parse(line: str, now: int) -> dict[str, Any]:
             raise _Bad(f"empty value of tag {key!r}")
         if stop is None:
             raise _Bad("no fields")
+        if key in tags:
+            raise _Bad(f"duplicate tag key {key!r}")
         tags[key] = val
+    while sc.i < len(line) and line[sc.i] == " ":  # several spaces before the fields
+        sc.i += 1
     fields: dict[str, Any] = {}
     while True:
         key, stop = sc.name("=, ", "field key")
@@ -161,7 +181,7 @@ def _parse(line: str, now: int) -> dict[str, Any]:
         fields[key], stop = sc.value(key)
         if stop != ",":
             break
-    rest = line[sc.i :] if stop == " " else ""
+    rest = line[sc.i :].lstrip(" ") if stop == " " else ""
     if not rest:
         timestamp = now
     elif _TIMESTAMP.fullmatch(rest):
@@ -173,12 +193,12 @@ def _parse(line: str, now: int) -> dict[str, Any]:
     return {"measurement": measurement, "tags": tags, "fields": fields, "timestamp": timestamp}
 
 
-def _esc_key(name: Any, what: str) -> str:
+def _esc_key(name: Any, what: str, escapes: re.Pattern[str] = _KEY_ESCAPES) -> str:
     if not isinstance(name, str) or not name:
         raise CodecError(f"influx: {what} must be a non-empty string, got {name!r}")
     if "\n" in name or "\r" in name:
         raise CodecError(f"influx: {what} {name!r} contains a newline")
-    return _KEY_ESCAPES.sub(r"\\\1", name)
+    return escapes.sub(lambda m: "\\" + m.group(0), name)
 
 
 def _field(value: Any, key: str) -> str:
@@ -222,7 +242,7 @@ class InfluxCodec(Codec):
     def encode(self, value: Any) -> bytes:
         if not isinstance(value, Mapping):
             raise CodecError(f"influx: can only encode a dict, got {type(value).__name__}")
-        parts = [_esc_key(value.get("measurement"), "'measurement'")]
+        parts = [_esc_key(value.get("measurement"), "'measurement'", _MEASUREMENT_ESCAPES)]
         if parts[0].startswith("#"):
             raise CodecError("influx: a 'measurement' starting with '#' would read as a comment line")
         tags = value.get("tags")

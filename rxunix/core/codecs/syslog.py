@@ -14,171 +14,43 @@ nanoseconds since the epoch, UTC), ``hostname``, ``appname``, ``procid``
     >>> c.encode(v)
     b'<165>1 2003-10-11T22:14:15.003+00:00 host app - ID47 [ex@1 iut="3"] hello'
 
-RFC 3164 lines carry no year: the current one is used (the previous one for a
-December line read in January), as Tremor does. As in Tremor, a line that is
-neither format decodes to ``{"protocol": "RFC3164", "msg": <the line>}``;
-``strict=True`` makes it a :class:`~rxunix.errors.CodecError` instead. An empty
-frame or invalid UTF-8 is always a ``CodecError``.
+Lines are parsed with the grammar of Tremor's parser (see
+:mod:`rxunix.codecs.syslog_parse`): ``<PRI>`` is optional, RFC 3164 accepts
+single-digit days, a year or an RFC 3339 timestamp, and structured data after
+the tag. RFC 3164 lines carry no year: the current one is used (the previous
+one for a December line read in January), as Tremor does. As in Tremor, a line
+that is neither format decodes to ``{"protocol": "RFC3164", "msg": <the line>}``;
+``strict=True`` makes it a :class:`~rxunix.errors.CodecError` instead. Beyond
+Tremor, an empty frame or invalid UTF-8 is always a ``CodecError``.
 
 Encoding writes RFC 5424 (version ``protocol_version``, default 1) unless
 ``protocol`` is ``"RFC3164"``, exactly as Tremor chooses; RFC 5424 needs
-``facility`` and ``severity``. Beyond Tremor, header fields that would corrupt
+``facility`` and ``severity``. A missing RFC 3164 timestamp is the encode time
+(:attr:`SyslogCodec.clock`). Beyond Tremor, header fields that would corrupt
 the line (spaces, empty strings) are a ``CodecError``, and ``"``, ``\\`` and
-``]`` in structured-data values are escaped.
+``]`` in structured-data values are escaped (and unescaped on decode), so
+values round-trip.
 """
 
 from __future__ import annotations
 
-import calendar
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..config import Option, validate
 from ..errors import CodecError
 from .base import Codec
+from .syslog_parse import FACILITIES, SEVERITIES, parse_line
 
 __all__ = ["SyslogCodec", "SEVERITIES", "FACILITIES"]
 
-SEVERITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
-FACILITIES = (
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
-    "authpriv", "ftp", "ntp", "audit", "alert", "clockd",
-    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
-)  # fmt: skip
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NS = 1_000_000_000
-
-_HEAD_5424 = re.compile(r"<(\d{1,3})>([1-9]\d{0,2}) (\S+) (\S+) (\S+) (\S+) (\S+) ?")
-_TS_3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))"
-)
-_HEAD_3164 = re.compile(r"<(\d{1,3})>([A-Z][a-z]{2}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2})(?: (.*))?", re.S)
-_TAG = re.compile(r"([^\s:\[\]]+)?(?:\[([^\]\s]*)\])?(:)?[ ]*")
 _SD_NAME = re.compile(r'[^\s="\]]+')
-_SD_PARAM = re.compile(r' ([^\s="\]]+)="((?:[^"\\]|\\.)*)"')
-_SD_UNESCAPE = re.compile(r'\\(["\\\]])')
-
-
-class _Bad(Exception):
-    pass
-
-
-def _pri(text: str) -> tuple[str, str]:
-    pri = int(text)
-    if pri > 191:
-        raise _Bad(f"priority {pri} > 191")
-    return FACILITIES[pri >> 3], SEVERITIES[pri & 7]
-
-
-def _nanos(year: int, month: int, day: int, hh: int, mm: int, ss: int, frac_ns: int, offset_s: int) -> int:
-    try:
-        datetime(year, month, day, hh, mm, ss)  # validates ranges
-    except ValueError as exc:
-        raise _Bad(f"bad timestamp: {exc}") from None
-    return (calendar.timegm((year, month, day, hh, mm, ss)) - offset_s) * _NS + frac_ns
-
-
-def _ts_3339(text: str) -> int:
-    m = _TS_3339.fullmatch(text)
-    if m is None:
-        raise _Bad(f"bad timestamp {text!r}")
-    y, mo, d, hh, mi, ss, frac, _z, sign, oh, om = m.groups()
-    frac_ns = int((frac or "0").ljust(9, "0"))
-    offset = 0 if sign is None else (1 if sign == "+" else -1) * (int(oh) * 3600 + int(om) * 60)
-    return _nanos(int(y), int(mo), int(d), int(hh), int(mi), int(ss), frac_ns, offset)
-
-
-def _sd(text: str) -> tuple[dict[str, list[dict[str, str]]], str]:
-    """Parse structured data at the start of ``text``; return (elements, rest)."""
-    out: dict[str, list[dict[str, str]]] = {}
-    i = 0
-    while i < len(text) and text[i] == "[":
-        end_name = _SD_NAME.match(text, i + 1)
-        params: list[dict[str, str]] | None = None
-        if end_name is not None:
-            j, params = end_name.end(), []
-            while (p := _SD_PARAM.match(text, j)) is not None:
-                params.append({p.group(1): _SD_UNESCAPE.sub(r"\1", p.group(2))})
-                j = p.end()
-            if j < len(text) and text[j] == "]":
-                out[end_name.group(0)] = params
-                i = j + 1
-                continue
-        # malformed element: dropped as Tremor does, up to its closing bracket
-        close = text.find("]", i)
-        if close < 0:
-            raise _Bad("unterminated structured data")
-        i = close + 1
-    return out, text[i:]
-
-
-def _parse_5424(m: re.Match[str], line: str) -> dict[str, Any]:
-    facility, severity = _pri(m.group(1))
-    out: dict[str, Any] = {"facility": facility, "severity": severity}
-    ts, host, app, procid, msgid = m.group(3, 4, 5, 6, 7)
-    if ts != "-":
-        out["timestamp"] = _ts_3339(ts)
-    for key, val in (("hostname", host), ("appname", app), ("procid", procid), ("msgid", msgid)):
-        if val != "-":
-            out[key] = val
-    out["protocol"], out["protocol_version"] = "RFC5424", int(m.group(2))
-    rest = line[m.end() :]
-    if not m.group(0).endswith(" "):  # the line ends after MSGID: no structured data
-        raise _Bad("missing structured data")
-    if rest.startswith("-"):
-        rest = rest[1:]
-    elif rest.startswith("["):
-        sd, rest = _sd(rest)
-        if sd:
-            out["structured_data"] = sd
-    else:
-        raise _Bad("bad structured data")
-    if rest:
-        if rest[0] != " ":
-            raise _Bad("no space before the message")
-        if rest[1:]:
-            out["msg"] = rest[1:]
-    return out
-
-
-def _year(month: int) -> int:
-    now = time.gmtime()
-    return now.tm_year - 1 if now.tm_mon == 1 and month == 12 else now.tm_year
-
-
-def _parse_3164(m: re.Match[str]) -> dict[str, Any]:
-    facility, severity = _pri(m.group(1))
-    mon = m.group(2)
-    if mon not in _MONTHS:
-        raise _Bad(f"bad month {mon!r}")
-    month = _MONTHS.index(mon) + 1
-    day, hh, mi, ss = (int(g) for g in m.group(3, 4, 5, 6))
-    out: dict[str, Any] = {
-        "facility": facility,
-        "severity": severity,
-        "timestamp": _nanos(_year(month), month, day, hh, mi, ss, 0, 0),
-        "protocol": "RFC3164",
-    }
-    rest = m.group(7) or ""
-    host, sep, after = rest.partition(" ")
-    if host and not host.endswith(":") and "[" not in host:
-        if host != "-":
-            out["hostname"] = host
-        rest = after
-    t = _TAG.match(rest)
-    assert t is not None  # every part of the pattern is optional
-    if t.group(1):
-        out["appname"] = t.group(1)
-    if t.group(2):
-        out["procid"] = t.group(2)
-    msg = rest[t.end() :]
-    if msg:
-        out["msg"] = msg
-    return out
 
 
 def _header_field(value: Any, key: str) -> str:
@@ -267,6 +139,13 @@ class SyslogCodec(Codec):
 
     def __init__(self, **options: Any) -> None:
         self.strict: bool = validate("syslog", options, self.SCHEMA)["strict"]
+        #: Nanoseconds since the epoch, for RFC 3164: the year of a decoded date
+        #: and the timestamp of an encoded line without one.
+        self.clock: Callable[[], int] = time.time_ns
+
+    def _year_of(self, month: int) -> int:
+        now = time.gmtime(self.clock() // _NS)
+        return now.tm_year - 1 if now.tm_mon == 1 and month == 12 else now.tm_year
 
     def decode(self, data: bytes) -> Any:
         try:
@@ -277,22 +156,11 @@ class SyslogCodec(Codec):
             line = line[:-2] if line.endswith("\r\n") else line[:-1]
         if not line:
             raise CodecError("syslog: empty frame")
-        problems = []
-        m = _HEAD_5424.match(line)
-        if m is not None:
-            try:
-                return _parse_5424(m, line)
-            except _Bad as exc:
-                problems.append(f"RFC5424: {exc}")
-        m3 = _HEAD_3164.fullmatch(line)
-        if m3 is not None:
-            try:
-                return _parse_3164(m3)
-            except _Bad as exc:
-                problems.append(f"RFC3164: {exc}")
+        value = parse_line(line, self._year_of)
+        if value is not None:
+            return value
         if self.strict:
-            why = "; ".join(problems) or "no <PRI> header"
-            raise CodecError(f"syslog: not an RFC 5424 or RFC 3164 line ({why}): {line[:60]!r}")
+            raise CodecError(f"syslog: not an RFC 5424 or RFC 3164 line: {line[:60]!r}")
         return {"protocol": "RFC3164", "msg": line}
 
     def encode(self, value: Any) -> bytes:
@@ -322,7 +190,7 @@ class SyslogCodec(Codec):
 
     def _encode_3164(self, value: Mapping[str, Any]) -> str:
         ts = value.get("timestamp")
-        dt, _ = _datetime(time.time_ns() if ts is None else ts)
+        dt, _ = _datetime(self.clock() if ts is None else ts)
         parts = [f"<{_pri_of(value, False)}>{_MONTHS[dt.month - 1]} {dt.day:2d} {dt:%H:%M:%S}"]
         parts.append(_header_field(value.get("hostname"), "hostname"))
         app = value.get("appname")

@@ -13,12 +13,19 @@ that turned a line into a dict still produces a line::
     >>> c.encode({"a": [1, 2.5]})
     b'{"a":[1,2.5]}'
 
-``binary`` passes bytes through unchanged::
+``binary`` passes bytes through unchanged; like Tremor's, it writes a ``str``
+as UTF-8 and any other value as its JSON text::
 
     >>> BinaryCodec().decode(b"\\x00\\xff")
     b'\\x00\\xff'
-    >>> BinaryCodec().encode("é")
-    b'\\xc3\\xa9'
+    >>> BinaryCodec().encode("é"), BinaryCodec().encode({"a": [1]})
+    (b'\\xc3\\xa9', b'{"a":[1]}')
+
+``null`` decodes every frame to ``None`` and encodes every value to no bytes,
+as Tremor's does (a sink that discards, a source whose content does not matter)::
+
+    >>> NullCodec().decode(b"anything"), NullCodec().encode({"a": 1})
+    (None, b'')
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from ..errors import CodecError
 from .base import Codec
 from .json_codec import JsonCodec
 
-__all__ = ["StringCodec", "BinaryCodec"]
+__all__ = ["StringCodec", "BinaryCodec", "NullCodec"]
 
 _JSON = JsonCodec()
 
@@ -62,7 +69,7 @@ class StringCodec(Codec):
 
 
 class BinaryCodec(Codec):
-    """Bytes in, bytes out; encodes ``bytes``, ``bytearray``, ``memoryview``, ``str`` (UTF-8). No options."""
+    """Bytes in, bytes out; ``str`` encodes as UTF-8, any other non-bytes value as JSON text. No options."""
 
     name = "binary"
 
@@ -82,4 +89,22 @@ class BinaryCodec(Codec):
                 return value.encode("utf-8")
             except UnicodeEncodeError as exc:
                 raise CodecError(f"binary: cannot encode str as UTF-8: {exc}") from None
-        raise CodecError(f"binary: can only encode bytes, bytearray or str, got {type(value).__name__}")
+        try:
+            return _JSON.encode(value)
+        except CodecError as exc:
+            raise CodecError(f"binary: cannot encode {type(value).__name__} (as JSON text): {exc}") from None
+
+
+class NullCodec(Codec):
+    """Decodes every frame to ``None``, encodes every value to ``b""``. No options."""
+
+    name = "null"
+
+    def __init__(self, **options: Any) -> None:
+        validate("null", options, {})
+
+    def decode(self, data: bytes) -> Any:
+        return None
+
+    def encode(self, value: Any) -> bytes:
+        return b""

@@ -2,7 +2,9 @@
 
 Decoding uses PyYAML's *safe* loader (the C one when available) with one
 change: timestamps stay strings, so decoded values stay JSON-like. Encoding
-uses the safe dumper in block style, UTF-8, keys in their original order::
+uses the safe dumper in block style, UTF-8, keys in their original order, and
+never folds long strings (PyYAML folds at 80 columns by default; Tremor's
+serializer does not, so the bytes match Tremor's for long lines)::
 
     >>> c = YamlCodec()
     >>> c.decode(b"a: [1, 2.5, on]\\nwhen: 2001-12-14\\n")
@@ -26,6 +28,8 @@ from .base import Codec
 __all__ = ["YamlCodec"]
 
 _CLASSES: tuple[Any, Any, Any] | None = None
+#: Line width given to the emitter: large enough that no string is ever folded.
+_NO_FOLD = 2**31 - 1
 
 
 def _classes() -> tuple[Any, Any, Any]:
@@ -85,6 +89,7 @@ class YamlCodec(Codec):
                 sort_keys=False,
                 default_flow_style=False,
                 encoding="utf-8",
+                width=_NO_FOLD,
             )
         except Exception as exc:  # RepresenterError, RecursionError...
             raise CodecError(f"yaml: cannot encode {type(value).__name__}: {exc}") from None

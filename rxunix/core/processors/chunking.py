@@ -1,90 +1,108 @@
-"""``chunk`` and ``collect``: reshape the outgoing byte chunks of a stream.
+"""``chunk`` and ``collect``: pack whole events into bigger writes, as Tremor does.
 
-``chunk`` splits each event into pieces of at most ``max_bytes``; ``collect``
-joins consecutive events into one chunk of at most ``max_bytes``, emitting
-when the next event would not fit (or when exactly full)::
+``chunk`` packs consecutive events into chunks of at most ``max_bytes``
+(required), never splitting an event: a chunk is emitted when the next event
+would not fit (that event starts the next chunk) or when it is exactly full;
+``finish()`` emits the rest. ``collect`` does the same without the
+exactly-full rule, and with ``max_bytes`` 0 (its default) holds everything
+until ``finish()``::
 
-    >>> ChunkPost(max_bytes=4).process(b"abcdefghij")
-    [b'abcd', b'efgh', b'ij']
-    >>> c = CollectPost(max_bytes=8)
-    >>> c.process(b"abc"), c.process(b"def"), c.process(b"ghi"), c.finish()
-    ([], [], [b'abcdef'], [b'ghi'])
+    >>> c = ChunkPost(max_bytes=8)
+    >>> c.process(b"abc"), c.process(b"def"), c.process(b"ghi"), c.process(b"jklmn"), c.finish()
+    ([], [], [b'abcdef'], [b'ghijklmn'], [])
+    >>> k = CollectPost()
+    >>> k.process(b"snot"), k.process(b"badger"), k.finish()
+    ([], [], [b'snotbadger'])
 
 Both are pure postprocessors: they never add framing, so the receiver needs a
-framing that survives re-chunking (``separate``, the length prefixes).
+framing that survives re-chunking (put ``separate`` or a length prefix first).
+
+Beyond Tremor: an event larger than ``chunk``'s ``max_bytes`` is not sent
+(Tremor discards it with a log line) and ``process`` raises
+:class:`~rxunix.errors.FrameTooLarge`, so the event fails visibly and what is
+held stays held. Neither postprocessor ever emits an empty chunk (Tremor's
+``collect`` emits one when its first event already overflows, or at the end
+of an empty stream).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..config import validate
-from ._options import positive_int
+from ..config import REQUIRED, Option, validate
+from ..errors import FrameTooLarge
 from .base import Postprocessor
 
 __all__ = ["ChunkPost", "CollectPost"]
 
-DEFAULT_MAX_BYTES = 8192
 
+class _Packer(Postprocessor):
+    """Holds events and emits them concatenated."""
 
-class ChunkPost(Postprocessor):
-    """Split every event into pieces of at most ``max_bytes`` (default 8192).
-
-    An empty event stays one empty piece.
-    """
-
-    name = "chunk"
-    SCHEMA = {"max_bytes": positive_int(DEFAULT_MAX_BYTES)}
-    __slots__ = ("_max",)
-
-    def __init__(self, **options: Any) -> None:
-        self._max: int = validate("chunk", options, self.SCHEMA)["max_bytes"]
-
-    def process(self, data: bytes) -> list[bytes]:
-        m = self._max
-        if len(data) <= m:
-            return [data]
-        return [data[i : i + m] for i in range(0, len(data), m)]
-
-
-class CollectPost(Postprocessor):
-    """Collect events into chunks of at most ``max_bytes`` (default 8192).
-
-    Held events are emitted concatenated as soon as the next one would not
-    fit, or the chunk is exactly full; ``finish()`` flushes the rest. An event
-    larger than ``max_bytes`` on its own flushes what is held and is emitted
-    alone, unsplit (put ``chunk`` after ``collect`` for a hard limit). Events
-    are held until then: there is no timer, so a quiet stream keeps its last
-    events until more arrive or the stream ends.
-    """
-
-    name = "collect"
-    SCHEMA = {"max_bytes": positive_int(DEFAULT_MAX_BYTES)}
     __slots__ = ("_max", "_held", "_size")
 
-    def __init__(self, **options: Any) -> None:
-        self._max: int = validate("collect", options, self.SCHEMA)["max_bytes"]
+    def __init__(self, max_bytes: int) -> None:
+        self._max = max_bytes
         self._held: list[bytes] = []
         self._size = 0
 
-    def _flush(self) -> list[bytes]:
-        if not self._held:
-            return []
+    def _take(self) -> list[bytes]:
         out = b"".join(self._held)
         self._held.clear()
         self._size = 0
-        return [out]
+        return [out] if out else []
 
-    def process(self, data: bytes) -> list[bytes]:
-        n = len(data)
-        if n > self._max:
-            return self._flush() + [data]
-        out = self._flush() if self._size + n > self._max else []
+    def _hold(self, data: bytes) -> None:
         self._held.append(data)
-        self._size += n
-        if self._size == self._max:
-            out += self._flush()
-        return out
+        self._size += len(data)
 
     def finish(self) -> list[bytes]:
-        return self._flush()
+        return self._take()
+
+
+class ChunkPost(_Packer):
+    """Pack whole events into chunks of at most ``max_bytes`` (required, > 0).
+
+    An event larger than ``max_bytes`` raises :class:`~rxunix.errors.FrameTooLarge`
+    and is not sent. Empty events add nothing.
+    """
+
+    name = "chunk"
+    SCHEMA = {"max_bytes": Option(int, REQUIRED, check=lambda v: v > 0, expect="an int > 0")}
+    __slots__ = ()
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(validate("chunk", options, self.SCHEMA)["max_bytes"])
+
+    def process(self, data: bytes) -> list[bytes]:
+        n, m = len(data), self._max
+        if n > m:
+            raise FrameTooLarge(f"chunk: event of {n} bytes exceeds max_bytes {m}; not sent")
+        if self._size + n > m:
+            out = self._take()
+            self._hold(data)
+            return out
+        self._hold(data)
+        return self._take() if self._size == m else []
+
+
+class CollectPost(_Packer):
+    """Collect events until the next would pass ``max_bytes`` (default 0: only at the end).
+
+    When the next event would not fit, the held events are emitted and that
+    event is held instead, even if it alone is larger than ``max_bytes`` (it
+    is never split). There is no timer: a quiet stream keeps its last events
+    until more arrive or the stream ends.
+    """
+
+    name = "collect"
+    SCHEMA = {"max_bytes": Option(int, 0, check=lambda v: v >= 0, expect="an int >= 0 (0 = only at the end)")}
+    __slots__ = ()
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(validate("collect", options, self.SCHEMA)["max_bytes"])
+
+    def process(self, data: bytes) -> list[bytes]:
+        out = self._take() if self._max and self._size + len(data) > self._max else []
+        self._hold(data)
+        return out

@@ -2,6 +2,7 @@
 
 The postprocessor prefixes the current time (``time.time_ns()``); the
 preprocessor strips it again and keeps it in :attr:`IngestNsPre.last_ingest_ns`.
+(Tremor writes and restores the event's ingest time; rxunix events carry none.)
 Like Tremor's, both work on whole frames: combine them with a framing
 (``["ingest-ns", "length-prefixed"]`` / ``["length-prefixed", "ingest-ns"]``)::
 

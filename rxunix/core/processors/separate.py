@@ -27,7 +27,10 @@ class SeparatePre(Preprocessor):
     """Split at ``separator``; ``max_length`` (default 8192, 0 = none) bounds a frame.
 
     ``buffered=False`` treats every chunk as complete: the bytes after the last
-    separator of a chunk are a frame of their own instead of waiting for more.
+    separator of a chunk are a frame of their own instead of waiting for more,
+    so a chunk ending in a separator ends with an empty frame, as in Tremor
+    (``b"snot\\n"`` gives ``b"snot"``, ``b""``). An empty chunk is no data and
+    gives no frame.
     """
 
     name = "separate"
@@ -52,8 +55,9 @@ class SeparatePre(Preprocessor):
         tail: bytes = parts.pop()
         maxlen = self._max
         if not self._buffered:
-            if tail:
-                parts.append(tail)
+            if not data:
+                return []
+            parts.append(tail)
             if maxlen and parts and max(map(len, parts)) > maxlen:
                 return [p if len(p) <= maxlen else self._too_large(len(p)) for p in parts]
             return parts

@@ -1,0 +1,113 @@
+"""``gelf-chunking`` pre- and postprocessor: Tremor's tests (tremor-rs/tremor-runtime
+``tremor-interceptor/src/preprocessor/gelf_chunking.rs`` and ``.../postprocessor/gelf_chunking.rs``),
+then chunks out of order, expiry, and a stream over ``length-prefixed``."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+from rxunix.errors import FramingError
+from rxunix.processors.gelf import GelfChunkingPost, GelfChunkingPre
+from rxunix.registry import create_postprocessor, create_preprocessor
+
+from ..test_proc_conformance import decode_chunks, encode_stream
+from ._util import show
+
+
+def chunk(mid: int, seq: int, count: int, piece: bytes) -> bytes:
+    return b"\x1e\x0f" + mid.to_bytes(8, "big") + bytes((seq, count)) + piece
+
+
+def test_gelf_chunking_default() -> None:
+    # preprocessor/gelf_chunking.rs: gelf_chunking_default (an unchunked JSON message passes)
+    g = create_preprocessor("gelf-chunking")
+    assert g.feed(b'{"snot": "badger"}') == [b'{"snot": "badger"}']
+
+
+@pytest.mark.parametrize(("frame", "ok"), [(b"", False), (b"{", False), (b"{}", True), (b'{"snot": "badger"}', True)])
+def test_bad_len(frame: bytes, ok: bool) -> None:
+    # preprocessor/gelf_chunking.rs: bad_len (beyond Tremor, the error is in line, not a failed call)
+    out = GelfChunkingPre().feed(frame)
+    assert out == [frame] if ok else show(out) == ["FramingError"]
+
+
+def test_simple_encode_decode() -> None:
+    # postprocessor/gelf_chunking.rs: simple_encode_decode (20-byte chunks carry 8 bytes each)
+    data = bytes(range(20))
+    encoder = GelfChunkingPost(chunk_size=20)
+    decoder = GelfChunkingPre()
+    encoded = encoder.process(data)
+    assert len(encoded) == 3
+    assert decoder.feed(encoded[0]) == []
+    assert decoder.feed(encoded[1]) == []
+    assert decoder.feed(encoded[2]) == [data]
+
+
+def test_name_and_default_size() -> None:
+    # postprocessor/gelf_chunking.rs: name; Tremor's fixed chunk size is 8192 (12 of them header)
+    post = create_postprocessor("gelf-chunking")
+    assert post.name == "gelf-chunking"
+    out = post.process(b"x" * 8180 + b"y")
+    assert [len(c) for c in out] == [8192, 13]
+    assert out[0][:12] == chunk(0, 0, 2, b"") and out[1][:12] == chunk(0, 1, 2, b"")
+    assert post.process(b"z")[0][:12] == chunk(1, 0, 1, b"")  # the id counts messages
+
+
+def test_too_many_chunks() -> None:
+    # postprocessor/gelf_chunking.rs: ChunkCount error above 128 chunks
+    post = GelfChunkingPost(chunk_size=13)
+    assert len(post.process(b"x" * 128)) == 128
+    with pytest.raises(FramingError, match="maximum number of chunks is 128"):
+        post.process(b"x" * 129)
+
+
+def test_out_of_order_interleaved_and_wayfair() -> None:
+    pre = GelfChunkingPre()
+    assert pre.feed(chunk(7, 1, 2, b"world")) == []
+    assert pre.feed(chunk(8, 0, 2, b"A")) == []
+    assert pre.feed(b"\x1f\x3c{}") == [b"{}"]  # Wayfair's unchunked header is stripped
+    assert pre.feed(chunk(7, 0, 2, b"hello ")) == [b"hello world"]
+    assert pre.feed(chunk(8, 1, 2, b"B")) == [b"AB"]
+    assert pre.feed(chunk(9, 5, 1, b"single")) == [b"single"]  # a count of 1 is a whole message
+
+
+def test_errors_in_line() -> None:
+    # beyond Tremor (which logs and drops): what is dropped is reported where it happened
+    pre = GelfChunkingPre()
+    assert show(pre.feed(chunk(1, 3, 2, b"x"))) == ["FramingError"]  # out of range
+    assert pre.feed(chunk(2, 0, 3, b"a")) == []
+    assert show(pre.feed(chunk(2, 0, 3, b"a"))) == ["FramingError"]  # duplicate: the message is dropped
+    assert pre.feed(chunk(2, 1, 3, b"b")) == []  # starts anew
+    assert show(pre.feed(b"\x00\x01junk")) == ["FramingError"]
+
+
+def test_incomplete_messages_expire() -> None:
+    # preprocessor/gelf_chunking.rs: enqueue (incomplete messages go after 5 to 10 seconds)
+    now = [0]
+    pre = GelfChunkingPre()
+    pre.clock = lambda: now[0]
+    pre._last_swap = 0  # the test clock starts at 0
+    assert pre.feed(chunk(1, 0, 2, b"a")) == []
+    now[0] = 6_000_000_000
+    assert pre.feed(chunk(1, 1, 2, b"b")) == [b"ab"]  # one swap: still found in the previous table
+    assert pre.feed(chunk(2, 0, 2, b"c")) == []
+    now[0] = 12_000_000_000
+    assert pre.feed(b"{}") == [b"{}"]  # swap: message 2 is now in the previous table
+    now[0] = 18_000_000_000
+    out = pre.feed(chunk(2, 1, 2, b"d"))
+    assert show(out[:1]) == ["FramingError"] and "expired with 1 of 2 chunks" in str(out[0])
+    assert out[1:] == []  # the late chunk starts a new, incomplete message
+
+
+def test_gelf_messages_over_a_stream() -> None:
+    # GELF's documented use: gzip'd JSON, chunked, here framed with length-prefixed over a stream
+    messages = [gzip.compress(json.dumps({"version": "1.1", "host": "h", "short_message": "m" * n}).encode())
+                for n in (1, 500, 3000)]  # fmt: skip
+    stream = encode_stream([{"name": "gelf-chunking", "config": {"chunk_size": 100}}, "length-prefixed"], messages)
+    assert decode_chunks(["length-prefixed", "gelf-chunking"], [stream]) == messages
+    byte_by_byte = [stream[i : i + 1] for i in range(len(stream))]
+    assert decode_chunks(["length-prefixed", "gelf-chunking", "decompress"], byte_by_byte) == [
+        gzip.decompress(m) for m in messages
+    ]
