@@ -107,7 +107,8 @@ def test_source_document_config_accepted_as_is() -> None:
     "kwargs, match",
     [
         ({"config": {"path": "/tmp/x", "buf": 1}}, r"unknown option 'buf'; allowed: path, permissions, buf_size"),
-        ({"config": {"path": "/tmp/x"}, "reconnect": {}}, r"unknown option 'reconnect'; allowed: codec, preprocessors, postprocessors, config"),
+        ({"config": {"path": "/tmp/x"}, "reconnect": {}}, (
+            r"unknown option 'reconnect'; allowed: codec, preprocessors, postprocessors, config")),
         ({"config": {"path": "/tmp/x", "buf_size": 0}}, r"'buf_size' must be an int > 0"),
         ({"config": {"path": "/tmp/x", "buf_size": "1k"}}, r"'buf_size' must be int"),
         ({"config": {"path": "/tmp/x", "buf_size": True}}, r"'buf_size' must be int"),
