@@ -31,7 +31,7 @@ def main(path: str, uids: list[int]) -> None:
         print("rejected", json.dumps(err.value, default=str), flush=True)
 
     # only events of the listed uids reach the pipeline (here: echo back)
-    server.out.pipe(allow_uids(uids, on_reject=rejected, server=server)).subscribe(server.in_)
+    server.out.pipe(allow_uids(uids, errors=rejected, server=server)).subscribe(server.in_)
     server.err.subscribe(lambda e: print("error", json.dumps(e.value, default=str), flush=True))
 
     with server:

@@ -82,7 +82,7 @@ def test_allow_uids_admits_datagram_senders() -> None:
     assert peer_uid(evs[1]) == 5
     got: list[int] = []
     refused: list[Event] = []
-    rx.from_iterable(evs).pipe(allow_uids([0], on_reject=refused.append)).subscribe(lambda e: got.append(e.value))
+    rx.from_iterable(evs).pipe(allow_uids([0], errors=refused.append)).subscribe(lambda e: got.append(e.value))
     assert got == [0] and [r.value["uid"] for r in refused] == [5]
 
 

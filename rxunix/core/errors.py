@@ -10,6 +10,8 @@ __all__ = [
     "FrameTooLarge",
     "CodecError",
     "SocketPathError",
+    "UnroutableError",
+    "SlowReaderError",
 ]
 
 
@@ -45,3 +47,11 @@ class CodecError(RxUnixError):
 
 class SocketPathError(RxUnixError, OSError):
     """The socket path cannot be used (live socket, regular file, too long...)."""
+
+
+class UnroutableError(RxUnixError):
+    """A reply names no live connection of the server it was pushed into."""
+
+
+class SlowReaderError(RxUnixError):
+    """A connection's unsent replies exceeded ``max_pending_bytes``."""

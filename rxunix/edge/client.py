@@ -69,10 +69,9 @@ import gevent
 import gevent.event
 from gevent import socket as gsocket
 
-from ..core.address import sockaddr
 from ..core.connector_options import parse_client_options
 from ..core.event import Event, EventBatch
-from ..core.framing import Decoder, DecoderFactory, EncoderFactory
+from ..core.framing import DecoderFactory, EncoderFactory
 from ..core.origin import CLIENT
 from ..core.outbox import Outbox, OutboxState
 from ..core.reconnect import RetryPolicy
@@ -80,31 +79,15 @@ from ..core.registry import Spec
 from .base import Connector
 from .flowctl import READY_BACKLOG
 from .runtime import Runtime
+from .session import Session as _Session
+from .session import connect_stream
 from .sockpath import describe_connect_error
 from .turns import Turns
 
 __all__ = ["UnixSocketClient", "unix_socket_client"]
 
-#: Seconds one connect attempt may take (a listener whose backlog is full).
-_CONNECT_TIMEOUT = 10.0
 #: Seconds the reader may still drain after the writer saw the connection break.
 _READ_GRACE = 1.0
-
-
-class _Session:
-    """One live connection: its socket, its decoder and its two greenlets."""
-
-    __slots__ = ("sock", "raw", "decoder", "lost", "closing", "reader", "writer", "writing")
-
-    def __init__(self, sock: gsocket.socket, decoder: Decoder) -> None:
-        self.sock = sock
-        self.raw = getattr(sock, "_sock", sock)  # the non-blocking stdlib socket under gevent's
-        self.decoder = decoder
-        self.lost = gevent.event.Event()  # the connection is over (or being closed)
-        self.closing = False  # we are closing it: errors are expected, not reported
-        self.reader: gevent.Greenlet | None = None
-        self.writer: gevent.Greenlet | None = None
-        self.writing = False  # the writer greenlet is inside a blocking send
 
 
 class UnixSocketClient(Connector):
@@ -355,17 +338,10 @@ class UnixSocketClient(Connector):
         policy = self.policy
         error: BaseException | None = None
         while not self._quit.is_set():
-            sock = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
             try:
-                sock.settimeout(_CONNECT_TIMEOUT)
-                sock.connect(sockaddr(self.path))
-                sock.settimeout(None)
+                sock = connect_stream(self.path)
             except OSError as exc:
-                sock.close()
                 error = exc
-            except BaseException:  # killed by stop(): do not leak the socket
-                sock.close()
-                raise
             else:
                 if policy is not None:
                     policy.reset()

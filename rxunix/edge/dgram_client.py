@@ -392,7 +392,7 @@ class UnixDatagramClient(Connector):
                 else:
                     self._emit(Event(item, meta))
             except Exception as exc:  # a subscriber raised: keep receiving
-                self._error(exc, "deliver", stream=self.path, meta=meta)
+                self._error(exc, "emit", stream=self.path, meta=meta)
 
 
 def unix_datagram_client(config: Mapping[str, Any] | None = None, /, **options: Any) -> UnixDatagramClient:

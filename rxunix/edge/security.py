@@ -1,30 +1,9 @@
-"""Admission by peer credentials, and a check of the socket's directory.
-
-``unix_socket_server`` puts each connection's ``SO_PEERCRED`` credentials in
-``meta["unix_socket_server"]`` (``pid``, ``uid``, ``gid``). :func:`allow_uids`
-is an Rx operator that lets through only the events of listed uids; the events
-of any other peer are dropped and each is reported as an error event (action
-``"admit"``) to ``on_reject``. The events of ``unix_datagram_server``
-(``meta["unix_datagram_server"]``, credentials from ``SCM_CREDENTIALS``) are
-admitted the same way. Fail closed: an event without credentials is
-refused too::
-
-    >>> import reactivex as rx
-    >>> from rxunix.event import Event
-    >>> evs = [Event(i, {"unix_socket_server": {"path": "/s", "peer": i, "uid": uid}})
-    ...        for i, uid in enumerate([0, 1000, 0])]
-    >>> refused, admitted = [], []
-    >>> _ = rx.from_iterable(evs).pipe(allow_uids([0], on_reject=refused.append)).subscribe(
-    ...     lambda e: admitted.append(e.value))
-    >>> admitted, [(r.value["action"], r.value["uid"]) for r in refused]
-    ([0, 2], [('admit', 1000)])
-
-With ``server=`` the operator also closes a refused connection, if the server
-offers a way to (a ``close_peer(peer)`` method); otherwise it only drops.
+"""A check of a socket's directory (and, for old imports, the admission operator).
 
 :func:`check_socket_dir` tells whether a socket path lies in a directory that
 other users may write to (they could replace or plant files there); it warns
-with :class:`InsecureSocketDirWarning`.
+with :class:`InsecureSocketDirWarning`. :func:`allow_uids` and :func:`peer_uid`
+live in :mod:`rxunix.rx.admission`.
 """
 
 from __future__ import annotations
@@ -32,93 +11,14 @@ from __future__ import annotations
 import os
 import stat
 import warnings
-from collections.abc import Callable, Iterable
-from typing import Any
 
-import reactivex as rx
-from reactivex import Observable, abc
-
-from ..core.event import ErrorEvent, Event, error_event
-from ..core.origin import DGRAM_SERVER, SERVER
+from ..rx.admission import allow_uids, peer_uid
 
 __all__ = ["allow_uids", "peer_uid", "check_socket_dir", "InsecureSocketDirWarning"]
-
-_GATE = "allow_uids"
 
 
 class InsecureSocketDirWarning(UserWarning):
     """The directory of a socket path is writable by other users."""
-
-
-def _record(event: Event) -> Any:
-    """The origin record of a stream or (issue 17) datagram server event."""
-    rec: Any = event.meta.get(SERVER)
-    return rec if rec is not None else event.meta.get(DGRAM_SERVER)
-
-
-def peer_uid(event: Event) -> int | None:
-    """The uid of the connection (or datagram sender) an event came from (``None`` if unknown)."""
-    rec = _record(event)
-    if not hasattr(rec, "get"):
-        return None
-    uid = rec.get("uid")
-    return uid if isinstance(uid, int) else None
-
-
-def _peer(event: Event) -> Any:
-    rec = _record(event)
-    return rec.get("peer") if hasattr(rec, "get") else None
-
-
-def allow_uids(
-    uids: Iterable[int],
-    *,
-    on_reject: Callable[[ErrorEvent], Any] | abc.ObserverBase[ErrorEvent] | None = None,
-    server: Any = None,
-) -> Callable[[Observable[Event]], Observable[Event]]:
-    """An operator that admits only the events of peers whose uid is in ``uids``.
-
-    Refused events are dropped; each becomes an :class:`~rxunix.event.ErrorEvent`
-    (``connector="allow_uids"``, ``action="admit"``, ``stream`` = peer id,
-    ``uid``) given to ``on_reject`` (a callable or an observer's ``on_next``).
-    """
-    allowed = frozenset(uids)
-    for u in allowed:
-        if not isinstance(u, int) or isinstance(u, bool):
-            raise TypeError(f"allow_uids: uids must be ints, got {u!r}")
-    report: Callable[[ErrorEvent], Any] | None
-    if on_reject is None or callable(on_reject):
-        report = on_reject
-    else:
-        report = on_reject.on_next
-    close = getattr(server, "close_peer", None) if server is not None else None
-    closed: set[Any] = set()
-
-    def refuse(event: Event, uid: int | None) -> None:
-        peer = _peer(event)
-        if report is not None:
-            why = PermissionError(f"peer {peer} with uid {uid} is not allowed (allowed: {sorted(allowed)})")
-            report(error_event(why, connector=_GATE, action="admit", stream=peer, meta=event.meta, uid=uid))
-        if close is not None and peer is not None and peer not in closed:
-            closed.add(peer)
-            close(peer)
-
-    def operator(source: Observable[Event]) -> Observable[Event]:
-        def subscribe(
-            observer: abc.ObserverBase[Event], scheduler: abc.SchedulerBase | None = None
-        ) -> abc.DisposableBase:
-            def on_next(event: Event) -> None:
-                uid = peer_uid(event)
-                if uid is not None and uid in allowed:
-                    observer.on_next(event)
-                else:
-                    refuse(event, uid)
-
-            return source.subscribe(on_next, observer.on_error, observer.on_completed, scheduler=scheduler)
-
-        return rx.create(subscribe)
-
-    return operator
 
 
 def check_socket_dir(path: str | os.PathLike[str], *, warn: bool = True) -> str | None:

@@ -1,9 +1,9 @@
 """``unix_socket_server``: a gevent unix socket server as Rx observables (SPEC 3).
 
-Every accepted connection is its own stream (own preprocessor, codec and
-postprocessor state). Received events carry the frozen per-connection record
-``meta["unix_socket_server"] = {"path", "peer", "pid", "uid", "gid"}`` (``peer``
-is never reused in this process; ``pid/uid/gid`` come from ``SO_PEERCRED``).
+Every accepted connection is its own stream (own framing and codec state). Its
+events carry the frozen record ``meta["unix_socket_server"] = {"path", "peer",
+"pid", "uid", "gid"}`` (``peer`` is never reused in this process; ``pid/uid/gid``
+come from ``SO_PEERCRED``).
 Events pushed into ``in_`` are replies, routed back by that metadata. Echo::
 
     >>> import rxunix
@@ -21,17 +21,13 @@ Tremor's whole connector dict is accepted as is, and keyword shortcuts for the
     >>> s.config["buf_size"], rxunix.unix_socket_server(path="/tmp/rx-doc.sock").path
     (8192, '/tmp/rx-doc.sock')
 
-Config keys (``config={...}``): ``path`` (required; ``@name`` is the Linux
-abstract namespace), ``permissions`` (chmod style string, or an int mode; see
-:mod:`rxunix.core.permissions`), ``buf_size`` (receive size, default 8192), and
-beyond Tremor ``max_pending_bytes`` (bound of unsent reply bytes per connection,
-default 16 MiB: a connection that exceeds it is closed and reported on ``err``
-with action ``"write"``), ``backlog`` (listen backlog, default 1024),
-``systemd`` (take the listening socket from systemd socket activation) and
-``max_connections`` (default unlimited: at the limit the server stops
-accepting, new connections wait in the backlog, and one notice per pause goes
-to ``err`` with action ``"limit"``). Reading pauses while a flow-control link
-holds ``gate`` (:func:`rxunix.connect`).
+Config keys (``config={...}``, checked by :mod:`rxunix.core.connector_options`):
+``path`` (required; ``@name``: the Linux abstract namespace), ``permissions``,
+``buf_size`` (8192), ``max_pending_bytes`` (16 MiB: a connection with more
+unsent reply bytes is closed and reported, action ``"write"``), ``backlog``
+(1024), ``systemd`` (socket activation) and ``max_connections`` (unlimited: at
+the limit new connections wait in the backlog; one ``"limit"`` notice per pause).
+Reading pauses while a flow-control link holds ``gate`` (:func:`rxunix.connect`).
 
 The decisions about one connection (framing, reply accounting, slow-reader
 eviction, half-close and drain) are made by its sans-I/O core,
@@ -46,26 +42,21 @@ the kernel and the cores:
   read's subscribers replied goes out in one write at the end of the read (at
   once when a reply comes from elsewhere); a writer greenlet per connection
   finishes writes the socket could not take at once;
-* on EOF the preprocessors' tails are flushed as final events. A peer that only
-  half-closed (``shutdown(SHUT_WR)``) keeps receiving replies until it closes
-  fully (checked every :data:`HALF_CLOSE_POLL` seconds) or the server stops;
-  a peer that closed fully is dropped once its queued replies are written;
-* ``stop()`` drains: stops accepting (connections already waiting in the
-  backlog are taken and drained like the others), removes the socket file if
-  it is still ours, lets every reader consume what was already received and
-  flush its tails, writes pending replies (within the stop timeout; what is
-  left then is reported on ``err``), closes everything and completes ``out``
-  and ``err``.
+* on EOF the preprocessors' tails are flushed as final events; a peer that only
+  half-closed keeps receiving replies until it closes fully (checked every
+  :data:`HALF_CLOSE_POLL` seconds) or the server stops;
+* ``stop()`` drains: stops accepting (the backlog is taken and drained too),
+  removes the socket file if it is still ours, lets every reader flush its
+  tails, writes pending replies within the stop timeout (the rest is reported
+  on ``err``), closes everything and completes ``out`` and ``err``.
 
-Error actions on ``err``: ``decode``, ``encode``, ``read``, ``write``,
-``route``, ``accept``, ``emit`` (a subscriber of ``out`` raised), ``limit``.
+Error actions on ``err``: ``decode``, ``encode``, ``read``, ``write``, ``route``,
+``accept``, ``emit`` (a subscriber of ``out`` raised), ``limit``.
 """
 
 from __future__ import annotations
 
 import errno
-import itertools
-import struct
 import time
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
@@ -73,13 +64,12 @@ from typing import Any
 
 import gevent
 import gevent.event
-from gevent import monkey
 from gevent import socket as gsocket
 from reactivex import Observable
 from reactivex.subject import Subject
 
 from ..core.connector_options import parse_server_options
-from ..core.errors import RxUnixError
+from ..core.errors import SlowReaderError, UnroutableError
 from ..core.event import Event, EventBatch
 from ..core.framing import DecoderFactory, EncoderFactory
 from ..core.origin import SERVER, FrozenRecord
@@ -89,47 +79,15 @@ from ..core.server_conn import Evicted, ServerConn
 from .base import Connector
 from .limits import ConnectionLimit
 from .listen import check_listen_config, listen_socket
+from .peers import PeerConnection, next_peer_id, peer_credentials, peer_gone
 from .runtime import Runtime
 from .sockpath import SocketIdentity, remove_if_ours
 from .turns import Turns
 
 __all__ = ["UnixSocketServer", "unix_socket_server", "UnroutableError", "SlowReaderError", "HALF_CLOSE_POLL"]
 
-#: Peer ids: one counter per process, never reused (also across listener restarts).
-_PEERS = itertools.count(1)
-_CRED = struct.Struct("3i")
-_SO_PEERCRED: int = getattr(gsocket, "SO_PEERCRED", 17)
-_poll = monkey.get_original("select", "poll")
-
 #: Seconds between checks whether a half-closed peer has closed fully.
 HALF_CLOSE_POLL = 0.5
-
-
-class UnroutableError(RxUnixError):
-    """A reply names no live connection of this server."""
-
-
-class SlowReaderError(RxUnixError):
-    """A connection's unsent replies exceeded ``max_pending_bytes``."""
-
-
-class _Conn:
-    """The edge side of one accepted connection: its socket, greenlets and core."""
-
-    __slots__ = ("sock", "raw", "peer", "record", "core", "wake", "done", "reader", "writer", "writing", "ended")
-
-    def __init__(self, sock: Any, peer: int, record: FrozenRecord, core: ServerConn) -> None:
-        self.sock = sock
-        self.raw = getattr(sock, "_sock", sock)  # the non-blocking stdlib socket under gevent's
-        self.peer = peer
-        self.record = record
-        self.core = core
-        self.wake = gevent.event.Event()  # the writer has something to do
-        self.done = gevent.event.Event()  # the connection is over, or the server stops
-        self.reader: gevent.Greenlet | None = None
-        self.writer: gevent.Greenlet | None = None
-        self.writing = False  # the writer greenlet is inside a blocking send
-        self.ended = False  # the socket is closed and the connection forgotten
 
 
 class UnixSocketServer(Connector):
@@ -161,9 +119,9 @@ class UnixSocketServer(Connector):
         self._buf_size: int = cfg["buf_size"]
         self._max_pending: int = cfg["max_pending_bytes"]
         self._limit = ConnectionLimit(cfg["max_connections"])
-        self._conns: dict[int, _Conn] = {}
-        self._by_record: dict[int, _Conn] = {}
-        self._dirty: list[_Conn] = []
+        self._conns: dict[int, PeerConnection] = {}
+        self._by_record: dict[int, PeerConnection] = {}
+        self._dirty: list[PeerConnection] = []
         self._batching: Any = None  # the greenlet emitting a received chunk, if any
         self._listener: Any = None
         self._ident: SocketIdentity | None = None
@@ -203,10 +161,9 @@ class UnixSocketServer(Connector):
     def peers(self) -> list[int]:
         """Peer ids of the live connections."""
         return list(self._conns)
-
     def _gauges(self) -> dict[str, float]:
-        return {"connections_open": len(self._conns),
-                "pending_bytes": sum(c.core.pending for c in self._conns.values())}
+        pending = sum(c.core.pending for c in self._conns.values())
+        return {"connections_open": len(self._conns), "pending_bytes": pending}
 
     # ---- lifecycle (hub thread) -------------------------------------------
     def _start(self) -> None:
@@ -224,8 +181,7 @@ class UnixSocketServer(Connector):
             return None if deadline is None else max(0.0, deadline - time.monotonic())
 
         self._stopping = True
-        self._close_listener()
-        # readers consume what was received, flush their tails, and end
+        self._close_listener()  # then readers consume what was received, flush their tails, and end
         conns = list(self._conns.values())
         for conn in conns:
             conn.done.set()
@@ -238,14 +194,12 @@ class UnixSocketServer(Connector):
         gevent.joinall(readers, timeout=left())
         for g in readers:
             g.kill(block=True, timeout=1.0)  # their finally still flushes tails
-        # writers write what is pending, then close their connection
-        conns = list(self._conns.values())
+        conns = list(self._conns.values())  # writers write what is pending, then close
         for conn in conns:
             self._drain(conn)
         writers = [c.writer for c in conns if c.writer is not None]
         gevent.joinall(writers, timeout=left())
-        # whatever is left did not make it in time
-        for conn in list(self._conns.values()):
+        for conn in list(self._conns.values()):  # whatever is left did not make it in time
             if conn.core.pending:
                 self._error(SlowReaderError(f"stop: {conn.core.pending} reply bytes not written in time"),
                             "write", conn.peer, conn.core.meta, dropped_bytes=conn.core.pending)
@@ -300,15 +254,12 @@ class UnixSocketServer(Connector):
             self._open(sock)
 
     def _open(self, sock: Any) -> None:
-        peer = next(_PEERS)
-        try:
-            pid, uid, gid = _CRED.unpack(sock.getsockopt(gsocket.SOL_SOCKET, _SO_PEERCRED, _CRED.size))
-        except (OSError, struct.error):
-            pid = uid = gid = None
+        peer = next_peer_id()
+        pid, uid, gid = peer_credentials(sock)
         record = FrozenRecord(path=self.path, peer=peer, pid=pid, uid=uid, gid=gid)
         core = ServerConn(self._decoders(), self._encoders(), meta=MappingProxyType({SERVER: record}),
                           max_pending=self._max_pending)
-        conn = _Conn(sock, peer, record, core)
+        conn = PeerConnection(sock, peer, record, core)
         self._conns[peer] = conn
         self._by_record[id(record)] = conn
         self.stats["connections"] += 1
@@ -316,7 +267,7 @@ class UnixSocketServer(Connector):
         conn.reader = gevent.spawn(self._read_loop, conn)
 
     # ---- receiving --------------------------------------------------------
-    def _read_loop(self, conn: _Conn) -> None:
+    def _read_loop(self, conn: PeerConnection) -> None:
         recv = conn.sock.recv
         size = self._buf_size
         receive = conn.core.receive
@@ -343,28 +294,17 @@ class UnixSocketServer(Connector):
             publish(conn, conn.core.receive_eof())
         self._after_eof(conn)
 
-    def _after_eof(self, conn: _Conn) -> None:
+    def _after_eof(self, conn: PeerConnection) -> None:
         """A peer that only half-closed still gets its replies; drain once it is gone."""
         if conn.ended or self._stopping:
             return  # stop() drains the writer
-        while not self._peer_gone(conn):
+        while not peer_gone(conn):
             conn.done.wait(HALF_CLOSE_POLL)
             if conn.ended or self._stopping:
                 return
         self._drain(conn)
 
-    @staticmethod
-    def _peer_gone(conn: _Conn) -> bool:
-        if conn.ended:
-            return True
-        p = _poll()
-        try:
-            p.register(conn.sock.fileno(), 0)
-            return bool(p.poll(0))
-        except (OSError, ValueError):
-            return True
-
-    def _publish(self, conn: _Conn, batch: EventBatch) -> None:
+    def _publish(self, conn: PeerConnection, batch: EventBatch) -> None:
         """Emit one chunk's events (one batch), then write everything queued meanwhile."""
         for failure in batch.failures:
             self._error(failure, "decode", conn.peer, conn.core.meta)
@@ -383,7 +323,7 @@ class UnixSocketServer(Connector):
             self._flush_dirty()
 
     # ---- replies ----------------------------------------------------------
-    def _conn_of(self, meta: Mapping[str, Any] | None) -> _Conn | None:
+    def _conn_of(self, meta: Mapping[str, Any] | None) -> PeerConnection | None:
         """The live connection whose own events carry ``meta`` (identity of its record)."""
         rec = meta.get(SERVER) if meta is not None else None
         conn = self._by_record.get(id(rec)) if rec.__class__ is FrozenRecord else None
@@ -423,7 +363,7 @@ class UnixSocketServer(Connector):
             self._error(UnroutableError(f"reply for {names}: no such live connection on {self.path}"),
                         "route", r.missing or None, meta, delivered=r.targets)
 
-    def _deliver(self, conn: _Conn, event: Event) -> None:
+    def _deliver(self, conn: PeerConnection, event: Event) -> None:
         result = conn.core.queue_reply(event.value)
         if result is None:
             self._queued(conn)
@@ -432,13 +372,13 @@ class UnixSocketServer(Connector):
         else:
             self._error(result, "encode", conn.peer, event.meta)
 
-    def _evicted(self, conn: _Conn, evicted: Evicted) -> None:
+    def _evicted(self, conn: PeerConnection, evicted: Evicted) -> None:
         self._error(SlowReaderError(f"peer {conn.peer} does not read: {evicted.pending} reply bytes pending "
                                     f"> max_pending_bytes {evicted.max_pending}; connection closed"),
                     "write", conn.peer, conn.core.meta, dropped_bytes=evicted.pending)
         self._end(conn)
 
-    def _queued(self, conn: _Conn) -> None:
+    def _queued(self, conn: PeerConnection) -> None:
         """Replies were queued: write them at the end of the read batch, or wake the writer."""
         if conn.ended or conn.writing:
             return
@@ -455,7 +395,7 @@ class UnixSocketServer(Connector):
             if not conn.writing and not conn.ended:
                 self._try_send(conn)
 
-    def _try_send(self, conn: _Conn) -> None:
+    def _try_send(self, conn: PeerConnection) -> None:
         """Write without blocking; the writer greenlet finishes what the socket did not take."""
         core = conn.core
         view = core.data_to_send()
@@ -473,7 +413,7 @@ class UnixSocketServer(Connector):
         if core.pending or not core.open:
             conn.wake.set()
 
-    def _write_loop(self, conn: _Conn) -> None:
+    def _write_loop(self, conn: PeerConnection) -> None:
         wake, core, send = conn.wake, conn.core, conn.sock.send
         while not conn.ended:
             wake.wait()
@@ -494,15 +434,15 @@ class UnixSocketServer(Connector):
                 self._end(conn)
                 return
 
-    def _drain(self, conn: _Conn) -> None:
+    def _drain(self, conn: PeerConnection) -> None:
         conn.core.drain()
         conn.wake.set()
 
-    def _write_failed(self, conn: _Conn, exc: OSError) -> None:
+    def _write_failed(self, conn: PeerConnection, exc: OSError) -> None:
         self._error(exc, "write", conn.peer, conn.core.meta, dropped_bytes=conn.core.send_failed())
         self._end(conn)
 
-    def _end(self, conn: _Conn) -> None:
+    def _end(self, conn: PeerConnection) -> None:
         """Forget and close a connection (idempotent); its greenlets end by themselves."""
         if conn.ended:
             return
@@ -557,6 +497,4 @@ max_pending_bytes, backlog, systemd, max_connections
     """
     named = {"codec": codec, "preprocessors": preprocessors, "postprocessors": postprocessors,
              "runtime": runtime, "metrics_interval_s": metrics_interval_s}
-    options = {k: v for k, v in named.items() if v is not None}
-    options.update(config_keys)
-    return UnixSocketServer(config, **options)
+    return UnixSocketServer(config, **{k: v for k, v in named.items() if v is not None}, **config_keys)

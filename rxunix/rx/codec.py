@@ -163,44 +163,50 @@ def encode(
     """
     make = EncoderFactory(codec, postprocessors)
     _error_sink(errors, print)  # validate now
-    pick = stream or (lambda ev: None)
 
     def operator(source: Observable[Any]) -> Observable[Any]:
         def subscribe(observer: abc.ObserverBase[Any], scheduler: abc.SchedulerBase | None = None) -> Any:
-            encoders: dict[Hashable, Encoder] = {}
-            emit = observer.on_next
-            report = _error_sink(errors, emit)
-
-            def on_next(item: Any) -> None:
-                ev = item if isinstance(item, Event) else Event(item)
-                if isinstance(ev, ErrorEvent):
-                    report(ev)
-                    return
-                key = pick(ev) if stream is not None else None
-                enc = encoders.get(key)
-                if enc is None:
-                    enc = encoders[key] = make()
-                try:
-                    data = enc.encode(ev.value)
-                except Exception as exc:
-                    report(error_event(exc, connector="encode", action="encode", stream=key, meta=ev.meta))
-                    return
-                if data:
-                    emit(_chunk(Chunk, (key, data, ev.meta)))
-
-            def flush_all() -> None:
-                for key, enc in list(encoders.items()):
-                    try:
-                        data = enc.finish()
-                    except Exception as exc:
-                        report(error_event(exc, connector="encode", action="encode", stream=key))
-                        continue
-                    if data:
-                        emit(Chunk(key, data))
-                encoders.clear()
-
+            on_next, flush_all = _encoding(make, stream, observer.on_next, _error_sink(errors, observer.on_next))
             return _subscribe_flushing(source, observer, on_next, flush_all, scheduler)
 
         return reactivex.create(subscribe)
 
     return operator
+
+
+def _encoding(
+    make: EncoderFactory, stream: Callable[[Event], Hashable] | None, emit: Callable[[Any], None],
+    report: Callable[[ErrorEvent], None],
+) -> tuple[Callable[[Any], None], Callable[[], None]]:
+    """``(on_next, flush_all)`` of one subscription of :func:`encode`: one encoder per stream."""
+    encoders: dict[Hashable, Encoder] = {}
+
+    def on_next(item: Any) -> None:
+        ev = item if isinstance(item, Event) else Event(item)
+        if isinstance(ev, ErrorEvent):
+            report(ev)
+            return
+        key = stream(ev) if stream is not None else None
+        enc = encoders.get(key)
+        if enc is None:
+            enc = encoders[key] = make()
+        try:
+            data = enc.encode(ev.value)
+        except Exception as exc:
+            report(error_event(exc, connector="encode", action="encode", stream=key, meta=ev.meta))
+            return
+        if data:
+            emit(_chunk(Chunk, (key, data, ev.meta)))
+
+    def flush_all() -> None:
+        for key, enc in list(encoders.items()):
+            try:
+                data = enc.finish()
+            except Exception as exc:
+                report(error_event(exc, connector="encode", action="encode", stream=key))
+                continue
+            if data:
+                emit(Chunk(key, data))
+        encoders.clear()
+
+    return on_next, flush_all

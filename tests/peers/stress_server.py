@@ -59,7 +59,7 @@ def main() -> int:
         from rxunix.security import allow_uids
 
         uids = [int(u) for u in args.allow_uids.split(",") if u]
-        events = events.pipe(allow_uids(uids, on_reject=lambda ev: say("rejected", ev.value),
+        events = events.pipe(allow_uids(uids, errors=lambda ev: say("rejected", ev.value),
                                         server=server))
 
     def on_event(ev: Event) -> None:

@@ -1,0 +1,73 @@
+"""The edge side of one accepted stream connection: its socket, its greenlets, its core.
+
+A :class:`PeerConnection` holds what only the gevent edge needs (the socket,
+the reader and writer greenlets, their wake-ups); every decision about the
+connection is its :class:`~rxunix.core.server_conn.ServerConn`'s.
+"""
+
+from __future__ import annotations
+
+import itertools
+import struct
+from typing import Any
+
+import gevent
+import gevent.event
+from gevent import monkey
+from gevent import socket as gsocket
+
+from ..core.origin import FrozenRecord
+from ..core.server_conn import ServerConn
+
+__all__ = ["PeerConnection", "next_peer_id", "peer_credentials", "peer_gone"]
+
+#: Peer ids: one counter per process, never reused (also across listener restarts).
+_PEERS = itertools.count(1)
+_CRED = struct.Struct("3i")
+_SO_PEERCRED: int = getattr(gsocket, "SO_PEERCRED", 17)
+_poll = monkey.get_original("select", "poll")
+
+
+def next_peer_id() -> int:
+    """A peer id never used before in this process."""
+    return next(_PEERS)
+
+
+def peer_credentials(sock: Any) -> tuple[int | None, int | None, int | None]:
+    """``(pid, uid, gid)`` of the peer from ``SO_PEERCRED`` (Nones where the kernel gives none)."""
+    try:
+        pid, uid, gid = _CRED.unpack(sock.getsockopt(gsocket.SOL_SOCKET, _SO_PEERCRED, _CRED.size))
+    except (OSError, struct.error):
+        return None, None, None
+    return pid, uid, gid
+
+
+class PeerConnection:
+    """One accepted connection at the edge (hub thread only)."""
+
+    __slots__ = ("sock", "raw", "peer", "record", "core", "wake", "done", "reader", "writer", "writing", "ended")
+
+    def __init__(self, sock: Any, peer: int, record: FrozenRecord, core: ServerConn) -> None:
+        self.sock = sock
+        self.raw = getattr(sock, "_sock", sock)  # the non-blocking stdlib socket under gevent's
+        self.peer = peer
+        self.record = record
+        self.core = core
+        self.wake = gevent.event.Event()  # the writer has something to do
+        self.done = gevent.event.Event()  # the connection is over, or the server stops
+        self.reader: gevent.Greenlet | None = None
+        self.writer: gevent.Greenlet | None = None
+        self.writing = False  # the writer greenlet is inside a blocking send
+        self.ended = False  # the socket is closed and the connection forgotten
+
+
+def peer_gone(conn: PeerConnection) -> bool:
+    """True once the peer has closed fully (or the connection ended): a poll without waiting."""
+    if conn.ended:
+        return True
+    p = _poll()
+    try:
+        p.register(conn.sock.fileno(), 0)
+        return bool(p.poll(0))
+    except (OSError, ValueError):
+        return True
