@@ -68,7 +68,7 @@ class Event:
         frozen = meta if meta.__class__ is MappingProxyType else _freeze(meta)
         if cls is not Event:
             return [cls(v, frozen) for v in values]
-        out = []
+        out: list[Event] = []
         append = out.append
         for v in values:
             ev = _new(Event)

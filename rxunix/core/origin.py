@@ -57,8 +57,8 @@ class FrozenRecord(dict[str, Any]):
     def _readonly(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise TypeError("the origin record is read-only; copy it with dict()")
 
-    __setitem__ = __delitem__ = _readonly  # type: ignore[assignment]
-    clear = pop = popitem = setdefault = update = __ior__ = _readonly  # type: ignore[assignment]
+    __setitem__ = __delitem__ = _readonly
+    clear = pop = popitem = setdefault = update = __ior__ = _readonly
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (dict, (dict(self),))

@@ -134,7 +134,7 @@ class UnixSocketClient(Connector):
 
     # ---- counters -----------------------------------------------------------
     @property
-    def stats(self) -> Counter[str]:  # type: ignore[override]
+    def stats(self) -> Counter[str]:
         """Counters; ``pushed``, ``written`` and ``reported`` are the outbox's."""
         s, box = self._stats, self._box
         s["pushed"], s["written"], s["reported"] = box.pushed, box.written, box.reported

@@ -265,7 +265,8 @@ def connect(source: Any, sink: Any, *, pause: Connector | Iterable[Connector] | 
         pauses: list[Connector] = [found]
     else:
         pauses = [pause] if _owner(pause) is pause else list(pause)  # type: ignore[arg-type]
-    observable: Observable[Event] = source.out if _owner(source) is source else source
+    owner = _owner(source)
+    observable: Observable[Event] = owner.out if owner is not None and owner is source else source
     for p in pauses:
         if p.runtime is not target.runtime:
             raise ValueError(f"connect(): {p.kind} and {target.kind} run on different runtimes")
@@ -281,7 +282,7 @@ def auto_link_hook(connector: Connector) -> Callable[[Any], abc.DisposableBase |
     (``source.out.subscribe(client.in_)``) makes a :class:`Link` (flow files)."""
 
     def hook(observer: Any) -> abc.DisposableBase | None:
-        sink = observer.connector if isinstance(observer, Inlet) else None
+        sink: Any = observer.connector if isinstance(observer, Inlet) else None
         if sink is not None and sink is not connector and sink.flow_controlled and sink.runtime is connector.runtime:
             return Link(connector.out, observer, sink.ready, [connector.gate])
         return None

@@ -35,7 +35,7 @@ from reactivex import abc
 from reactivex.disposable import Disposable
 from reactivex.subject import Subject
 
-from ..core.event import Event, error_event
+from ..core.event import ErrorEvent, Event, error_event
 
 __all__ = ["BatchObserver", "EventSubject", "Inlet", "InletTarget"]
 
@@ -69,7 +69,7 @@ class EventSubject(Subject[Event]):
         self.batch_observers: list[BatchObserver] = []
         self.subscribe_hook: Callable[[BatchObserver], abc.DisposableBase | None] | None = None
 
-    def subscribe(  # type: ignore[override]
+    def subscribe(
         self, on_next: Any = None, on_error: Any = None, on_completed: Any = None, *, scheduler: Any = None
     ) -> abc.DisposableBase:
         if isinstance(on_next, BatchObserver) and on_error is None and on_completed is None:
@@ -165,7 +165,7 @@ class InletTarget(Protocol):
 
     def receive_batch(self, events: Sequence[Event]) -> None: ...
 
-    def receive_error(self, event: Event) -> None: ...
+    def receive_error(self, event: ErrorEvent) -> None: ...
 
     def input_completed(self) -> None: ...
 
