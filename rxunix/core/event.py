@@ -14,7 +14,7 @@ metadata is that of the event or connection concerned.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -133,9 +133,11 @@ class EventBatch(list[Event]):
     them share (or None when they differ), so batch consumers (a connector's
     ``in_.on_next_batch``) can route the whole batch at once::
 
-        >>> b = EventBatch.of([1, 2], {"k": 1})
+        >>> b = EventBatch.of([1, ValueError("bad"), 2], {"k": 1})
         >>> [e.value for e in b], dict(b.meta), b.failures
-        ([1, 2], {'k': 1}, [])
+        ([1, 2], {'k': 1}, [(1, ValueError('bad'))])
+        >>> [[e.value for e in part] if fail is None else fail for part, fail in b.in_order()]
+        [[1], ValueError('bad'), [2]]
     """
 
     __slots__ = ("meta", "failures")
@@ -143,7 +145,8 @@ class EventBatch(list[Event]):
     def __init__(self, events: Iterable[Event] = (), meta: Mapping[str, Any] | None = None) -> None:
         super().__init__(events)
         self.meta: Mapping[str, Any] | None = meta
-        self.failures: list[Exception] = []
+        #: ``(position, exception)``: the failure stood before the event at ``position``
+        self.failures: list[tuple[int, Exception]] = []
 
     @classmethod
     def of(cls, items: list[Any], meta: Mapping[str, Any], *, clean: bool = False) -> EventBatch:
@@ -159,8 +162,28 @@ class EventBatch(list[Event]):
         values = [v for v in items if not isinstance(v, Exception)]
         batch = cls(Event.many(values, frozen), frozen)
         if len(values) != len(items):
-            batch.failures = [v for v in items if isinstance(v, Exception)]
+            failures = batch.failures
+            position = 0
+            for v in items:
+                if isinstance(v, Exception):
+                    failures.append((position, v))
+                else:
+                    position += 1
         return batch
+
+    def in_order(self) -> Iterator[tuple[EventBatch, None] | tuple[None, Exception]]:
+        """The batch as runs of events and the failures between them, in stream order."""
+        if not self.failures:
+            yield self, None
+            return
+        start = 0
+        for position, failure in self.failures:
+            if position > start:
+                yield EventBatch(self[start:position], self.meta), None
+            yield None, failure
+            start = position
+        if start < len(self):
+            yield EventBatch(self[start:], self.meta), None
 
     @staticmethod
     def shared_meta(events: Sequence[Event]) -> Mapping[str, Any] | None:

@@ -274,13 +274,13 @@ class UnixSocketClient(Connector):
 
     # ---- receiving ------------------------------------------------------------
     def _deliver(self, batch: EventBatch) -> None:
-        for failure in batch.failures:
-            self._error(failure, "decode", stream=self.path, meta=self._meta)
-        if not batch:
-            return
-        self._stats["out"] += len(batch)
-        for exc in self._out.on_next_batch(batch):  # a subscriber raised: keep the connection
-            self._error(exc, "emit", stream=self.path, meta=self._meta)
+        for part, failure in batch.in_order():
+            if failure is not None:
+                self._error(failure, "decode", stream=self.path, meta=self._meta)
+            elif part:
+                self._stats["out"] += len(part)
+                for exc in self._out.on_next_batch(part):  # a subscriber raised: keep the connection
+                    self._error(exc, "emit", stream=self.path, meta=self._meta)
 
     # ---- the connection supervisor ------------------------------------------
     def _run(self) -> None:

@@ -305,20 +305,20 @@ class UnixSocketServer(Connector):
         self._drain(conn)
 
     def _publish(self, conn: PeerConnection, batch: EventBatch) -> None:
-        """Emit one chunk's events (one batch), then write everything queued meanwhile."""
-        for failure in batch.failures:
-            self._error(failure, "decode", conn.peer, conn.core.meta)
-        if not batch:
-            return
+        """Emit one chunk's events (decode failures on ``err`` in stream order), then write
+        everything queued meanwhile."""
         outer = self._batching
         self._batching = gevent.getcurrent()
         try:
-            failures = self._out.on_next_batch(batch)
+            for part, failure in batch.in_order():
+                if failure is not None:
+                    self._error(failure, "decode", conn.peer, conn.core.meta)
+                elif part:
+                    self.stats["out"] += len(part)
+                    for exc in self._out.on_next_batch(part):  # a subscriber failed: report, keep the stream
+                        self._error(exc, "emit", conn.peer, conn.core.meta)
         finally:
             self._batching = outer
-        for exc in failures:  # a subscriber failed: report, keep the stream
-            self._error(exc, "emit", conn.peer, conn.core.meta)
-        self.stats["out"] += len(batch)
         if self._dirty and outer is None:
             self._flush_dirty()
 

@@ -204,4 +204,4 @@ def test_decode_failures_stand_apart_from_events() -> None:
     conn = make()
     batch = conn.receive(b'1\n{"bad\n3\n')
     assert [e.value for e in batch] == [1, 3]
-    assert [type(f).__name__ for f in batch.failures] == ["CodecError"]
+    assert [(i, type(f).__name__) for i, f in batch.failures] == [(1, "CodecError")]
