@@ -62,7 +62,7 @@ class Connector(ABC):
         #: Held by flow-control links while a sink this source feeds is not ready.
         self.gate = PauseGate()
         self._readiness = Readiness()
-        self._meter = Meter(self)
+        self._meter = Meter(self, lambda exc: self._error(exc, "metrics"))
         self.metrics_interval_s = metrics_interval_s
 
     # ---- public API -------------------------------------------------------

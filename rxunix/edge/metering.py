@@ -19,6 +19,7 @@ completes. Without an interval it emits nothing and only completes::
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import gevent
@@ -36,8 +37,9 @@ __all__ = ["Meter"]
 class Meter:
     """Emits one connector's metrics (hub thread only)."""
 
-    def __init__(self, connector: Connector) -> None:
+    def __init__(self, connector: Connector, report: Callable[[BaseException], None]) -> None:
         self._c = connector
+        self._report = report  # a subscriber of ``metrics`` failed
         self.interval_s: float | None = None
         self.subject: Subject[Event] = Subject()
         self._greenlet: gevent.Greenlet | None = None
@@ -64,7 +66,7 @@ class Meter:
             try:
                 self.subject.on_next(Event(value))
             except Exception as exc:  # a subscriber failed: report, keep metering
-                c._error(exc, "metrics")
+                self._report(exc)
 
     def finish(self) -> None:
         """Stop the timer, emit the final totals (if metering), complete (idempotent)."""

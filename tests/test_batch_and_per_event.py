@@ -1,0 +1,127 @@
+"""The connectors' guarantees hold on both hand-over paths, over real unix sockets.
+
+``server.out.subscribe(server.in_)`` and ``server.out.subscribe(client.in_)`` move a
+whole read's events in one call (the batch path); any operator in between
+(``ops.map``) delivers them one by one (the per-event path). Ordering, routing,
+eviction of a slow reader and the client's accounting must not depend on which.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+import pytest
+import simplejson
+from gevent import socket as gsocket
+from reactivex import Observable
+from reactivex import operators as ops
+
+import rxunix
+from rxunix import Event
+from rxunix.edge.ports import Inlet
+from tests.helpers import wait_for
+
+LINES = {"preprocessors": ["separate"], "postprocessors": ["separate"], "codec": "json"}
+
+Path = Callable[[Observable[Event]], Observable[Event]]
+PATHS: dict[str, Path] = {
+    "batch": lambda out: out,
+    "per-event": lambda out: out.pipe(ops.map(lambda e: e)),
+}
+
+
+@pytest.fixture(params=sorted(PATHS))
+def path(request: pytest.FixtureRequest) -> Path:
+    return PATHS[request.param]
+
+
+def _read_lines(sock: gsocket.socket, n: int, timeout: float = 20.0) -> list[Any]:
+    buf = b""
+    with gevent.Timeout(timeout):
+        while buf.count(b"\n") < n:
+            data = sock.recv(65536)
+            if not data:
+                break
+            buf += data
+    return [simplejson.loads(line) for line in buf.splitlines()]
+
+
+def test_the_batch_path_is_taken_only_without_an_operator_between(sock_path: str, path: Path) -> None:
+    server = rxunix.unix_socket_server(path=sock_path, **LINES)
+    path(server.out).subscribe(server.in_)
+    batched = any(isinstance(o, Inlet) for o in server.out.batch_observers)
+    assert batched == (path is PATHS["batch"])
+
+
+def test_echo_many_clients_each_gets_its_own_replies_in_order(sock_path: str, path: Path) -> None:
+    server = rxunix.unix_socket_server(path=sock_path, **LINES)
+    path(server.out).subscribe(server.in_)
+    n, clients = 2000, 6
+    with server:
+        socks = []
+        for c in range(clients):
+            s = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+            s.connect(sock_path)
+            socks.append(s)
+
+        def feed(c: int, s: gsocket.socket) -> None:
+            s.sendall(b"".join(b'{"c":%d,"i":%d}\n' % (c, i) for i in range(n)))
+
+        writers = [gevent.spawn(feed, c, s) for c, s in enumerate(socks)]
+        replies = [gevent.spawn(_read_lines, s, n) for s in socks]
+        gevent.joinall(writers + replies, timeout=30, raise_error=True)
+        for c, g in enumerate(replies):
+            assert g.value == [{"c": c, "i": i} for i in range(n)]
+        for s in socks:
+            s.close()
+
+
+def test_slow_reader_is_evicted_and_the_others_are_served(sock_path: str, path: Path) -> None:
+    server = rxunix.unix_socket_server(path=sock_path, max_pending_bytes=64 * 1024, **LINES)
+    path(server.out).subscribe(server.in_)
+    errors: list[Event] = []
+    server.err.subscribe(errors.append)
+    with server:
+        slow = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+        slow.connect(sock_path)
+        fast = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+        fast.connect(sock_path)
+        line = b'{"pad":"' + b"x" * 200 + b'"}\n'
+        with gevent.Timeout(30):  # the slow peer never reads its replies
+            while not any(e.value["action"] == "write" for e in errors):
+                try:
+                    slow.sendall(line * 200)
+                except OSError:  # evicted while still sending
+                    wait_for(lambda: bool(errors), 5, "the eviction report")
+        evicted = [e.value for e in errors if e.value["action"] == "write"]
+        assert len(evicted) == 1 and "max_pending_bytes" in evicted[0]["error"]
+        assert evicted[0]["dropped_bytes"] > 64 * 1024
+        fast.sendall(b'{"ok":1}\n')
+        assert _read_lines(fast, 1) == [{"ok": 1}]
+        wait_for(lambda: len(server.peers) == 1, 5, "the slow peer to be gone")
+        slow.close()
+        fast.close()
+
+
+def test_relay_accounting_and_order(short_tmp: str, path: Path) -> None:
+    """server -> client -> downstream server: every event written, in order, none twice."""
+    up, down = os.path.join(short_tmp, "up.sock"), os.path.join(short_tmp, "down.sock")
+    downstream = rxunix.unix_socket_server(path=down, **LINES)
+    got: list[Any] = []
+    downstream.out.subscribe(lambda e: got.append(e.value))
+    relay = rxunix.unix_socket_server(path=up, **LINES)
+    client = rxunix.unix_socket_client(path=down, **LINES)
+    path(relay.out).subscribe(client.in_)
+    n = 5000
+    with downstream, relay, client:
+        wait_for(lambda: client.connected, 5, "client connect")
+        s = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+        s.connect(up)
+        s.sendall(b"".join(b"%d\n" % i for i in range(n)))
+        wait_for(lambda: len(got) == n, 20, "relayed events")
+        s.close()
+    assert got == list(range(n))
+    assert client.written == client.pushed == n and client.reported == 0
