@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
-import importlib
 import os
 import pstats
 import shutil
@@ -106,32 +105,23 @@ def _write_ns(payloads: list[bytes]) -> int:
     return total
 
 
-def _event_maker() -> tuple[Callable[[Any, Any], Any], str]:
-    """The server module's private event maker where there is one (what the server
-    calls per event), else the public ``Event`` constructor."""
-    for name in ("rxunix.connectors.server", "rxunix.edge.connectors.server"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        make = getattr(module, "_make_event", None)
-        if callable(make):
-            return make, f"event creation ({name.rsplit('.', 1)[-1]}._make_event)"
-    return Event, "event creation (Event(value, meta))"
+def _dispatcher() -> tuple[Any, Any, str]:
+    """The server's own ``out`` (an EventSubject, unstarted): one per-event subscriber,
+    and one with a batch observer (what ``server.out.subscribe(server.in_)`` is)."""
+    from rxunix.edge.ports import EventSubject
 
+    per_event = EventSubject(owner=None)
+    per_event.subscribe(lambda _e: None)
 
-def _dispatcher() -> tuple[Any, str]:
-    """The server's own ``out`` subject (unstarted) with one subscriber, else a plain Subject."""
-    server = rxunix.unix_socket_server(config={"path": PATH})
-    out = server.out
-    if callable(getattr(out, "on_next", None)):
-        out.subscribe(lambda _e: None)
-        return out, f"dispatch (server.out: {type(out).__name__}.on_next, 1 subscriber)"
-    from reactivex.subject import Subject
+    class Sink:
+        def on_next(self, value: Any) -> None: ...
+        def on_next_batch(self, values: Any) -> None: ...
+        def on_error(self, error: Exception) -> None: ...
+        def on_completed(self) -> None: ...
 
-    subject: Subject[Any] = Subject()
-    subject.subscribe(lambda _e: None)
-    return subject, "dispatch (Subject.on_next, 1 subscriber)"
+    batched = EventSubject(owner=None)
+    batched.subscribe(Sink())
+    return per_event, batched, "server.out"
 
 
 def stage_costs(lib: str, buf: int, events: int, repeat: int) -> dict[str, float]:
@@ -147,11 +137,10 @@ def stage_costs(lib: str, buf: int, events: int, repeat: int) -> dict[str, float
     meta = MappingProxyType({"unix_socket_server": {"path": PATH, "peer": 1, "pid": 1, "uid": 0, "gid": 0}})
     evs_by_read = [[Event(v, meta) for v in vs] for vs in values_by_read]
     n = sum(map(len, values_by_read))
-    subject, dispatch_name = _dispatcher()
-    make, make_name = _event_maker()
+    per_event, batched, out_name = _dispatcher()
     enc = EncoderFactory(rxunix_codec(lib), ["separate"])()
-    replies = [b"".join(map(enc.encode, vs)) for vs in values_by_read]  # one write per read
-    decode, on_next, encode, live = codec.decode, subject.on_next, enc.encode, {1}
+    replies = [enc.encode_batch(vs)[0] for vs in values_by_read]  # one write per read
+    decode, live = codec.decode, {1}
     pre = create_preprocessor("separate")
     frames_by_read = [pre.feed(p) for p in parts]  # one preprocessor: lines cut by a read are joined
 
@@ -172,6 +161,13 @@ def stage_costs(lib: str, buf: int, events: int, repeat: int) -> dict[str, float
 
         return run
 
+    def per_batch(fn: Callable[[Any], Any], inputs: list[list[Any]]) -> Callable[[], None]:
+        def run() -> None:
+            for items in inputs:
+                fn(items)
+
+        return run
+
     gc.collect()
     gc.freeze()
     try:
@@ -180,11 +176,18 @@ def stage_costs(lib: str, buf: int, events: int, repeat: int) -> dict[str, float
             "split (separate)": best_ns(split, repeat),
             f"decode (json, {lib})": best_ns(per_read(decode, frames_by_read), repeat),
             "split + decode (the connection's decoder)": best_ns(decode_chain, repeat),
-            make_name: best_ns(per_read(lambda v: make(v, meta), values_by_read), repeat),
-            dispatch_name: best_ns(per_read(on_next, evs_by_read), repeat),
-            "routing (route(meta, path, live))": best_ns(per_read(lambda e: route(e.meta, PATH, live), evs_by_read),
-                                                          repeat),
-            f"encode (json, {lib}, + separate)": best_ns(per_read(encode, values_by_read), repeat),
+            "event creation (Event.many, one read at a time)": best_ns(
+                per_batch(lambda vs: Event.many(vs, meta), values_by_read), repeat),
+            f"dispatch ({out_name}.on_next_batch, 1 per-event subscriber)": best_ns(
+                per_batch(per_event.on_next_batch, evs_by_read), repeat),
+            f"dispatch ({out_name}.on_next_batch, 1 batch observer)": best_ns(
+                per_batch(batched.on_next_batch, evs_by_read), repeat),
+            "routing (route(meta, path, live), per event; echo skips it)": best_ns(
+                per_read(lambda e: route(e.meta, PATH, live), evs_by_read), repeat),
+            "reply values (one list per read)": best_ns(
+                per_batch(lambda evs: [e.value for e in evs], evs_by_read), repeat),
+            f"encode (json, {lib}, + separate; encode_batch per read)": best_ns(
+                per_batch(enc.encode_batch, values_by_read), repeat),
             "write (send of each read's replies)": _write_ns(replies),
         }
     finally:

@@ -49,7 +49,7 @@ def _wrap(exc: Exception, what: str) -> RxUnixError:
 class Decoder:
     """Preprocessor chain + codec for one stream: ``feed(bytes)`` and ``finish()``."""
 
-    __slots__ = ("_pres", "_codec", "_decode", "clean")
+    __slots__ = ("_pres", "_codec", "_decode", "_decode_batch", "clean")
 
     def __init__(self, preprocessors: Sequence[Preprocessor], codec: Codec) -> None:
         #: True when the last ``feed``/``finish`` output holds no failure (only values)
@@ -57,6 +57,8 @@ class Decoder:
         self._pres = list(preprocessors)
         self._codec = codec
         self._decode = codec.decode
+        batch = getattr(codec, "decode_batch", None)
+        self._decode_batch: Callable[[list[bytes]], list[Any]] = batch or (lambda fs: [codec.decode(f) for f in fs])
 
     def _frames(self, data: bytes) -> list[Any]:
         pres = self._pres
@@ -77,7 +79,7 @@ class Decoder:
         decode = self._decode
         if not frames or set(map(type, frames)) == _BYTES_ONLY:
             try:  # fast path: every frame decodes (codecs are pure, so a retry is safe)
-                values = [decode(f) for f in frames]
+                values = self._decode_batch(frames)
                 self.clean = True
                 return values
             except Exception:
@@ -130,11 +132,12 @@ class Encoder:
     :class:`~rxunix.errors.FramingError`.
     """
 
-    __slots__ = ("_codec", "_encode", "_posts", "_suffix", "encode")
+    __slots__ = ("_codec", "_encode", "_encode_batch", "_posts", "_suffix", "encode")
 
     def __init__(self, codec: Codec, postprocessors: Sequence[Postprocessor]) -> None:
         self._codec = codec
         self._encode = codec.encode
+        self._encode_batch: Callable[[list[Any], bytes], bytes] | None = getattr(codec, "encode_batch", None)
         self._posts = list(postprocessors)
         # the most common chain, codec + one ``separate``: one concatenation
         self._suffix: bytes | None = getattr(self._posts[0], "suffix", None) if len(self._posts) == 1 else None
@@ -191,6 +194,9 @@ class Encoder:
         suffix = self._suffix
         if suffix is not None or not self._posts:
             try:  # stateless chain: one pass; on a failure the per-value pass below redoes it
+                batch = self._encode_batch
+                if batch is not None:
+                    return batch(values if isinstance(values, list) else list(values), suffix or b""), []
                 body = (suffix or b"").join(map(self._encode, values))
                 return (body + suffix if suffix is not None and values else body), []
             except Exception:

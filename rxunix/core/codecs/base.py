@@ -32,3 +32,22 @@ class Codec(ABC):
     @abstractmethod
     def encode(self, value: Any) -> bytes:
         """Encode one value."""
+
+    def decode_batch(self, frames: list[bytes]) -> list[Any]:
+        """Decode many frames at once: equal to ``[decode(f) for f in frames]``.
+
+        Raises on the first frame that fails (callers then decode frame by frame
+        to place each failure); codecs override it where a batch is cheaper.
+        """
+        decode = self.decode
+        return [decode(f) for f in frames]
+
+    def encode_batch(self, values: list[Any], sep: bytes) -> bytes:
+        """Encode many values at once: equal to ``b"".join(encode(v) + sep for v in values)``.
+
+        Raises on the first value that fails (callers then encode value by value);
+        codecs override it where one joined pass is cheaper.
+        """
+        encode = self.encode
+        return b"".join([encode(v) + sep for v in values])
+

@@ -25,6 +25,7 @@ strings, and refuse NaN and infinities). Known differences, all at the edges:
 from __future__ import annotations
 
 import decimal
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -103,6 +104,9 @@ _MAYBE_EXP = re.compile(r"\de[+-]")
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|(-?\d+(?:\.\d+)?)e([+-]\d+)')
 
 
+# separators the batch encoder may join text with (no digit, sign, "e", quote or backslash)
+_PLAIN_SEP = re.compile(rb"[\n\r\t ,;|]+")
+
 # orjson >= 3.9 writes 1e+16 / 1.5e+300 where older releases (and Tremor) write
 # 1e16 / 1.5e300: drop the "+" of exponents outside of strings.
 _EXP_PLUS = re.compile(rb'"(?:[^"\\]|\\.)*"|(\d)e\+')
@@ -157,6 +161,7 @@ class JsonCodec(Codec):
                 raise MissingExtraError("json backend 'orjson'", "orjson", "orjson") from None
             self._orjson = orjson
             self._opt = orjson.OPT_NON_STR_KEYS | (orjson.OPT_SORT_KEYS if self.sorted else 0)
+            self._dumps = functools.partial(orjson.dumps, default=_default, option=self._opt)
             self.decode = self._decode_orjson  # type: ignore[method-assign]
             self.encode = self._encode_orjson  # type: ignore[method-assign]
         else:
@@ -190,6 +195,39 @@ class JsonCodec(Codec):
             return text.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise CodecError(f"json: cannot encode {type(value).__name__}: {exc}") from None
+
+    def decode_batch(self, frames: list[bytes]) -> list[Any]:
+        """Many frames in one loop (no Python call per frame); raises on the first failure."""
+        if self.backend == "orjson":
+            return list(map(self._orjson.loads, frames))
+        scan = _SCAN
+        out: list[Any] = []
+        append = out.append
+        for frame in frames:
+            text = frame.decode("utf-8")
+            value, end = scan(text, 0)
+            if end != len(text):
+                raise ValueError("trailing data")
+            append(value)
+        return out
+
+    def encode_batch(self, values: list[Any], sep: bytes) -> bytes:
+        """Many values in one joined pass; raises on the first failure (see :class:`Codec`)."""
+        if not values:
+            return b""
+        if self.backend == "orjson":
+            out = sep.join(map(self._dumps, values)) + sep
+            if b"e+" in out:
+                out = _EXP_PLUS.sub(_drop_plus, out)
+            if b"null" in out and any(map(_has_nonfinite, values)):
+                raise CodecError("json: cannot encode a NaN or infinite float")
+            return out
+        if not _PLAIN_SEP.fullmatch(sep):  # the exponent rewrite must not see into separators
+            return super().encode_batch(values, sep)
+        text = sep.decode("ascii").join(map(self._encode_str, values))
+        if ("e-" in text or "e+" in text) and _MAYBE_EXP.search(text):
+            text = _TOKEN.sub(_ryu_float, text)
+        return text.encode("utf-8") + sep
 
     def _decode_orjson(self, data: bytes) -> Any:
         try:
