@@ -62,7 +62,7 @@ def test_echo_many_clients_each_gets_its_own_replies_in_order(sock_path: str, pa
     n, clients = 2000, 6
     with server:
         socks = []
-        for c in range(clients):
+        for _ in range(clients):
             s = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
             s.connect(sock_path)
             socks.append(s)
