@@ -19,8 +19,9 @@ from types import MappingProxyType
 from typing import Any
 
 from .display import html_of
+from .errors import RxUnixError
 
-__all__ = ["Event", "EventBatch", "ErrorEvent", "error_event", "map_value"]
+__all__ = ["Event", "EventBatch", "ErrorEvent", "error_event", "is_failure", "map_value"]
 
 _set = object.__setattr__
 
@@ -126,6 +127,17 @@ _set_value = Event.__dict__["value"].__set__
 _set_meta = Event.__dict__["meta"].__set__
 
 
+def is_failure(item: Any) -> bool:
+    """True if a decoder output item is a failure (an :class:`~rxunix.core.errors.RxUnixError`)
+    rather than a value: the one way rxunix tells them apart.
+
+        >>> from rxunix.core.errors import CodecError
+        >>> is_failure(CodecError("bad")), is_failure({"error": 1})
+        (True, False)
+    """
+    return isinstance(item, RxUnixError)
+
+
 class EventBatch(list[Event]):
     """The events of one read, in order, with the failures that stood among them.
 
@@ -150,7 +162,7 @@ class EventBatch(list[Event]):
 
     @classmethod
     def of(cls, items: list[Any], meta: Mapping[str, Any], *, clean: bool = False) -> EventBatch:
-        """Events for the values in ``items``; exception instances among them become ``failures``.
+        """Events for the values in ``items``; failures among them (see :func:`is_failure`) become ``failures``.
 
         ``clean=True`` promises that ``items`` holds no exception (the decoder
         knows): then no item is inspected.
@@ -159,13 +171,13 @@ class EventBatch(list[Event]):
         if clean:
             batch = cls(Event.many(items, frozen), frozen)
             return batch
-        values = [v for v in items if not isinstance(v, Exception)]
+        values = [v for v in items if not is_failure(v)]
         batch = cls(Event.many(values, frozen), frozen)
         if len(values) != len(items):
             failures = batch.failures
             position = 0
             for v in items:
-                if isinstance(v, Exception):
+                if is_failure(v):
                     failures.append((position, v))
                 else:
                     position += 1

@@ -27,17 +27,13 @@ from typing import Any
 
 from .codecs.base import Codec
 from .errors import CodecError, FramingError, RxUnixError
+from .event import is_failure
 from .processors.base import Postprocessor, Preprocessor
 from .registry import Spec, codec_factory, spec_list
 
 _BYTES_ONLY = {bytes}
 
 __all__ = ["Decoder", "Encoder", "DecoderFactory", "EncoderFactory", "is_failure"]
-
-
-def is_failure(item: Any) -> bool:
-    """True if a decoder output item is a failure rather than a value."""
-    return isinstance(item, RxUnixError)
 
 
 def _wrap(exc: Exception, what: str) -> RxUnixError:

@@ -53,7 +53,7 @@ from ..core.address import is_abstract, peer_name, sockaddr
 from ..core.config import REQUIRED, Option
 from ..core.datagram import DatagramTooLarge
 from ..core.errors import RxUnixError
-from ..core.event import Event
+from ..core.event import Event, is_failure
 from ..core.framing import DecoderFactory, EncoderFactory
 from ..core.options import parse_options
 from ..core.origin import DGRAM_CLIENT
@@ -387,7 +387,7 @@ class UnixDatagramClient(Connector):
         meta = self._meta
         for item in items:
             try:
-                if isinstance(item, RxUnixError):
+                if is_failure(item):
                     self._error(item, "decode", stream=self.path, meta=meta)
                 else:
                     self._emit(Event(item, meta))

@@ -52,7 +52,7 @@ from ..core.address import peer_name, sockaddr
 from ..core.config import REQUIRED, Option
 from ..core.datagram import CREDENTIALS_SIZE, DatagramTooLarge, parse_credentials, reply_route
 from ..core.errors import RxUnixError
-from ..core.event import Event
+from ..core.event import Event, is_failure
 from ..core.framing import Decoder, DecoderFactory, EncoderFactory
 from ..core.options import parse_options
 from ..core.origin import DGRAM_SERVER
@@ -252,7 +252,7 @@ class UnixDatagramServer(Connector):
             items = decoder.feed(data)
             items.extend(decoder.finish())
         for item in items:
-            if isinstance(item, RxUnixError):
+            if is_failure(item):
                 self._error(item, "decode", peer, meta)
                 continue
             try:

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 import reactivex
 from reactivex import Observable, abc
 
-from ..core.event import ErrorEvent, Event, error_event
+from ..core.event import ErrorEvent, Event, error_event, is_failure
 from ..core.framing import Decoder, DecoderFactory, Encoder, EncoderFactory
 from ..core.registry import Spec
 
@@ -108,7 +108,7 @@ def decode(
 
             def publish(stream: Hashable, items: list[Any], meta: Mapping[str, Any]) -> None:
                 for item in items:
-                    if isinstance(item, Exception):
+                    if is_failure(item):
                         report(error_event(item, connector="decode", action="decode", stream=stream, meta=meta))
                     else:
                         emit(Event(item, meta))
