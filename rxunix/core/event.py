@@ -145,11 +145,12 @@ class EventBatch(list[Event]):
     them share (or None when they differ), so batch consumers (a connector's
     ``in_.on_next_batch``) can route the whole batch at once::
 
-        >>> b = EventBatch.of([1, ValueError("bad"), 2], {"k": 1})
+        >>> from rxunix.core.errors import CodecError
+        >>> b = EventBatch.of([1, CodecError("bad"), 2], {"k": 1})
         >>> [e.value for e in b], dict(b.meta), b.failures
-        ([1, 2], {'k': 1}, [(1, ValueError('bad'))])
+        ([1, 2], {'k': 1}, [(1, CodecError('bad'))])
         >>> [[e.value for e in part] if fail is None else fail for part, fail in b.in_order()]
-        [[1], ValueError('bad'), [2]]
+        [[1], CodecError('bad'), [2]]
     """
 
     __slots__ = ("meta", "failures")

@@ -72,13 +72,15 @@ class EventSubject(Subject[Event]):
     def subscribe(
         self, on_next: Any = None, on_error: Any = None, on_completed: Any = None, *, scheduler: Any = None
     ) -> abc.DisposableBase:
-        if isinstance(on_next, BatchObserver) and on_error is None and on_completed is None:
-            hook = self.subscribe_hook
-            if hook is not None:
-                linked = hook(on_next)
+        if on_error is None and on_completed is None:
+            if isinstance(on_next, BatchObserver):
+                linked = self.subscribe_hook(on_next) if self.subscribe_hook is not None else None
+                return linked if linked is not None else self.subscribe_batch(on_next)
+            bound = getattr(on_next, "__self__", None)  # e.g. client.in_.on_next
+            if self.subscribe_hook is not None and isinstance(bound, BatchObserver) and on_next == bound.on_next:
+                linked = self.subscribe_hook(bound)
                 if linked is not None:
                     return linked
-            return self.subscribe_batch(on_next)
         return super().subscribe(on_next, on_error, on_completed, scheduler=scheduler)
 
     def subscribe_batch(self, observer: BatchObserver) -> abc.DisposableBase:
