@@ -45,7 +45,7 @@ def test_the_documented_syslog_receiver(short_tmp: str) -> None:
         expected = [b"warning pyapp from SysLogHandler\n"]
         logger = shutil.which("logger")
         if logger is not None:  # util-linux logger: another real syslog sender
-            done = gsub.run([logger, "-u", path, "-t", "shapp", "-p", "user.err", "from logger"], timeout=30)
+            done = gsub.run([logger, "-u", path, "-i", "-t", "shapp", "-p", "user.err", "from logger"], timeout=30)
             assert done.returncode == 0
             expected.append(b"err shapp from logger\n")
         assert rx.stdout is not None
