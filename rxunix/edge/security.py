@@ -12,6 +12,7 @@ import os
 import stat
 import warnings
 
+from ..core.errors import SocketPathError
 from ..rx.admission import allow_uids, peer_uid
 
 __all__ = ["allow_uids", "peer_uid", "check_socket_dir", "InsecureSocketDirWarning"]
@@ -24,6 +25,8 @@ class InsecureSocketDirWarning(UserWarning):
 def check_socket_dir(path: str | os.PathLike[str], *, warn: bool = True) -> str | None:
     """A message if ``path``'s directory is writable by group or others, else ``None``.
 
+    Raises :class:`~rxunix.core.errors.SocketPathError` if the directory cannot be read.
+
     With ``warn`` (default) the message is also issued as an
     :class:`InsecureSocketDirWarning`. Example::
 
@@ -32,7 +35,10 @@ def check_socket_dir(path: str | os.PathLike[str], *, warn: bool = True) -> str 
     """
     p = os.fspath(path)
     parent = os.path.dirname(os.path.abspath(p))
-    st = os.stat(parent)
+    try:
+        st = os.stat(parent)
+    except OSError as exc:
+        raise SocketPathError(f"cannot use socket path {p!r}: its directory {parent!r}: {exc.strerror}") from None
     if not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return None
     sticky = ""
