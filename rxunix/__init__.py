@@ -25,7 +25,9 @@ from .core.errors import (
     FramingError,
     MissingExtraError,
     RxUnixError,
+    SlowReaderError,
     SocketPathError,
+    UnroutableError,
 )
 from .core.event import ErrorEvent, Event, error_event, map_value
 from .core.framing import Decoder, DecoderFactory, Encoder, EncoderFactory
@@ -58,7 +60,9 @@ __all__ = [
     "LocalRuntime",
     "MissingExtraError",
     "RxUnixError",
+    "SlowReaderError",
     "SocketPathError",
+    "UnroutableError",
     "ThreadRuntime",
     "aggregate",
     "connect",

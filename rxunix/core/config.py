@@ -10,7 +10,7 @@ naming the key and listing what is allowed::
     >>> validate("separate", {"max_len": 10}, schema)
     Traceback (most recent call last):
     ...
-    rxunix.errors.ConfigError: separate: unknown option 'max_len'; allowed: max_length
+    rxunix.ConfigError: separate: unknown option 'max_len'; allowed: max_length
 """
 
 from __future__ import annotations

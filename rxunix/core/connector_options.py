@@ -11,7 +11,7 @@ so the same mistake gives the same :class:`~rxunix.core.errors.ConfigError`::
     >>> parse_server_options(None, {"path": "/tmp/s", "backlog": 0})
     Traceback (most recent call last):
     ...
-    rxunix.core.errors.ConfigError: unix_socket_server config: option 'backlog' must be an int > 0, got 0
+    rxunix.ConfigError: unix_socket_server config: option 'backlog' must be an int > 0, got 0
 """
 
 from __future__ import annotations

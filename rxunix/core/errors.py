@@ -55,3 +55,10 @@ class UnroutableError(RxUnixError):
 
 class SlowReaderError(RxUnixError):
     """A connection's unsent replies exceeded ``max_pending_bytes``."""
+
+
+# Public names: tracebacks and reprs say ``rxunix.ConfigError``, the name users import.
+for _cls in (RxUnixError, ConfigError, MissingExtraError, FramingError, FrameTooLarge, CodecError,
+             SocketPathError, UnroutableError, SlowReaderError):
+    _cls.__module__ = "rxunix"
+del _cls

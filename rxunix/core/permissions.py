@@ -95,7 +95,7 @@ def parse_permissions(spec: str, base: int | None = None) -> int:
         >>> parse_permissions("u+q")
         Traceback (most recent call last):
         ...
-        rxunix.errors.ConfigError: permissions: cannot parse 'u+q': expected octal ('600', '=600') \
+        rxunix.ConfigError: permissions: cannot parse 'u+q': expected octal ('600', '=600') \
 or symbolic clauses like 'u=rw,go=' ([ugoa]*[-+=][rwxXst]*, comma separated)
     """
     if not isinstance(spec, str):
@@ -156,7 +156,7 @@ def check_socket_permissions(path: str, spec: str | int | None) -> None:
         >>> check_socket_permissions("@x", "=600")
         Traceback (most recent call last):
         ...
-        rxunix.errors.ConfigError: permissions: '@x' is an abstract socket name (no file, so no mode \
+        rxunix.ConfigError: permissions: '@x' is an abstract socket name (no file, so no mode \
 to set); restrict peers by uid instead (rxunix.security.allow_uids)
     """
     if spec is not None and is_abstract(path):

@@ -407,7 +407,7 @@ def unix_datagram_client(config: Mapping[str, Any] | None = None, /, **options: 
         >>> unix_datagram_client(path="/tmp/x.sock", retry=1)
         Traceback (most recent call last):
         ...
-        rxunix.errors.ConfigError: unix_datagram_client: unknown option 'retry'; allowed: config, codec, \
+        rxunix.ConfigError: unix_datagram_client: unknown option 'retry'; allowed: config, codec, \
 preprocessors, postprocessors, reconnect, runtime, rng, path, bind, buf_size, queue_size
     """
     return UnixDatagramClient(config, **options)

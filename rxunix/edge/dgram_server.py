@@ -351,7 +351,7 @@ def unix_datagram_server(config: Mapping[str, Any] | None = None, /, **options: 
         >>> unix_datagram_server(path="@rx-doc", permissions="=600")
         Traceback (most recent call last):
         ...
-        rxunix.errors.ConfigError: permissions: '@rx-doc' is an abstract socket name (no file, so no \
+        rxunix.ConfigError: permissions: '@rx-doc' is an abstract socket name (no file, so no \
 mode to set); restrict peers by uid instead (rxunix.security.allow_uids)
     """
     return UnixDatagramServer(config, **options)

@@ -21,7 +21,7 @@ per read, while ``server.out.pipe(ops.map(f)).subscribe(...)`` sees each event::
     ...     def on_completed(self): pass
     >>> out, sink, seen = EventSubject(owner=None), Sink(), []
     >>> _ = out.subscribe(sink); _ = out.subscribe(lambda e: seen.append(e.value))
-    >>> out.on_next_batch(Event.many([1, 2])); out.on_next(Event(3))
+    >>> failures = out.on_next_batch(Event.many([1, 2])); out.on_next(Event(3))
     >>> sink.calls, seen
     ([[1, 2], 3], [1, 2, 3])
 """

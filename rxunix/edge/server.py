@@ -491,7 +491,7 @@ def unix_socket_server(
         >>> unix_socket_server(path="/tmp/x.sock", reconnect={})
         Traceback (most recent call last):
         ...
-        rxunix.core.errors.ConfigError: unix_socket_server: unknown option 'reconnect'; allowed: codec, \
+        rxunix.ConfigError: unix_socket_server: unknown option 'reconnect'; allowed: codec, \
 preprocessors, postprocessors, config, runtime, metrics_interval_s, path, permissions, buf_size, \
 max_pending_bytes, backlog, systemd, max_connections
     """
