@@ -22,8 +22,16 @@ def show(frames: list[Any]) -> list[Any]:
     return [type(f).__name__ if isinstance(f, FramingError) else f for f in frames]
 
 
+def _upstream_dir() -> Path:
+    """``RXUNIX_UPSTREAM_DATA``, else ``shared/data/upstream`` beside the checkout."""
+    if "RXUNIX_UPSTREAM_DATA" in os.environ:
+        return Path(os.environ["RXUNIX_UPSTREAM_DATA"])
+    beside = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "upstream"
+    return beside if beside.is_dir() else Path("/work/shared/data/upstream")
+
+
 #: Where the upstream data modules live (override with RXUNIX_UPSTREAM_DATA).
-UPSTREAM = Path(os.environ.get("RXUNIX_UPSTREAM_DATA", "/work/shared/data/upstream"))
+UPSTREAM = _upstream_dir()
 
 
 def upstream(module: str) -> ModuleType:
