@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,23 @@ def test_examples_run_outside_the_checkout_with_its_rxunix(tmp_path: Path) -> No
     assert list(check_document(str(doc), ROOT)) == []
     assert not os.path.exists(os.path.join(ROOT, "made-by-the-example"))
     assert isinstance(parse(str(doc), doc.read_text())[0], Block)
+
+
+def _listed(readme: str, label: str) -> set[str]:
+    """The backticked names of the README bullet ``* {label}: ...``, options in parentheses left out."""
+    m = re.search(rf"^\* {label}: (.*?)(?=^\* |\n\n)", readme, re.M | re.S)
+    assert m, f"README has no '* {label}:' bullet"
+    text = m.group(1)
+    while re.search(r"\([^()]*\)", text):
+        text = re.sub(r"\([^()]*\)", "", text)
+    return set(re.findall(r"`([^`]+)`", text))
+
+
+def test_the_readme_lists_exactly_the_registered_components() -> None:
+    from rxunix.core.registry import names
+
+    with open(DOCUMENTS[0], encoding="utf-8") as f:
+        readme = f.read()
+    assert _listed(readme, "Preprocessors") == set(names("preprocessor"))
+    assert _listed(readme, "Postprocessors") == set(names("postprocessor"))
+    assert _listed(readme, "Codecs") == set(names("codec"))
