@@ -25,16 +25,21 @@ EXTRAS = {
     "snappy": ["python-snappy>=0.6"],
     "brotli": ["brotli>=1.0"],
     "notebook": ["ipykernel>=6", "ipywidgets>=8", "matplotlib>=3.7"],
+    "metrics": ["prometheus-client>=0.17"],
 }
 EXTRAS["compression"] = EXTRAS["lz4"] + EXTRAS["zstd"] + EXTRAS["snappy"] + EXTRAS["brotli"]
 EXTRAS["codecs"] = EXTRAS["msgpack"] + EXTRAS["yaml"] + EXTRAS["orjson"]
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
-# what the test suite uses: every codec and compression extra, not the notebook stack
-# (only the tox env "nb" installs that, with extras = test,notebook)
-EXTRAS["test"] = EXTRAS["codecs"] + EXTRAS["compression"] + [
+# the benchmarks' uvloop rows (not a feature of rxunix, so not in "all")
+EXTRAS["bench"] = ["uvloop>=0.17"]
+# what the test suite uses: every codec and compression extra and prometheus-client (the
+# Prometheus endpoint is scraped), not the notebook stack (only the tox env "nb" installs
+# that, with extras = test,notebook)
+EXTRAS["test"] = EXTRAS["codecs"] + EXTRAS["compression"] + EXTRAS["metrics"] + [
     "pytest>=7.4",
     "pytest-timeout>=2.2",
     "hypothesis>=6.80",
+    "setuptools>=61",  # tests/test_packaging.py reads setup.py's metadata
 ]
 
 setup(

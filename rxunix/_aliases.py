@@ -1,4 +1,4 @@
-"""Module paths of earlier releases, resolved to where the code lives now.
+"""The flat module paths (``rxunix.event``, ``rxunix.codecs.*``, ...) resolved to the layer packages.
 
 ``import rxunix.codecs.json_codec`` and ``from rxunix.connectors.server import
 unix_socket_server`` keep working: the old name is bound to the very module

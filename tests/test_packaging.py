@@ -51,8 +51,11 @@ def test_test_extra_is_lean_and_notebook_stack_stays_optional(metadata: dict[str
     extras = metadata["extras_require"]
     names = {req.split(">")[0].split("=")[0] for req in extras["test"]}
     assert not names & set(NOTEBOOK_STACK)
-    assert {"msgpack", "PyYAML", "orjson", "lz4", "zstandard", "python-snappy", "brotli", "pytest"} <= names
+    assert {"msgpack", "PyYAML", "orjson", "lz4", "zstandard", "python-snappy", "brotli", "pytest",
+            "prometheus-client"} <= names  # the tests scrape the Prometheus endpoint
     assert all(any(req.startswith(pkg) for req in extras["all"]) for pkg in NOTEBOOK_STACK)
+    assert extras["metrics"] == ["prometheus-client>=0.17"] and extras["bench"] == ["uvloop>=0.17"]
+    assert not any(req.startswith("uvloop") for req in extras["all"] + extras["test"])
 
 
 def test_only_the_nb_env_installs_the_notebook_extra() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -16,31 +17,16 @@ from .readme_harness import Block, check_document, compare, parse
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCUMENTS = [os.path.join(ROOT, "README.md"), *sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))]
 
-#: Markers for blocks of documents not yet marked up, keyed by the block's first line; a block's own
-#: HTML comment markers always win. Drop an entry once its document carries the marker itself.
-FALLBACK: dict[str, dict[str, str]] = {
-    "# 1. install, then run the main job: the source document's echo flow (server + client), end to end": {
-        "not run": "installs the package and runs the tox CI subset, which runs this test",
-    },
-    '{"snot":"badger","n":1}': {"output of": "rxunix demo"},
-    "# the CI subset (every factor at least once): what .ci/run runs": {
-        "not run": "the tox matrix, which runs this test",
-    },
-    "python bench/stress_report.py            # CI variant, table only (--patched: monkey-patched)": {
-        "not run": "the stress suite runs in every test run (tests/stress); the full variant takes 12 minutes",
-    },
-}
-
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=[os.path.relpath(p, ROOT) for p in DOCUMENTS])
 def test_document_examples_run_as_written(path: str) -> None:
-    failures = list(check_document(path, ROOT, FALLBACK))
+    failures = list(check_document(path, ROOT))
     assert not failures, "\n\n".join(failures)
 
 
 def test_the_readme_has_examples_that_run() -> None:
     with open(DOCUMENTS[0], encoding="utf-8") as f:
-        blocks = parse(DOCUMENTS[0], f.read(), FALLBACK)
+        blocks = parse(DOCUMENTS[0], f.read())
     assert any(b.runnable for b in blocks)
     assert any(b.command or (b.runnable and b.output) for b in blocks)  # some output is compared
 
@@ -145,3 +131,23 @@ def test_examples_run_outside_the_checkout_with_its_rxunix(tmp_path: Path) -> No
     assert list(check_document(str(doc), ROOT)) == []
     assert not os.path.exists(os.path.join(ROOT, "made-by-the-example"))
     assert isinstance(parse(str(doc), doc.read_text())[0], Block)
+
+
+def _listed(readme: str, label: str) -> set[str]:
+    """The backticked names of the README bullet ``* {label}: ...``, options in parentheses left out."""
+    m = re.search(rf"^\* {label}: (.*?)(?=^\* |\n\n)", readme, re.M | re.S)
+    assert m, f"README has no '* {label}:' bullet"
+    text = m.group(1)
+    while re.search(r"\([^()]*\)", text):
+        text = re.sub(r"\([^()]*\)", "", text)
+    return set(re.findall(r"`([^`]+)`", text))
+
+
+def test_the_readme_lists_exactly_the_registered_components() -> None:
+    from rxunix.core.registry import names
+
+    with open(DOCUMENTS[0], encoding="utf-8") as f:
+        readme = f.read()
+    assert _listed(readme, "Preprocessors") == set(names("preprocessor"))
+    assert _listed(readme, "Postprocessors") == set(names("postprocessor"))
+    assert _listed(readme, "Codecs") == set(names("codec"))

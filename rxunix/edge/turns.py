@@ -9,14 +9,13 @@ due timer: the loop polls without blocking and runs whatever became ready, then
 this reader again). A reader whose reads wait for data rarely fills a slice and
 pays nothing; a flooded one yields about every millisecond.
 
-Measured on the benchmark machine (``bench/bench_server.py``, a probe with a
-client flooding the server beside an interactive one): yielding with
-``gevent.sleep(0)`` every 4th read (it may run the same greenlet again before
-the loop polls for I/O, gevent's docs) left the interactive client ~130 ms round
-trips; ``gevent.idle()`` after every read gave ~1 ms but cost every ping-pong
-round trip one more loop pass (+15% at p50), and an idle watcher only fires when
-the loop has nothing else to do, so a busy hub could starve the reader; a slice
-ending in a due timer gives ~3 ms beside the flood and no cost otherwise.
+Why a due timer: ``gevent.sleep(0)`` may run the same greenlet again before the
+loop polls for I/O (gevent's docs), so it does not give other connections a
+turn; ``gevent.idle()`` after every read costs every round trip one more loop
+pass, and an idle watcher only fires when the loop has nothing else to do, so a
+busy hub could starve the reader. A due timer makes the loop poll without
+blocking and run whatever became ready before this reader reads again.
+Figures from a probe: ``docs/benchmarks.md``.
 
     >>> import time, gevent
     >>> turns = Turns()

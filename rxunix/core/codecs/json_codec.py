@@ -9,8 +9,8 @@ round-trip form as Tremor (ryu) writes them (``1e-7``, ``1.5e300``,
     >>> JsonCodec().decode(b'{"x": 848311734.7466849}')
     {'x': 848311734.7466849}
 
-``backend="orjson"`` (extra ``rxunix[orjson]``) is about three times faster and
-gives the same bytes for ordinary data (both backends write ``bytes`` values as
+``backend="orjson"`` (extra ``rxunix[orjson]``) uses orjson's encoder and decoder
+(figures in ``docs/benchmarks.md``) and gives the same bytes for ordinary data (both backends write ``bytes`` values as
 UTF-8 text, read-only mappings as objects, ``None``/int/bool/float keys as
 strings, and refuse NaN and infinities). Known differences, all at the edges:
 
@@ -62,8 +62,8 @@ _ENCODERS = {
 
 
 def _fast_encoder(sort: bool) -> Callable[[Any], str] | None:
-    """simplejson's ``JSONEncoder.encode`` builds its C encoder anew on every call
-    (about 40% of the time of encoding a small event). Build it once and reuse it.
+    """simplejson's ``JSONEncoder.encode`` builds its C encoder anew on every call,
+    a large part of the cost of encoding a small event. Build it once and reuse it.
 
     This uses simplejson's C ``make_encoder`` directly; if its signature differs
     in the installed simplejson, or the output differs from the public encoder's
