@@ -95,6 +95,7 @@ CONNECTOR_SCHEMA: dict[str, Option] = {
     "reconnect": Option(object, None),
     "runtime": Option(Runtime, None),
     "rng": Option(random.Random, None),
+    "metrics_interval_s": Option((int, float), None),
 }
 
 
@@ -113,7 +114,7 @@ class UnixDatagramClient(Connector):
         self._decoders = DecoderFactory(opts["preprocessors"] or [], opts["codec"])
         self._encoders = EncoderFactory(opts["codec"], opts["postprocessors"] or [])
         self.policy: RetryPolicy | None = RetryPolicy.from_config(opts["reconnect"], rng=opts["rng"])
-        super().__init__(runtime=opts["runtime"])
+        super().__init__(runtime=opts["runtime"], metrics_interval_s=opts["metrics_interval_s"])
         self.config: Mapping[str, Any] = MappingProxyType(cfg)
         self.path: str = cfg["path"]
         self._meta: Mapping[str, Any] = MappingProxyType({DGRAM_CLIENT: MappingProxyType({"peer": self.path})})
@@ -408,6 +409,6 @@ def unix_datagram_client(config: Mapping[str, Any] | None = None, /, **options: 
         Traceback (most recent call last):
         ...
         rxunix.ConfigError: unix_datagram_client: unknown option 'retry'; allowed: config, codec, \
-preprocessors, postprocessors, reconnect, runtime, rng, path, bind, buf_size, queue_size
+preprocessors, postprocessors, reconnect, runtime, rng, metrics_interval_s, path, bind, buf_size, queue_size
     """
     return UnixDatagramClient(config, **options)

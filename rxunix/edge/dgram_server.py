@@ -103,6 +103,7 @@ CONNECTOR_SCHEMA: dict[str, Option] = {
     "preprocessors": Option((list, tuple), None),
     "postprocessors": Option((list, tuple), None),
     "runtime": Option(Runtime, None),
+    "metrics_interval_s": Option((int, float), None),
 }
 
 
@@ -118,7 +119,7 @@ class UnixDatagramServer(Connector):
         self._systemd = check_listen_config(cfg["path"], cfg["permissions"], cfg["systemd"])
         self._decoders = DecoderFactory(opts["preprocessors"] or [], opts["codec"])
         self._encoders = EncoderFactory(opts["codec"], opts["postprocessors"] or [])
-        super().__init__(runtime=opts["runtime"])
+        super().__init__(runtime=opts["runtime"], metrics_interval_s=opts["metrics_interval_s"])
         #: The validated configuration (read-only).
         self.config: Mapping[str, Any] = MappingProxyType(cfg)
         self.path: str = cfg["path"]
