@@ -21,6 +21,7 @@ from reactivex.subject import Subject
 from ..core.display import html_of
 from ..core.errors import ConfigError
 from ..core.event import ErrorEvent, Event, error_event
+from ..core.lifecycle import ConnectorState, advance
 from .flowctl import PauseGate, Readiness, auto_link_hook
 from .metering import Meter
 from .ports import EventSubject, Inlet
@@ -55,7 +56,7 @@ class Connector(ABC):
         self._err: Subject[ErrorEvent] = Subject()
         self.in_: Inlet = Inlet(self)
         self.stats: Counter[str] = Counter()
-        self.state = "new"
+        self.state: ConnectorState = ConnectorState.NEW
         self._stopped = gevent.event.Event()
         #: Name in metrics tags and summaries (a flow runner sets it); default: path or kind.
         self.name: str | None = None
@@ -128,14 +129,14 @@ class Connector(ABC):
     def start(self) -> Self:
         """Start the connector; returns at once (the connector runs on its hub)."""
         if self.state != "new":
-            raise RuntimeError(f"{self.kind}: start() called in state {self.state!r}")
+            raise RuntimeError(f"{self.kind}: start() called in state {str(self.state)!r}")
         self.runtime.call(self._start_in_hub)
         return self
 
     def stop(self, timeout: float | None = 10.0) -> None:
         """Stop and drain: pending output written, tails flushed, resources released."""
         if self.state in ("new", "stopped"):
-            self.state = "stopped"
+            self.state = advance(self.state, ConnectorState.STOPPED)
             return
         self.runtime.call(self._stop_in_hub, timeout, timeout=None if timeout is None else timeout + 5)
 
@@ -166,13 +167,13 @@ class Connector(ABC):
     # ---- for subclasses (hub thread only) ---------------------------------
     def _start_in_hub(self) -> None:
         self._start()
-        self.state = "running"
+        self.state = advance(self.state, ConnectorState.RUNNING)
         self._meter.start()
 
     def _stop_in_hub(self, timeout: float | None) -> None:
         if self.state == "stopped":
             return
-        self.state = "stopping"
+        self.state = advance(self.state, ConnectorState.STOPPING)
         try:
             self._stop(timeout)
         finally:
@@ -182,7 +183,7 @@ class Connector(ABC):
         """Mark stopped and complete ``out`` and ``err`` (idempotent)."""
         if self.state == "stopped" and self._stopped.is_set():
             return
-        self.state = "stopped"
+        self.state = advance(self.state, ConnectorState.STOPPED)
         self._stopped.set()
         self._meter.finish()
         self._readiness.complete()
