@@ -45,6 +45,7 @@ __all__ = [
     "postprocessor_factory",
     "codec_factory",
     "names",
+    "builtin_names",
 ]
 
 Kind = Literal["preprocessor", "postprocessor", "codec"]
@@ -105,6 +106,11 @@ _BASES: dict[str, type] = {
 def names(kind: Kind) -> list[str]:
     """The registered names of one kind, sorted."""
     return sorted(_REGISTRY[kind])
+
+
+def builtin_names(kind: Kind) -> list[str]:
+    """The names rxunix itself provides for one kind (not those registered since), sorted."""
+    return sorted(n for n, entry in _REGISTRY[kind].items() if isinstance(entry, str) and entry.startswith("rxunix."))
 
 
 def _register(kind: Kind, name: str, factory: Callable[..., Any], replace: bool) -> None:
