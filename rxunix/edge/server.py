@@ -88,7 +88,7 @@ from ..core.routing import route
 from ..core.server_conn import Evicted, ServerConn
 from .base import Connector
 from .limits import ConnectionLimit
-from .listen import check_listen_config, listen_socket
+from .listen import check_listen_config, listen_socket, worker_meta
 from .runtime import Runtime
 from .sockpath import SocketIdentity, remove_if_ours
 from .turns import Turns
@@ -305,7 +305,7 @@ class UnixSocketServer(Connector):
             pid, uid, gid = _CRED.unpack(sock.getsockopt(gsocket.SOL_SOCKET, _SO_PEERCRED, _CRED.size))
         except (OSError, struct.error):
             pid = uid = gid = None
-        record = FrozenRecord(path=self.path, peer=peer, pid=pid, uid=uid, gid=gid)
+        record = FrozenRecord(path=self.path, peer=peer, pid=pid, uid=uid, gid=gid, **worker_meta())
         core = ServerConn(self._decoders(), self._encoders(), meta=MappingProxyType({SERVER: record}),
                           max_pending=self._max_pending)
         conn = _Conn(sock, peer, record, core)
