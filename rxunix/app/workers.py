@@ -58,10 +58,10 @@ of a worker carry ``[worker N]`` after the runner's name.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -75,17 +75,14 @@ from gevent import monkey
 from gevent import socket as gsocket
 
 from ..core.origin import DGRAM_SERVER, SERVER
-from ..edge import prebound
 from ..edge.listen import Listening, close_listening, listen_socket
-from .monitoring import Monitor
+from . import across
+from .worker_process import label, run_worker
 
 __all__ = ["Supervisor", "supervise", "RESTART_DELAY", "describe_status"]
 
 #: A worker that dies sooner than this (seconds) after it started is restarted this much later.
 RESTART_DELAY = 1.0
-#: Seconds between a worker's checks that its supervisor is alive (besides PR_SET_PDEATHSIG).
-PARENT_CHECK = 1.0
-_PR_SET_PDEATHSIG = 1
 _waitpid: Callable[[int, int], tuple[int, int]] = monkey.get_original("os", "waitpid")
 
 
@@ -156,6 +153,10 @@ class Supervisor:
         self._failed = False
         self._in_child = False
         self.pid = os.getpid()
+        #: Windows declared with across_workers() in the supervisor's build (run by the aggregator).
+        self.windows = across.take_registered()
+        self.link_path = ""
+        self._link_dir: str | None = None
 
     # ---- the supervisor's life ---------------------------------------------
     def run(self) -> int:
@@ -169,7 +170,7 @@ class Supervisor:
                 return 1
             if runner.handle_signals:
                 self._handlers = [gevent.signal_handler(s, self._on_signal, s) for s in (signal.SIGINT, signal.SIGTERM)]
-            for number in range(1, self.count + 1):
+            for number in range(0 if self.windows else 1, self.count + 1):
                 self._spawn(number)
             while runner.status is None:
                 self._tick(0.5)
@@ -205,6 +206,11 @@ class Supervisor:
                 self.runner.log(f"{entry.name}: cannot start: {exc}")
                 return False
             self.bound.append(_Bound(conn.path, gsocket.SOCK_STREAM, ls))
+        if self.windows:  # the aggregator's internal socket, private to this run
+            self._link_dir = tempfile.mkdtemp(prefix="rx-agg-")
+            self.link_path = os.path.join(self._link_dir, "link.sock")
+            ls = listen_socket(self.link_path, gsocket.SOCK_STREAM, "=600")
+            self.bound.append(_Bound(self.link_path, gsocket.SOCK_STREAM, ls))
         return True
 
     def _tick(self, timeout: float) -> None:
@@ -241,7 +247,7 @@ class Supervisor:
         while self.workers and time.monotonic() < deadline:
             self._tick(min(0.5, max(0.0, deadline - time.monotonic())))
         for w in list(self.workers.values()):
-            runner.log(f"worker {w.number} (pid {w.pid}) did not stop within {limit:g}s: killed (SIGKILL)")
+            runner.log(f"{label(w.number)} (pid {w.pid}) did not stop within {limit:g}s: killed (SIGKILL)")
             _kill(w.pid, signal.SIGKILL)
             self.killed += 1
             self._failed = True
@@ -257,6 +263,12 @@ class Supervisor:
                 close_listening(b.path, b.listening)
             except OSError as exc:
                 self.runner.log(f"{b.path}: cannot remove the socket: {exc}")
+        if self._link_dir is not None:
+            try:
+                os.rmdir(self._link_dir)
+            except OSError as exc:
+                self.runner.log(f"{self._link_dir}: cannot remove the directory: {exc}")
+            self._link_dir = None
 
     # ---- signals ------------------------------------------------------------
     def _on_signal(self, signum: int) -> None:
@@ -292,7 +304,7 @@ class Supervisor:
         os.close(write_fd)
         os.set_blocking(read_fd, False)
         self.workers[number] = _Worker(number, pid, read_fd, time.monotonic())
-        self.runner.log(f"worker {number} (pid {pid}) started")
+        self.runner.log(f"{label(number)} (pid {pid}) started")
 
     def _read(self, w: _Worker) -> None:
         """Take what worker ``w`` wrote on its pipe (messages, or EOF once it is gone)."""
@@ -314,10 +326,10 @@ class Supervisor:
     def _message(self, w: _Worker, text: str) -> None:
         if text == "ready":
             w.ready = True
-            self.runner.log(f"worker {w.number} (pid {w.pid}) ready")
+            self.runner.log(f"{label(w.number)} (pid {w.pid}) ready")
         elif text.startswith("exit "):
             status = int(text[5:]) if text[5:].strip().lstrip("-").isdigit() else 1
-            self.runner.exit(status, f"worker {w.number}: its flow ended the run with status {status}")
+            self.runner.exit(status, f"{label(w.number)}: its flow ended the run with status {status}")
 
     def _reap(self) -> None:
         for w in list(self.workers.values()):
@@ -339,14 +351,14 @@ class Supervisor:
         runner = self.runner
         if runner.status is not None:  # stopping: a clean end is exit 0 (or the flow's own status)
             if status is None or os.waitstatus_to_exitcode(status) not in (0, runner.status):
-                runner.log(f"worker {w.number} (pid {w.pid}) ended: {what}")
+                runner.log(f"{label(w.number)} (pid {w.pid}) ended: {what}")
                 self._failed = True
             return
         if not w.ready:
-            runner.log(f"worker {w.number} (pid {w.pid}) failed to start ({what})")
-            runner.exit(1, f"worker {w.number} failed to start")
+            runner.log(f"{label(w.number)} (pid {w.pid}) failed to start ({what})")
+            runner.exit(1, f"{label(w.number)} failed to start")
             return
-        runner.log(f"worker {w.number} (pid {w.pid}) died ({what}) after {lived:.1f}s: "
+        runner.log(f"{label(w.number)} (pid {w.pid}) died ({what}) after {lived:.1f}s: "
                    "its connections are lost; restarting it")
         self.restarts += 1
         self._restart_at[w.number] = time.monotonic() + (RESTART_DELAY if lived < RESTART_DELAY else 0.0)
@@ -365,84 +377,13 @@ class Supervisor:
         try:
             self._in_child = True
             os.close(read_fd)
-            status = self._work(number, write_fd)
+            status = run_worker(self, number, write_fd)
         except BaseException:
             traceback.print_exc()
         finally:
             for stream in (sys.stdout, sys.stderr):
                 _flush(stream)
             os._exit(status)
-
-    def _work(self, number: int, write_fd: int) -> int:
-        for h in self._handlers:  # the supervisor's signal handlers and greenlets are not ours
-            h.cancel()
-        for g in getattr(self.runner, "_greenlets", []):
-            g.kill(block=False)
-        for fd in [self._wake_r, self._wake_w] + [w.pipe for w in self.workers.values()]:
-            os.close(fd)
-        _parent_death_signal(signal.SIGTERM)
-        if os.getppid() != self.pid:
-            return 0  # the supervisor is already gone
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        prebound.set_worker(number)
-        for b in self.bound:
-            prebound.adopt(b.path, b.kind, b.listening.sock.fileno())
-        runner = worker_runner(self.runner, number)
-        asked: list[str] = []
-
-        def stop(reason: str) -> None:
-            if not asked:
-                asked.append(reason)
-                runner.exit(0, reason)
-
-        term = gevent.signal_handler(signal.SIGTERM, stop, "stop requested (SIGTERM)")
-        watch = gevent.spawn(_watch_parent, self.pid, stop)
-        runner.on_started = lambda: _send(write_fd, b"ready\n")
-        try:
-            status: int = runner.run()
-        finally:
-            term.cancel()
-            watch.kill(block=False)
-        if not asked:  # the flow ended the run: the whole run ends
-            _send(write_fd, f"exit {status}\n".encode())
-        return status
-
-
-def worker_runner(parent: Any, number: int) -> Any:
-    """A runner for worker ``number``: ``parent``'s options, its flow functions deployed anew."""
-    mon = parent.monitor
-    runner = type(parent)(params=parent.params, drain_timeout=parent.drain_timeout, handle_signals=False,
-                          name=f"{parent.name} [worker {number}]", log=parent._log, summary=parent.summary,
-                          monitor=Monitor(metrics=mon.metrics, interval=mon.interval, progress=mon.progress))
-    runner.stop_grace = parent.stop_grace
-    runner.worker = number
-    for fn, name in parent._deployed:
-        runner.deploy(fn, name)
-    return runner
-
-
-def _watch_parent(parent: int, stop: Callable[[str], None]) -> None:
-    while os.getppid() == parent:
-        gevent.sleep(PARENT_CHECK)
-    stop("the supervisor has gone")
-
-
-def _parent_death_signal(signum: int) -> None:
-    """Ask Linux to send ``signum`` to this process when its parent dies (no-op elsewhere)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-
-
-def _send(fd: int, data: bytes) -> None:
-    try:
-        os.write(fd, data)
-    except OSError:  # the supervisor has gone
-        pass
 
 
 def _drain(fd: int) -> None:
