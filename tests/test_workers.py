@@ -431,3 +431,52 @@ def test_a_global_window_is_cut_over_all_workers_and_reaches_each_contributor_on
     assert max(workers_in) > 1, "aggregates mix events of several workers"
     for c in conns:
         c.close()
+
+
+def test_a_flow_that_ends_the_run_in_one_worker_ends_every_worker(service: Callable[..., Service]) -> None:
+    flow = ECHO_FLOW + '''
+    s.out.pipe(ops.filter(lambda e: e.value.get("quit"))).subscribe(lambda e: ctx.exit(3))
+'''
+    svc = service(flow, 3)
+    pids = svc.wait_ready(3)
+    c = Client(svc.path)
+    c.send([{"quit": True}])
+    assert svc.proc.wait(30) == 3, svc.text()
+    assert re.search(r"worker \d: its flow ended the run with status 3", svc.text())
+    assert not any(alive(p) for p in pids.values())
+    assert not os.path.exists(svc.path)
+    c.close()
+
+
+def test_metrics_and_monkey_patch_with_workers(service: Callable[..., Service], tmp_path: Path) -> None:
+    metrics = tmp_path / "metrics.jsonl"
+    svc = service(ECHO_FLOW, 2, "--monkey-patch", "--metrics", str(metrics), "--metrics-interval", "0.1")
+    svc.wait_ready(2)
+    c = Client(svc.path)
+    c.send([{"c": 0, "i": n} for n in range(10)])
+    assert [r["i"] for r in c.recv(10)] == list(range(10))
+    c.close()
+
+    def names() -> set[str]:
+        text = metrics.read_text() if metrics.exists() else ""
+        return {simplejson.loads(line)["tags"]["connector"] for line in text.splitlines() if line.endswith("}")}
+
+    wait_until(lambda: {"flow/unix_socket_server@worker1", "flow/unix_socket_server@worker2"} <= names(), 20,
+               "metrics lines of both workers")
+    assert svc.stop(signal.SIGINT) == 0, svc.text()
+
+
+def test_a_second_signal_kills_the_workers_at_once(service: Callable[..., Service]) -> None:
+    svc = service(STUCK_FLOW, 2)
+    pids = svc.wait_ready(2)
+    c = Client(svc.path)
+    c.send([{"block": True, "c": 0, "i": 0}])
+    svc.wait_line("^blocked$")
+    svc.proc.send_signal(signal.SIGTERM)
+    svc.wait_line("stopping: SIGTERM received")
+    svc.proc.send_signal(signal.SIGTERM)
+    assert svc.proc.wait(10) == 128 + signal.SIGTERM, svc.text()
+    assert "SIGTERM again: killing the workers without draining" in svc.text()
+    assert not any(alive(p) for p in pids.values())
+    assert not os.path.exists(svc.path)
+    c.close()

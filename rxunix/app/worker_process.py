@@ -108,6 +108,8 @@ def worker_runner(parent: Any, number: int) -> Any:
     runner.worker = number
     for fn, name in parent._deployed:
         runner.deploy(fn, name)
+    for entry in runner.entries:  # metrics lines name the worker: connector "flow/kind@workerN"
+        entry.connector.name = f"{entry.name}@worker{number}"
     return runner
 
 

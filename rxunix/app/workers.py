@@ -49,11 +49,17 @@ What the supervisor does
        (``prctl(PR_SET_PDEATHSIG)`` on Linux) and also check their parent
        every second; either way they drain and exit.
 
+Windows declared with :func:`rxunix.app.across.across_workers` are cut over
+the events of all workers by one more supervised process, the aggregator
+(logged as ``aggregator``; see :mod:`rxunix.app.across`).
+
 Workers ignore SIGINT (a Ctrl-C in a terminal reaches the whole process
 group; the supervisor forwards the stop as SIGTERM). Every other connector of
 the flows (clients, file sources and sinks, consoles) runs in every worker:
 give files per-worker names with ``ctx.runner.worker``. Log and summary lines
-of a worker carry ``[worker N]`` after the runner's name.
+of a worker carry ``[worker N]`` after the runner's name; its connectors are
+named ``FLOW/KIND@workerN`` in metrics (``--metrics FILE``: every worker
+appends its lines; ``--metrics-port`` is refused).
 """
 
 from __future__ import annotations
