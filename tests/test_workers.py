@@ -480,3 +480,45 @@ def test_a_second_signal_kills_the_workers_at_once(service: Callable[..., Servic
     assert not any(alive(p) for p in pids.values())
     assert not os.path.exists(svc.path)
     c.close()
+
+
+PLAIN_FLOW = '''
+def flow(ctx):
+    s = ctx.server(codec="json", preprocessors=["separate"], postprocessors=["separate"],
+                   config={"path": ctx.param("socket"), "systemd": ctx.param("systemd") == "1"})
+    s.out.subscribe(s.in_)
+'''
+
+LAUNCH_SYSTEMD = '''
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(16)
+os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
+os.execv(sys.executable, [sys.executable, "-m", "rxunix", "run", "--workers", "2", sys.argv[2],
+                          "--set", "socket=" + sys.argv[1], "--set", "systemd=1"])
+'''
+
+
+@pytest.mark.parametrize("how", ["abstract", "systemd"])
+def test_abstract_and_systemd_sockets_are_shared_too(how: str, service: Callable[..., Service],
+                                                     tmp_path: Path, short_tmp: str) -> None:
+    flow = tmp_path / "plain.py"
+    flow.write_text(PLAIN_FLOW)
+    if how == "abstract":
+        sock = f"@rx-workers-{os.getpid()}"
+        svc = service(PLAIN_FLOW, 2, script=[sys.executable, "-m", "rxunix", "run", "--workers", "2", str(flow),
+                                             "--set", f"socket={sock}"])
+    else:
+        sock = os.path.join(short_tmp, "sd.sock")
+        svc = service(PLAIN_FLOW, 2, script=[sys.executable, "-c", LAUNCH_SYSTEMD, sock, str(flow)])
+    svc.wait_ready(2)
+    c = Client("\0" + sock[1:] if how == "abstract" else sock)
+    c.send([{"x": n} for n in range(20)])
+    assert [r["x"] for r in c.recv(20)] == list(range(20))
+    c.close()
+    assert svc.stop() == 0, svc.text()
+    if how == "systemd":
+        assert os.path.exists(sock), "a socket passed by systemd is systemd's: never unlinked"
