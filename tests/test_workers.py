@@ -356,13 +356,15 @@ def flow(ctx):
     assert "--metrics-port: not available with --workers" in svc.text()
 
 
-def test_bench_workers_quick_runs_to_the_end() -> None:
+@pytest.mark.parametrize("extra", [[], ["--global-window", "40"]])
+def test_bench_workers_quick_runs_to_the_end(extra: list[str]) -> None:
     """The scaling benchmark's smoke run: every reply counted, one row per worker count (not timed)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_workers.py"), "--quick"],
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_workers.py"), "--quick", *extra],
                           capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "machine:" in proc.stdout and "command: python bench/bench_workers.py --quick" in proc.stdout
+    command = " ".join(["command: python bench/bench_workers.py --quick", *extra])
+    assert "machine:" in proc.stdout and command in proc.stdout
     assert re.search(r"^\| 1 +\| [\d,]+ +\| 1\.00x", proc.stdout, re.M), proc.stdout
     assert re.search(r"^\| 2 +\| [\d,]+ +\| \d+\.\d\dx", proc.stdout, re.M), proc.stdout
 
