@@ -301,10 +301,20 @@ class Supervisor:
     # ---- workers ------------------------------------------------------------
     def _spawn(self, number: int) -> None:
         """Fork worker ``number``; the child never returns from here."""
-        read_fd, write_fd = os.pipe()
         for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
             _flush(stream)
-        pid = gevent.os.fork_gevent()
+        try:
+            read_fd, write_fd = os.pipe()
+            try:
+                pid = gevent.os.fork_gevent()
+            except OSError:
+                os.close(read_fd)
+                os.close(write_fd)
+                raise
+        except OSError as exc:  # out of processes or memory: the run cannot be what was asked
+            self.runner.log(f"cannot start {label(number)}: {exc}")
+            self.runner.exit(1, f"cannot start {label(number)}")
+            return
         if pid == 0:
             self._child(number, read_fd, write_fd)
         os.close(write_fd)
