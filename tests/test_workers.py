@@ -524,3 +524,37 @@ def test_abstract_and_systemd_sockets_are_shared_too(how: str, service: Callable
     assert svc.stop() == 0, svc.text()
     if how == "systemd":
         assert os.path.exists(sock), "a socket passed by systemd is systemd's: never unlinked"
+
+
+def test_across_workers_without_workers_is_the_window_itself() -> None:
+    from rxunix.app.across import across_workers, reset
+    from rxunix.rx.windows import tumbling_count
+
+    reset()
+    window = tumbling_count(3)
+    assert across_workers(window) is window
+    with pytest.raises(TypeError, match="needs a window operator"):
+        across_workers(3)  # type: ignore[arg-type]
+    reset()
+
+
+def test_a_killed_aggregator_is_restarted_and_the_links_come_back(service: Callable[..., Service]) -> None:
+    svc = service(GLOBAL_FLOW, 2)
+    svc.wait_ready(2)
+    old = int(svc.wait_line(r"aggregator \(pid (\d+)\) ready").group(1))
+    os.kill(old, signal.SIGKILL)
+    svc.wait_line(rf"aggregator \(pid {old}\) died \(killed by SIGKILL\)")
+    svc.wait_line(rf"aggregator \(pid (?!{old}\))\d+\) ready")
+    conns = [Client(svc.path) for _ in range(4)]
+    for i, c in enumerate(conns):
+        c.send([{"c": i, "i": n} for n in range(40)])
+    seen: set[tuple[int, int]] = set()
+    for i, c in enumerate(conns):  # each client reads until an aggregate held its last event
+        while (i, 39) not in seen:
+            aggs = c.recv(1)
+            assert aggs, f"client {i}: connection ended"
+            seen.update((v["c"], v["i"]) for v in aggs[0])
+    assert seen == {(i, n) for i in range(4) for n in range(40)}
+    for c in conns:
+        c.close()
+    assert svc.stop() == 0, svc.text()
