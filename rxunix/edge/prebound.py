@@ -4,8 +4,8 @@ A supervising parent binds each server's socket once (path safety, permissions,
 stale-socket rules: :func:`rxunix.edge.listen.listen_socket`) and forks its
 workers. In a worker, :func:`adopt` registers each inherited listening file
 descriptor under its server's ``(path, socket type)``; a server of that path
-then takes a duplicate of it (:func:`take`) instead of binding, and never
-unlinks the path (the parent removes it, once). :func:`set_worker` records
+then takes it (:func:`take`) instead of binding, and never unlinks the path
+(the parent removes it, once). :func:`set_worker` records
 the worker's number, which servers add to each connection's metadata
 (:func:`worker_meta`)::
 
