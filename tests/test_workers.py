@@ -68,7 +68,8 @@ class Service:
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         cmd = script or [sys.executable, "-m", "rxunix", "run", "--workers", str(workers), str(flow),
                          "--set", f"socket={sock}", "--quiet", *extra]
-        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                     start_new_session=True)  # its own process group, as in a terminal
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -558,3 +559,18 @@ def test_a_killed_aggregator_is_restarted_and_the_links_come_back(service: Calla
     for c in conns:
         c.close()
     assert svc.stop() == 0, svc.text()
+
+
+def test_ctrl_c_to_the_process_group_drains_once(service: Callable[..., Service]) -> None:
+    """A terminal's Ctrl-C reaches every process of the group: workers ignore it, the supervisor forwards it."""
+    svc = service(ECHO_FLOW, 3)
+    pids = svc.wait_ready(3)
+    c = Client(svc.path)
+    c.send([{"c": 0, "i": n} for n in range(100)])
+    assert [r["i"] for r in c.recv(100)] == list(range(100))
+    os.killpg(svc.proc.pid, signal.SIGINT)
+    assert svc.proc.wait(30) == 0, svc.text()
+    assert "stopping: SIGINT received" in svc.text()
+    assert svc.text().count("stop requested (SIGTERM)") == 3
+    assert not any(alive(p) for p in pids.values())
+    c.close()
