@@ -53,8 +53,11 @@ def run_worker(sup: Any, number: int, write_fd: int) -> int:
         return 0  # the supervisor is already gone
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     prebound.set_worker(number or None)
-    for b in sup.bound:
-        prebound.adopt(b.path, b.kind, b.listening.sock.fileno())
+    for b in sup.bound:  # the aggregator takes the internal socket only, workers the servers' only
+        if (b.path == sup.link_path) == (number == 0):
+            prebound.adopt(b.path, b.kind, b.listening.sock.fileno())
+        else:
+            b.listening.sock.close()  # this process's copy: it must not keep the socket open
     runner = _build(sup, number)
     asked: list[str] = []
 
