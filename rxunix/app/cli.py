@@ -4,7 +4,7 @@
 
     rxunix demo [--input FILE] [--dir DIR] [--socket PATH] [--server-delay S] [--timeout S] [--quiet]
                 [--progress]
-    rxunix run FLOW.py [--flow NAME]... [--set NAME=VALUE]... [--drain-timeout S] [--monkey-patch]
+    rxunix run FLOW.py [--flow NAME]... [--set NAME=VALUE]... [--drain-timeout S] [--workers N] [--monkey-patch]
                        [--metrics FILE|-] [--metrics-interval S] [--metrics-port PORT] [--progress|--quiet]
     rxunix server PATH [--codec SPEC] [--pre SPEC]... [--post SPEC]... [--permissions MODE]
                        [--buf-size N] [--echo] [--meta] [--pretty] [--dgram] [--systemd [NAME]]
@@ -154,7 +154,10 @@ def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             os.makedirs(params["dir"], exist_ok=True)
         except OSError as exc:
             parser.error(f"argument --set: dir={params['dir']}: cannot create the directory: {exc}")
-    runner = Runner(params=params, drain_timeout=args.drain_timeout, monitor=_monitor(args, parser))
+    if args.workers and args.metrics_port is not None:
+        parser.error("argument --metrics-port: not available with --workers (each worker would serve it)")
+    runner = Runner(params=params, drain_timeout=args.drain_timeout, monitor=_monitor(args, parser),
+                    workers=args.workers)
     try:
         functions = load_flow_file(args.flow_file, args.flow)
     except FlowFileError as exc:

@@ -125,19 +125,10 @@ from ..edge.exit import ExitConnector
 from ..edge.files import FileSink, FileSource
 from ..edge.runtime import LocalRuntime, Runtime, get_runtime
 from .monitoring import Monitor
+from .workers import supervise
 
-__all__ = [
-    "Flow",
-    "Runner",
-    "FlowFileError",
-    "load_flow_file",
-    "out_or_exit",
-    "client_ready",
-    "SINK",
-    "SERVER",
-    "CLIENT",
-    "SOURCE",
-]
+__all__ = ["Flow", "Runner", "FlowFileError", "load_flow_file", "out_or_exit", "client_ready",
+           "SINK", "SERVER", "CLIENT", "SOURCE"]
 
 C = TypeVar("C", bound=Connector)
 FlowFunction = Callable[["Flow"], Any]
@@ -295,6 +286,9 @@ class Runner:
     duration of :meth:`run` (the runner must then run in the main thread).
     """
 
+    on_started: Callable[[], None] | None = None  #: called once every connector has started
+    worker: int | None = None  #: this runner's number inside a worker process
+
     def __init__(
         self,
         *,
@@ -306,6 +300,7 @@ class Runner:
         runtime: Runtime | None = None,
         summary: bool = True,
         monitor: Monitor | None = None,
+        workers: int = 0,
     ) -> None:
         self.params: Mapping[str, str] = dict(params or {})
         self.drain_timeout = drain_timeout
@@ -326,12 +321,15 @@ class Runner:
         self.elapsed: float = 0.0
         #: Metrics file, Prometheus and progress options (``rxunix run``).
         self.monitor = monitor or Monitor()
+        self.workers = workers  # 0: run here
+        self._deployed: list[tuple[FlowFunction, str]] = []  # what a worker deploys again
 
     # ---- building -----------------------------------------------------------
     def deploy(self, fn: FlowFunction, name: str | None = None) -> Flow:
         """Call flow function ``fn`` with a new :class:`Flow` context (builds, starts nothing)."""
         flow = Flow(self, name or str(getattr(fn, "__name__", "flow")))
         self.flows.append(flow)
+        self._deployed.append((fn, flow.name))
         fn(flow)
         return flow
 
@@ -391,7 +389,9 @@ class Runner:
         return sorted(self.entries, key=lambda e: e.order)  # stable: registration order within a class
 
     def run(self) -> int:
-        """Start everything, wait for the end, drain; return the exit status."""
+        """Start everything (``workers=N``: N worker processes), wait for the end, drain; return the status."""
+        if self.workers:
+            return supervise(self)
         handlers = []
         if self.handle_signals:
             for signum in (signal.SIGINT, signal.SIGTERM):
@@ -413,6 +413,8 @@ class Runner:
                     self.exit(1, f"{entry.name} failed to start")
                     break
                 started.append(entry)
+            if self.on_started is not None and not self._state.done.is_set():
+                self.on_started()
             self._wait(started)
             self._stop_all(started)
         finally:

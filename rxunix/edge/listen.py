@@ -36,10 +36,12 @@ from ..core.activation import ActivationError, check_option, listen_fds, select_
 from ..core.address import is_abstract, sockaddr
 from ..core.errors import SocketPathError
 from ..core.permissions import check_socket_permissions, parse_permissions
+from .prebound import take as take_prebound
+from .prebound import worker_meta
 from .security import check_socket_dir
 from .sockpath import SocketIdentity, bind_secure, check_length, remove_if_ours
 
-__all__ = ["Listening", "check_listen_config", "listen_socket", "inherited_socket", "close_listening"]
+__all__ = ["Listening", "check_listen_config", "listen_socket", "inherited_socket", "close_listening", "worker_meta"]
 
 _TYPE_NAMES = {gsocket.SOCK_STREAM: "stream", gsocket.SOCK_DGRAM: "datagram"}
 _UNIT_KEYS = {gsocket.SOCK_STREAM: "ListenStream=", gsocket.SOCK_DGRAM: "ListenDatagram="}
@@ -81,6 +83,9 @@ def listen_socket(
     :class:`~rxunix.errors.SocketPathError` or
     :class:`~rxunix.core.activation.ActivationError`.
     """
+    prebound = take_prebound(path, kind)  # a worker's socket, bound by its supervisor
+    if prebound is not None:
+        return Listening(gsocket.socket(fileno=prebound), None)
     if systemd:
         return Listening(inherited_socket(systemd, kind), None)
     sock = gsocket.socket(gsocket.AF_UNIX, kind)

@@ -78,7 +78,7 @@ from ..core.routing import route
 from ..core.server_conn import Evicted, ServerConn
 from .base import Connector
 from .limits import ConnectionLimit
-from .listen import check_listen_config, listen_socket
+from .listen import check_listen_config, listen_socket, worker_meta
 from .peers import PeerConnection, next_peer_id, peer_credentials, peer_gone
 from .runtime import Runtime
 from .sockpath import SocketIdentity, remove_if_ours
@@ -256,7 +256,7 @@ class UnixSocketServer(Connector):
     def _open(self, sock: Any) -> None:
         peer = next_peer_id()
         pid, uid, gid = peer_credentials(sock)
-        record = FrozenRecord(path=self.path, peer=peer, pid=pid, uid=uid, gid=gid)
+        record = FrozenRecord(path=self.path, peer=peer, pid=pid, uid=uid, gid=gid, **worker_meta())
         core = ServerConn(self._decoders(), self._encoders(), meta=MappingProxyType({SERVER: record}),
                           max_pending=self._max_pending)
         conn = PeerConnection(sock, peer, record, core)

@@ -1,0 +1,140 @@
+"""What runs inside a forked worker (or the aggregator) of ``rxunix run --workers`` (see :mod:`.workers`).
+
+:func:`run_worker` is called in the child right after the fork: it drops what
+belongs to the supervisor (signal handlers, greenlets, pipes), asks the kernel
+for SIGTERM when the supervisor dies, registers the inherited listening
+sockets (:mod:`rxunix.edge.prebound`), builds a runner and runs it. Worker
+``0`` is the aggregator of the windows declared with
+:func:`rxunix.app.across.across_workers`; workers ``1..N`` run the flows.
+A worker tells the supervisor on its pipe ``ready`` once every connector has
+started, and ``exit STATUS`` when its flow (not the supervisor) ended the run.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+
+from ..core.origin import SERVER as SERVER_KIND
+from ..edge import prebound
+from . import across
+from .monitoring import Monitor
+
+__all__ = ["run_worker", "worker_runner", "label", "PARENT_CHECK"]
+
+#: Seconds between a worker's checks that its supervisor is alive (besides PR_SET_PDEATHSIG).
+PARENT_CHECK = 1.0
+_PR_SET_PDEATHSIG = 1
+#: Start order of a worker's link to the aggregator: after sinks (0), before servers (10).
+_LINK_ORDER = 5
+
+
+def label(number: int) -> str:
+    """``"worker N"``, or ``"aggregator"`` for 0."""
+    return "aggregator" if number == 0 else f"worker {number}"
+
+
+def run_worker(sup: Any, number: int, write_fd: int) -> int:
+    """The body of worker ``number`` forked by supervisor ``sup``; returns its exit status."""
+    for h in sup._handlers:  # the supervisor's signal handlers and greenlets are not ours
+        h.cancel()
+    for g in getattr(sup.runner, "_greenlets", []):
+        g.kill(block=False)
+    for fd in [sup._wake_r, sup._wake_w] + [w.pipe for w in sup.workers.values()]:
+        os.close(fd)
+    _parent_death_signal(signal.SIGTERM)
+    if os.getppid() != sup.pid:
+        return 0  # the supervisor is already gone
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    prebound.set_worker(number or None)
+    for b in sup.bound:  # the aggregator takes the internal socket only, workers the servers' only
+        if (b.path == sup.link_path) == (number == 0):
+            prebound.adopt(b.path, b.kind, b.listening.sock.fileno())
+        else:
+            b.listening.sock.close()  # this process's copy: it must not keep the socket open
+    runner = _build(sup, number)
+    asked: list[str] = []
+
+    def stop(reason: str) -> None:
+        if not asked:
+            asked.append(reason)
+            runner.exit(0, reason)
+
+    term = gevent.signal_handler(signal.SIGTERM, stop, "stop requested (SIGTERM)")
+    watch = gevent.spawn(_watch_parent, sup.pid, stop)
+    runner.on_started = lambda: _send(write_fd, b"ready\n")
+    try:
+        status: int = runner.run()
+    finally:
+        term.cancel()
+        watch.kill(block=False)
+    if not asked:  # the flow ended the run: the whole run ends
+        _send(write_fd, f"exit {status}\n".encode())
+    return status
+
+
+def _build(sup: Any, number: int) -> Any:
+    """The runner of worker ``number``: the aggregator's flow for 0, else the deployed flows."""
+    if number == 0:
+        runner = _runner(sup.runner, "aggregator")
+        runner.deploy(across.aggregator_flow(sup.link_path, sup.windows), "across-workers")
+        return runner
+    link = across.WorkerLink(sup.link_path) if sup.windows else None
+    across.reset(link)
+    runner = worker_runner(sup.runner, number)
+    if link is not None:
+        runner.flows[0].add(link.client, name="across-workers link", order=_LINK_ORDER)
+        for entry in runner.entries:
+            if entry.connector.kind == SERVER_KIND:
+                entry.connector.closed.subscribe(link.forget)
+    return runner
+
+
+def _runner(parent: Any, tag: str) -> Any:
+    mon = parent.monitor
+    runner = type(parent)(params=parent.params, drain_timeout=parent.drain_timeout, handle_signals=False,
+                          name=f"{parent.name} [{tag}]", log=parent._log, summary=parent.summary,
+                          monitor=Monitor(metrics=mon.metrics, interval=mon.interval, progress=mon.progress))
+    runner.stop_grace = parent.stop_grace
+    return runner
+
+
+def worker_runner(parent: Any, number: int) -> Any:
+    """A runner for worker ``number``: ``parent``'s options, its flow functions deployed anew."""
+    runner = _runner(parent, f"worker {number}")
+    runner.worker = number
+    for fn, name in parent._deployed:
+        runner.deploy(fn, name)
+    for entry in runner.entries:  # metrics lines name the worker: connector "flow/kind@workerN"
+        entry.connector.name = f"{entry.name}@worker{number}"
+    return runner
+
+
+def _watch_parent(parent: int, stop: Callable[[str], None]) -> None:
+    while os.getppid() == parent:
+        gevent.sleep(PARENT_CHECK)
+    stop("the supervisor has gone")
+
+
+def _parent_death_signal(signum: int) -> None:
+    """Ask Linux to send ``signum`` to this process when its parent dies (no-op elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _send(fd: int, data: bytes) -> None:
+    try:
+        os.write(fd, data)
+    except OSError:  # the supervisor has gone
+        pass

@@ -1,0 +1,431 @@
+"""Every core: the pre-fork supervisor behind ``rxunix run --workers N`` and ``Runner(workers=N)``.
+
+One rxunix process runs on one gevent hub, so on one CPU core. With workers,
+the process that runs the flows becomes a supervisor (the model is gunicorn's
+arbiter) and N forked worker processes do the work::
+
+    rxunix run --workers 4 examples/echo_server.py
+
+or in code (the flow functions are deployed as usual; :meth:`Runner.run`
+supervises)::
+
+    runner = Runner(workers=4)
+    runner.deploy(echo_server)
+    status = runner.run()
+
+What the supervisor does
+    1. The flows are built once in the supervisor (bad options fail here, exit
+       status 1). Every ``unix_socket_server`` socket is bound there, once, by
+       :func:`rxunix.edge.listen.listen_socket`: the same path safety, mode,
+       stale-socket rule, ``@abstract`` names and ``systemd`` sockets as
+       without workers. A datagram server is refused (each datagram would go
+       to any worker, so one client's order could not be kept).
+    2. It forks N workers (numbered 1..N). Each registers the inherited
+       listening sockets (:mod:`rxunix.edge.prebound`), deploys the flow
+       functions again, starts them (servers accept on the shared socket; the
+       kernel hands each new connection to one worker) and reports ``ready``.
+       A connection belongs to its worker for its whole life: framing, codecs,
+       replies, windows per connection, eviction and metrics work as in one
+       process, and its metadata says which worker holds it:
+       ``meta["unix_socket_server"]["worker"]``. Flows can read ``ctx.runner.worker``.
+    3. A worker that dies (a crash, SIGKILL, the OOM killer) loses its
+       connections; the supervisor says so on stderr and starts a new worker
+       with the same number (one that lived less than :data:`RESTART_DELAY`
+       seconds is restarted that much later). Clients with a reconnect policy
+       come back and are served by any worker. A worker that fails before it
+       reported ``ready`` (a connector that cannot start) ends the run with
+       status 1. A worker whose flow ends the run (``ctx.exit(status)``, an
+       exit connector, every connector stopped) ends the whole run with that
+       status.
+    4. SIGINT/SIGTERM (or :meth:`Runner.exit`): the supervisor closes its copy
+       of each listening socket and sends SIGTERM to every worker; each drains
+       as a single process does (accepts what waits in the backlog, writes
+       pending replies, flushes tails) and exits. A worker still alive
+       ``drain_timeout + stop_grace`` seconds later is killed (SIGKILL) and the
+       exit status becomes 1. Then the supervisor removes each socket file,
+       once (workers never unlink). A second SIGINT/SIGTERM kills the workers
+       at once and exits with ``128 + signal``.
+    5. No orphans: workers ask the kernel for SIGTERM when the supervisor dies
+       (``prctl(PR_SET_PDEATHSIG)`` on Linux) and also check their parent
+       every second; either way they drain and exit.
+
+Windows declared with :func:`rxunix.app.across.across_workers` are cut over
+the events of all workers by one more supervised process, the aggregator
+(logged as ``aggregator``; see :mod:`rxunix.app.across`).
+
+Workers ignore SIGINT (a Ctrl-C in a terminal reaches the whole process
+group; the supervisor forwards the stop as SIGTERM). Every other connector of
+the flows (clients, file sources and sinks, consoles) runs in every worker:
+give files per-worker names with ``ctx.runner.worker``. Log and summary lines
+of a worker carry ``[worker N]`` after the runner's name; its connectors are
+named ``FLOW/KIND@workerN`` in metrics (``--metrics FILE``: every worker
+appends its lines; ``--metrics-port`` is refused).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import gevent
+import gevent.os
+import gevent.select
+from gevent import monkey
+from gevent import socket as gsocket
+
+from ..core.origin import DGRAM_SERVER, SERVER
+from ..edge.listen import Listening, close_listening, listen_socket
+from . import across
+from .worker_process import label, run_worker
+
+__all__ = ["Supervisor", "supervise", "RESTART_DELAY", "describe_status"]
+
+#: A worker that dies sooner than this (seconds) after it started is restarted this much later.
+RESTART_DELAY = 1.0
+_waitpid: Callable[[int, int], tuple[int, int]] = monkey.get_original("os", "waitpid")
+
+
+def supervise(runner: Any) -> int:
+    """Run ``runner``'s deployed flows in ``runner.workers`` worker processes; return the exit status."""
+    return Supervisor(runner).run()
+
+
+def describe_status(status: int | None) -> str:
+    """A wait status in words::
+
+    >>> describe_status(0), describe_status(9), describe_status(3 << 8), describe_status(None)
+    ('exit status 0', 'killed by SIGKILL', 'exit status 3', 'exit status unknown')
+    """
+    if status is None:
+        return "exit status unknown"
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            return f"killed by {signal.Signals(sig).name}"
+        except ValueError:
+            return f"killed by signal {sig}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
+
+
+@dataclass
+class _Bound:
+    """A listening socket the supervisor bound for its workers."""
+
+    path: str
+    kind: int
+    listening: Listening
+
+
+@dataclass
+class _Worker:
+    """One live worker process, seen from the supervisor."""
+
+    number: int
+    pid: int
+    pipe: int  # read end: "ready\n", "exit STATUS\n"; EOF when the worker is gone
+    started: float
+    ready: bool = False
+    eof: bool = False
+    buffer: bytes = b""
+
+
+class Supervisor:
+    """Binds the servers' sockets, forks and supervises ``runner.workers`` workers (see the module docs)."""
+
+    def __init__(self, runner: Any) -> None:
+        workers = runner.workers
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+        self.runner = runner
+        self.count: int = workers
+        self.bound: list[_Bound] = []
+        self.workers: dict[int, _Worker] = {}
+        #: Restarts done (workers that died and were replaced).
+        self.restarts = 0
+        #: Workers killed because they did not stop in time.
+        self.killed = 0
+        self._restart_at: dict[int, float] = {}
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        self._handlers: list[Any] = []
+        self._signals = 0
+        self._failed = False
+        self._in_child = False
+        self.pid = os.getpid()
+        #: Windows declared with across_workers() in the supervisor's build (run by the aggregator).
+        self.windows = across.take_registered()
+        self.link_path = ""
+        self._link_dir: str | None = None
+
+    # ---- the supervisor's life ---------------------------------------------
+    def run(self) -> int:
+        """Bind, fork the workers, supervise until the run ends, drain them; the exit status."""
+        runner = self.runner
+        runner.started_at = time.monotonic()
+        done = runner._state.done
+        done.rawlink(self._wake)
+        try:
+            if not self._bind():
+                return 1
+            if runner.handle_signals:
+                self._handlers = [gevent.signal_handler(s, self._on_signal, s) for s in (signal.SIGINT, signal.SIGTERM)]
+            for number in range(0 if self.windows else 1, self.count + 1):
+                self._spawn(number)
+            while runner.status is None:
+                self._tick(0.5)
+            self._shutdown()
+        finally:
+            for h in self._handlers:
+                h.cancel()
+            done.unlink(self._wake)
+            self._remove_sockets()
+            for fd in (self._wake_r, self._wake_w):
+                os.close(fd)
+            runner.elapsed = time.monotonic() - runner.started_at
+        status = runner.status or 0
+        return 1 if self._failed and status == 0 else status
+
+    def _bind(self) -> bool:
+        """Bind every stream server's socket (as the server itself would); False after a failure."""
+        if self.runner.monitor.port is not None:
+            self.runner.log("error: Prometheus (--metrics-port) cannot be served by several workers")
+            return False
+        for entry in self.runner.entries:
+            conn = entry.connector
+            if conn.kind == DGRAM_SERVER:
+                self.runner.log(f"error: {entry.name}: a datagram server cannot be shared by workers "
+                                "(one client's datagrams would be spread over them, out of order)")
+                return False
+            if conn.kind != SERVER or not entry.start:
+                continue
+            try:
+                ls = listen_socket(conn.path, gsocket.SOCK_STREAM, conn.config["permissions"],
+                                   backlog=conn.config["backlog"], systemd=conn.config["systemd"] or False)
+            except Exception as exc:
+                self.runner.log(f"{entry.name}: cannot start: {exc}")
+                return False
+            self.bound.append(_Bound(conn.path, gsocket.SOCK_STREAM, ls))
+        if self.windows:  # the aggregator's internal socket, private to this run
+            self._link_dir = tempfile.mkdtemp(prefix="rx-agg-")
+            self.link_path = os.path.join(self._link_dir, "link.sock")
+            ls = listen_socket(self.link_path, gsocket.SOCK_STREAM, "=600")
+            self.bound.append(_Bound(self.link_path, gsocket.SOCK_STREAM, ls))
+        return True
+
+    def _tick(self, timeout: float) -> None:
+        """Wait for a message, a worker's end, a signal or ``timeout``; then reap and restart."""
+        now = time.monotonic()
+        if self._restart_at and self.runner.status is None:
+            timeout = max(0.0, min(timeout, min(self._restart_at.values()) - now))
+        fds = [self._wake_r] + [w.pipe for w in self.workers.values() if not w.eof]
+        try:
+            readable = gevent.select.select(fds, [], [], timeout)[0]
+        except (OSError, ValueError):
+            readable = []
+        if self._wake_r in readable:
+            _drain(self._wake_r)
+        for w in list(self.workers.values()):
+            if w.pipe in readable:
+                self._read(w)
+        self._reap()
+        if self.runner.status is None:
+            self._restart_due()
+
+    def _shutdown(self) -> None:
+        """Stop every worker with a drain; kill those still alive after the limit."""
+        runner = self.runner
+        if runner.summary and runner.reason:
+            runner.log(f"stopping: {runner.reason}")
+        self._restart_at.clear()
+        for b in self.bound:  # the workers' copies keep accepting until each drains
+            b.listening.sock.close()
+        for w in self.workers.values():
+            _kill(w.pid, signal.SIGTERM)
+        limit = runner.drain_timeout + runner.stop_grace
+        deadline = time.monotonic() + limit
+        while self.workers and time.monotonic() < deadline:
+            self._tick(min(0.5, max(0.0, deadline - time.monotonic())))
+        for w in list(self.workers.values()):
+            runner.log(f"{label(w.number)} (pid {w.pid}) did not stop within {limit:g}s: killed (SIGKILL)")
+            _kill(w.pid, signal.SIGKILL)
+            self.killed += 1
+            self._failed = True
+            self._forget(w, _wait_blocking(w.pid))
+        if runner.summary:
+            runner.log(f"{self.count} workers: {self.restarts} restarted, {self.killed} killed")
+
+    def _remove_sockets(self) -> None:
+        """Close the supervisor's listening sockets and unlink each path that is still ours (once)."""
+        bound, self.bound = self.bound, []
+        for b in bound:
+            try:
+                close_listening(b.path, b.listening)
+            except OSError as exc:
+                self.runner.log(f"{b.path}: cannot remove the socket: {exc}")
+        if self._link_dir is not None:
+            try:
+                os.rmdir(self._link_dir)
+            except OSError as exc:
+                self.runner.log(f"{self._link_dir}: cannot remove the directory: {exc}")
+            self._link_dir = None
+
+    # ---- signals ------------------------------------------------------------
+    def _on_signal(self, signum: int) -> None:
+        self._signals += 1
+        name = signal.Signals(signum).name
+        if self._signals == 1:
+            self.runner.exit(0, f"{name} received")
+            return
+        self.runner.log(f"{name} again: killing the workers without draining")
+        for w in self.workers.values():
+            _kill(w.pid, signal.SIGKILL)
+        for w in list(self.workers.values()):
+            _wait_blocking(w.pid)
+        self._remove_sockets()
+        os._exit(128 + signum)
+
+    def _wake(self, *_: Any) -> None:
+        if not self._in_child:
+            try:
+                os.write(self._wake_w, b"!")
+            except OSError:
+                pass
+
+    # ---- workers ------------------------------------------------------------
+    def _spawn(self, number: int) -> None:
+        """Fork worker ``number``; the child never returns from here."""
+        for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
+            _flush(stream)
+        try:
+            read_fd, write_fd = os.pipe()
+            try:
+                pid = gevent.os.fork_gevent()
+            except OSError:
+                os.close(read_fd)
+                os.close(write_fd)
+                raise
+        except OSError as exc:  # out of processes or memory: the run cannot be what was asked
+            self.runner.log(f"cannot start {label(number)}: {exc}")
+            self.runner.exit(1, f"cannot start {label(number)}")
+            return
+        if pid == 0:
+            self._child(number, read_fd, write_fd)
+        os.close(write_fd)
+        os.set_blocking(read_fd, False)
+        self.workers[number] = _Worker(number, pid, read_fd, time.monotonic())
+        self.runner.log(f"{label(number)} (pid {pid}) started")
+
+    def _read(self, w: _Worker) -> None:
+        """Take what worker ``w`` wrote on its pipe (messages, or EOF once it is gone)."""
+        while not w.eof:
+            try:
+                data = os.read(w.pipe, 4096)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                w.eof = True
+                return
+            w.buffer += data
+            while b"\n" in w.buffer:
+                line, _, w.buffer = w.buffer.partition(b"\n")
+                self._message(w, line.decode("utf-8", "replace"))
+
+    def _message(self, w: _Worker, text: str) -> None:
+        if text == "ready":
+            w.ready = True
+            self.runner.log(f"{label(w.number)} (pid {w.pid}) ready")
+        elif text.startswith("exit "):
+            status = int(text[5:]) if text[5:].strip().lstrip("-").isdigit() else 1
+            self.runner.exit(status, f"{label(w.number)}: its flow ended the run with status {status}")
+
+    def _reap(self) -> None:
+        for w in list(self.workers.values()):
+            try:
+                pid, status = _waitpid(w.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped by someone else (gevent's child watchers)
+                pid, status = w.pid, None
+            if pid == 0:
+                continue
+            self._forget(w, status)
+
+    def _forget(self, w: _Worker, status: int | None) -> None:
+        """Worker ``w`` has ended with wait ``status``: report it; restart it if the run goes on."""
+        self._read(w)  # a last message ("exit 3") written just before it ended
+        os.close(w.pipe)
+        self.workers.pop(w.number, None)
+        what = describe_status(status)
+        lived = time.monotonic() - w.started
+        runner = self.runner
+        if runner.status is not None:  # stopping: a clean end is exit 0 (or the flow's own status)
+            if status is None or os.waitstatus_to_exitcode(status) not in (0, runner.status):
+                runner.log(f"{label(w.number)} (pid {w.pid}) ended: {what}")
+                self._failed = True
+            return
+        if not w.ready:
+            runner.log(f"{label(w.number)} (pid {w.pid}) failed to start ({what})")
+            runner.exit(1, f"{label(w.number)} failed to start")
+            return
+        runner.log(f"{label(w.number)} (pid {w.pid}) died ({what}) after {lived:.1f}s: "
+                   "its connections are lost; restarting it")
+        self.restarts += 1
+        self._restart_at[w.number] = time.monotonic() + (RESTART_DELAY if lived < RESTART_DELAY else 0.0)
+
+    def _restart_due(self) -> None:
+        now = time.monotonic()
+        for number, at in sorted(self._restart_at.items()):
+            if at <= now:
+                del self._restart_at[number]
+                self._spawn(number)
+
+    # ---- inside a worker ------------------------------------------------------
+    def _child(self, number: int, read_fd: int, write_fd: int) -> NoReturn:
+        """The forked worker: run the flows, exit (never returns into the supervisor's code)."""
+        status = 1
+        try:
+            self._in_child = True
+            os.close(read_fd)
+            status = run_worker(self, number, write_fd)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                _flush(stream)
+            os._exit(status)
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except OSError:
+        pass
+
+
+def _flush(stream: Any) -> None:
+    try:
+        stream.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _kill(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _wait_blocking(pid: int) -> int | None:
+    try:
+        return _waitpid(pid, 0)[1]
+    except ChildProcessError:
+        return None

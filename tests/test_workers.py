@@ -1,0 +1,576 @@
+"""``rxunix run --workers N``: real supervisor and worker processes, real clients over a real socket.
+
+Each test starts ``python -m rxunix run --workers N FLOW`` as a subprocess,
+waits (with timeouts) for its workers' ``ready`` lines on stderr, and drives
+it with plain blocking socket clients in threads. The scale of the load test
+follows ``RXUNIX_WORKERS_CLIENTS`` / ``RXUNIX_WORKERS_EVENTS`` (default: 40
+clients x 1,000 events, the issue's shape).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import simplejson
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENTS = int(os.environ.get("RXUNIX_WORKERS_CLIENTS", "40"))
+EVENTS = int(os.environ.get("RXUNIX_WORKERS_EVENTS", "1000"))
+
+#: An echo server whose replies say which worker holds the connection (from the metadata).
+ECHO_FLOW = '''
+from reactivex import operators as ops
+from rxunix.core.event import Event
+
+def flow(ctx):
+    s = ctx.server(codec="json", preprocessors=["separate"], postprocessors=["separate"],
+                   config={"path": ctx.param("socket"), "permissions": "=600"})
+    def tag(e):
+        rec = e.meta["unix_socket_server"]
+        return Event({**e.value, "w": rec["worker"], "me": ctx.runner.worker}, e.meta)
+    s.out.pipe(ops.map(tag)).subscribe(s.in_)
+'''
+
+#: Echoes, but an event {"block": true} blocks the worker's hub for good (it cannot drain).
+STUCK_FLOW = ECHO_FLOW + '''
+    import sys, time
+    def block(e):
+        if e.value.get("block"):
+            sys.stderr.write("blocked\\n"); sys.stderr.flush()
+            time.sleep(3600)
+    s.out.subscribe(block)
+'''
+
+
+def wait_until(cond: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.01)
+
+
+class Service:
+    """``rxunix run --workers N`` in a subprocess; its stderr lines collected by a thread."""
+
+    def __init__(self, flow: Path, sock: str, workers: int, *extra: str, script: list[str] | None = None) -> None:
+        self.path = sock
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        cmd = script or [sys.executable, "-m", "rxunix", "run", "--workers", str(workers), str(flow),
+                         "--set", f"socket={sock}", "--quiet", *extra]
+        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                     start_new_session=True)  # its own process group, as in a terminal
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def ready_pids(self) -> dict[int, int]:
+        """Worker number -> pid of its latest ``ready`` line."""
+        out: dict[int, int] = {}
+        for line in list(self.lines):
+            m = re.search(r"worker (\d+) \(pid (\d+)\) ready", line)
+            if m:
+                out[int(m.group(1))] = int(m.group(2))
+        return out
+
+    def wait_ready(self, count: int, timeout: float = 30.0) -> dict[int, int]:
+        wait_until(lambda: len(self.ready_pids()) >= count or self.proc.poll() is not None, timeout,
+                   f"{count} ready workers")
+        assert self.proc.poll() is None, self.text()
+        return self.ready_pids()
+
+    def wait_line(self, pattern: str, timeout: float = 20.0) -> re.Match[str]:
+        found: list[re.Match[str]] = []
+
+        def seen() -> bool:
+            for line in list(self.lines):
+                m = re.search(pattern, line)
+                if m:
+                    found.append(m)
+                    return True
+            return False
+
+        wait_until(seen, timeout, f"a stderr line matching {pattern!r}:\n{self.text()}")
+        return found[0]
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        rc = self.proc.wait(timeout)
+        self._reader.join(5)
+        return rc
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def service(tmp_path: Path, short_tmp: str) -> Iterator[Callable[..., Service]]:
+    started: list[Service] = []
+
+    def start(flow_text: str = ECHO_FLOW, workers: int = 4, *extra: str, script: list[str] | None = None) -> Service:
+        flow = tmp_path / "flow.py"
+        flow.write_text(flow_text)
+        svc = Service(flow, os.path.join(short_tmp, "w.sock"), workers, *extra, script=script)
+        started.append(svc)
+        return svc
+
+    yield start
+    for svc in started:
+        pids = list(svc.ready_pids().values())
+        svc.kill()
+        for pid in pids:  # never leave a worker behind, whatever the test did
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting to be reaped counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+class Client:
+    """One blocking JSON-lines client."""
+
+    def __init__(self, path: str, timeout: float = 30.0) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buf = b""
+
+    def send(self, values: list[dict[str, object]]) -> None:
+        self.sock.sendall(b"".join(simplejson.dumps(v).encode() + b"\n" for v in values))
+
+    def recv(self, count: int) -> list[dict[str, object]]:
+        out: list[dict[str, object]] = []
+        while len(out) < count:
+            while b"\n" not in self.buf:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return out
+                self.buf += chunk
+            line, _, self.buf = self.buf.partition(b"\n")
+            out.append(simplejson.loads(line))
+        return out
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def run_clients(path: str, clients: int, events: int, after_send: Callable[[], None] | None = None) -> list[list[dict]]:
+    """``clients`` concurrent clients each send ``events`` numbered events; their replies, per client."""
+    conns = [Client(path) for _ in range(clients)]
+    results: list[list[dict]] = [[] for _ in range(clients)]
+    sent = threading.Barrier(clients + 1)
+
+    def one(i: int) -> None:
+        try:
+            conns[i].send([{"c": i, "i": n} for n in range(events)])
+        finally:
+            sent.wait(60)
+        results[i] = conns[i].recv(events)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    sent.wait(60)
+    if after_send is not None:
+        after_send()
+    for t in threads:
+        t.join(120)
+    for c in conns:
+        c.close()
+    return results
+
+
+def check_replies(results: list[list[dict]], events: int) -> set[int]:
+    """Every client got its own events back, in order, none lost; returns the workers seen."""
+    workers = set()
+    for i, replies in enumerate(results):
+        assert [(r["c"], r["i"]) for r in replies] == [(i, n) for n in range(events)], f"client {i}"
+        held_by = {r["w"] for r in replies}
+        assert len(held_by) == 1, f"client {i}: one connection, one worker: {held_by}"
+        assert {r["me"] for r in replies} == held_by  # metadata agrees with the worker that replied
+        workers |= held_by
+    return workers
+
+
+def test_every_reply_to_its_client_in_order_spread_over_workers(service: Callable[..., Service]) -> None:
+    svc = service()
+    pids = svc.wait_ready(4)
+    assert sorted(pids) == [1, 2, 3, 4] and len(set(pids.values())) == 4
+    path = svc.path
+    assert os.path.exists(path) and oct(os.stat(path).st_mode & 0o777) == "0o600"
+    workers = check_replies(run_clients(path, CLIENTS, EVENTS), EVENTS)
+    assert workers <= {1, 2, 3, 4}
+    assert len(workers) > 1, f"all {CLIENTS} connections went to one worker: {workers}"
+    assert svc.stop() == 0, svc.text()
+    assert not os.path.exists(path), "the supervisor removes the socket"
+    assert not any(alive(p) for p in pids.values())
+    assert "4 workers: 0 restarted, 0 killed" in svc.text()
+
+
+def test_sigterm_with_events_in_flight_drains_and_exits_0(service: Callable[..., Service]) -> None:
+    svc = service()
+    svc.wait_ready(4)
+    path = svc.path
+    clients, events = max(4, CLIENTS // 4), EVENTS
+    results = run_clients(path, clients, events, after_send=lambda: svc.proc.send_signal(signal.SIGTERM))
+    check_replies(results, events)  # every event sent before SIGTERM was answered
+    assert svc.proc.wait(30) == 0, svc.text()
+    assert svc.text().count("stop requested (SIGTERM)") == 4
+    assert not os.path.exists(path)
+
+
+def test_a_killed_worker_is_restarted_and_reconnecting_clients_are_served(service: Callable[..., Service]) -> None:
+    svc = service()
+    pids = svc.wait_ready(4)
+    path = svc.path
+    clients = [Client(path) for _ in range(8)]
+    held = {}
+    for i, c in enumerate(clients):
+        c.send([{"c": i, "i": 0}])
+        held[i] = c.recv(1)[0]["w"]
+    victim_client = 0
+    victim = held[victim_client]
+    # under load: every client keeps events in flight while the worker dies
+    for i, c in enumerate(clients):
+        c.send([{"c": i, "i": n} for n in range(1, 200)])
+    os.kill(pids[victim], signal.SIGKILL)
+    svc.wait_line(rf"worker {victim} \(pid {pids[victim]}\) died \(killed by SIGKILL\).*connections are lost")
+    wait_until(lambda: svc.ready_pids().get(victim) not in (None, pids[victim]), 20, "the restarted worker")
+    # the killed worker's connections ended; the others were served in full, in order
+    for i, c in enumerate(clients):
+        if held[i] == victim:  # ended: EOF, or a reset (the dead worker left unread data)
+            try:
+                got = c.recv(199)
+                assert len(got) < 199 or c.recv(1) == []
+            except ConnectionResetError:
+                pass
+        else:
+            got = c.recv(199)
+            assert [r["i"] for r in got] == list(range(1, 200)), f"client {i} on worker {held[i]}"
+        c.close()
+    assert os.path.exists(path), "a worker's death does not remove the socket"
+    # clients that reconnect are served (by any worker, the new one included)
+    check_replies(run_clients(path, 16, 50), 50)
+    assert svc.stop() == 0, svc.text()
+    assert "4 workers: 1 restarted, 0 killed" in svc.text()
+
+
+def test_sigkill_of_the_supervisor_leaves_no_worker(service: Callable[..., Service]) -> None:
+    svc = service()
+    pids = svc.wait_ready(4)
+    path = svc.path
+    c = Client(path)
+    c.send([{"c": 0, "i": 0}])
+    assert c.recv(1)[0]["i"] == 0
+    svc.proc.kill()
+    svc.proc.wait(10)
+    wait_until(lambda: not any(alive(p) for p in pids.values()), 15, "the workers to notice and exit")
+    assert c.recv(1) == []  # its worker drained and closed the connection
+    c.close()
+
+
+def test_a_worker_that_does_not_drain_is_killed_and_the_status_says_so(service: Callable[..., Service]) -> None:
+    svc = service(STUCK_FLOW, 2, "--drain-timeout", "0.2")
+    pids = svc.wait_ready(2)
+    path = svc.path
+    c = Client(path)
+    c.send([{"c": 0, "i": 0}])
+    stuck = c.recv(1)[0]["w"]
+    c.send([{"block": True, "c": 0, "i": 1}])
+    svc.wait_line("^blocked$")
+    rc = svc.stop(timeout=60)
+    assert rc == 1, svc.text()
+    assert re.search(rf"worker {stuck} \(pid {pids[stuck]}\) did not stop within 5.2s: killed", svc.text())
+    assert not any(alive(p) for p in pids.values())
+    assert not os.path.exists(path)
+    c.close()
+
+
+def test_runner_api_with_workers(service: Callable[..., Service], short_tmp: str) -> None:
+    sock = os.path.join(short_tmp, "api.sock")
+    script = f'''
+from rxunix.app.flow import Runner
+runner = Runner(workers=2)
+def echo(ctx):
+    s = ctx.server(codec="json", preprocessors=["separate"], postprocessors=["separate"], path={sock!r})
+    s.out.subscribe(s.in_)
+runner.deploy(echo)
+raise SystemExit(runner.run())
+'''
+    svc = service(script=[sys.executable, "-c", script])
+    svc.wait_ready(2)
+    c = Client(sock)
+    c.send([{"x": n} for n in range(100)])
+    assert [r["x"] for r in c.recv(100)] == list(range(100))
+    c.close()
+    assert svc.stop(signal.SIGINT) == 0, svc.text()
+    assert not os.path.exists(sock)
+
+
+def test_a_worker_that_cannot_start_ends_the_run(service: Callable[..., Service], tmp_path: Path) -> None:
+    flow = ECHO_FLOW + f"    ctx.read_file({str(tmp_path / 'missing.jsonl')!r})\n"
+    svc = service(flow, 2)
+    assert svc.proc.wait(30) == 1, svc.text()
+    assert "failed to start" in svc.text()
+
+
+def test_datagram_servers_and_prometheus_are_refused(service: Callable[..., Service], short_tmp: str) -> None:
+    flow = '''
+from rxunix.edge.dgram_server import unix_datagram_server
+def flow(ctx):
+    ctx.add(unix_datagram_server(path=ctx.param("socket")))
+'''
+    svc = service(flow, 2)
+    assert svc.proc.wait(30) == 1
+    assert "a datagram server cannot be shared by workers" in svc.text()
+    svc = service(ECHO_FLOW, 2, "--metrics-port", "0")
+    assert svc.proc.wait(30) == 2
+    assert "--metrics-port: not available with --workers" in svc.text()
+
+
+@pytest.mark.parametrize("extra", [[], ["--global-window", "40"]])
+def test_bench_workers_quick_runs_to_the_end(extra: list[str]) -> None:
+    """The scaling benchmark's smoke run: every reply counted, one row per worker count (not timed)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_workers.py"), "--quick", *extra],
+                          capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    command = " ".join(["command: python bench/bench_workers.py --quick", *extra])
+    assert "machine:" in proc.stdout and command in proc.stdout
+    assert re.search(r"^\| 1 +\| [\d,]+ +\| 1\.00x", proc.stdout, re.M), proc.stdout
+    assert re.search(r"^\| 2 +\| [\d,]+ +\| \d+\.\d\dx", proc.stdout, re.M), proc.stdout
+
+
+#: A global tumbling_count(40): aggregates cut over the events of every worker.
+GLOBAL_FLOW = '''
+from reactivex import operators as ops
+from rxunix.app.across import across_workers
+from rxunix.core.event import Event
+from rxunix.rx.windows import tumbling_count
+
+def flow(ctx):
+    s = ctx.server(codec="json", preprocessors=["separate"], postprocessors=["separate"],
+                   config={"path": ctx.param("socket")})
+    tagged = s.out.pipe(ops.map(lambda e: Event({**e.value, "w": ctx.runner.worker}, e.meta)))
+    tagged.pipe(across_workers(tumbling_count(40))).subscribe(s.in_)
+'''
+
+
+def test_a_global_window_is_cut_over_all_workers_and_reaches_each_contributor_once(
+        service: Callable[..., Service]) -> None:
+    svc = service(GLOBAL_FLOW, 4)
+    svc.wait_ready(4)
+    svc.wait_line(r"aggregator \(pid \d+\) ready")
+    clients, events = 40, max(40, EVENTS // 10)
+    conns = [Client(svc.path) for _ in range(clients)]
+    got: list[list[list[dict]]] = [[] for _ in range(clients)]
+
+    def read(i: int) -> None:
+        try:
+            while True:
+                got[i].extend(conns[i].recv(1) or [None])
+                if got[i][-1] is None:
+                    got[i].pop()
+                    return
+        except OSError:
+            return
+
+    readers = [threading.Thread(target=read, args=(i,), daemon=True) for i in range(clients)]
+    for t in readers:
+        t.start()
+    for i, c in enumerate(conns):
+        c.send([{"c": i, "i": n} for n in range(events)])
+
+    def covered() -> int:
+        return len({(v["c"], v["i"]) for replies in list(got) for agg in list(replies) for v in agg})
+
+    wait_until(lambda: covered() == clients * events, 60, f"aggregates covering all {clients * events} events")
+    assert svc.stop() == 0, svc.text()  # drains: every aggregate sent is written, then EOF
+    for t in readers:
+        t.join(30)
+    aggregates: dict[tuple, set[int]] = {}
+    for i, replies in enumerate(got):
+        keys = [tuple((v["c"], v["i"]) for v in agg) for agg in replies]
+        assert len(keys) == len(set(keys)), f"client {i} got an aggregate twice"
+        for key in keys:
+            aggregates.setdefault(key, set()).add(i)
+    all_events = [e for key in aggregates for e in key]
+    assert len(all_events) == len(set(all_events)) == clients * events  # each event in one aggregate
+    for key, receivers in aggregates.items():
+        assert len(key) == 40
+        assert receivers == {c for c, _ in key}, "exactly the contributing clients get it"
+    for i, replies in enumerate(got):  # a client's own events keep their order across aggregates
+        assert [v["i"] for agg in replies for v in agg if v["c"] == i] == list(range(events))
+    workers_in = [len({v["w"] for agg in replies for v in agg}) for replies in got]
+    assert max(workers_in) > 1, "aggregates mix events of several workers"
+    for c in conns:
+        c.close()
+
+
+def test_a_flow_that_ends_the_run_in_one_worker_ends_every_worker(service: Callable[..., Service]) -> None:
+    flow = ECHO_FLOW + '''
+    s.out.pipe(ops.filter(lambda e: e.value.get("quit"))).subscribe(lambda e: ctx.exit(3))
+'''
+    svc = service(flow, 3)
+    pids = svc.wait_ready(3)
+    c = Client(svc.path)
+    c.send([{"quit": True}])
+    assert svc.proc.wait(30) == 3, svc.text()
+    assert re.search(r"worker \d: its flow ended the run with status 3", svc.text())
+    assert not any(alive(p) for p in pids.values())
+    assert not os.path.exists(svc.path)
+    c.close()
+
+
+def test_metrics_and_monkey_patch_with_workers(service: Callable[..., Service], tmp_path: Path) -> None:
+    metrics = tmp_path / "metrics.jsonl"
+    svc = service(ECHO_FLOW, 2, "--monkey-patch", "--metrics", str(metrics), "--metrics-interval", "0.1")
+    svc.wait_ready(2)
+    c = Client(svc.path)
+    c.send([{"c": 0, "i": n} for n in range(10)])
+    assert [r["i"] for r in c.recv(10)] == list(range(10))
+    c.close()
+
+    def names() -> set[str]:
+        text = metrics.read_text() if metrics.exists() else ""
+        return {simplejson.loads(line)["tags"]["connector"] for line in text.splitlines() if line.endswith("}")}
+
+    wait_until(lambda: {"flow/unix_socket_server@worker1", "flow/unix_socket_server@worker2"} <= names(), 20,
+               "metrics lines of both workers")
+    assert svc.stop(signal.SIGINT) == 0, svc.text()
+
+
+def test_a_second_signal_kills_the_workers_at_once(service: Callable[..., Service]) -> None:
+    svc = service(STUCK_FLOW, 2)
+    pids = svc.wait_ready(2)
+    c = Client(svc.path)
+    c.send([{"block": True, "c": 0, "i": 0}])
+    svc.wait_line("^blocked$")
+    svc.proc.send_signal(signal.SIGTERM)
+    svc.wait_line("stopping: SIGTERM received")
+    svc.proc.send_signal(signal.SIGTERM)
+    assert svc.proc.wait(10) == 128 + signal.SIGTERM, svc.text()
+    assert "SIGTERM again: killing the workers without draining" in svc.text()
+    assert not any(alive(p) for p in pids.values())
+    assert not os.path.exists(svc.path)
+    c.close()
+
+
+PLAIN_FLOW = '''
+def flow(ctx):
+    s = ctx.server(codec="json", preprocessors=["separate"], postprocessors=["separate"],
+                   config={"path": ctx.param("socket"), "systemd": ctx.param("systemd") == "1"})
+    s.out.subscribe(s.in_)
+'''
+
+LAUNCH_SYSTEMD = '''
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(16)
+os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
+os.execv(sys.executable, [sys.executable, "-m", "rxunix", "run", "--workers", "2", sys.argv[2],
+                          "--set", "socket=" + sys.argv[1], "--set", "systemd=1"])
+'''
+
+
+@pytest.mark.parametrize("how", ["abstract", "systemd"])
+def test_abstract_and_systemd_sockets_are_shared_too(how: str, service: Callable[..., Service],
+                                                     tmp_path: Path, short_tmp: str) -> None:
+    flow = tmp_path / "plain.py"
+    flow.write_text(PLAIN_FLOW)
+    if how == "abstract":
+        sock = f"@rx-workers-{os.getpid()}"
+        svc = service(PLAIN_FLOW, 2, script=[sys.executable, "-m", "rxunix", "run", "--workers", "2", str(flow),
+                                             "--set", f"socket={sock}"])
+    else:
+        sock = os.path.join(short_tmp, "sd.sock")
+        svc = service(PLAIN_FLOW, 2, script=[sys.executable, "-c", LAUNCH_SYSTEMD, sock, str(flow)])
+    svc.wait_ready(2)
+    c = Client("\0" + sock[1:] if how == "abstract" else sock)
+    c.send([{"x": n} for n in range(20)])
+    assert [r["x"] for r in c.recv(20)] == list(range(20))
+    c.close()
+    assert svc.stop() == 0, svc.text()
+    if how == "systemd":
+        assert os.path.exists(sock), "a socket passed by systemd is systemd's: never unlinked"
+
+
+def test_across_workers_without_workers_is_the_window_itself() -> None:
+    from rxunix.app.across import across_workers, reset
+    from rxunix.rx.windows import tumbling_count
+
+    reset()
+    window = tumbling_count(3)
+    assert across_workers(window) is window
+    with pytest.raises(TypeError, match="needs a window operator"):
+        across_workers(3)  # type: ignore[arg-type]
+    reset()
+
+
+def test_a_killed_aggregator_is_restarted_and_the_links_come_back(service: Callable[..., Service]) -> None:
+    svc = service(GLOBAL_FLOW, 2)
+    svc.wait_ready(2)
+    old = int(svc.wait_line(r"aggregator \(pid (\d+)\) ready").group(1))
+    os.kill(old, signal.SIGKILL)
+    svc.wait_line(rf"aggregator \(pid {old}\) died \(killed by SIGKILL\)")
+    svc.wait_line(rf"aggregator \(pid (?!{old}\))\d+\) ready")
+    conns = [Client(svc.path) for _ in range(4)]
+    for i, c in enumerate(conns):
+        c.send([{"c": i, "i": n} for n in range(40)])
+    seen: set[tuple[int, int]] = set()
+    for i, c in enumerate(conns):  # each client reads until an aggregate held its last event
+        while (i, 39) not in seen:
+            aggs = c.recv(1)
+            assert aggs, f"client {i}: connection ended"
+            seen.update((v["c"], v["i"]) for v in aggs[0])
+    assert seen == {(i, n) for i in range(4) for n in range(40)}
+    for c in conns:
+        c.close()
+    assert svc.stop() == 0, svc.text()
+
+
+def test_ctrl_c_to_the_process_group_drains_once(service: Callable[..., Service]) -> None:
+    """A terminal's Ctrl-C reaches every process of the group: workers ignore it, the supervisor forwards it."""
+    svc = service(ECHO_FLOW, 3)
+    pids = svc.wait_ready(3)
+    c = Client(svc.path)
+    c.send([{"c": 0, "i": n} for n in range(100)])
+    assert [r["i"] for r in c.recv(100)] == list(range(100))
+    os.killpg(svc.proc.pid, signal.SIGINT)
+    assert svc.proc.wait(30) == 0, svc.text()
+    assert "stopping: SIGINT received" in svc.text()
+    assert svc.text().count("stop requested (SIGTERM)") == 3
+    assert not any(alive(p) for p in pids.values())
+    c.close()
