@@ -16,6 +16,7 @@ import gevent.event
 from gevent import monkey
 from gevent import socket as gsocket
 
+from ..core.event import Event
 from ..core.origin import FrozenRecord
 from ..core.server_conn import ServerConn
 
@@ -45,7 +46,8 @@ def peer_credentials(sock: Any) -> tuple[int | None, int | None, int | None]:
 class PeerConnection:
     """One accepted connection at the edge (hub thread only)."""
 
-    __slots__ = ("sock", "raw", "peer", "record", "core", "wake", "done", "reader", "writer", "writing", "ended")
+    __slots__ = ("sock", "raw", "peer", "record", "core", "wake", "done", "reader", "writer", "writing", "ended",
+                 "deferred")
 
     def __init__(self, sock: Any, peer: int, record: FrozenRecord, core: ServerConn) -> None:
         self.sock = sock
@@ -59,6 +61,8 @@ class PeerConnection:
         self.writer: gevent.Greenlet | None = None
         self.writing = False  # the writer greenlet is inside a blocking send
         self.ended = False  # the socket is closed and the connection forgotten
+        #: replies gathered during a read, encoded together at its end (None: not gathering)
+        self.deferred: list[Event] | None = None
 
 
 def peer_gone(conn: PeerConnection) -> bool:

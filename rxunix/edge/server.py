@@ -74,12 +74,12 @@ from ..core.event import Event, EventBatch
 from ..core.framing import DecoderFactory, EncoderFactory
 from ..core.origin import SERVER, FrozenRecord
 from ..core.registry import Spec
-from ..core.routing import route
-from ..core.server_conn import Evicted, ServerConn
+from ..core.server_conn import ServerConn
 from .base import Connector
 from .limits import ConnectionLimit
 from .listen import check_listen_config, listen_socket, worker_meta
 from .peers import PeerConnection, next_peer_id, peer_credentials, peer_gone
+from .replies import ReplyWriter
 from .runtime import Runtime
 from .sockpath import SocketIdentity, remove_if_ours
 from .turns import Turns
@@ -90,7 +90,7 @@ __all__ = ["UnixSocketServer", "unix_socket_server", "UnroutableError", "SlowRea
 HALF_CLOSE_POLL = 0.5
 
 
-class UnixSocketServer(Connector):
+class UnixSocketServer(ReplyWriter, Connector):
     """The ``unix_socket_server`` connector; build it with :func:`unix_socket_server`.
 
     ``out``: received events; ``err``: error events; ``in_``: replies (also
@@ -322,131 +322,12 @@ class UnixSocketServer(Connector):
         if self._dirty and outer is None:
             self._flush_dirty()
 
-    # ---- replies ----------------------------------------------------------
-    def _conn_of(self, meta: Mapping[str, Any] | None) -> PeerConnection | None:
-        """The live connection whose own events carry ``meta`` (identity of its record)."""
-        rec = meta.get(SERVER) if meta is not None else None
-        conn = self._by_record.get(id(rec)) if rec.__class__ is FrozenRecord else None
-        return conn if conn is not None and conn.record is rec else None
-
-    def receive_batch(self, events: Sequence[Event]) -> None:
-        """Replies in one call: a batch of one connection's events is encoded at once."""
-        self.stats["in"] += len(events)
-        conn = self._conn_of(EventBatch.shared_meta(events))
-        if conn is None:
-            for event in events:
-                self._route(event)
-            return
-        result = conn.core.queue_replies([e.value for e in events])
-        if isinstance(result, Evicted):
-            self._evicted(conn, result)
-            return
-        for i, exc in result:
-            self._error(exc, "encode", conn.peer, events[i].meta)
-        self._queued(conn)
-
-    def _receive(self, event: Event) -> None:
-        self.stats["in"] += 1
-        conn = self._conn_of(event.meta)
-        if conn is not None:  # fast path: a reply to one of our events
-            self._deliver(conn, event)
-        else:
-            self._route(event)
-
-    def _route(self, event: Event) -> None:
-        meta = event.meta
-        r = route(meta, self.path, self._conns)
-        for peer in r.targets:
-            self._deliver(self._conns[peer], event)
-        if r.missing or not r.targets:
-            names = ", ".join(map(str, r.missing)) or "no peer in meta['unix_socket_server']"
-            self._error(UnroutableError(f"reply for {names}: no such live connection on {self.path}"),
-                        "route", r.missing or None, meta, delivered=r.targets)
-
-    def _deliver(self, conn: PeerConnection, event: Event) -> None:
-        result = conn.core.queue_reply(event.value)
-        if result is None:
-            self._queued(conn)
-        elif isinstance(result, Evicted):
-            self._evicted(conn, result)
-        else:
-            self._error(result, "encode", conn.peer, event.meta)
-
-    def _evicted(self, conn: PeerConnection, evicted: Evicted) -> None:
-        self._error(SlowReaderError(f"peer {conn.peer} does not read: {evicted.pending} reply bytes pending "
-                                    f"> max_pending_bytes {evicted.max_pending}; connection closed"),
-                    "write", conn.peer, conn.core.meta, dropped_bytes=evicted.pending)
-        self._end(conn)
-
-    def _queued(self, conn: PeerConnection) -> None:
-        """Replies were queued: write them at the end of the read batch, or wake the writer."""
-        if conn.ended or conn.writing:
-            return
-        if self._batching is not None and self._batching is gevent.getcurrent():
-            if conn not in self._dirty:
-                self._dirty.append(conn)
-        else:
-            conn.wake.set()
-
-    # ---- writing ----------------------------------------------------------
-    def _flush_dirty(self) -> None:
-        dirty, self._dirty = self._dirty, []
-        for conn in dirty:
-            if not conn.writing and not conn.ended:
-                self._try_send(conn)
-
-    def _try_send(self, conn: PeerConnection) -> None:
-        """Write without blocking; the writer greenlet finishes what the socket did not take."""
-        core = conn.core
-        view = core.data_to_send()
-        if view is None:
-            return
-        try:
-            sent = conn.raw.send(view)
-        except BlockingIOError:
-            sent = 0
-        except OSError as exc:
-            self._write_failed(conn, exc)
-            return
-        core.sent(sent)
-        self.stats["bytes_written"] += sent
-        if core.pending or not core.open:
-            conn.wake.set()
-
-    def _write_loop(self, conn: PeerConnection) -> None:
-        wake, core, send = conn.wake, conn.core, conn.sock.send
-        while not conn.ended:
-            wake.wait()
-            wake.clear()
-            while (view := core.data_to_send()) is not None and not conn.ended:
-                conn.writing = True
-                try:
-                    sent = send(view)
-                except OSError as exc:
-                    conn.writing = False
-                    if not conn.ended:
-                        self._write_failed(conn, exc)
-                    return
-                conn.writing = False
-                core.sent(sent)
-                self.stats["bytes_written"] += sent
-            if not core.open:  # drained: every byte written
-                self._end(conn)
-                return
-
-    def _drain(self, conn: PeerConnection) -> None:
-        conn.core.drain()
-        conn.wake.set()
-
-    def _write_failed(self, conn: PeerConnection, exc: OSError) -> None:
-        self._error(exc, "write", conn.peer, conn.core.meta, dropped_bytes=conn.core.send_failed())
-        self._end(conn)
-
     def _end(self, conn: PeerConnection) -> None:
         """Forget and close a connection (idempotent); its greenlets end by themselves."""
         if conn.ended:
             return
         conn.ended = True
+        self._drop_deferred(conn)
         conn.core.close()
         self._conns.pop(conn.peer, None)
         self._by_record.pop(id(conn.record), None)

@@ -1,0 +1,188 @@
+"""The reply side of ``unix_socket_server``: route replies to connections, encode, write.
+
+A reply pushed into ``server.in_`` goes to the connection(s) its metadata names
+(:func:`rxunix.core.routing.route`; the events of a connection carry its frozen
+record, so a reply to one of them is an identity lookup). Replies pushed while
+the server emits a read's events (the usual echo, whether the whole batch comes
+through ``in_.on_next_batch`` or each event through an operator and
+``in_.on_next``) are gathered per connection and encoded with one
+``encode_batch`` call at the end of that read, then written with one send; a
+reply from anywhere else is encoded and handed to the writer at once. Replies
+to one connection keep their order either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import gevent
+
+from ..core.errors import SlowReaderError, UnroutableError
+from ..core.event import Event, EventBatch
+from ..core.origin import SERVER, FrozenRecord
+from ..core.routing import route
+from ..core.server_conn import Evicted
+from .peers import PeerConnection
+
+__all__ = ["ReplyWriter"]
+
+
+class ReplyWriter:
+    """Reply routing and writing of a stream server (hub thread only); a mixin of the server."""
+
+    path: str
+    stats: Any
+    _conns: dict[int, PeerConnection]
+    _by_record: dict[int, PeerConnection]
+    _dirty: list[PeerConnection]
+    _batching: Any
+    _error: Callable[..., None]
+    _end: Callable[[PeerConnection], None]
+
+    # ---- routing ------------------------------------------------------------
+    def _conn_of(self, meta: Mapping[str, Any] | None) -> PeerConnection | None:
+        """The live connection whose own events carry ``meta`` (identity of its record)."""
+        rec = meta.get(SERVER) if meta is not None else None
+        conn = self._by_record.get(id(rec)) if rec.__class__ is FrozenRecord else None
+        return conn if conn is not None and conn.record is rec else None
+
+    def receive_batch(self, events: Sequence[Event]) -> None:
+        """Replies in one call: a batch of one connection's events is encoded at once."""
+        self.stats["in"] += len(events)
+        conn = self._conn_of(EventBatch.shared_meta(events))
+        if conn is None:
+            for event in events:
+                self._route(event)
+        elif conn.deferred is not None or self._in_read():
+            self._defer(conn, events)
+        else:
+            self._queue_now(conn, events)
+
+    def _receive(self, event: Event) -> None:
+        self.stats["in"] += 1
+        conn = self._conn_of(event.meta)
+        if conn is not None:  # fast path: a reply to one of our events
+            self._deliver(conn, event)
+        else:
+            self._route(event)
+
+    def _route(self, event: Event) -> None:
+        meta = event.meta
+        r = route(meta, self.path, self._conns)
+        for peer in r.targets:
+            self._deliver(self._conns[peer], event)
+        if r.missing or not r.targets:
+            names = ", ".join(map(str, r.missing)) or "no peer in meta['unix_socket_server']"
+            self._error(UnroutableError(f"reply for {names}: no such live connection on {self.path}"),
+                        "route", r.missing or None, meta, delivered=r.targets)
+
+    def _deliver(self, conn: PeerConnection, event: Event) -> None:
+        if conn.deferred is not None or self._in_read():
+            self._defer(conn, (event,))
+            return
+        result = conn.core.queue_reply(event.value)
+        if result is None:
+            if not conn.writing:  # a writer inside a send picks the new bytes up by itself
+                conn.wake.set()
+        elif isinstance(result, Evicted):
+            self._evicted(conn, result)
+        else:
+            self._error(result, "encode", conn.peer, event.meta)
+
+    # ---- gathering a read's replies -------------------------------------------
+    def _in_read(self) -> bool:
+        """True while this greenlet emits a read's events (replies wait for its end)."""
+        return self._batching is not None and self._batching is gevent.getcurrent()
+
+    def _defer(self, conn: PeerConnection, events: Sequence[Event]) -> None:
+        if conn.ended:
+            return
+        if conn.deferred is None:
+            conn.deferred = list(events)
+            self._dirty.append(conn)
+        else:
+            conn.deferred.extend(events)
+
+    def _queue_now(self, conn: PeerConnection, events: Sequence[Event]) -> bool:
+        """Encode ``events`` in one call and queue their bytes; False if the connection was evicted."""
+        result = conn.core.queue_replies([e.value for e in events])
+        if isinstance(result, Evicted):
+            self._evicted(conn, result)
+            return False
+        for i, exc in result:
+            self._error(exc, "encode", conn.peer, events[i].meta)
+        return True
+
+    def _flush_dirty(self) -> None:
+        """The end of a read: encode each connection's gathered replies, then write them."""
+        dirty, self._dirty = self._dirty, []
+        for conn in dirty:
+            events, conn.deferred = conn.deferred, None
+            if conn.ended or (events and not self._queue_now(conn, events)):
+                continue
+            if conn.writing:
+                conn.wake.set()
+            else:
+                self._try_send(conn)
+
+    def _drop_deferred(self, conn: PeerConnection) -> None:
+        """The connection ends before its gathered replies were encoded: report them."""
+        events, conn.deferred = conn.deferred, None
+        if events:
+            self._error(f"{len(events)} replies not sent: the connection closed", "write", conn.peer,
+                        conn.core.meta, dropped_replies=len(events))
+
+    def _evicted(self, conn: PeerConnection, evicted: Evicted) -> None:
+        self._error(SlowReaderError(f"peer {conn.peer} does not read: {evicted.pending} reply bytes pending "
+                                    f"> max_pending_bytes {evicted.max_pending}; connection closed"),
+                    "write", conn.peer, conn.core.meta, dropped_bytes=evicted.pending)
+        self._end(conn)
+
+    # ---- writing ----------------------------------------------------------
+    def _try_send(self, conn: PeerConnection) -> None:
+        """Write without blocking; the writer greenlet finishes what the socket did not take."""
+        core = conn.core
+        view = core.data_to_send()
+        if view is None:
+            return
+        try:
+            sent = conn.raw.send(view)
+        except BlockingIOError:
+            sent = 0
+        except OSError as exc:
+            self._write_failed(conn, exc)
+            return
+        core.sent(sent)
+        self.stats["bytes_written"] += sent
+        if core.pending or not core.open:
+            conn.wake.set()
+
+    def _write_loop(self, conn: PeerConnection) -> None:
+        wake, core, send = conn.wake, conn.core, conn.sock.send
+        while not conn.ended:
+            wake.wait()
+            wake.clear()
+            while (view := core.data_to_send()) is not None and not conn.ended:
+                conn.writing = True
+                try:
+                    sent = send(view)
+                except OSError as exc:
+                    conn.writing = False
+                    if not conn.ended:
+                        self._write_failed(conn, exc)
+                    return
+                conn.writing = False
+                core.sent(sent)
+                self.stats["bytes_written"] += sent
+            if not core.open:  # drained: every byte written
+                self._end(conn)
+                return
+
+    def _drain(self, conn: PeerConnection) -> None:
+        conn.core.drain()
+        conn.wake.set()
+
+    def _write_failed(self, conn: PeerConnection, exc: OSError) -> None:
+        self._error(exc, "write", conn.peer, conn.core.meta, dropped_bytes=conn.core.send_failed())
+        self._end(conn)
