@@ -96,6 +96,9 @@ _REGISTRY: dict[str, dict[str, Any]] = {
     },
 }
 
+#: The names rxunix provides, as shipped (the registry itself also holds user registrations).
+_BUILTIN: dict[str, frozenset[str]] = {kind: frozenset(entries) for kind, entries in _REGISTRY.items()}
+
 _BASES: dict[str, type] = {
     "preprocessor": Preprocessor,
     "postprocessor": Postprocessor,
@@ -110,7 +113,7 @@ def names(kind: Kind) -> list[str]:
 
 def builtin_names(kind: Kind) -> list[str]:
     """The names rxunix itself provides for one kind (not those registered since), sorted."""
-    return sorted(n for n, entry in _REGISTRY[kind].items() if isinstance(entry, str) and entry.startswith("rxunix."))
+    return sorted(_BUILTIN[kind])
 
 
 def _register(kind: Kind, name: str, factory: Callable[..., Any], replace: bool) -> None:
