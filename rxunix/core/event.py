@@ -14,7 +14,9 @@ metadata is that of the event or connection concerned.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import repeat
 from types import MappingProxyType
 from typing import Any
 
@@ -69,13 +71,12 @@ class Event:
         frozen = meta if meta.__class__ is MappingProxyType else _freeze(meta)
         if cls is not Event:
             return [cls(v, frozen) for v in values]
-        out: list[Event] = []
-        append = out.append
-        for v in values:
-            ev = _new(Event)
-            _set_value(ev, v)
-            _set_meta(ev, frozen)
-            append(ev)
+        if not isinstance(values, list):
+            values = list(values)
+        # three passes that run in C: allocate, set every value, set the shared metadata
+        out: list[Event] = list(map(_new, repeat(Event, len(values))))
+        deque(map(_set_value, out, values), 0)
+        deque(map(_set_meta, out, repeat(frozen)), 0)
         return out
 
     def __setattr__(self, name: str, value: Any) -> None:
