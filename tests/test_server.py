@@ -698,15 +698,17 @@ def test_a_non_reading_client_does_not_take_the_others_throughput(run: Any, sock
             n += 1
         return n / (time.monotonic() - t0)
 
-    alone = rounds_per_second(0.5)
+    alone = rounds_per_second(1.0)
     slow = connect(sock_path)
     slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     burst = lines(20_000, "slow")  # ~1.3 MB of replies it will never read
     gevent.spawn(slow.sendall, burst)
-    wait_for(lambda: r.server.stats["out"] >= 20_000 + 50 * int(alone * 0.5), 30, "the burst to be echoed")
-    beside = rounds_per_second(0.5)
+    wait_for(lambda: r.server.stats["out"] >= 20_000 + 50 * int(alone * 1.0), 30, "the burst to be echoed")
+    beside = rounds_per_second(1.0)
     assert not r.errors("write") and len(r.server.peers) == 2  # still connected, replies stuck
     slow.close()
     fast.close()
     print(f"fast client: {alone:.0f} rounds/s alone, {beside:.0f} beside a client that does not read")
-    assert beside >= alone / 2, (alone, beside)
+    # a stuck writer costs the others nothing but a share of a busy 2-core machine: a quarter
+    # leaves room for that noise and still fails if the stuck connection blocked or spun the hub
+    assert beside >= alone / 4, (alone, beside)
