@@ -63,3 +63,16 @@ def test_interval_skips_missed_ticks() -> None:
 def test_progress_line() -> None:
     line = progress_line(3.0, [("a", {"events_out": 250_000, "events_err": 0}), ("b", {})])
     assert line == "3.0s | a out=250k | b idle"
+
+
+def test_every_connector_takes_metrics_interval_s() -> None:
+    import rxunix
+    from rxunix.edge.console import Console
+    from rxunix.edge.exit import ExitConnector
+
+    made = [rxunix.unix_socket_server(path="/tmp/rx-m.sock", metrics_interval_s=2),
+            rxunix.unix_socket_client(path="/tmp/rx-m.sock", metrics_interval_s=2),
+            rxunix.unix_datagram_server(path="/tmp/rx-m.sock", metrics_interval_s=2),
+            rxunix.unix_datagram_client(path="/tmp/rx-m.sock", metrics_interval_s=2),
+            Console(metrics_interval_s=2), ExitConnector(metrics_interval_s=2)]
+    assert [c.metrics_interval_s for c in made] == [2.0] * len(made)

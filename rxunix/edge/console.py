@@ -80,8 +80,9 @@ class Console(Connector):
         pretty: bool = False,
         meta: bool = False,
         runtime: Runtime | None = None,
+        metrics_interval_s: float | None = None,
     ) -> None:
-        super().__init__(runtime=runtime)
+        super().__init__(runtime=runtime, metrics_interval_s=metrics_interval_s)
         self._stream = stream
         self.pretty = pretty
         self.meta = meta

@@ -44,8 +44,11 @@ class ExitConnector(Connector):
 
     kind = "exit"
 
-    def __init__(self, on_exit: Callable[[int], Any] | None = None, *, runtime: Runtime | None = None) -> None:
-        super().__init__(runtime=runtime)
+    def __init__(
+        self, on_exit: Callable[[int], Any] | None = None, *, runtime: Runtime | None = None,
+        metrics_interval_s: float | None = None,
+    ) -> None:
+        super().__init__(runtime=runtime, metrics_interval_s=metrics_interval_s)
         self.on_exit = on_exit
         self.status: int | None = None
 
