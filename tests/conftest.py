@@ -39,3 +39,23 @@ def sock_path(short_tmp: str) -> str:
 def _reset_runtime() -> Iterator[None]:
     yield
     set_runtime(None)
+
+
+
+#: Load, soak, multi-process and benchmark-smoke tests (node id prefixes, relative to
+#: tests/) are marked ``slow``: the ``stress`` tox env runs them (``-m slow``), the
+#: factor envs of the matrix run the rest (``-m "not slow"``); plain ``pytest`` runs all.
+SLOW = (
+    "stress/",
+    "test_workers.py",
+    "test_workers_metrics.py",
+    "test_bench_smoke.py",
+    "test_stress_report.py",
+    "test_windows_gevent.py::test_ten_thousand_connection_groups_are_released",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.removeprefix("tests/").startswith(SLOW):
+            item.add_marker(pytest.mark.slow)

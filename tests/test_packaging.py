@@ -69,3 +69,19 @@ def test_only_the_nb_env_installs_the_notebook_extra() -> None:
     assert extras["testenv:type"] == {"test"}
     assert extras["testenv:nb"] == {"test", "notebook"}
     assert "python {toxinidir}/.ci/sysdeps.py" in tox["testenv"]["commands_pre"]
+
+
+def test_the_ci_label_covers_every_factor_and_every_test() -> None:
+    import configparser
+
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(ROOT / "tox.ini")
+    ci = [e.strip() for e in tox["tox"]["labels"].split("=", 1)[1].split(",")]
+    factor_envs = [e.split("-") for e in ci if e.startswith("py")]
+    for position, values in enumerate(({"py311", "py312", "py313"}, {"rxlo", "rxhi"}, {"plain", "patched"})):
+        assert {env[position] for env in factor_envs} == values
+    assert {"stress", "lint", "type", "nb"} <= set(ci)
+    commands = tox["testenv"]["commands"]
+    assert commands.count('-m "not slow"') == 2  # plain and patched: everything but the slow tests
+    assert "-m slow" in tox["testenv:stress"]["commands"]  # and the slow ones, once
+    assert "tox-uv" in tox["tox"]["requires"]
