@@ -31,7 +31,7 @@ from typing import IO
 __all__ = ["LogRelay", "redirect_stderr", "restore_stderr"]
 
 #: A partial line longer than this is written (tagged) without waiting for its end.
-MAX_LINE = 65536
+MAX_LINE = 1 << 20
 
 
 class LogRelay:

@@ -10,7 +10,7 @@ reported value of each series and answers two things:
   *number*: when a worker dies (:meth:`MetricsMerge.retire`) the totals its
   process reported last are kept, and its successor's totals are added to
   them, so a worker's series never decreases and nothing it reported is
-  counted twice.
+  counted twice; its gauges are 0 until the successor reports.
 * :meth:`MetricsMerge.merged` returns the events of every connector summed
   over the workers, named ``FLOW/KIND`` as in a single process: each total is
   the exact sum of the workers' totals last returned by :meth:`add`, and each
@@ -98,14 +98,13 @@ class MetricsMerge:
         return out
 
     def retire(self, worker: int) -> None:
-        """Worker ``worker``'s process has ended: keep its totals, forget its gauges."""
+        """Worker ``worker``'s process has ended: keep its totals; its gauges are 0 until its successor reports."""
         current = self._current.pop(worker, {})
         retired = self._retired.setdefault(worker, {})
         for connector, snap in current.items():
             kept = retired.setdefault(connector, {})
-            for key, value in snap.items():
-                if _cumulative(key):
-                    kept[key] = kept.get(key, 0) + value
+            for key, value in snap.items():  # a gauge stays known, at 0 (see _worker_value)
+                kept[key] = kept.get(key, 0) + value if _cumulative(key) else 0
 
     def _worker_value(self, worker: int, connector: str, m: Measurement) -> float:
         value = self._current.get(worker, {}).get(connector, {}).get(m.key, 0)
