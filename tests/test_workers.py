@@ -294,6 +294,9 @@ def test_sigkill_of_the_supervisor_leaves_no_worker(service: Callable[..., Servi
     svc.proc.kill()
     svc.proc.wait(10)
     wait_until(lambda: not any(alive(p) for p in pids.values()), 15, "the workers to notice and exit")
+    # with the supervisor gone, each worker logs its drain on the stderr it inherited, still tagged
+    for w in pids:
+        svc.wait_line(rf"^rxunix run \[worker {w}\]: stopping: ")
     assert c.recv(1) == []  # its worker drained and closed the connection
     c.close()
 
