@@ -183,9 +183,8 @@ class Supervisor:
         done = runner._state.done
         done.rawlink(self._wake)
         try:
-            if not self._bind():
+            if not self._bind() or not self._begin_metrics():
                 return 1
-            self.metrics.begin()
             if runner.handle_signals:
                 self._handlers = [gevent.signal_handler(s, self._on_signal, s) for s in (signal.SIGINT, signal.SIGTERM)]
             for number in range(0 if self.windows else 1, self.count + 1):
@@ -227,6 +226,15 @@ class Supervisor:
             self.link_path = os.path.join(self._link_dir, "link.sock")
             ls = listen_socket(self.link_path, gsocket.SOCK_STREAM, "=600")
             self.bound.append(_Bound(self.link_path, gsocket.SOCK_STREAM, ls))
+        return True
+
+    def _begin_metrics(self) -> bool:
+        """Open the metrics file and start the exposition server; False (logged) if that fails."""
+        try:
+            self.metrics.begin()
+        except OSError as exc:
+            self.runner.log(f"error: metrics: {exc}")
+            return False
         return True
 
     def _tick(self, timeout: float) -> None:
