@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import simplejson
 
-from .test_workers import ECHO_FLOW, Client, Service, service, wait_until
+from .test_workers import ECHO_FLOW, GLOBAL_FLOW, Client, Service, service, wait_until
 
 __all__ = ["service"]  # the fixture, shared with test_workers
 
@@ -228,3 +228,22 @@ def test_worker_stderr_lines_arrive_whole_and_tagged(service: Callable[..., Serv
             shouts[m.group(1)].append(rest)
     assert shouts == {"1": ["A" * 50000] * 5, "2": ["B" * 50000] * 5}, "lines torn or interleaved"
     assert any(re.match(r"^rxunix run \[worker 1\]: Traceback \(most recent call last\):$", x) for x in svc.lines)
+
+
+@pytest.mark.timeout(60)
+def test_the_aggregator_metrics_are_written_summed_only(service: Callable[..., Service], tmp_path: Path) -> None:
+    metrics = tmp_path / "m.jsonl"
+    svc = service(GLOBAL_FLOW, 2, "--metrics", str(metrics), "--metrics-interval", "0.2")
+    svc.wait_ready(2)
+    svc.wait_line(r"aggregator \(pid \d+\) ready")
+    c = Client(svc.path)
+    c.send([{"c": 0, "i": n} for n in range(40)])
+    assert len(c.recv(1)[0]) == 40  # one aggregate of the global tumbling_count(40)
+    c.close()
+    assert svc.stop() == 0, svc.text()
+    lines = read_metrics(metrics)
+    assert not [v for v in lines if v["tags"].get("worker") == "0" or "@worker0" in v["tags"]["connector"]]
+    assert final(lines, "connector_events", "across-workers/link", port="out") == 40  # the aggregator's server
+    assert final(lines, "connector_events", port="out") == 40
+    links = {v["tags"]["connector"] for v in lines if "across-workers link" in v["tags"]["connector"]}
+    assert links == {"flow/across-workers link", "flow/across-workers link@worker1", "flow/across-workers link@worker2"}
