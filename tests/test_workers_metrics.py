@@ -82,6 +82,15 @@ def out_events(samples: Samples, worker: int | None = None) -> float | None:
     return samples.get(("rxunix_worker_connector_events_total", labels))
 
 
+def opened(samples: Samples, worker: int | None = None) -> float | None:
+    """Connections the server accepted: summed, or worker ``worker``'s series."""
+    if worker is None:
+        return samples.get(("rxunix_connector_connections_total",
+                            frozenset({("connector", SERVER), ("event", "opened")})))
+    labels = frozenset({("connector", SERVER), ("event", "opened"), ("worker", str(worker))})
+    return samples.get(("rxunix_worker_connector_connections_total", labels))
+
+
 def wait_scrape(url: str, cond: Callable[[Samples], bool], what: str) -> Samples:
     got: list[Samples] = []
 
@@ -139,14 +148,14 @@ def test_summed_metrics_equal_the_workers_and_the_events_sent(service: Callable[
     conns = connect_until_spread(svc.path, 2)
     per_worker = echo_on_each(conns, 50)
     total = sum(per_worker.values())
-    samples = wait_scrape(url, lambda s: out_events(s) == total, f"{total} events out in the scrape")
+    open_now = ("rxunix_connector_connections_open", frozenset({("connector", SERVER)}))
+    # a worker's report is several lines: wait until the last one checked (connections open) is in too
+    samples = wait_scrape(url, lambda s: out_events(s) == total and s.get(open_now) == len(conns),
+                          f"{total} events out and {len(conns)} connections open in the scrape")
     for w, n in per_worker.items():
         assert out_events(samples, w) == n, (w, samples)
     assert sum(out_events(samples, w) or 0 for w in (1, 2)) == total
-    opened = ("rxunix_connector_connections_total", frozenset({("connector", SERVER), ("event", "opened")}))
-    assert samples[opened] == len(conns)
-    open_now = ("rxunix_connector_connections_open", frozenset({("connector", SERVER)}))
-    assert samples[open_now] == len(conns)
+    assert opened(samples) == len(conns) == sum(opened(samples, w) or 0 for w in (1, 2))
     for c, _ in conns:
         c.close()
     assert svc.stop() == 0, svc.text()
@@ -169,8 +178,10 @@ def test_a_killed_worker_keeps_what_it_reported_and_is_not_counted_twice(service
     before = connect_until_spread(svc.path, 2)
     first = echo_on_each(before, 30)
     victim = before[0][1]
+    victim_conns = sum(1 for _, w in before if w == victim)
     # what holds: a worker's totals count up to its last report; wait for the report, then kill it
-    wait_scrape(url, lambda s: out_events(s, victim) == first[victim], f"worker {victim}'s report")
+    wait_scrape(url, lambda s: out_events(s, victim) == first[victim] and opened(s, victim) == victim_conns,
+                f"worker {victim}'s report")
     os.kill(pids[victim], signal.SIGKILL)
     svc.wait_line(rf"worker {victim} \(pid {pids[victim]}\) died \(killed by SIGKILL\)")
     wait_until(lambda: svc.ready_pids().get(victim) not in (None, pids[victim]), 20, "the restarted worker")
@@ -180,7 +191,8 @@ def test_a_killed_worker_keeps_what_it_reported_and_is_not_counted_twice(service
     second = echo_on_each(after, 20)
     total = sum(first.values()) + sum(second.values())
     expect = {w: first.get(w, 0) + second.get(w, 0) for w in (1, 2)}
-    samples = wait_scrape(url, lambda s: out_events(s) == total, f"{total} events out in the scrape")
+    samples = wait_scrape(url, lambda s: out_events(s) == total and opened(s) == len(before) + len(after),
+                          f"{total} events out in the scrape")
     assert {w: out_events(samples, w) for w in (1, 2)} == expect
     for c, _ in after:
         c.close()
