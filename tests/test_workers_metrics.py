@@ -16,6 +16,7 @@ loopback. What is checked:
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -26,6 +27,10 @@ from typing import Any
 
 import pytest
 import simplejson
+
+from rxunix.app.monitoring import Monitor
+from rxunix.app.worker_metrics import SupervisorMetrics
+from rxunix.core.metrics import metric_events
 
 from .test_workers import ECHO_FLOW, GLOBAL_FLOW, Client, Service, service, wait_until
 
@@ -259,3 +264,24 @@ def test_the_aggregator_metrics_are_written_summed_only(service: Callable[..., S
     assert final(lines, "connector_events", port="out") == 40
     links = {v["tags"]["connector"] for v in lines if "across-workers link" in v["tags"]["connector"]}
     assert links == {"flow/across-workers link", "flow/across-workers link@worker1", "flow/across-workers link@worker2"}
+
+
+def test_supervisor_metrics_ignore_bad_lines_and_report_a_failing_file_once() -> None:
+    class Full(io.StringIO):
+        def write(self, s: str) -> int:
+            raise OSError("No space left on device")
+
+    logs: list[str] = []
+    sm = SupervisorMetrics(Monitor(metrics=Full(), interval=0.5), logs.append)
+    sm.begin(now=0.0)
+    assert sm.wait(0.2) == pytest.approx(0.3) and sm.port is None
+    sm.take(1, "not json")
+    sm.take(0, '{"measurement": "cpu", "tags": {}, "fields": {"count": 1}, "timestamp": 0}')
+    for n in (1, 2, 3):
+        sm.take(2, simplejson.dumps(metric_events(f"{SERVER}@worker2", {"events_out": n}, 0)[0]))
+    sm.tick(0.6)
+    sm.end()
+    assert logs[0].startswith("metrics: ignored a line from worker 1: ")
+    assert logs[1].startswith("metrics: ignored a line from the aggregator: not a connector metrics event")
+    assert logs[2:] == ["metrics: cannot write: No space left on device"]
+    assert sm.merge.totals() == {SERVER: {"events_out": 3}}  # kept, whatever the file

@@ -132,7 +132,9 @@ class Monitor:
         writer: Any = None
         if self.forward is not None:
             forward = self.forward
-            writer = lambda event: forward(event.value)  # noqa: E731
+
+            def writer(event: Event) -> None:
+                forward(event.value)
         elif self.metrics is not None:
             stream = self.metrics
             if stream == "-":

@@ -103,7 +103,9 @@ class SupervisorMetrics:
             value = simplejson.loads(text)
             tagged = self.merge.add(worker, value)
         except (ValueError, KeyError, TypeError) as exc:
-            self._log(f"metrics: ignored a line from worker {worker}: {exc}")
+            reason = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc  # KeyError's str() quotes
+            self._log(f"metrics: ignored a line from {'the aggregator' if worker == 0 else f'worker {worker}'}: "
+                      f"{reason}")
             return
         if worker and self._stream is not None:
             self._write([tagged])
