@@ -154,8 +154,6 @@ def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             os.makedirs(params["dir"], exist_ok=True)
         except OSError as exc:
             parser.error(f"argument --set: dir={params['dir']}: cannot create the directory: {exc}")
-    if args.workers and args.metrics_port is not None:
-        parser.error("argument --metrics-port: not available with --workers (each worker would serve it)")
     runner = Runner(params=params, drain_timeout=args.drain_timeout, monitor=_monitor(args, parser),
                     workers=args.workers)
     try:

@@ -113,25 +113,36 @@ class Monitor:
     receiving every connector's metrics events as JSON lines; connectors without their own ``metrics_interval_s`` get
     ``interval`` seconds. ``port``: serve Prometheus on ``127.0.0.1:port``.
     ``progress``: seconds between progress lines on the runner's log (None: none).
+    ``forward``: called with the value of every connector's metrics event
+    instead of writing them (a worker of ``rxunix run --workers`` hands them to
+    its supervisor, which writes and serves them).
     """
 
     metrics: str | IO[str] | None = None
     interval: float = 5.0
     port: int | None = None
     progress: float | None = None
+    forward: Callable[[dict[str, Any]], None] | None = None
     _progress: Any = None
     _http: Any = None
     _opened: IO[str] | None = None
 
     def begin(self, runner: Any) -> None:
         """Wire metrics and start the exposition and progress (before connectors start)."""
-        if self.metrics is not None:
+        writer: Any = None
+        if self.forward is not None:
+            forward = self.forward
+
+            def writer(event: Event) -> None:
+                forward(event.value)
+        elif self.metrics is not None:
             stream = self.metrics
             if stream == "-":
                 stream = sys.stdout
             elif isinstance(stream, str):
                 stream = self._opened = open(stream, "a", encoding="utf-8")  # noqa: SIM115 - closed by end()
             writer = MetricsWriter(stream, lambda exc: runner.log(f"metrics: cannot write: {exc}"))
+        if writer is not None:
             for e in runner.entries:
                 c = e.connector
                 if c.state == "new" and c.metrics_interval_s is None:

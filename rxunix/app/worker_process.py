@@ -7,7 +7,11 @@ sockets (:mod:`rxunix.edge.prebound`), builds a runner and runs it. Worker
 ``0`` is the aggregator of the windows declared with
 :func:`rxunix.app.across.across_workers`; workers ``1..N`` run the flows.
 A worker tells the supervisor on its pipe ``ready`` once every connector has
-started, and ``exit STATUS`` when its flow (not the supervisor) ended the run.
+started, ``m JSON`` for each metrics event of its connectors (when the run
+writes or serves metrics, :mod:`.worker_metrics`), and ``exit STATUS`` when its
+flow (not the supervisor) ended the run. Its stderr (descriptor 2) is a pipe
+to the supervisor, which tags and writes each line (:mod:`.worker_logs`);
+when the supervisor has died it is the inherited stderr again.
 """
 
 from __future__ import annotations
@@ -20,11 +24,14 @@ from collections.abc import Callable
 from typing import Any
 
 import gevent
+import simplejson
 
 from ..core.origin import SERVER as SERVER_KIND
 from ..edge import prebound
 from . import across
 from .monitoring import Monitor
+from .worker_logs import redirect_stderr, restore_stderr
+from .worker_metrics import MESSAGE as METRICS_MESSAGE
 
 __all__ = ["run_worker", "worker_runner", "label", "PARENT_CHECK"]
 
@@ -40,14 +47,19 @@ def label(number: int) -> str:
     return "aggregator" if number == 0 else f"worker {number}"
 
 
-def run_worker(sup: Any, number: int, write_fd: int) -> int:
-    """The body of worker ``number`` forked by supervisor ``sup``; returns its exit status."""
-    for h in sup._handlers:  # the supervisor's signal handlers and greenlets are not ours
+def run_worker(sup: Any, number: int, write_fd: int, err_fd: int) -> int:
+    """The body of worker ``number`` forked by supervisor ``sup``; returns its exit status.
+
+    ``write_fd``: the pipe to the supervisor; ``err_fd``: the pipe that becomes its stderr.
+    """
+    for h in sup._handlers:  # the supervisor's signal handlers, greenlets and files are not ours
         h.cancel()
     for g in getattr(sup.runner, "_greenlets", []):
         g.kill(block=False)
-    for fd in [sup._wake_r, sup._wake_w] + [w.pipe for w in sup.workers.values()]:
+    sup.metrics.close_copies()
+    for fd in [sup._wake_r, sup._wake_w] + [fd for w in sup.workers.values() for fd in (w.pipe, w.errpipe)]:
         os.close(fd)
+    inherited_stderr = redirect_stderr(err_fd)
     _parent_death_signal(signal.SIGTERM)
     if os.getppid() != sup.pid:
         return 0  # the supervisor is already gone
@@ -58,10 +70,16 @@ def run_worker(sup: Any, number: int, write_fd: int) -> int:
             prebound.adopt(b.path, b.kind, b.listening.sock.fileno())
         else:
             b.listening.sock.close()  # this process's copy: it must not keep the socket open
-    runner = _build(sup, number)
+    forward = None
+    if sup.metrics.wanted:
+        def forward(value: dict[str, Any]) -> None:
+            _send(write_fd, f"{METRICS_MESSAGE}{simplejson.dumps(value, separators=(',', ':'))}\n".encode())
+    runner = _build(sup, number, forward)
     asked: list[str] = []
 
     def stop(reason: str) -> None:
+        if os.getppid() != sup.pid:  # the supervisor is gone: log the drain where it logged
+            restore_stderr(inherited_stderr)
         if not asked:
             asked.append(reason)
             runner.exit(0, reason)
@@ -79,15 +97,15 @@ def run_worker(sup: Any, number: int, write_fd: int) -> int:
     return status
 
 
-def _build(sup: Any, number: int) -> Any:
+def _build(sup: Any, number: int, forward: Callable[[dict[str, Any]], None] | None) -> Any:
     """The runner of worker ``number``: the aggregator's flow for 0, else the deployed flows."""
     if number == 0:
-        runner = _runner(sup.runner, "aggregator")
+        runner = _runner(sup.runner, "aggregator", forward)
         runner.deploy(across.aggregator_flow(sup.link_path, sup.windows), "across-workers")
         return runner
     link = across.WorkerLink(sup.link_path) if sup.windows else None
     across.reset(link)
-    runner = worker_runner(sup.runner, number)
+    runner = worker_runner(sup.runner, number, forward)
     if link is not None:
         runner.flows[0].add(link.client, name="across-workers link", order=_LINK_ORDER)
         for entry in runner.entries:
@@ -96,18 +114,21 @@ def _build(sup: Any, number: int) -> Any:
     return runner
 
 
-def _runner(parent: Any, tag: str) -> Any:
-    mon = parent.monitor
+def _runner(parent: Any, tag: str, forward: Callable[[dict[str, Any]], None] | None) -> Any:
+    mon = parent.monitor  # logs go to stderr, which the supervisor relays to its own log
     runner = type(parent)(params=parent.params, drain_timeout=parent.drain_timeout, handle_signals=False,
-                          name=f"{parent.name} [{tag}]", log=parent._log, summary=parent.summary,
-                          monitor=Monitor(metrics=mon.metrics, interval=mon.interval, progress=mon.progress))
+                          name=f"{parent.name} [{tag}]", summary=parent.summary,
+                          monitor=Monitor(interval=mon.interval, progress=mon.progress, forward=forward))
     runner.stop_grace = parent.stop_grace
     return runner
 
 
-def worker_runner(parent: Any, number: int) -> Any:
-    """A runner for worker ``number``: ``parent``'s options, its flow functions deployed anew."""
-    runner = _runner(parent, f"worker {number}")
+def worker_runner(parent: Any, number: int, forward: Callable[[dict[str, Any]], None] | None = None) -> Any:
+    """A runner for worker ``number``: ``parent``'s options, its flow functions deployed anew.
+
+    ``forward``: called with each metrics event's value of its connectors (None: metrics off).
+    """
+    runner = _runner(parent, f"worker {number}", forward)
     runner.worker = number
     for fn, name in parent._deployed:
         runner.deploy(fn, name)
@@ -134,7 +155,10 @@ def _parent_death_signal(signum: int) -> None:
 
 
 def _send(fd: int, data: bytes) -> None:
+    """Write all of ``data`` (a blocking pipe; lines up to PIPE_BUF bytes are written whole)."""
+    view = memoryview(data)
     try:
-        os.write(fd, data)
+        while view:
+            view = view[os.write(fd, view):]
     except OSError:  # the supervisor has gone
         pass

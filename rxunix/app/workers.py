@@ -56,10 +56,13 @@ the events of all workers by one more supervised process, the aggregator
 Workers ignore SIGINT (a Ctrl-C in a terminal reaches the whole process
 group; the supervisor forwards the stop as SIGTERM). Every other connector of
 the flows (clients, file sources and sinks, consoles) runs in every worker:
-give files per-worker names with ``ctx.runner.worker``. Log and summary lines
-of a worker carry ``[worker N]`` after the runner's name; its connectors are
-named ``FLOW/KIND@workerN`` in metrics (``--metrics FILE``: every worker
-appends its lines; ``--metrics-port`` is refused).
+give files per-worker names with ``ctx.runner.worker``.
+
+A worker's stderr is a pipe to the supervisor, which writes each line to its
+own stderr tagged ``[worker N]`` after the runner's name (:mod:`.worker_logs`).
+A worker's metrics events go to the supervisor on its message pipe; the
+supervisor writes them (``--metrics``), with the sums over the workers, and
+serves them (``--metrics-port``): :mod:`.worker_metrics`.
 """
 
 from __future__ import annotations
@@ -83,6 +86,9 @@ from gevent import socket as gsocket
 from ..core.origin import DGRAM_SERVER, SERVER
 from ..edge.listen import Listening, close_listening, listen_socket
 from . import across
+from .worker_logs import LogRelay
+from .worker_metrics import MESSAGE as METRICS_MESSAGE
+from .worker_metrics import SupervisorMetrics
 from .worker_process import label, run_worker
 
 __all__ = ["Supervisor", "supervise", "RESTART_DELAY", "describe_status"]
@@ -129,8 +135,10 @@ class _Worker:
 
     number: int
     pid: int
-    pipe: int  # read end: "ready\n", "exit STATUS\n"; EOF when the worker is gone
+    pipe: int  # read end: "ready\n", "exit STATUS\n", "m METRICS\n"; EOF when the worker is gone
     started: float
+    errpipe: int  # read end of the worker's stderr
+    relay: LogRelay
     ready: bool = False
     eof: bool = False
     buffer: bytes = b""
@@ -163,6 +171,9 @@ class Supervisor:
         self.windows = across.take_registered()
         self.link_path = ""
         self._link_dir: str | None = None
+        #: The workers' metrics, merged, written and served here.
+        self.metrics = SupervisorMetrics(runner.monitor, runner.log)
+        self._logs = runner._log if runner._log is not None else sys.stderr
 
     # ---- the supervisor's life ---------------------------------------------
     def run(self) -> int:
@@ -172,7 +183,7 @@ class Supervisor:
         done = runner._state.done
         done.rawlink(self._wake)
         try:
-            if not self._bind():
+            if not self._bind() or not self._begin_metrics():
                 return 1
             if runner.handle_signals:
                 self._handlers = [gevent.signal_handler(s, self._on_signal, s) for s in (signal.SIGINT, signal.SIGTERM)]
@@ -185,6 +196,7 @@ class Supervisor:
             for h in self._handlers:
                 h.cancel()
             done.unlink(self._wake)
+            self.metrics.end()
             self._remove_sockets()
             for fd in (self._wake_r, self._wake_w):
                 os.close(fd)
@@ -194,9 +206,6 @@ class Supervisor:
 
     def _bind(self) -> bool:
         """Bind every stream server's socket (as the server itself would); False after a failure."""
-        if self.runner.monitor.port is not None:
-            self.runner.log("error: Prometheus (--metrics-port) cannot be served by several workers")
-            return False
         for entry in self.runner.entries:
             conn = entry.connector
             if conn.kind == DGRAM_SERVER:
@@ -219,12 +228,23 @@ class Supervisor:
             self.bound.append(_Bound(self.link_path, gsocket.SOCK_STREAM, ls))
         return True
 
+    def _begin_metrics(self) -> bool:
+        """Open the metrics file and start the exposition server; False (logged) if that fails."""
+        try:
+            self.metrics.begin()
+        except OSError as exc:
+            self.runner.log(f"error: metrics: {exc}")
+            return False
+        return True
+
     def _tick(self, timeout: float) -> None:
         """Wait for a message, a worker's end, a signal or ``timeout``; then reap and restart."""
         now = time.monotonic()
         if self._restart_at and self.runner.status is None:
             timeout = max(0.0, min(timeout, min(self._restart_at.values()) - now))
+        timeout = min(timeout, self.metrics.wait(now))
         fds = [self._wake_r] + [w.pipe for w in self.workers.values() if not w.eof]
+        fds += [w.errpipe for w in self.workers.values()]
         try:
             readable = gevent.select.select(fds, [], [], timeout)[0]
         except (OSError, ValueError):
@@ -234,7 +254,10 @@ class Supervisor:
         for w in list(self.workers.values()):
             if w.pipe in readable:
                 self._read(w)
+            if w.errpipe in readable:
+                self._relay(w)
         self._reap()
+        self.metrics.tick(time.monotonic())
         if self.runner.status is None:
             self._restart_due()
 
@@ -305,21 +328,25 @@ class Supervisor:
             _flush(stream)
         try:
             read_fd, write_fd = os.pipe()
+            err_r, err_w = os.pipe()
             try:
                 pid = gevent.os.fork_gevent()
             except OSError:
-                os.close(read_fd)
-                os.close(write_fd)
+                for fd in (read_fd, write_fd, err_r, err_w):
+                    os.close(fd)
                 raise
         except OSError as exc:  # out of processes or memory: the run cannot be what was asked
             self.runner.log(f"cannot start {label(number)}: {exc}")
             self.runner.exit(1, f"cannot start {label(number)}")
             return
         if pid == 0:
-            self._child(number, read_fd, write_fd)
-        os.close(write_fd)
-        os.set_blocking(read_fd, False)
-        self.workers[number] = _Worker(number, pid, read_fd, time.monotonic())
+            self._child(number, (read_fd, err_r), write_fd, err_w)
+        for fd in (write_fd, err_w):
+            os.close(fd)
+        for fd in (read_fd, err_r):
+            os.set_blocking(fd, False)
+        tag = f"{self.runner.name} [{label(number)}]: "
+        self.workers[number] = _Worker(number, pid, read_fd, time.monotonic(), err_r, LogRelay(tag, self._logs))
         self.runner.log(f"{label(number)} (pid {pid}) started")
 
     def _read(self, w: _Worker) -> None:
@@ -339,8 +366,23 @@ class Supervisor:
                 line, _, w.buffer = w.buffer.partition(b"\n")
                 self._message(w, line.decode("utf-8", "replace"))
 
+    def _relay(self, w: _Worker) -> None:
+        """Write the complete lines worker ``w`` wrote on its stderr, tagged."""
+        while True:
+            try:
+                data = os.read(w.errpipe, 65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                return
+            w.relay.feed(data)
+
     def _message(self, w: _Worker, text: str) -> None:
-        if text == "ready":
+        if text.startswith(METRICS_MESSAGE):
+            self.metrics.take(w.number, text[len(METRICS_MESSAGE):])
+        elif text == "ready":
             w.ready = True
             self.runner.log(f"{label(w.number)} (pid {w.pid}) ready")
         elif text.startswith("exit "):
@@ -359,9 +401,13 @@ class Supervisor:
 
     def _forget(self, w: _Worker, status: int | None) -> None:
         """Worker ``w`` has ended with wait ``status``: report it; restart it if the run goes on."""
-        self._read(w)  # a last message ("exit 3") written just before it ended
-        os.close(w.pipe)
+        self._read(w)  # a last message ("exit 3", its final metrics) written just before it ended
+        self._relay(w)
+        w.relay.finish()
+        for fd in (w.pipe, w.errpipe):
+            os.close(fd)
         self.workers.pop(w.number, None)
+        self.metrics.retire(w.number)
         what = describe_status(status)
         lived = time.monotonic() - w.started
         runner = self.runner
@@ -387,13 +433,14 @@ class Supervisor:
                 self._spawn(number)
 
     # ---- inside a worker ------------------------------------------------------
-    def _child(self, number: int, read_fd: int, write_fd: int) -> NoReturn:
+    def _child(self, number: int, read_fds: tuple[int, int], write_fd: int, err_fd: int) -> NoReturn:
         """The forked worker: run the flows, exit (never returns into the supervisor's code)."""
         status = 1
         try:
             self._in_child = True
-            os.close(read_fd)
-            status = run_worker(self, number, write_fd)
+            for fd in read_fds:
+                os.close(fd)
+            status = run_worker(self, number, write_fd, err_fd)
         except BaseException:
             traceback.print_exc()
         finally:
