@@ -23,7 +23,7 @@ Figures from a probe: ``docs/benchmarks.md``.
     False
     >>> time.sleep(SLICE); turns.took_turn()  # a slice of reads without the loop
     True
-    >>> turns.took_turn()  # a new slice
+    >>> gevent.sleep(0.001); turns.took_turn()  # the loop ran since: a new slice
     False
 """
 
