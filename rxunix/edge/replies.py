@@ -42,8 +42,11 @@ class ReplyWriter:
 
     # ---- routing ------------------------------------------------------------
     def _conn_of(self, meta: Mapping[str, Any] | None) -> PeerConnection | None:
-        """The live connection whose own events carry ``meta`` (identity of its record)."""
+        """The live connection whose own events carry ``meta`` (identity of its record),
+        or that is the one origin of an aggregate of its events (``[record]``)."""
         rec = meta.get(SERVER) if meta is not None else None
+        if rec.__class__ is list and len(rec) == 1:
+            rec = rec[0]
         conn = self._by_record.get(id(rec)) if rec.__class__ is FrozenRecord else None
         return conn if conn is not None and conn.record is rec else None
 

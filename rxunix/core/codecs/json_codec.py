@@ -161,7 +161,11 @@ class JsonCodec(Codec):
                 raise MissingExtraError("json backend 'orjson'", "orjson", "orjson") from None
             self._orjson = orjson
             self._opt = orjson.OPT_NON_STR_KEYS | (orjson.OPT_SORT_KEYS if self.sorted else 0)
-            self._dumps = functools.partial(orjson.dumps, default=_default, option=self._opt)
+            # str keys only (about twice as fast); the first value with another key switches
+            # this codec to the full options for good (the output of str keys is the same)
+            self._dumps_all = functools.partial(orjson.dumps, default=_default, option=self._opt)
+            self._dumps = functools.partial(orjson.dumps, default=_default,
+                                            option=self._opt & ~orjson.OPT_NON_STR_KEYS)
             self.decode = self._decode_orjson  # type: ignore[method-assign]
             self.encode = self._encode_orjson  # type: ignore[method-assign]
         else:
@@ -216,8 +220,16 @@ class JsonCodec(Codec):
         if not values:
             return b""
         if self.backend == "orjson":
-            out = sep.join(map(self._dumps, values)) + sep
-            if b"e+" in out:
+            try:
+                parts = list(map(self._dumps, values))
+            except TypeError:  # orjson.JSONEncodeError: maybe a non-str key
+                if self._dumps is self._dumps_all:
+                    raise
+                parts = list(map(self._dumps_all, values))
+                self._dumps = self._dumps_all  # it was a non-str key: keep the full options
+            parts.append(b"")  # the separator after the last value
+            out = sep.join(parts)
+            if b"+" in out and b"e+" in out:  # the one-byte search is a memchr
                 out = _EXP_PLUS.sub(_drop_plus, out)
             if b"null" in out and any(map(_has_nonfinite, values)):
                 raise CodecError("json: cannot encode a NaN or infinite float")
@@ -237,14 +249,25 @@ class JsonCodec(Codec):
 
     def _encode_orjson(self, value: Any) -> bytes:
         try:
-            out: bytes = self._orjson.dumps(value, default=_default, option=self._opt)
-        except (TypeError, ValueError, RecursionError) as exc:
+            out: bytes = self._dumps(value)
+        except TypeError:  # orjson.JSONEncodeError: maybe a non-str key
+            out = self._encode_orjson_all(value)
+        except (ValueError, RecursionError) as exc:
             raise CodecError(f"json: cannot encode {type(value).__name__}: {exc}") from None
-        if b"e+" in out:
+        if b"+" in out and b"e+" in out:
             out = _EXP_PLUS.sub(_drop_plus, out)
         # orjson writes NaN/inf as null: refuse them like simplejson does
         if b"null" in out and _has_nonfinite(value):
             raise CodecError(f"json: cannot encode {type(value).__name__}: NaN or infinite float")
+        return out
+
+    def _encode_orjson_all(self, value: Any) -> bytes:
+        """``value`` with every option (non-str keys too); if that works, the codec keeps them."""
+        try:
+            out: bytes = self._dumps_all(value)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise CodecError(f"json: cannot encode {type(value).__name__}: {exc}") from None
+        self._dumps = self._dumps_all
         return out
 
 
