@@ -62,7 +62,7 @@ def test_bench_window_prints_every_chain() -> None:
                     "--reads", "8192", "--json", "simplejson", "--gap", "0.02")
     chains = {r[3] for r in rows(out, "1")}
     assert {"echo", "map", "tumbling"} <= chains, out
-    for chain in ("sliding", "session"):
+    for chain in ("sliding", "sliding_mean", "session"):
         assert chain in chains or f"{chain}: not available" in out, out
     assert re.search(r"map .*us/ev", out) and "in process, map alone" in out, out
     assert RATIO.search(out), out
