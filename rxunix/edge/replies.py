@@ -24,8 +24,31 @@ from ..core.origin import SERVER, FrozenRecord
 from ..core.routing import route
 from ..core.server_conn import Evicted
 from .peers import PeerConnection
+from .ports import Inlet
+from .runtime import Runtime, _get_ident  # the real thread's id, also under gevent's monkey-patching
 
-__all__ = ["ReplyWriter"]
+__all__ = ["ReplyInlet", "ReplyWriter"]
+
+
+class ReplyInlet(Inlet):
+    """The ``in_`` of a stream server: an :class:`~rxunix.edge.ports.Inlet` whose
+    ``on_next`` takes the common case in one call: in the hub thread, a reply to
+    the connection whose read is being emitted, once that read has gathered a
+    reply, joins the gathered replies (encoded together at the end of the read);
+    everything else goes through the server's routing as with any inlet."""
+
+    def on_next(self, value: Event) -> None:
+        c: Any = self.connector
+        if _get_ident() == c.runtime.thread_id:
+            if value.meta is c._reading_meta:
+                deferred = c._reading.deferred
+                if deferred is not None:
+                    c.stats["in"] += 1
+                    deferred.append(value)
+                    return
+            c._receive(value)
+        else:
+            c.runtime.call_soon(c.receive, value)
 
 
 class ReplyWriter:
@@ -33,10 +56,13 @@ class ReplyWriter:
 
     path: str
     stats: Any
+    runtime: Runtime
     _conns: dict[int, PeerConnection]
     _by_record: dict[int, PeerConnection]
     _dirty: list[PeerConnection]
     _batching: Any
+    _reading: PeerConnection | None
+    _reading_meta: Any
     _error: Callable[..., None]
     _end: Callable[[PeerConnection], None]
 
@@ -61,6 +87,16 @@ class ReplyWriter:
             self._defer(conn, events)
         else:
             self._queue_now(conn, events)
+
+    def receive(self, event: Event) -> None:
+        """One reply (hub thread); see :class:`ReplyInlet`."""
+        if event.meta is self._reading_meta:
+            deferred = self._reading.deferred  # type: ignore[union-attr]
+            if deferred is not None:
+                self.stats["in"] += 1
+                deferred.append(event)
+                return
+        self._receive(event)
 
     def _receive(self, event: Event) -> None:
         self.stats["in"] += 1

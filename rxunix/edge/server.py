@@ -79,7 +79,7 @@ from .base import Connector
 from .limits import ConnectionLimit
 from .listen import check_listen_config, listen_socket, worker_meta
 from .peers import PeerConnection, next_peer_id, peer_credentials, peer_gone
-from .replies import ReplyWriter
+from .replies import ReplyInlet, ReplyWriter
 from .runtime import Runtime
 from .sockpath import SocketIdentity, remove_if_ours
 from .turns import Turns
@@ -112,6 +112,7 @@ class UnixSocketServer(ReplyWriter, Connector):
         if runtime is not None and not isinstance(runtime, Runtime):
             raise TypeError(f"{SERVER}: runtime must be a rxunix Runtime, got {type(runtime).__name__}")
         super().__init__(runtime=runtime, metrics_interval_s=opts["metrics_interval_s"])
+        self.in_ = ReplyInlet(self)
         self._closed: Subject[Event] = Subject()
         #: The validated configuration (read-only).
         self.config: Mapping[str, Any] = MappingProxyType(cfg)
@@ -123,6 +124,8 @@ class UnixSocketServer(ReplyWriter, Connector):
         self._by_record: dict[int, PeerConnection] = {}
         self._dirty: list[PeerConnection] = []
         self._batching: Any = None  # the greenlet emitting a received chunk, if any
+        self._reading: PeerConnection | None = None  # the connection whose chunk it emits
+        self._reading_meta: Any = None  # and that connection's metadata
         self._listener: Any = None
         self._ident: SocketIdentity | None = None
         self._acceptor: gevent.Greenlet | None = None
@@ -307,8 +310,8 @@ class UnixSocketServer(ReplyWriter, Connector):
     def _publish(self, conn: PeerConnection, batch: EventBatch) -> None:
         """Emit one chunk's events (decode failures on ``err`` in stream order), then write
         everything queued meanwhile."""
-        outer = self._batching
-        self._batching = gevent.getcurrent()
+        outer, outer_conn, outer_meta = self._batching, self._reading, self._reading_meta
+        self._batching, self._reading, self._reading_meta = gevent.getcurrent(), conn, conn.core.meta
         try:
             for part, failure in batch.in_order():
                 if failure is not None:
@@ -318,7 +321,7 @@ class UnixSocketServer(ReplyWriter, Connector):
                     for exc in self._out.on_next_batch(part):  # a subscriber failed: report, keep the stream
                         self._error(exc, "emit", conn.peer, conn.core.meta)
         finally:
-            self._batching = outer
+            self._batching, self._reading, self._reading_meta = outer, outer_conn, outer_meta
         if self._dirty and outer is None:
             self._flush_dirty()
 
