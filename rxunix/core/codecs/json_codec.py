@@ -145,7 +145,9 @@ def _shared_elements(values: list[Any]) -> dict[int, Any] | None:
     event is in several windows); else None. The simplejson backend then encodes each
     distinct element once and writes every list as ``[`` + its elements' encodings
     joined by ``,`` + ``]``, which is what the minified encoder writes for a list."""
-    if len(values) < 2 or not all(v.__class__ is list for v in values):
+    if len(values) < 2 or not all(v.__class__ is list for v in values) or not values[0] or not values[1]:
+        return None
+    if id(values[1][0]) not in set(map(id, values[0])):  # a cheap look first: do neighbours overlap?
         return None
     flat = list(chain.from_iterable(values))
     distinct = dict(zip(map(id, flat), flat, strict=True))
