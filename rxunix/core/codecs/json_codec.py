@@ -253,14 +253,27 @@ class JsonCodec(Codec):
         if not _PLAIN_SEP.fullmatch(sep):  # the exponent rewrite must not see into separators
             return super().encode_batch(values, sep)
         shared = _shared_elements(values)
-        if shared is None:
-            text = sep.decode("ascii").join(map(self._encode_str, values))
-        else:
-            get = dict(zip(shared, map(self._encode_str, shared.values()), strict=True)).__getitem__
-            text = sep.decode("ascii").join(["[" + ",".join(map(get, map(id, v))) + "]" for v in values])
+        if shared is not None:
+            return self._encode_shared(values, shared, sep)
+        texts = list(map(self._encode_str, values))
+        texts.append("")  # the separator after the last value
+        text = sep.decode("ascii").join(texts)
         if ("e-" in text or "e+" in text) and _MAYBE_EXP.search(text):
             text = _TOKEN.sub(_ryu_float, text)
-        return text.encode("utf-8") + sep
+        return text.encode("utf-8")
+
+    def _encode_shared(self, values: list[list[Any]], shared: dict[int, Any], sep: bytes) -> bytes:
+        """Lists sharing their elements (see :func:`_shared_elements`): each distinct
+        element encoded and its exponents rewritten once (a rewrite never spans two
+        elements: they are whole JSON values, joined by ``,``, brackets and ``sep``)."""
+        texts = list(map(self._encode_str, shared.values()))
+        probe = "\n".join(texts)
+        if ("e-" in probe or "e+" in probe) and _MAYBE_EXP.search(probe):
+            texts = [_TOKEN.sub(_ryu_float, t) for t in texts]
+        get = dict(zip(shared, texts, strict=True)).__getitem__
+        parts = ["[" + ",".join(map(get, map(id, v))) + "]" for v in values]
+        parts.append("")
+        return sep.decode("ascii").join(parts).encode("utf-8")
 
     def _decode_orjson(self, data: bytes) -> Any:
         try:
