@@ -111,6 +111,29 @@ def test_replies_to_the_reading_and_to_another_connection_interleaved(sock_path:
         b.close()
 
 
+def test_reads_whose_subscribers_yield_out_of_order_still_get_replies(sock_path: str, path: Path) -> None:
+    """A subscriber that blocks (here: sleeps) while a read's events are emitted lets
+    another connection's read start and finish in between, in any order: every
+    connection still gets its replies, then and afterwards."""
+    server = rxunix.unix_socket_server(path=sock_path, **LINES)
+    path(server.out).subscribe(server.in_)
+    server.out.subscribe(lambda e: gevent.sleep(e.value.get("sleep", 0)))
+    with server:
+        a, b = (gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM) for _ in range(2))
+        a.connect(sock_path)
+        b.connect(sock_path)
+        a.sendall(b'{"sleep":0.2}\n')  # a's read ends while b's is still being emitted
+        gevent.sleep(0.05)
+        b.sendall(b'{"sleep":0.4}\n')
+        assert _read_lines(a, 1, timeout=5) == [{"sleep": 0.2}]
+        assert _read_lines(b, 1, timeout=5) == [{"sleep": 0.4}]
+        for s, v in ((a, 1), (b, 2), (a, 3)):  # later reads are answered too
+            s.sendall(b'{"n":%d}\n' % v)
+            assert _read_lines(s, 1, timeout=5) == [{"n": v}]
+        a.close()
+        b.close()
+
+
 def test_slow_reader_is_evicted_and_the_others_are_served(sock_path: str, path: Path) -> None:
     server = rxunix.unix_socket_server(path=sock_path, max_pending_bytes=64 * 1024, **LINES)
     path(server.out).subscribe(server.in_)

@@ -60,7 +60,7 @@ class ReplyWriter:
     _conns: dict[int, PeerConnection]
     _by_record: dict[int, PeerConnection]
     _dirty: list[PeerConnection]
-    _batching: Any
+    _batching: dict[Any, int]
     _reading: PeerConnection | None
     _reading_meta: Any
     _error: Callable[..., None]
@@ -132,7 +132,8 @@ class ReplyWriter:
     # ---- gathering a read's replies -------------------------------------------
     def _in_read(self) -> bool:
         """True while this greenlet emits a read's events (replies wait for its end)."""
-        return self._batching is not None and self._batching is gevent.getcurrent()
+        batching = self._batching
+        return bool(batching) and gevent.getcurrent() in batching
 
     def _defer(self, conn: PeerConnection, events: Sequence[Event]) -> None:
         if conn.ended:

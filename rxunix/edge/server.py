@@ -123,8 +123,8 @@ class UnixSocketServer(ReplyWriter, Connector):
         self._conns: dict[int, PeerConnection] = {}
         self._by_record: dict[int, PeerConnection] = {}
         self._dirty: list[PeerConnection] = []
-        self._batching: Any = None  # the greenlet emitting a received chunk, if any
-        self._reading: PeerConnection | None = None  # the connection whose chunk it emits
+        self._batching: dict[Any, int] = {}  # greenlets emitting a received chunk: how deeply nested
+        self._reading: PeerConnection | None = None  # the connection whose chunk was emitted last
         self._reading_meta: Any = None  # and that connection's metadata
         self._listener: Any = None
         self._ident: SocketIdentity | None = None
@@ -309,9 +309,13 @@ class UnixSocketServer(ReplyWriter, Connector):
 
     def _publish(self, conn: PeerConnection, batch: EventBatch) -> None:
         """Emit one chunk's events (decode failures on ``err`` in stream order), then write
-        everything queued meanwhile."""
-        outer, outer_conn, outer_meta = self._batching, self._reading, self._reading_meta
-        self._batching, self._reading, self._reading_meta = gevent.getcurrent(), conn, conn.core.meta
+        everything queued meanwhile. Reads of several connections may interleave (a
+        subscriber that blocks lets another reader run): each greenlet's outermost
+        read writes what was gathered when it ends."""
+        me, batching = gevent.getcurrent(), self._batching
+        depth = batching.get(me, 0)
+        batching[me] = depth + 1
+        self._reading, self._reading_meta = conn, conn.core.meta
         try:
             for part, failure in batch.in_order():
                 if failure is not None:
@@ -321,8 +325,12 @@ class UnixSocketServer(ReplyWriter, Connector):
                     for exc in self._out.on_next_batch(part):  # a subscriber failed: report, keep the stream
                         self._error(exc, "emit", conn.peer, conn.core.meta)
         finally:
-            self._batching, self._reading, self._reading_meta = outer, outer_conn, outer_meta
-        if self._dirty and outer is None:
+            if depth:
+                batching[me] = depth
+            else:
+                del batching[me]
+            self._reading = self._reading_meta = None  # (ReplyInlet's shortcut; it checks the rest)
+        if self._dirty and not depth:
             self._flush_dirty()
 
     def _end(self, conn: PeerConnection) -> None:
