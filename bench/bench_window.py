@@ -26,7 +26,9 @@ The sliding and session rows print "not available" if ``rxunix.operators`` lacks
 Each client's last line carries a marker; events/s = N / (first send .. the reply
 holding the last marker read). Each connection gets a multiple of 100 events, so its
 last window is complete. Server CPU per event: ``os.times``-style process CPU of the
-server process. Rounds interleave the rows; cells show median [min-max].
+server process; client CPU per event: the load generator's (it reads every reply, so
+a chain that replies more costs it more). Rounds interleave the rows; cells show
+median [min-max].
 """
 
 from __future__ import annotations
@@ -122,11 +124,13 @@ def result_table(args: argparse.Namespace, keys: list[Key], servers: dict[Key, h
                 continue
             got, base = results[(clients, key)], results[(clients, ("rxunix", lib, buf, "echo"))]
             rate, cpu = Spread([g["rate"] for g in got]), Spread([g["cpu_us"] for g in got])
+            client = Spread([g["client_us"] for g in got])
             brate, bcpu = Spread([g["rate"] for g in base]).median, Spread([g["cpu_us"] for g in base]).median
             rows.append([str(clients), kib(buf), lib, chain, rate.fmt(), ratio(rate.median, brate), cpu.fmt(".2f"),
-                         ratio(cpu.median, bcpu), _note(chain, rate.median / brate, cpu.median - bcpu)])
+                         ratio(cpu.median, bcpu), f"{client.median:.2f}",
+                         _note(chain, rate.median / brate, cpu.median - bcpu)])
     head = ["clients", "read", "json", "chain", "events/s median [min-max]", "vs echo", "server CPU us/ev",
-            "CPU/ev vs echo", "target / cost"]
+            "CPU/ev vs echo", "client CPU us/ev", "target / cost"]
     return table(head, rows)
 
 
