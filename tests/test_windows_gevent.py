@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import gevent
+import gevent.event
 import gevent.socket
 from gevent import monkey
 from hypothesis import HealthCheck, given, settings
@@ -324,3 +325,46 @@ def test_downstream_exception_does_not_wedge_the_window() -> None:
         pass
     src.on_next(sev(3, 1))
     assert seen == [[1], [2], [3]]
+
+
+def test_downstream_exception_in_a_batch_reaches_the_feeder_once_and_loses_nothing() -> None:
+    """A connector's ``out`` hands a read over whole: the window takes every event of
+    it, the first exception the downstream raised is reported for that batch, and the
+    window goes on with the next batch."""
+    op = tumbling_count(1)
+    src = EventSubject(owner=None)
+    seen: list[Any] = []
+
+    def on_next(agg: Event) -> None:
+        seen.append(agg.value)
+        if agg.value in ([2], [3]):
+            raise RuntimeError(f"downstream failed on {agg.value}")
+
+    src.pipe(op).subscribe(on_next)
+    failures = src.on_next_batch([sev(i, 1) for i in range(1, 5)])
+    assert [str(f) for f in failures] == ["downstream failed on [2]"]
+    assert src.on_next_batch([sev(5, 1)]) == []
+    assert seen == [[1], [2], [3], [4], [5]]
+
+
+def test_a_batch_fed_while_the_window_is_owned_is_queued_whole_and_in_order() -> None:
+    """A second feeder hands over a batch while the first is blocked downstream: the
+    batch is queued whole and taken, in order, once the first returns."""
+    op = tumbling_count(1)
+    src = EventSubject(owner=None)
+    seen: list[Any] = []
+    blocked = gevent.event.Event()
+
+    def on_next(agg: Event) -> None:
+        seen.append(agg.value)
+        if agg.value == [0]:
+            blocked.wait(5)  # the owner yields here
+
+    src.pipe(op).subscribe(on_next)
+    first = gevent.spawn(src.on_next_batch, [sev(0, 1)])
+    gevent.sleep(0)
+    assert src.on_next_batch([sev(i, 2) for i in range(1, 4)]) == []  # queued: the window is owned
+    assert seen == [[0]]
+    blocked.set()
+    first.join(5)
+    assert seen == [[0], [1], [2], [3]]

@@ -138,9 +138,10 @@ class Guard:
         token = self.token
         try:
             token.pop()
-        except IndexError:  # owned: queue them
-            for event in events:
-                self._put(_ITEM, event)
+        except IndexError:  # owned: queue them all, then take over if the owner has left meanwhile
+            self.queue.extend([(_ITEM, event) for event in events])
+            if self._own():
+                self._run()
             return
         if self.queue:  # leftovers of an owner that raised: keep the order
             self.queue.extend([(_ITEM, event) for event in events])
