@@ -8,7 +8,8 @@ Reads commands from stdin, one JSON object a line, and answers one JSON line eac
 * ``{"op": "echo", "path": p, "n": N, "clients": C, "until": "lines"|"mark"}``: C
   connections send N lines in total and read replies until each got as many lines
   as it sent (``lines``) or saw ``END_MARK`` (``mark``: its last line carries it);
-  answers ``{"elapsed": seconds, "replies": lines received}``.
+  answers ``{"elapsed": seconds, "replies": lines received, "cpu_s": this process's CPU
+  seconds meanwhile}``.
 * ``{"op": "rtt", "path": p, "n": N}``: one line in flight, N times after a warm-up;
   answers ``{"p50_us", "p99_us"}``.
 * ``{"op": "cpu", "cpu": k}``: pin this process to CPU k (``null``: every CPU).
@@ -24,7 +25,7 @@ import time
 from typing import Any
 
 import gevent
-from _common import now, pin
+from _common import cpu_seconds, now, pin
 from _lines import END_MARK, LINE, payload
 from gevent import socket
 
@@ -97,10 +98,10 @@ def echo(path: str, n: int, clients: int, until: str) -> dict[str, Any]:
         w.join()
         s.close()
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     jobs = [gevent.spawn(one, s, d, k) for s, d, k in zip(socks, datas, shares, strict=True)]
     gevent.joinall(jobs, raise_error=True)
-    return {"elapsed": time.perf_counter() - t0, "replies": sum(counts)}
+    return {"elapsed": time.perf_counter() - t0, "replies": sum(counts), "cpu_s": cpu_seconds() - c0}
 
 
 def rtt(path: str, n: int) -> dict[str, Any]:

@@ -116,7 +116,8 @@ def ingest(server: Server, driver: Proc, socks: Sockets, n: int, clients: int = 
 def echo(server: Server, driver: Proc, socks: Sockets, n: int, clients: int = 1,
          until: str = "lines", idle: float = 0.0) -> dict[str, float]:
     """Events/s (first send .. last reply read, client side, less ``idle`` seconds the
-    server waits by design, e.g. a session gap) and server CPU us/event."""
+    server waits by design, e.g. a session gap), server CPU us/event and the load
+    generator's CPU us/event (``client_us``)."""
     path = socks.path()
     server.ask(op="open", mode="echo", path=path)
     try:
@@ -127,7 +128,8 @@ def echo(server: Server, driver: Proc, socks: Sockets, n: int, clients: int = 1,
     _check_errors(server, res)
     if until == "lines" and got["replies"] != n:
         raise BenchError(f"{server.name}: {got['replies']} replies for {n} events")
-    return {"rate": n / (got["elapsed"] - idle), "cpu_us": res["cpu_s"] / n * 1e6}
+    return {"rate": n / (got["elapsed"] - idle), "cpu_us": res["cpu_s"] / n * 1e6,
+            "client_us": got["cpu_s"] / n * 1e6}
 
 
 def rtt(server: Server, driver: Proc, socks: Sockets, n: int) -> dict[str, float]:

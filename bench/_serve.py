@@ -1,7 +1,7 @@
 """Server process of the socket benchmarks: one implementation, one JSON library, one read size.
 
 Run as ``python bench/_serve.py --impl hand|rxunix|asyncio|uvloop --json simplejson|orjson
---buf BYTES [--chain echo|map|tumbling|sliding|session] [--gap SECONDS]``. It prints one JSON
+--buf BYTES [--chain echo|map|tumbling|sliding|sliding_mean|session] [--gap SECONDS]``. It prints one JSON
 line, ``{"ready": true}`` or ``{"skip": reason}`` (a library is missing: the row is skipped
 with that reason), then takes commands on stdin, one JSON line each, answering one line:
 
@@ -33,7 +33,7 @@ sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from _common import cpu_seconds, missing, pin  # noqa: E402
 
 IMPLS = ("hand", "rxunix", "asyncio", "uvloop")
-CHAINS = ("echo", "map", "tumbling", "sliding", "session")
+CHAINS = ("echo", "map", "tumbling", "sliding", "sliding_mean", "session")
 
 
 class Control:
@@ -94,10 +94,10 @@ def skip_reason(args: argparse.Namespace) -> str | None:
         return missing("orjson")
     if args.impl == "uvloop" and missing("uvloop"):
         return missing("uvloop")
-    if args.impl == "rxunix" and args.chain in ("sliding", "session"):
+    if args.impl == "rxunix" and args.chain in ("sliding", "sliding_mean", "session"):
         import rxunix.operators as ops
 
-        name = {"sliding": "sliding_count", "session": "session_window"}[args.chain]
+        name = {"sliding": "sliding_count", "sliding_mean": "sliding_count", "session": "session_window"}[args.chain]
         if not hasattr(ops, name):
             return f"rxunix.operators.{name} not available"
     return None

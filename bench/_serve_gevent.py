@@ -107,9 +107,17 @@ def _chain(name: str, gap: float) -> Callable[[Any], Any]:
         return lambda src: src.pipe(rops.tumbling_count(WINDOW, key=rops.connection_key))
     if name == "sliding":
         return lambda src: src.pipe(rops.sliding_count(WINDOW, STEP, key=rops.connection_key))
+    if name == "sliding_mean":  # the same windows, one small value each (a field's mean and the last msg)
+        return lambda src: src.pipe(rops.sliding_count(WINDOW, STEP, key=rops.connection_key, reduce=_mean_id))
     if name == "session":
         return lambda src: src.pipe(rops.session_window(gap, key=rops.connection_key))
     raise ValueError(f"unknown chain {name!r}")
+
+
+def _mean_id(values: list[Any]) -> dict[str, Any]:
+    """The ``sliding_mean`` row's reducer: the mean ``id`` and the last value's ``msg``
+    (which carries the end marker of a client's last window)."""
+    return {"mean_id": sum(v["id"] for v in values) / len(values), "last": values[-1]["msg"]}
 
 
 class RxServer(_Counting):

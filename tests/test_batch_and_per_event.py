@@ -14,6 +14,7 @@ from typing import Any
 
 import gevent
 import pytest
+import reactivex
 import simplejson
 from gevent import socket as gsocket
 from reactivex import Observable
@@ -77,6 +78,60 @@ def test_echo_many_clients_each_gets_its_own_replies_in_order(sock_path: str, pa
             assert g.value == [{"c": c, "i": i} for i in range(n)]
         for s in socks:
             s.close()
+
+
+def test_replies_to_the_reading_and_to_another_connection_interleaved(sock_path: str) -> None:
+    """Per event, each of A's events is replied to A (its own metadata: gathered with its
+    read), to B (routed) and to A again: each gets every reply once, in order, and ``in``
+    counts every reply pushed."""
+    server = rxunix.unix_socket_server(path=sock_path, **LINES)
+    metas: dict[str, Any] = {}
+
+    def fan(e: Event) -> Observable[Event]:
+        metas.setdefault(e.value["c"], e.meta)
+        if e.value["c"] == "b":
+            return reactivex.from_iterable([e])
+        to_b = e.with_value({"to_b": e.value["i"]}).with_meta(metas["b"])
+        return reactivex.from_iterable([e, to_b, e])
+
+    server.out.pipe(ops.flat_map(fan)).subscribe(server.in_)
+    n = 3000
+    with server:
+        a, b = (gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM) for _ in range(2))
+        b.connect(sock_path)
+        b.sendall(b'{"c":"b","i":-1}\n')
+        assert _read_lines(b, 1) == [{"c": "b", "i": -1}]
+        a.connect(sock_path)
+        a.sendall(b"".join(b'{"c":"a","i":%d}\n' % i for i in range(n)))
+        got_a, got_b = _read_lines(a, 2 * n), _read_lines(b, n)
+        assert got_a == [{"c": "a", "i": i} for i in range(n) for _ in (0, 1)]
+        assert got_b == [{"to_b": i} for i in range(n)]
+        assert server.stats["in"] == 1 + 3 * n
+        a.close()
+        b.close()
+
+
+def test_reads_whose_subscribers_yield_out_of_order_still_get_replies(sock_path: str, path: Path) -> None:
+    """A subscriber that blocks (here: sleeps) while a read's events are emitted lets
+    another connection's read start and finish in between, in any order: every
+    connection still gets its replies, then and afterwards."""
+    server = rxunix.unix_socket_server(path=sock_path, **LINES)
+    path(server.out).subscribe(server.in_)
+    server.out.subscribe(lambda e: gevent.sleep(e.value.get("sleep", 0)))
+    with server:
+        a, b = (gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM) for _ in range(2))
+        a.connect(sock_path)
+        b.connect(sock_path)
+        a.sendall(b'{"sleep":0.2}\n')  # a's read ends while b's is still being emitted
+        gevent.sleep(0.05)
+        b.sendall(b'{"sleep":0.4}\n')
+        assert _read_lines(a, 1, timeout=5) == [{"sleep": 0.2}]
+        assert _read_lines(b, 1, timeout=5) == [{"sleep": 0.4}]
+        for s, v in ((a, 1), (b, 2), (a, 3)):  # later reads are answered too
+            s.sendall(b'{"n":%d}\n' % v)
+            assert _read_lines(s, 1, timeout=5) == [{"n": v}]
+        a.close()
+        b.close()
 
 
 def test_slow_reader_is_evicted_and_the_others_are_served(sock_path: str, path: Path) -> None:

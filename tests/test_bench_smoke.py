@@ -62,7 +62,7 @@ def test_bench_window_prints_every_chain() -> None:
                     "--reads", "8192", "--json", "simplejson", "--gap", "0.02")
     chains = {r[3] for r in rows(out, "1")}
     assert {"echo", "map", "tumbling"} <= chains, out
-    for chain in ("sliding", "session"):
+    for chain in ("sliding", "sliding_mean", "session"):
         assert chain in chains or f"{chain}: not available" in out, out
     assert re.search(r"map .*us/ev", out) and "in process, map alone" in out, out
     assert RATIO.search(out), out
@@ -88,3 +88,14 @@ def test_profile_server_prints_breakdown() -> None:
                   "encode (json", "write", "sum of stages", "measured: real server CPU per event"):
         assert f"| {stage}" in out, (stage, out)
     assert out.count("cProfile, ") == 2, out
+
+
+@pytest.mark.timeout(120)
+def test_profile_chains_prints_every_chain_and_the_sliding_split() -> None:
+    out = run_bench("profile_chains.py", "--json", "simplejson", "--buf", "8192", "--reads", "2", "--repeat", "1",
+                    "--rounds", "1")
+    for chain in ("echo", "map", "tumbling", "sliding", "sliding_mean"):
+        cells = rows(out, chain)
+        assert len(cells) == 1 and float(cells[0][1]) > 0, out
+    assert rows(out, "map")[0][2].startswith(("+", "-")), out
+    assert "the window alone" in out and "encoding its replies alone" in out, out

@@ -129,3 +129,21 @@ def test_backends_agree_and_round_trip(value: object, mode: str) -> None:
     assert out == o.encode(value)
     assert s.decode(out) == value
     assert o.decode(out) == value
+
+
+@pytest.mark.parametrize("mode", ["unsorted", "sorted"])
+def test_non_str_keys_after_str_keys_one_by_one_and_in_batches(backend: str, mode: str) -> None:
+    """A codec that has only seen str keys still writes int/None keys, in every path,
+    as simplejson does; a value no option can encode changes nothing for the next ones."""
+    c, ref = JsonCodec(mode=mode, backend=backend), JsonCodec(mode=mode, backend="simplejson")
+    values: list[object] = [{"a": 1}, {2: "b", None: [{3: 4.5e300}]}, {"c": {1: 1}}]
+    assert c.encode_batch(values[:1], b"\n") == b'{"a":1}\n'
+    with pytest.raises(CodecError):
+        c.encode({"x": object()})
+    with pytest.raises(TypeError):  # the Encoder above it reports each value (see framing)
+        c.encode_batch([{"x": object()}], b"\n")
+    assert c.encode_batch(values, b"\n") == ref.encode_batch(values, b"\n")
+    fresh = JsonCodec(mode=mode, backend=backend)
+    assert [fresh.encode(v) for v in values] == [ref.encode(v) for v in values]
+    if mode == "unsorted":
+        assert fresh.encode(values[1]) == b'{"2":"b","null":[{"3":4.5e300}]}'

@@ -202,3 +202,35 @@ def _send_slowly(sock: Any, client: int, count: int) -> None:
         sock.sendall(json.dumps({"client": client, "n": n}).encode() + b"\n")
         gevent.sleep(0.001)
     sock.shutdown(stdsocket.SHUT_WR)
+
+
+def test_per_connection_sliding_windows_reach_readers_that_fall_behind(sock_path: str) -> None:
+    """``sliding_count(100, 10, key=connection_key)``: each event is in 10 windows, so the
+    replies are ten times the requests. Clients that send everything before reading
+    (their unsent replies grow far past one write) still receive every window of their
+    own events, once, in order, and nothing of the others'."""
+    from rxunix.operators import sliding_count
+
+    per_client, clients_n, pad = 2000, 3, b"x" * 100
+    server = _server(sock_path)
+    server.out.pipe(sliding_count(100, 10, key=connection_key)).subscribe(server.in_)
+    errors: list[Any] = []
+    server.err.subscribe(errors.append)
+    server.start()
+    try:
+        clients = [_connect(sock_path) for _ in range(clients_n)]
+        for i, c in enumerate(clients):  # far more than a socket buffer's worth of replies waits
+            c.sendall(b"".join(b'{"c":%d,"n":%d,"p":"%s"}\n' % (i, n, pad) for n in range(per_client)))
+        wait_for(lambda: server._conns and min(c.core.pending for c in server._conns.values()) > 1_000_000,
+                 10, "replies pile up unread")
+        readers = [_Reader(c) for c in clients]
+        full = (per_client - 100) // 10 + 1
+        wait_for(lambda: all(r.data.count(b"\n") == full for r in readers), 20, "every full window")
+    finally:
+        server.stop()
+    for i, r in enumerate(readers):
+        got = [json.loads(line) for line in r.result().splitlines()]
+        want = [[{"c": i, "n": n, "p": pad.decode()} for n in range(s, s + 100)]
+                for s in range(0, per_client - 99, 10)]
+        assert got == want, f"client {i}"
+    assert not [e for e in errors if e.value["action"] in ("encode", "write")], errors

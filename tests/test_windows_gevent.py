@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import gevent
+import gevent.event
 import gevent.socket
 from gevent import monkey
 from hypothesis import HealthCheck, given, settings
@@ -27,6 +28,7 @@ from rxunix.operators import (
 )
 from rxunix.origin import SERVER
 
+from rxunix.edge.ports import EventSubject
 from tests._unguarded_windows import unguarded
 from tests.helpers import wait_for
 
@@ -76,20 +78,27 @@ class YieldingSink:
         self.b.close()
 
 
-def run_producers(op: TumblingWindow, plan: list[list[float]], mode: str) -> tuple[list[Event], YieldingSink]:
+def run_producers(op: TumblingWindow, plan: list[list[float]], mode: str,
+                  batch: int = 1) -> tuple[list[Event], YieldingSink]:
     """Each inner list is one producer greenlet: it sends one event per entry, then
-    sleeps that many seconds. Returns the events in the order they were sent."""
-    src: Subject[Event] = Subject()
+    sleeps that many seconds. Returns the events in the order they were sent. With
+    ``batch > 1`` the source is a connector's ``out`` (an ``EventSubject``) and each
+    producer hands over up to ``batch`` events at once (``on_next_batch``, as a read)."""
+    src: Subject[Event] = EventSubject(owner=None) if batch > 1 else Subject()
     sink = YieldingSink(mode)
     src.pipe(op).subscribe(sink.on_next, sink.on_error, sink.on_completed)
     sent: list[Event] = []
 
     def producer(p: int, delays: list[float]) -> None:
-        for i, delay in enumerate(delays):
-            ev = sev((p, i), peer=p)
-            sent.append(ev)
-            src.on_next(ev)
-            gevent.sleep(delay)
+        for k in range(0, len(delays), batch):
+            evs = [sev((p, i), peer=p) for i in range(k, min(k + batch, len(delays)))]
+            sent.extend(evs)
+            if batch > 1:
+                assert isinstance(src, EventSubject) and src.batch_observers  # the window takes batches
+                assert src.on_next_batch(evs) == []
+            else:
+                src.on_next(evs[0])
+            gevent.sleep(delays[k + len(evs) - 1])
 
     gevent.joinall([gevent.spawn(producer, p, d) for p, d in enumerate(plan)], raise_error=True)
     src.on_completed()
@@ -119,6 +128,8 @@ def check_lossless(sent: list[Event], aggregates: list[Event], grouped: bool) ->
 delays = st.lists(st.sampled_from([0.0, 0.0, 0.0, 0.0005, 0.001, 0.003]), min_size=0, max_size=25)
 plans = st.lists(delays, min_size=1, max_size=4)
 modes = st.sampled_from(["sleep", "socket"])
+#: events per hand-over: 1 (a Subject, event by event) or a batch from a connector's ``out``
+batches = st.sampled_from([1, 4])
 windows: st.SearchStrategy[tuple[str, Callable[[Any], TumblingWindow]]] = st.sampled_from(
     [
         ("count", lambda key: tumbling_count(3, key=key)),
@@ -132,18 +143,19 @@ chunks = st.sampled_from([1, 2, 3, 32])  # events handed to RxPY's buffer operat
 
 
 @PROPS
-@given(plan=plans, mode=modes, window=windows, grouped=st.booleans(), chunk=chunks)
+@given(plan=plans, mode=modes, window=windows, grouped=st.booleans(), chunk=chunks, batch=batches)
 def test_nothing_lost_duplicated_or_reordered(
     plan: list[list[float]],
     mode: str,
     window: tuple[str, Callable[[Any], TumblingWindow]],
     grouped: bool,
     chunk: int,
+    batch: int,
 ) -> None:
     _, factory = window
     op = factory(connection_key if grouped else None)
     op.chunk = chunk
-    sent, sink = run_producers(op, plan, mode)
+    sent, sink = run_producers(op, plan, mode, batch)
     check_lossless(sent, sink.aggregates, grouped)
     assert op.live_groups == 0
 
@@ -313,3 +325,46 @@ def test_downstream_exception_does_not_wedge_the_window() -> None:
         pass
     src.on_next(sev(3, 1))
     assert seen == [[1], [2], [3]]
+
+
+def test_downstream_exception_in_a_batch_reaches_the_feeder_once_and_loses_nothing() -> None:
+    """A connector's ``out`` hands a read over whole: the window takes every event of
+    it, the first exception the downstream raised is reported for that batch, and the
+    window goes on with the next batch."""
+    op = tumbling_count(1)
+    src = EventSubject(owner=None)
+    seen: list[Any] = []
+
+    def on_next(agg: Event) -> None:
+        seen.append(agg.value)
+        if agg.value in ([2], [3]):
+            raise RuntimeError(f"downstream failed on {agg.value}")
+
+    src.pipe(op).subscribe(on_next)
+    failures = src.on_next_batch([sev(i, 1) for i in range(1, 5)])
+    assert [str(f) for f in failures] == ["downstream failed on [2]"]
+    assert src.on_next_batch([sev(5, 1)]) == []
+    assert seen == [[1], [2], [3], [4], [5]]
+
+
+def test_a_batch_fed_while_the_window_is_owned_is_queued_whole_and_in_order() -> None:
+    """A second feeder hands over a batch while the first is blocked downstream: the
+    batch is queued whole and taken, in order, once the first returns."""
+    op = tumbling_count(1)
+    src = EventSubject(owner=None)
+    seen: list[Any] = []
+    blocked = gevent.event.Event()
+
+    def on_next(agg: Event) -> None:
+        seen.append(agg.value)
+        if agg.value == [0]:
+            blocked.wait(5)  # the owner yields here
+
+    src.pipe(op).subscribe(on_next)
+    first = gevent.spawn(src.on_next_batch, [sev(0, 1)])
+    gevent.sleep(0)
+    assert src.on_next_batch([sev(i, 2) for i in range(1, 4)]) == []  # queued: the window is owned
+    assert seen == [[0]]
+    blocked.set()
+    first.join(5)
+    assert seen == [[0], [1], [2], [3]]

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from rxunix.event import Event
 from rxunix.operators import connection_key, session_window, sliding_count, sliding_time, tumbling_time
 
-from tests.test_windows_gevent import BUSY_PLAN, PROPS, modes, plans, run_producers
+from tests.test_windows_gevent import BUSY_PLAN, PROPS, batches, modes, plans, run_producers
 from tests.windows_models import sliding_count_model
 
 
@@ -55,13 +55,13 @@ def is_slice(window: list[Any], order: list[Any]) -> bool:
 
 
 @PROPS
-@given(plan=plans, mode=modes, grouped=st.booleans(), n=st.integers(1, 6), data=st.data())
-def test_sliding_count_lossless(plan: list[list[float]], mode: str, grouped: bool, n: int,
+@given(plan=plans, mode=modes, grouped=st.booleans(), n=st.integers(1, 6), batch=batches, data=st.data())
+def test_sliding_count_lossless(plan: list[list[float]], mode: str, grouped: bool, n: int, batch: int,
                                 data: st.DataObject) -> None:
     step = data.draw(st.integers(1, n))
     rec = Recorder(grouped)
     op = sliding_count(n, step, key=rec)
-    sent, sink = run_producers(op, plan, mode)  # type: ignore[arg-type]
+    sent, sink = run_producers(op, plan, mode, batch)  # type: ignore[arg-type]
     check_taken(sent, rec)
     keyed = [((v[0] if grouped else None), v) for v in rec.order]
     got: dict[Any, list[list[Any]]] = collections.defaultdict(list)
@@ -90,11 +90,12 @@ def test_sliding_time_lossless(plan: list[list[float]], mode: str, grouped: bool
 
 
 @PROPS
-@given(plan=plans, mode=modes, grouped=st.booleans())
-def test_session_windows_partition_the_events(plan: list[list[float]], mode: str, grouped: bool) -> None:
+@given(plan=plans, mode=modes, grouped=st.booleans(), batch=batches)
+def test_session_windows_partition_the_events(plan: list[list[float]], mode: str, grouped: bool,
+                                              batch: int) -> None:
     rec = Recorder(grouped)
     op = session_window(0.002, max_duration=0.01, key=rec)
-    sent, sink = run_producers(op, plan, mode)  # type: ignore[arg-type]
+    sent, sink = run_producers(op, plan, mode, batch)  # type: ignore[arg-type]
     check_taken(sent, rec)
     sessions: dict[Any, list[Any]] = collections.defaultdict(list)
     for agg in sink.aggregates:

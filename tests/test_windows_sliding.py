@@ -3,6 +3,7 @@ in virtual time (TestScheduler), RxPY parity and properties against brute-force 
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from reactivex.subject import Subject
 from reactivex.testing import ReactiveTest, TestScheduler
 from rxunix.event import Event
 from rxunix.operators import connection_key, reducers, session_window, sliding_count, sliding_time
-from rxunix.origin import SERVER
+from rxunix.origin import SERVER, FrozenRecord, merge_origins
 
 from tests.windows_models import grid_model, session_model, sliding_count_model
 
@@ -95,6 +96,23 @@ def test_sliding_count_release_flushes_open_windows_and_forgets_the_group() -> N
     assert [e.value for e in out] == [[0, 1, 2, 3]] and op.live_groups == 1
     closed.on_next(sev(None, peer=1))
     assert [e.value for e in out] == [[0, 1, 2, 3], [2, 3, 4], [4]] and op.live_groups == 0
+
+
+@given(runs=st.lists(st.tuples(st.integers(0, 2), st.integers(1, 12)), max_size=12), n=st.integers(1, 10),
+       data=st.data())
+def test_aggregate_origins_are_the_merge_of_exactly_their_events(runs: list[tuple[int, int]], n: int,
+                                                                  data: st.DataObject) -> None:
+    """Runs of events sharing one connection's metadata object (as a connector emits
+    them) and windows across runs: each aggregate's metadata is ``merge_origins`` of
+    its own events, and no two aggregates share a mutable part of it."""
+    step = data.draw(st.integers(1, n))
+    metas = [MappingProxyType({SERVER: FrozenRecord(path="/s", peer=p), "k": p}) for p in range(3)]
+    evs = [e for p, k in runs for e in Event.many(range(k), metas[p])]
+    out, _ = collect(rx.from_iterable(evs).pipe(sliding_count(n, step)))
+    windows = [evs[s:s + n] for s in range(0, len(evs), step)]
+    assert [e.value for e in out] == [[e.value for e in w] for w in windows]
+    assert [dict(e.meta) for e in out] == [merge_origins(w) for w in windows]
+    assert len({id(e.meta[SERVER]) for e in out}) == len(out)
 
 
 @pytest.mark.parametrize("args", [(0, 1), (3, 0), (3, 4), (2.5, 1), (True, 1)])

@@ -36,6 +36,7 @@ Accounting holds after every call: ``queued == written + dropped + pending``
 from __future__ import annotations
 
 import enum
+from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -43,7 +44,12 @@ from .errors import RxUnixError
 from .event import EventBatch
 from .framing import Decoder, Encoder
 
-__all__ = ["ConnState", "ServerConn", "Evicted", "TRANSITIONS", "IllegalTransition"]
+__all__ = ["ConnState", "ServerConn", "Evicted", "TRANSITIONS", "IllegalTransition", "SEND_BYTES"]
+
+#: :meth:`ServerConn.data_to_send` joins queued replies into one write up to this many
+#: bytes; a larger reply goes out as it is (never copied), and the unsent rest of a write is
+#: never copied again behind new replies, so a reader that falls behind costs linear time.
+SEND_BYTES = 256 * 1024
 
 
 class ConnState(enum.Enum):
@@ -100,7 +106,7 @@ class ServerConn:
         self.queued = self.written = self.dropped = 0
         self._decoder = decoder
         self._encoder = encoder
-        self._out: list[bytes] = []  # encoded replies not yet taken by data_to_send()
+        self._out: deque[bytes] = deque()  # encoded replies not yet taken by data_to_send()
         self._pending = 0  # bytes in _out plus the unsent part of _view
         self._view: memoryview | None = None  # handed out by data_to_send(), not yet all sent
 
@@ -184,19 +190,25 @@ class ServerConn:
 
     # ---- writing ------------------------------------------------------------
     def data_to_send(self) -> memoryview | None:
-        """The bytes to write now (everything pending, joined), or None if nothing is.
+        """The bytes to write now, or None if nothing is pending.
 
-        Call :meth:`sent` with how many the kernel took before asking again.
+        The unsent rest of the last write comes first, then queued replies in order,
+        joined up to :data:`SEND_BYTES` (a larger reply is handed out alone, uncopied);
+        what is left comes with the next call. Call :meth:`sent` with how many bytes the
+        kernel took before asking again.
         """
         if self.state is ConnState.CLOSED:
             return None
-        out = self._out
-        if out:
-            data = out[0] if len(out) == 1 else b"".join(out)
-            out.clear()
-            if self._view is not None:
-                data = bytes(self._view) + data
-            self._view = memoryview(data)
+        view, out = self._view, self._out
+        if not out or (view is not None and len(view) >= SEND_BYTES):
+            return view
+        parts: list[bytes | memoryview] = [] if view is None else [view]
+        size = 0 if view is None else len(view)
+        while out and (not parts or size + len(out[0]) <= SEND_BYTES):
+            chunk = out.popleft()
+            parts.append(chunk)
+            size += len(chunk)
+        self._view = memoryview(parts[0] if len(parts) == 1 else b"".join(parts))
         return self._view
 
     def sent(self, n: int) -> None:

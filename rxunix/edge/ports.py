@@ -36,6 +36,7 @@ from reactivex.disposable import Disposable
 from reactivex.subject import Subject
 
 from ..core.event import ErrorEvent, Event, error_event
+from .runtime import _get_ident  # the real thread's id, also under gevent's monkey-patching
 
 __all__ = ["BatchObserver", "EventSubject", "Inlet", "InletTarget"]
 
@@ -184,7 +185,7 @@ class Inlet(abc.ObserverBase[Event]):
 
     def on_next(self, value: Event) -> None:
         c = self.connector
-        if c.runtime.in_hub_thread():
+        if _get_ident() == c.runtime.thread_id:  # Runtime.in_hub_thread, inlined
             c.receive(value)
         else:
             c.runtime.call_soon(c.receive, value)

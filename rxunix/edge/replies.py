@@ -24,8 +24,31 @@ from ..core.origin import SERVER, FrozenRecord
 from ..core.routing import route
 from ..core.server_conn import Evicted
 from .peers import PeerConnection
+from .ports import Inlet
+from .runtime import Runtime, _get_ident  # the real thread's id, also under gevent's monkey-patching
 
-__all__ = ["ReplyWriter"]
+__all__ = ["ReplyInlet", "ReplyWriter"]
+
+
+class ReplyInlet(Inlet):
+    """The ``in_`` of a stream server: an :class:`~rxunix.edge.ports.Inlet` whose
+    ``on_next`` takes the common case in one call: in the hub thread, a reply to
+    the connection whose read is being emitted, once that read has gathered a
+    reply, joins the gathered replies (encoded together at the end of the read);
+    everything else goes through the server's routing as with any inlet."""
+
+    def on_next(self, value: Event) -> None:
+        c: Any = self.connector
+        if _get_ident() == c.runtime.thread_id:
+            if value.meta is c._reading_meta:
+                deferred = c._reading.deferred
+                if deferred is not None:
+                    c.stats["in"] += 1
+                    deferred.append(value)
+                    return
+            c._receive(value)
+        else:
+            c.runtime.call_soon(c.receive, value)
 
 
 class ReplyWriter:
@@ -33,17 +56,23 @@ class ReplyWriter:
 
     path: str
     stats: Any
+    runtime: Runtime
     _conns: dict[int, PeerConnection]
     _by_record: dict[int, PeerConnection]
     _dirty: list[PeerConnection]
-    _batching: Any
+    _batching: dict[Any, int]
+    _reading: PeerConnection | None
+    _reading_meta: Any
     _error: Callable[..., None]
     _end: Callable[[PeerConnection], None]
 
     # ---- routing ------------------------------------------------------------
     def _conn_of(self, meta: Mapping[str, Any] | None) -> PeerConnection | None:
-        """The live connection whose own events carry ``meta`` (identity of its record)."""
+        """The live connection whose own events carry ``meta`` (identity of its record),
+        or that is the one origin of an aggregate of its events (``[record]``)."""
         rec = meta.get(SERVER) if meta is not None else None
+        if rec.__class__ is list and len(rec) == 1:
+            rec = rec[0]
         conn = self._by_record.get(id(rec)) if rec.__class__ is FrozenRecord else None
         return conn if conn is not None and conn.record is rec else None
 
@@ -58,6 +87,16 @@ class ReplyWriter:
             self._defer(conn, events)
         else:
             self._queue_now(conn, events)
+
+    def receive(self, event: Event) -> None:
+        """One reply (hub thread); see :class:`ReplyInlet`."""
+        if event.meta is self._reading_meta:
+            deferred = self._reading.deferred  # type: ignore[union-attr]
+            if deferred is not None:
+                self.stats["in"] += 1
+                deferred.append(event)
+                return
+        self._receive(event)
 
     def _receive(self, event: Event) -> None:
         self.stats["in"] += 1
@@ -93,7 +132,8 @@ class ReplyWriter:
     # ---- gathering a read's replies -------------------------------------------
     def _in_read(self) -> bool:
         """True while this greenlet emits a read's events (replies wait for its end)."""
-        return self._batching is not None and self._batching is gevent.getcurrent()
+        batching = self._batching
+        return bool(batching) and gevent.getcurrent() in batching
 
     def _defer(self, conn: PeerConnection, events: Sequence[Event]) -> None:
         if conn.ended:

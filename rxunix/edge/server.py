@@ -79,7 +79,7 @@ from .base import Connector
 from .limits import ConnectionLimit
 from .listen import check_listen_config, listen_socket, worker_meta
 from .peers import PeerConnection, next_peer_id, peer_credentials, peer_gone
-from .replies import ReplyWriter
+from .replies import ReplyInlet, ReplyWriter
 from .runtime import Runtime
 from .sockpath import SocketIdentity, remove_if_ours
 from .turns import Turns
@@ -112,6 +112,7 @@ class UnixSocketServer(ReplyWriter, Connector):
         if runtime is not None and not isinstance(runtime, Runtime):
             raise TypeError(f"{SERVER}: runtime must be a rxunix Runtime, got {type(runtime).__name__}")
         super().__init__(runtime=runtime, metrics_interval_s=opts["metrics_interval_s"])
+        self.in_ = ReplyInlet(self)
         self._closed: Subject[Event] = Subject()
         #: The validated configuration (read-only).
         self.config: Mapping[str, Any] = MappingProxyType(cfg)
@@ -122,7 +123,9 @@ class UnixSocketServer(ReplyWriter, Connector):
         self._conns: dict[int, PeerConnection] = {}
         self._by_record: dict[int, PeerConnection] = {}
         self._dirty: list[PeerConnection] = []
-        self._batching: Any = None  # the greenlet emitting a received chunk, if any
+        self._batching: dict[Any, int] = {}  # greenlets emitting a received chunk: how deeply nested
+        self._reading: PeerConnection | None = None  # the connection whose chunk was emitted last
+        self._reading_meta: Any = None  # and that connection's metadata
         self._listener: Any = None
         self._ident: SocketIdentity | None = None
         self._acceptor: gevent.Greenlet | None = None
@@ -306,9 +309,13 @@ class UnixSocketServer(ReplyWriter, Connector):
 
     def _publish(self, conn: PeerConnection, batch: EventBatch) -> None:
         """Emit one chunk's events (decode failures on ``err`` in stream order), then write
-        everything queued meanwhile."""
-        outer = self._batching
-        self._batching = gevent.getcurrent()
+        everything queued meanwhile. Reads of several connections may interleave (a
+        subscriber that blocks lets another reader run): each greenlet's outermost
+        read writes what was gathered when it ends."""
+        me, batching = gevent.getcurrent(), self._batching
+        depth = batching.get(me, 0)
+        batching[me] = depth + 1
+        self._reading, self._reading_meta = conn, conn.core.meta
         try:
             for part, failure in batch.in_order():
                 if failure is not None:
@@ -318,8 +325,12 @@ class UnixSocketServer(ReplyWriter, Connector):
                     for exc in self._out.on_next_batch(part):  # a subscriber failed: report, keep the stream
                         self._error(exc, "emit", conn.peer, conn.core.meta)
         finally:
-            self._batching = outer
-        if self._dirty and outer is None:
+            if depth:
+                batching[me] = depth
+            else:
+                del batching[me]
+            self._reading = self._reading_meta = None  # (ReplyInlet's shortcut; it checks the rest)
+        if self._dirty and not depth:
             self._flush_dirty()
 
     def _end(self, conn: PeerConnection) -> None:

@@ -37,6 +37,31 @@ def test_encode_batch_equals_encoding_each_value(codec: Any, post: Any, values: 
     assert [(i, type(e)) for i, e in failed] == fails
 
 
+@pytest.mark.parametrize("codec", CODECS, ids=str)
+@pytest.mark.parametrize("post", SEPARATORS, ids=str)
+@pytest.mark.parametrize("mode", ["unsorted", "sorted"])
+@settings(max_examples=40, deadline=None)
+@given(pool=st.lists(JSON, min_size=1, max_size=8), data=st.data())
+def test_lists_sharing_their_elements_encode_as_each_list_alone(codec: Any, post: Any, mode: str,
+                                                                 pool: list[Any], data: st.DataObject) -> None:
+    """The aggregates of sliding windows share their elements (one object in several
+    lists): a batch of them is written exactly as each list encoded alone."""
+    if isinstance(codec, dict):
+        codec = {"name": "json", "config": {**codec["config"], "mode": mode}}
+    picks = st.lists(st.integers(0, len(pool) - 1), max_size=6)
+    values = [[pool[i] for i in data.draw(picks)] for _ in range(data.draw(st.integers(2, 6)))]
+    enc = EncoderFactory(codec, [post])()
+    data_, failed = enc.encode_batch(values)
+    parts, fails = [], []
+    for i, v in enumerate(values):
+        try:
+            parts.append(enc.encode(v))
+        except Exception as exc:
+            fails.append((i, type(exc)))
+    assert data_ == b"".join(parts)
+    assert [(i, type(e)) for i, e in failed] == fails
+
+
 @pytest.mark.parametrize("codec", CODECS[:2], ids=str)
 @settings(max_examples=100, deadline=None)
 @given(lines=st.lists(st.one_of(st.binary(max_size=12), JSON.map(lambda v: repr(v).encode())), max_size=8))

@@ -10,7 +10,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from rxunix.core.errors import CodecError
 from rxunix.core.framing import DecoderFactory, EncoderFactory
-from rxunix.core.server_conn import TRANSITIONS, ConnState, Evicted, IllegalTransition, ServerConn
+from rxunix.core.server_conn import SEND_BYTES, TRANSITIONS, ConnState, Evicted, IllegalTransition, ServerConn
 
 META = {"unix_socket_server": {"path": "/s", "peer": 1}}
 
@@ -205,3 +205,39 @@ def test_decode_failures_stand_apart_from_events() -> None:
     batch = conn.receive(b'1\n{"bad\n3\n')
     assert [e.value for e in batch] == [1, 3]
     assert [(i, type(f).__name__) for i, f in batch.failures] == [(1, "CodecError")]
+
+
+def test_a_reader_that_falls_behind_costs_linear_time() -> None:
+    """The unsent rest of a write is never copied again behind new replies: every write
+    is at most SEND_BYTES, or one reply larger than that handed out alone; nothing is lost
+    or reordered."""
+    conn = make(max_pending=1 << 30)
+    big = "x" * (3 * SEND_BYTES)
+    accepted = b""
+    for i in range(40):  # a large reply among many small ones, while the kernel takes little
+        values: list[object] = [big] if i == 5 else [i] * 500
+        assert conn.queue_replies(values) == []
+        accepted += b"".join(b'"%s"\n' % v.encode() if isinstance(v, str) else b"%d\n" % v for v in values)
+    wire, largest = b"", 0
+    while (view := conn.data_to_send()) is not None:
+        largest = max(largest, len(view))
+        assert len(view) <= SEND_BYTES or len(view.obj) == len(big) + 3  # type: ignore[arg-type]
+        n = min(len(view), 70_000)
+        wire += bytes(view[:n])
+        conn.sent(n)
+    assert wire == accepted and conn.pending == 0 and conn.written == len(accepted)
+    assert largest == len(big) + 3  # the large reply went out as it was, not joined
+
+
+def test_the_unsent_rest_of_a_write_is_handed_out_again_uncopied() -> None:
+    conn = make(max_pending=1 << 30)
+    conn.queue_replies(["y" * (2 * SEND_BYTES)])
+    first = conn.data_to_send()
+    assert first is not None
+    conn.sent(10)
+    conn.queue_replies([1, 2])
+    rest = conn.data_to_send()
+    assert rest is not None and rest.obj is first.obj and len(rest) == len(first) - 10
+    conn.sent(len(rest))
+    tail = conn.data_to_send()
+    assert tail is not None and bytes(tail) == b"1\n2\n"

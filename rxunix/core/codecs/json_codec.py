@@ -29,6 +29,7 @@ import functools
 import math
 import re
 from collections.abc import Callable, Mapping
+from itertools import chain
 from typing import Any
 
 import simplejson
@@ -138,6 +139,21 @@ def _has_nonfinite(value: Any) -> bool:
     return False
 
 
+def _shared_elements(values: list[Any]) -> dict[int, Any] | None:
+    """The distinct elements of ``values`` by identity, when every value is a list and
+    the lists share most of their elements (the aggregates of sliding windows, where each
+    event is in several windows); else None. The simplejson backend then encodes each
+    distinct element once and writes every list as ``[`` + its elements' encodings
+    joined by ``,`` + ``]``, which is what the minified encoder writes for a list."""
+    if len(values) < 2 or not all(v.__class__ is list for v in values) or not values[0] or not values[1]:
+        return None
+    if id(values[1][0]) not in set(map(id, values[0])):  # a cheap look first: do neighbours overlap?
+        return None
+    flat = list(chain.from_iterable(values))
+    distinct = dict(zip(map(id, flat), flat, strict=True))
+    return distinct if len(distinct) * 2 <= len(flat) else None
+
+
 class JsonCodec(Codec):
     """JSON codec; options ``mode`` (``unsorted``/``sorted``), ``backend`` (``simplejson``/``orjson``).
 
@@ -161,7 +177,11 @@ class JsonCodec(Codec):
                 raise MissingExtraError("json backend 'orjson'", "orjson", "orjson") from None
             self._orjson = orjson
             self._opt = orjson.OPT_NON_STR_KEYS | (orjson.OPT_SORT_KEYS if self.sorted else 0)
-            self._dumps = functools.partial(orjson.dumps, default=_default, option=self._opt)
+            # str keys only (about twice as fast); the first value with another key switches
+            # this codec to the full options for good (the output of str keys is the same)
+            self._dumps_all = functools.partial(orjson.dumps, default=_default, option=self._opt)
+            self._dumps = functools.partial(orjson.dumps, default=_default,
+                                            option=self._opt & ~orjson.OPT_NON_STR_KEYS)
             self.decode = self._decode_orjson  # type: ignore[method-assign]
             self.encode = self._encode_orjson  # type: ignore[method-assign]
         else:
@@ -216,18 +236,44 @@ class JsonCodec(Codec):
         if not values:
             return b""
         if self.backend == "orjson":
-            out = sep.join(map(self._dumps, values)) + sep
-            if b"e+" in out:
+            try:  # (orjson writes a whole list faster than its elements one call each)
+                parts = list(map(self._dumps, values))
+            except TypeError:  # orjson.JSONEncodeError: maybe a non-str key
+                if self._dumps is self._dumps_all:
+                    raise
+                parts = list(map(self._dumps_all, values))
+                self._dumps = self._dumps_all  # it was a non-str key: keep the full options
+            parts.append(b"")  # the separator after the last value
+            out = sep.join(parts)
+            if b"+" in out and b"e+" in out:  # the one-byte search is a memchr
                 out = _EXP_PLUS.sub(_drop_plus, out)
             if b"null" in out and any(map(_has_nonfinite, values)):
                 raise CodecError("json: cannot encode a NaN or infinite float")
             return out
         if not _PLAIN_SEP.fullmatch(sep):  # the exponent rewrite must not see into separators
             return super().encode_batch(values, sep)
-        text = sep.decode("ascii").join(map(self._encode_str, values))
+        shared = _shared_elements(values)
+        if shared is not None:
+            return self._encode_shared(values, shared, sep)
+        texts = list(map(self._encode_str, values))
+        texts.append("")  # the separator after the last value
+        text = sep.decode("ascii").join(texts)
         if ("e-" in text or "e+" in text) and _MAYBE_EXP.search(text):
             text = _TOKEN.sub(_ryu_float, text)
-        return text.encode("utf-8") + sep
+        return text.encode("utf-8")
+
+    def _encode_shared(self, values: list[list[Any]], shared: dict[int, Any], sep: bytes) -> bytes:
+        """Lists sharing their elements (see :func:`_shared_elements`): each distinct
+        element encoded and its exponents rewritten once (a rewrite never spans two
+        elements: they are whole JSON values, joined by ``,``, brackets and ``sep``)."""
+        texts = list(map(self._encode_str, shared.values()))
+        probe = "\n".join(texts)
+        if ("e-" in probe or "e+" in probe) and _MAYBE_EXP.search(probe):
+            texts = [_TOKEN.sub(_ryu_float, t) for t in texts]
+        get = dict(zip(shared, texts, strict=True)).__getitem__
+        parts = ["[" + ",".join(map(get, map(id, v))) + "]" for v in values]
+        parts.append("")
+        return sep.decode("ascii").join(parts).encode("utf-8")
 
     def _decode_orjson(self, data: bytes) -> Any:
         try:
@@ -237,14 +283,25 @@ class JsonCodec(Codec):
 
     def _encode_orjson(self, value: Any) -> bytes:
         try:
-            out: bytes = self._orjson.dumps(value, default=_default, option=self._opt)
-        except (TypeError, ValueError, RecursionError) as exc:
+            out: bytes = self._dumps(value)
+        except TypeError:  # orjson.JSONEncodeError: maybe a non-str key
+            out = self._encode_orjson_all(value)
+        except (ValueError, RecursionError) as exc:
             raise CodecError(f"json: cannot encode {type(value).__name__}: {exc}") from None
-        if b"e+" in out:
+        if b"+" in out and b"e+" in out:
             out = _EXP_PLUS.sub(_drop_plus, out)
         # orjson writes NaN/inf as null: refuse them like simplejson does
         if b"null" in out and _has_nonfinite(value):
             raise CodecError(f"json: cannot encode {type(value).__name__}: NaN or infinite float")
+        return out
+
+    def _encode_orjson_all(self, value: Any) -> bytes:
+        """``value`` with every option (non-str keys too); if that works, the codec keeps them."""
+        try:
+            out: bytes = self._dumps_all(value)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise CodecError(f"json: cannot encode {type(value).__name__}: {exc}") from None
+        self._dumps = self._dumps_all
         return out
 
 

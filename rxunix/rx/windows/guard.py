@@ -27,12 +27,17 @@ is a one-token list: taking the token (``list.pop``) and giving it back
 another OS thread is queued safely, and the common case (no owner, nothing
 queued) costs one pop and one append. An exception raised by the downstream
 reaches the caller that fed the input, after the chain has settled.
+
+A batch of events (``on_next_batch``, the events of one read handed over by a
+connector's ``out``) is fed under one taking of the token; inputs that arrive
+while the downstream yields during the batch are fed after it, and the first
+exception the downstream raised reaches the caller once the whole batch is in.
 """
 
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Final, Protocol
 
 from reactivex import abc
@@ -122,6 +127,31 @@ class Guard:
             return
         try:  # the common case: this caller owns the chain
             self.chain.take(event)
+        finally:
+            token.append(True)
+        if self.queue:  # arrived while the downstream had yielded
+            self._resume()
+        self._reraise()
+
+    def on_next_batch(self, events: Sequence[Event]) -> None:
+        """``on_next`` of each event, in order, with one taking of the token (see the module doc)."""
+        token = self.token
+        try:
+            token.pop()
+        except IndexError:  # owned: queue them all, then take over if the owner has left meanwhile
+            self.queue.extend([(_ITEM, event) for event in events])
+            if self._own():
+                self._run()
+            return
+        if self.queue:  # leftovers of an owner that raised: keep the order
+            self.queue.extend([(_ITEM, event) for event in events])
+            self._run()
+            self._reraise()
+            return
+        try:
+            take = self.chain.take
+            for event in events:
+                take(event)
         finally:
             token.append(True)
         if self.queue:  # arrived while the downstream had yielded

@@ -9,8 +9,8 @@ live in their own modules.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 from weakref import WeakSet
 
 from reactivex import Observable, abc
@@ -91,7 +91,8 @@ class Window:
             subs = CompositeDisposable()
             if self.release is not None:
                 subs.add(self.release.subscribe(engine.on_release, lambda _e: None, None, scheduler=scheduler_))
-            subs.add(source.subscribe(engine.on_next, engine.on_error, engine.on_completed, scheduler=scheduler_))
+            feed = cast(abc.ObserverBase[Event], feed_of(engine))  # an observer by its attributes
+            subs.add(source.subscribe(feed, scheduler=scheduler_))
 
             def dispose() -> None:
                 subs.dispose()
@@ -101,6 +102,40 @@ class Window:
             return Disposable(dispose)
 
         return Observable(subscribe)
+
+
+class _Feed:
+    """What a window subscribes to its source: the engine's inputs, and ``on_next_batch``
+    so that a source that hands over whole batches (a connector's ``out``) feeds a
+    read's events in one call. (An observer by its attributes, as RxPY's ``subscribe``
+    and a connector's ``out`` take it.)"""
+
+    __slots__ = ("on_next", "on_next_batch", "on_error", "on_completed")
+
+    def __init__(self, engine: Engine, on_next_batch: Callable[[Sequence[Event]], None]) -> None:
+        self.on_next = engine.on_next
+        self.on_next_batch = on_next_batch
+        self.on_error = engine.on_error
+        self.on_completed = engine.on_completed
+
+
+def feed_of(engine: Engine) -> _Feed:
+    """The observer a window subscribes to its source (see :class:`_Feed`); an engine
+    without ``on_next_batch`` gets a batch's events one by one (the first exception
+    is raised after the last event)."""
+    batch = getattr(engine, "on_next_batch", None)
+    if batch is None:
+        def batch(events: Sequence[Event]) -> None:
+            raised: BaseException | None = None
+            for event in events:
+                try:
+                    engine.on_next(event)
+                except Exception as exc:
+                    raised = raised or exc
+            if raised is not None:
+                raise raised
+
+    return _Feed(engine, batch)
 
 
 class TumblingWindow(Window):

@@ -10,13 +10,13 @@ line or sent to ``errors=``. Empty windows emit nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
 from reactivex import abc
 
-from ...core.event import Event, error_event
+from ...core.event import Event, EventBatch, error_event
 from ...core.origin import merge_origins
 from .keys import WindowSpec, connection_key, sink_of
 
@@ -28,6 +28,8 @@ class LateEvent(Exception):
 
 #: what :meth:`Outputs.key_of` answers for an event whose key function failed
 NO_KEY: Final = object()
+#: :meth:`Outputs.emit`'s default ``shared``: find out whether the events share one metadata object
+UNKNOWN: Final = object()
 
 
 def flat(chunks: list[list[Event]]) -> list[Event]:
@@ -55,6 +57,9 @@ class Outputs:
         self.groups: dict[Hashable, Any] = {}
         self.raised: BaseException | None = None
         self.done = False
+        # the merged metadata of the last window whose events all shared one metadata object
+        self.merged_of: Any = None
+        self.merged: dict[str, Any] = {}
 
     @property
     def live(self) -> int:
@@ -85,12 +90,19 @@ class Outputs:
     def release(self, key: Hashable) -> None:  # pragma: no cover - every chain overrides it
         raise NotImplementedError
 
-    def emit(self, key: Hashable, events: list[Event]) -> None:
-        """One closed window of group ``key``: its aggregate (nothing if empty)."""
+    def emit(self, key: Hashable, events: list[Event], values: list[Any] | None = None,
+             shared: Any = UNKNOWN) -> None:
+        """One closed window of group ``key``: its aggregate (nothing if empty).
+
+        ``values`` are the events' values when the caller has them; ``shared`` is
+        the metadata object every event carries (``None``: they differ; by default
+        it is looked up).
+        """
         if not events:
             return
-        meta = MappingProxyType(merge_origins(events))
-        values = [e.value for e in events]
+        meta = self.aggregate_meta(events, shared)
+        if values is None:
+            values = [e.value for e in events]
         if self.reduce is None:
             self.deliver(Event(values, meta))
             return
@@ -100,6 +112,22 @@ class Outputs:
             self.fail(exc, "reduce", key, meta, values)
             return
         self.deliver(out)
+
+    def aggregate_meta(self, events: list[Event], shared: Any = UNKNOWN) -> Mapping[str, Any]:
+        """:func:`~rxunix.core.origin.merge_origins` of ``events``, frozen; merged once
+        for consecutive windows whose events all carry one metadata object (each
+        aggregate still gets its own mapping and origin lists)."""
+        if shared is UNKNOWN:
+            shared = EventBatch.shared_meta(events)
+        if shared is None:
+            return MappingProxyType(merge_origins(events))
+        if shared is not self.merged_of:
+            self.merged_of, self.merged = shared, merge_origins((shared,))
+        merged = self.merged.copy()
+        for k, v in merged.items():
+            if v.__class__ is list:
+                merged[k] = v[:]
+        return MappingProxyType(merged)
 
     def fail(self, exc: BaseException | str, action: str, key: Hashable, meta: Any, values: list[Any],
              **extra: Any) -> None:

@@ -26,7 +26,7 @@ fraction of the cost, behind the same guard.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Protocol
+from typing import Any, Protocol
 
 from reactivex import abc
 
@@ -45,15 +45,19 @@ class SlidingSpec(WindowSpec, Protocol):
 
 
 class CountGroup:
-    """One group: its events from ``base`` (the index of ``events[0]``) on, and ``n``
-    (how many events it has had)."""
+    """One group: its events (and their values) from ``base`` (the index of
+    ``events[0]``) on, ``n`` (how many events it has had), and ``meta``, the
+    metadata object its events have carried since event number ``since``."""
 
-    __slots__ = ("events", "base", "n")
+    __slots__ = ("events", "values", "base", "n", "meta", "since")
 
     def __init__(self) -> None:
         self.events: list[Event] = []
+        self.values: list[Any] = []
         self.base = 0
         self.n = 0
+        self.meta: Any = None
+        self.since = 0
 
 
 class SlidingCountChain(Outputs):
@@ -75,24 +79,32 @@ class SlidingCountChain(Outputs):
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = CountGroup()
-        events = group.events
+        events, values = group.events, group.values
         events.append(event)
+        values.append(event.value)
         i = group.n
         group.n = i + 1
+        if event.meta is not group.meta:
+            group.meta, group.since = event.meta, i
         start = i - self.count + 1  # the window that ends with this event, if one does
         if start >= 0 and start % self.step == 0:
-            self.emit(key, events[start - group.base:])
+            self._window(key, group, start)
             base = start + self.step  # the next window's start: earlier events are done
             del events[: base - group.base]
+            del values[: base - group.base]
             group.base = base
+
+    def _window(self, key: Hashable, group: CountGroup, start: int) -> None:
+        """Emit the window of ``group`` from its event number ``start`` to its last one."""
+        lo = start - group.base
+        self.emit(key, group.events[lo:], group.values[lo:], group.meta if group.since <= start else None)
 
     def _flush(self, key: Hashable, group: CountGroup) -> None:
         """Emit the open (partial) windows, in the order they started."""
-        step, base, events = self.step, group.base, group.events
-        start = -(-base // step) * step  # the first window start at or after base
+        start = -(-group.base // self.step) * self.step  # the first window start at or after base
         while start < group.n:
-            self.emit(key, events[start - base:])
-            start += step
+            self._window(key, group, start)
+            start += self.step
 
     def release(self, key: Hashable) -> None:
         """Flush group ``key``'s open windows and forget the group."""

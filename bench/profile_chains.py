@@ -1,0 +1,150 @@
+"""What an operator chain between ``server.out`` and ``server.in_`` costs per event, in process.
+
+Run by hand (not a test)::
+
+    python bench/profile_chains.py                       # orjson, 64 KiB reads
+    python bench/profile_chains.py --json simplejson --chains echo,map,sliding
+
+One real ``unix_socket_server`` in this process with one connection (a socketpair
+whose far end is drained between reads, untimed). Each row times the server's
+handling of whole reads of ~124-byte JSON lines, from the decoded chunk to the
+replies handed to the kernel: the events emitted on ``out``, the chain, the replies
+taken by ``in_``, encoded and sent (all of them: the socket's send buffer holds a
+read's replies). No load generator, no greenlet switches, no
+socket waits: what is left is the chain's own work, so the rows differ only by the
+chain. Cells: us per event, the best of ``--repeat`` passes in each of ``--rounds``
+interleaved rounds, median [min-max] over rounds; ``vs echo`` is the difference to
+the ``echo`` row of the same round (median over rounds).
+
+Chains: ``echo`` (``server.out.subscribe(server.in_)``: each read's events handed to
+``in_`` as one batch), ``map`` (``ops.map(lambda ev: ev)`` in between: each event on
+its own through the operator into ``in_``), ``tumbling`` (``tumbling_count(100,
+key=connection_key)``), ``sliding`` (``sliding_count(100, 10, key=connection_key)``:
+every event in 10 windows, each window replied whole), ``sliding_mean`` (the same
+windows, a small reducer). The last lines split the ``sliding`` row: the window
+alone (aggregates to a no-op subscriber) and the encoding of its replies alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from _common import Spread, header, kib, rxunix_codec, table  # noqa: E402
+from _lines import LINE  # noqa: E402
+from _serve_gevent import _chain  # noqa: E402
+
+import rxunix  # noqa: E402
+
+CHAINS = ("echo", "map", "tumbling", "sliding", "sliding_mean")
+
+
+class Rig:
+    """A server with one connection whose reads are fed by hand."""
+
+    def __init__(self, chain: str, lib: str, buf: int, path: str) -> None:
+        import gevent.socket
+
+        self.server = rxunix.unix_socket_server(
+            config={"path": path, "buf_size": buf, "max_pending_bytes": 1 << 30}, codec=rxunix_codec(lib),
+            preprocessors=["separate"], postprocessors=["separate"])
+        if chain == "window":  # the sliding window alone: its aggregates go nowhere
+            _chain("sliding", 0.05)(self.server.out).subscribe(lambda _agg: None)
+        else:
+            _chain(chain, 0.05)(self.server.out).subscribe(self.server.in_)
+        near, self.far = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        near.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)  # a read's replies fit at once
+        near.setblocking(False)
+        self.far.setblocking(False)
+        self.server._open(gevent.socket.socket(fileno=near.detach()))
+        self.conn = next(iter(self.server._conns.values()))
+        self.conn.reader.kill()  # reads are fed by hand
+
+    def drain(self) -> None:
+        try:
+            while self.far.recv(1 << 20):
+                pass
+        except BlockingIOError:
+            pass
+
+    def per_event_us(self, chunk: bytes, events: int, reads: int) -> float:
+        """us per event of ``reads`` reads: decode (untimed), then the server's handling (timed)."""
+        core, publish, send, total = self.conn.core, self.server._publish, self.server._try_send, 0
+        for _ in range(reads):
+            batch = core.receive(chunk)
+            t0 = time.perf_counter_ns()
+            publish(self.conn, batch)
+            while core.pending:  # what the writer greenlet would send
+                send(self.conn)
+            total += time.perf_counter_ns() - t0
+            self.drain()
+        return total / 1000 / (reads * events)
+
+
+def encode_only_us(lib: str, events: int, reads: int) -> float:
+    """us per event of encoding the ``sliding`` row's replies (10 windows of 100 per 100 events)."""
+    from rxunix import EncoderFactory
+
+    enc = EncoderFactory(rxunix_codec(lib), ["separate"])()
+    decoded = [enc._codec.decode(LINE[:-1]) for _ in range(events + 90)]  # type: ignore[attr-defined]
+    windows = [decoded[s:s + 100] for s in range(0, events, 10)]
+    t0 = time.perf_counter_ns()
+    for _ in range(reads):
+        enc.encode_batch(windows)
+    return (time.perf_counter_ns() - t0) / 1000 / (reads * events)
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", default="orjson", choices=("simplejson", "orjson"))
+    ap.add_argument("--buf", type=int, default=65536, help="bytes per read")
+    ap.add_argument("--chains", default=",".join(CHAINS))
+    ap.add_argument("--reads", type=int, default=20, help="reads per pass")
+    ap.add_argument("--repeat", type=int, default=3, help="passes per round (best kept)")
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args(argv)
+    args.chains = [c for c in args.chains.split(",") if c]
+    if "echo" not in args.chains:
+        args.chains.insert(0, "echo")
+    if set(args.chains) - set(CHAINS):
+        ap.error(f"unknown chains {sorted(set(args.chains) - set(CHAINS))}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    per_read = args.buf // len(LINE)
+    chunk = LINE * per_read
+    print(header("profile_chains: per-event cost of a chain between server.out and server.in_, in process",
+                 [f"json {args.json}, reads of {kib(args.buf)} ({per_read} events), {args.reads} reads a pass, "
+                  f"best of {args.repeat} passes, {args.rounds} rounds, median [min-max]"]), flush=True)
+    names = [*args.chains, *(["window", "encode"] if "sliding" in args.chains else [])]
+    got: dict[str, list[float]] = {n: [] for n in names}
+    with tempfile.TemporaryDirectory(prefix="rxc-", dir="/tmp") as tmp:
+        rigs = {n: Rig(n, args.json, args.buf, os.path.join(tmp, f"{n}.sock")) for n in names if n != "encode"}
+        for _ in range(args.rounds):
+            for name in names:
+                fn: Callable[[], float] = (
+                    (lambda: encode_only_us(args.json, per_read, args.reads)) if name == "encode"
+                    else (lambda r=rigs[name]: r.per_event_us(chunk, per_read, args.reads)))  # type: ignore[misc]
+                got[name].append(min(fn() for _ in range(args.repeat)))
+    rows = []
+    for name in names:
+        cells = Spread(got[name])
+        extra = Spread([a - b for a, b in zip(got[name], got["echo"], strict=True)])
+        label = {"window": "sliding: the window alone (no replies)",
+                 "encode": "sliding: encoding its replies alone"}.get(name, name)
+        rows.append([label, cells.fmt(".3f"), "" if name in ("echo", "window", "encode") else f"{extra.median:+.3f}"])
+    print(table(["chain", "us/event median [min-max]", "vs echo"], rows))
+
+
+if __name__ == "__main__":
+    main()
