@@ -52,6 +52,10 @@ SLOW = (
     "test_bench_smoke.py",
     "test_stress_report.py",
     "test_windows_gevent.py::test_ten_thousand_connection_groups_are_released",
+    "test_server.py::test_a_non_reading_client_does_not_take_the_others_throughput",
+    "test_server.py::test_an_interactive_client_keeps_its_round_trips_beside_a_flooding_one",
+    "test_server.py::test_a_flooding_peer_does_not_starve_the_hub",
+    "test_client.py::test_a_flooding_server_does_not_starve_the_clients_hub",
 )
 
 
