@@ -51,6 +51,7 @@ SLOW = (
     "test_workers_metrics.py",
     "test_bench_smoke.py",
     "test_stress_report.py",
+    "test_readme.py",  # every shell and Python block of README.md and docs/ (servers, clients, runs)
     "test_windows_gevent.py::test_ten_thousand_connection_groups_are_released",
     "test_server.py::test_a_non_reading_client_does_not_take_the_others_throughput",
     "test_server.py::test_an_interactive_client_keeps_its_round_trips_beside_a_flooding_one",
