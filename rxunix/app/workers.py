@@ -73,7 +73,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -351,13 +351,9 @@ class Supervisor:
 
     def _read(self, w: _Worker) -> None:
         """Take what worker ``w`` wrote on its pipe (messages, or EOF once it is gone)."""
-        while not w.eof:
-            try:
-                data = os.read(w.pipe, 4096)
-            except BlockingIOError:
-                return
-            except OSError:
-                data = b""
+        if w.eof:
+            return
+        for data in _pending(w.pipe, 4096):
             if not data:
                 w.eof = True
                 return
@@ -368,16 +364,9 @@ class Supervisor:
 
     def _relay(self, w: _Worker) -> None:
         """Write the complete lines worker ``w`` wrote on its stderr, tagged."""
-        while True:
-            try:
-                data = os.read(w.errpipe, 65536)
-            except BlockingIOError:
-                return
-            except OSError:
-                data = b""
-            if not data:
-                return
-            w.relay.feed(data)
+        for data in _pending(w.errpipe, 65536):
+            if data:
+                w.relay.feed(data)
 
     def _message(self, w: _Worker, text: str) -> None:
         if text.startswith(METRICS_MESSAGE):
@@ -476,3 +465,17 @@ def _wait_blocking(pid: int) -> int | None:
         return _waitpid(pid, 0)[1]
     except ChildProcessError:
         return None
+
+
+def _pending(fd: int, size: int) -> Iterator[bytes]:
+    """The chunks a non-blocking pipe holds now; the last one is ``b""`` at EOF (or a read error)."""
+    while True:
+        try:
+            data = os.read(fd, size)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        yield data
+        if not data:
+            return
