@@ -16,7 +16,7 @@ from reactivex import Observable, abc
 
 from .clock import EventTime
 from .keys import ErrorSink, EventSink, KeyFn, Reducer, Seconds
-from .kinds import GridWindow, SessionWindow, SlidingCountWindow
+from .kinds import GridWindow, SessionWindow, SlidingCountWindow, check_event_time_options
 from .operator import TumblingWindow
 
 __all__ = [
@@ -98,8 +98,7 @@ def tumbling_time(
         server.out.pipe(tumbling_time(60, event_time="ts", allowed_lateness=5, idle_timeout=10))
     """
     if event_time is None:
-        if allowed_lateness or idle_timeout is not None or late is not None:
-            raise ValueError("allowed_lateness, idle_timeout and late need event_time")
+        check_event_time_options(event_time, allowed_lateness, idle_timeout, late)
         return TumblingWindow(
             seconds=seconds, key=key, reduce=reduce, scheduler=scheduler, release=release, errors=errors
         )

@@ -23,7 +23,17 @@ from .operator import Window, check_count
 from .session import SessionGroup
 from .sliding import SlidingCountChain
 
-__all__ = ["SlidingCountWindow", "ClockedWindow", "GridWindow", "SessionWindow"]
+__all__ = ["SlidingCountWindow", "ClockedWindow", "GridWindow", "SessionWindow", "check_event_time_options"]
+
+
+def check_event_time_options(event_time: EventTime | None, allowed_lateness: Seconds,
+                             idle_timeout: Seconds | None, late: EventSink) -> None:
+    """Raise ValueError for the event-time options without ``event_time``, or a bad ``event_time``."""
+    if event_time is None:
+        if allowed_lateness or idle_timeout is not None or late is not None:
+            raise ValueError("allowed_lateness, idle_timeout and late need event_time")
+    else:
+        time_getter(event_time)
 
 
 class SlidingCountWindow(Window):
@@ -61,11 +71,7 @@ class ClockedWindow(Window):
         idle_timeout: Seconds | None = None,
         late: EventSink = None,
     ) -> None:
-        if event_time is None:
-            if allowed_lateness or idle_timeout is not None or late is not None:
-                raise ValueError("allowed_lateness, idle_timeout and late need event_time")
-        else:
-            time_getter(event_time)
+        check_event_time_options(event_time, allowed_lateness, idle_timeout, late)
         super().__init__(key=key, reduce=reduce, scheduler=scheduler, release=release, errors=errors, late=late)
         self.event_time = event_time
         self.allowed_lateness = seconds_of(allowed_lateness, "allowed_lateness", zero=True)
