@@ -57,15 +57,7 @@ class StringCodec(Codec):
             raise CodecError(f"string: invalid UTF-8 at byte {exc.start}: {bytes(data[:40])!r}") from None
 
     def encode(self, value: Any) -> bytes:
-        if isinstance(value, str):
-            try:
-                return value.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise CodecError(f"string: cannot encode str as UTF-8: {exc}") from None
-        try:
-            return _JSON.encode(value)
-        except CodecError as exc:
-            raise CodecError(f"string: cannot encode {type(value).__name__} (as JSON text): {exc}") from None
+        return _text_or_json("string", value)
 
 
 class BinaryCodec(Codec):
@@ -84,15 +76,7 @@ class BinaryCodec(Codec):
             return value
         if isinstance(value, (bytearray, memoryview)):
             return bytes(value)
-        if isinstance(value, str):
-            try:
-                return value.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise CodecError(f"binary: cannot encode str as UTF-8: {exc}") from None
-        try:
-            return _JSON.encode(value)
-        except CodecError as exc:
-            raise CodecError(f"binary: cannot encode {type(value).__name__} (as JSON text): {exc}") from None
+        return _text_or_json("binary", value)
 
 
 class NullCodec(Codec):
@@ -108,3 +92,16 @@ class NullCodec(Codec):
 
     def encode(self, value: Any) -> bytes:
         return b""
+
+
+def _text_or_json(codec: str, value: Any) -> bytes:
+    """A ``str`` as UTF-8, any other value as minified JSON text; CodecError naming ``codec``."""
+    if isinstance(value, str):
+        try:
+            return value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise CodecError(f"{codec}: cannot encode str as UTF-8: {exc}") from None
+    try:
+        return _JSON.encode(value)
+    except CodecError as exc:
+        raise CodecError(f"{codec}: cannot encode {type(value).__name__} (as JSON text): {exc}") from None
