@@ -17,6 +17,7 @@ so the same mistake gives the same :class:`~rxunix.core.errors.ConfigError`::
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -95,7 +96,9 @@ _COMMON: Mapping[str, Option] = {
 SERVER_OPTIONS: Mapping[str, Option] = dict(_COMMON)
 
 #: The client's own keys: the server's plus ``reconnect`` and ``rng`` (seeds the reconnect jitter).
-CLIENT_OPTIONS: Mapping[str, Option] = {**_COMMON, "reconnect": Option(object, None), "rng": Option(object, None)}
+CLIENT_OPTIONS: Mapping[str, Option] = {
+    **_COMMON, "reconnect": Option(object, None), "rng": Option(random.Random, None),
+}
 
 
 def parse_server_options(first: Mapping[str, Any] | None, options: Mapping[str, Any]) -> tuple[dict[str, Any],

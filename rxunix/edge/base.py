@@ -51,6 +51,8 @@ class Connector(ABC):
     metered: Mapping[str, str] = {"events_in": "in", "events_out": "out", "events_err": "errors"}
 
     def __init__(self, *, runtime: Runtime | None = None, metrics_interval_s: float | None = None) -> None:
+        if runtime is not None and not isinstance(runtime, Runtime):
+            raise TypeError(f"{self.kind}: runtime must be a rxunix Runtime, got {type(runtime).__name__}")
         self.runtime: Runtime = runtime or get_runtime()
         self._out: EventSubject = EventSubject(self)
         self._err: Subject[ErrorEvent] = Subject()

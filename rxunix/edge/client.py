@@ -109,15 +109,9 @@ class UnixSocketClient(Connector):
         opts, cfg = parse_client_options(config, options)
         self._decoders = DecoderFactory(opts["preprocessors"], opts["codec"])
         self._encoders = EncoderFactory(opts["codec"], opts["postprocessors"])
-        rng = opts["rng"]
-        if rng is not None and not isinstance(rng, random.Random):
-            raise TypeError(f"{CLIENT}: rng must be a random.Random, got {type(rng).__name__}")
-        self.policy: RetryPolicy | None = RetryPolicy.from_config(opts["reconnect"], rng=rng)
-        runtime = opts["runtime"]
-        if runtime is not None and not isinstance(runtime, Runtime):
-            raise TypeError(f"{CLIENT}: runtime must be a rxunix Runtime, got {type(runtime).__name__}")
+        self.policy: RetryPolicy | None = RetryPolicy.from_config(opts["reconnect"], rng=opts["rng"])
         self._box = Outbox(cfg["queue_size"])
-        super().__init__(runtime=runtime, metrics_interval_s=opts["metrics_interval_s"])
+        super().__init__(runtime=opts["runtime"], metrics_interval_s=opts["metrics_interval_s"])
         #: The validated configuration (read-only).
         self.config: Mapping[str, Any] = MappingProxyType(cfg)
         self.path: str = cfg["path"]

@@ -38,10 +38,9 @@ Error actions on ``err``: ``connect``, ``read``, ``decode``, ``encode``,
 from __future__ import annotations
 
 import errno
-import random
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -51,6 +50,7 @@ from gevent import socket as gsocket
 
 from ..core.address import is_abstract, peer_name, sockaddr
 from ..core.config import REQUIRED, Option
+from ..core.connector_options import CLIENT_OPTIONS
 from ..core.datagram import DatagramTooLarge
 from ..core.errors import RxUnixError
 from ..core.event import Event, is_failure
@@ -59,7 +59,6 @@ from ..core.options import parse_options
 from ..core.origin import DGRAM_CLIENT
 from ..core.reconnect import RetryPolicy
 from .base import Connector
-from .runtime import Runtime
 from .sockpath import SocketIdentity, bind_secure, check_length, remove_if_ours
 from .turns import Turns
 
@@ -86,17 +85,6 @@ CONFIG_SCHEMA: dict[str, Option] = {
     "buf_size": Option(int, 65536, check=lambda v: v > 0, expect="a positive int"),
     "queue_size": Option(int, 1000, check=lambda v: v >= 0, expect="an int >= 0"),
 }
-_SPEC_TYPES = (str, Mapping, Callable)
-CONNECTOR_SCHEMA: dict[str, Option] = {
-    "config": Option(Mapping, None),
-    "codec": Option(_SPEC_TYPES, "json"),  # type: ignore[arg-type]
-    "preprocessors": Option((list, tuple), None),
-    "postprocessors": Option((list, tuple), None),
-    "reconnect": Option(object, None),
-    "runtime": Option(Runtime, None),
-    "rng": Option(random.Random, None),
-    "metrics_interval_s": Option((int, float), None),
-}
 
 
 class UnixDatagramClient(Connector):
@@ -109,7 +97,7 @@ class UnixDatagramClient(Connector):
     kind = DGRAM_CLIENT
 
     def __init__(self, config: Mapping[str, Any] | None = None, /, **options: Any) -> None:
-        opts, cfg = parse_options(DGRAM_CLIENT, config, options, CONNECTOR_SCHEMA, CONFIG_SCHEMA)
+        opts, cfg = parse_options(DGRAM_CLIENT, config, options, CLIENT_OPTIONS, CONFIG_SCHEMA)
         check_length(cfg["path"])
         self._decoders = DecoderFactory(opts["preprocessors"] or [], opts["codec"])
         self._encoders = EncoderFactory(opts["codec"], opts["postprocessors"] or [])

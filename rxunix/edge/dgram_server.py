@@ -40,7 +40,7 @@ from __future__ import annotations
 import errno
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -50,6 +50,7 @@ from gevent import socket as gsocket
 
 from ..core.address import peer_name, sockaddr
 from ..core.config import REQUIRED, Option
+from ..core.connector_options import SERVER_OPTIONS
 from ..core.datagram import CREDENTIALS_SIZE, DatagramTooLarge, parse_credentials, reply_route
 from ..core.errors import RxUnixError
 from ..core.event import Event, is_failure
@@ -59,7 +60,6 @@ from ..core.origin import DGRAM_SERVER
 from ..core.permissions import check_permissions
 from .base import Connector
 from .listen import Listening, check_listen_config, close_listening, listen_socket
-from .runtime import Runtime
 from .turns import Turns
 
 __all__ = ["UnixDatagramServer", "unix_datagram_server", "CONFIG_SCHEMA", "UnroutableReply"]
@@ -96,15 +96,6 @@ CONFIG_SCHEMA: dict[str, Option] = {
     "max_pending_bytes": _positive(DEFAULT_MAX_PENDING),
     "systemd": Option((bool, str), False),
 }
-_SPEC_TYPES = (str, Mapping, Callable)
-CONNECTOR_SCHEMA: dict[str, Option] = {
-    "config": Option(Mapping, None),
-    "codec": Option(_SPEC_TYPES, "json"),  # type: ignore[arg-type]
-    "preprocessors": Option((list, tuple), None),
-    "postprocessors": Option((list, tuple), None),
-    "runtime": Option(Runtime, None),
-    "metrics_interval_s": Option((int, float), None),
-}
 
 
 class UnixDatagramServer(Connector):
@@ -115,7 +106,7 @@ class UnixDatagramServer(Connector):
     def __init__(self, config: Mapping[str, Any] | None = None, /, **options: Any) -> None:
         if "path" in options and not isinstance(options["path"], str):
             options["path"] = str(options["path"])  # os.PathLike
-        opts, cfg = parse_options(DGRAM_SERVER, config, options, CONNECTOR_SCHEMA, CONFIG_SCHEMA)
+        opts, cfg = parse_options(DGRAM_SERVER, config, options, SERVER_OPTIONS, CONFIG_SCHEMA)
         self._systemd = check_listen_config(cfg["path"], cfg["permissions"], cfg["systemd"])
         self._decoders = DecoderFactory(opts["preprocessors"] or [], opts["codec"])
         self._encoders = EncoderFactory(opts["codec"], opts["postprocessors"] or [])

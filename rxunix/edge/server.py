@@ -108,10 +108,7 @@ class UnixSocketServer(ReplyWriter, Connector):
         self._decoders = DecoderFactory(opts["preprocessors"] or [], opts["codec"])
         self._encoders = EncoderFactory(opts["codec"], opts["postprocessors"] or [])
         self._systemd = check_listen_config(cfg["path"], cfg["permissions"], cfg["systemd"])
-        runtime = opts["runtime"]
-        if runtime is not None and not isinstance(runtime, Runtime):
-            raise TypeError(f"{SERVER}: runtime must be a rxunix Runtime, got {type(runtime).__name__}")
-        super().__init__(runtime=runtime, metrics_interval_s=opts["metrics_interval_s"])
+        super().__init__(runtime=opts["runtime"], metrics_interval_s=opts["metrics_interval_s"])
         self.in_ = ReplyInlet(self)
         self._closed: Subject[Event] = Subject()
         #: The validated configuration (read-only).
