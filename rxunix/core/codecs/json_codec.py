@@ -29,7 +29,7 @@ import functools
 import math
 import re
 from collections.abc import Callable, Mapping
-from itertools import chain
+from itertools import accumulate, chain
 from typing import Any
 
 import simplejson
@@ -139,16 +139,69 @@ def _has_nonfinite(value: Any) -> bool:
     return False
 
 
-def _shared_elements(values: list[Any]) -> dict[int, Any] | None:
-    """The distinct elements of ``values`` by identity, when every value is a list and
-    the lists share most of their elements (the aggregates of sliding windows, where each
-    event is in several windows); else None. The simplejson backend then encodes each
-    distinct element once and writes every list as ``[`` + its elements' encodings
-    joined by ``,`` + ``]``, which is what the minified encoder writes for a list."""
+def _overlapping(values: list[Any]) -> bool:
+    """A cheap look: ``values`` are at least two lists, the first two sharing an element."""
     if len(values) < 2 or not all(v.__class__ is list for v in values) or not values[0] or not values[1]:
-        return None
-    if id(values[1][0]) not in set(map(id, values[0])):  # a cheap look first: do neighbours overlap?
-        return None
+        return False
+    return id(values[1][0]) in set(map(id, values[0]))
+
+
+def _shared_runs(values: list[list[Any]]) -> tuple[list[Any], list[tuple[int, int]]] | None:
+    """Lists that are slices of one sequence (the aggregates of sliding count windows:
+    each window is the previous one moved on by a step): that sequence and, per list,
+    ``(start, length)`` in it; None when it would not halve the elements to encode.
+
+    Each list is matched by identity (``id``), never by equality (``1 == True``, yet
+    they encode differently): one whose first element is at or after the previous
+    list's start and whose elements continue from there (extending the sequence at
+    its end) is a slice; any other starts a new run at the end of the sequence.
+    """
+    first = values[0]
+    elems, ids = list(first), list(map(id, first))
+    spans, prev = [(0, len(first))], 0
+    for v in values[1:]:
+        vids = list(map(id, v))
+        start, n = len(ids), len(vids)
+        if n:
+            try:
+                start = ids.index(vids[0], prev)
+            except ValueError:
+                pass
+            k = min(n, len(ids) - start)
+            if vids[:k] != ids[start:start + k]:
+                start, k = len(ids), 0
+            if k < n:
+                ids.extend(vids[k:])
+                elems.extend(v[k:])
+            prev = start
+        spans.append((start, n))
+    return (elems, spans) if len(elems) * 2 <= sum(map(len, values)) else None
+
+
+def _join_spans(text: str, lengths: list[int], spans: list[tuple[int, int]], sep: bytes) -> bytes:
+    """``[`` + ``text[slice]`` + ``]`` + ``sep`` per span, where ``text`` is encodings of
+    ``lengths`` joined by ``,``: a span of elements is one slice of it, commas included."""
+    off = list(accumulate(map((1).__add__, lengths), initial=0))  # off[i]: where element i starts
+    if text.isascii():  # byte offsets are character offsets: slice the bytes, no copy until the join
+        src = memoryview(text.encode("ascii"))
+        close = b"]" + sep
+        parts: list[Any] = []
+        for start, n in spans:
+            parts += (b"[", src[off[start]:off[start + n] - 1], close)
+        return b"".join(parts)
+    sclose = "]" + sep.decode("ascii")
+    sparts: list[str] = []
+    for start, n in spans:
+        sparts += ("[", text[off[start]:off[start + n] - 1], sclose)
+    return "".join(sparts).encode("utf-8")
+
+
+def _shared_elements(values: list[Any]) -> dict[int, Any] | None:
+    """The distinct elements of ``values`` by identity when the lists share most of their
+    elements in any order (e.g. windows of several keys interleaved); else None. The
+    simplejson backend then encodes each distinct element once and writes every list as
+    ``[`` + its elements' encodings joined by ``,`` + ``]``, which is what the minified
+    encoder writes for a list."""
     flat = list(chain.from_iterable(values))
     distinct = dict(zip(map(id, flat), flat, strict=True))
     return distinct if len(distinct) * 2 <= len(flat) else None
@@ -252,15 +305,30 @@ class JsonCodec(Codec):
             return out
         if not _PLAIN_SEP.fullmatch(sep):  # the exponent rewrite must not see into separators
             return super().encode_batch(values, sep)
-        shared = _shared_elements(values)
-        if shared is not None:
-            return self._encode_shared(values, shared, sep)
+        if _overlapping(values):
+            runs = _shared_runs(values)
+            if runs is not None:
+                return self._encode_runs(*runs, sep)
+            shared = _shared_elements(values)
+            if shared is not None:
+                return self._encode_shared(values, shared, sep)
         texts = list(map(self._encode_str, values))
         texts.append("")  # the separator after the last value
         text = sep.decode("ascii").join(texts)
         if ("e-" in text or "e+" in text) and _MAYBE_EXP.search(text):
             text = _TOKEN.sub(_ryu_float, text)
         return text.encode("utf-8")
+
+    def _encode_runs(self, elems: list[Any], spans: list[tuple[int, int]], sep: bytes) -> bytes:
+        """Slices of one sequence (see :func:`_shared_runs`): each element of the sequence
+        encoded and its exponents rewritten once, each list written as one slice of the
+        joined encodings (what the minified encoder writes for the list alone)."""
+        texts = list(map(self._encode_str, elems))
+        text = ",".join(texts)
+        if ("e-" in text or "e+" in text) and _MAYBE_EXP.search(text):
+            texts = [_TOKEN.sub(_ryu_float, t) for t in texts]  # per element: never across two
+            text = ",".join(texts)
+        return _join_spans(text, list(map(len, texts)), spans, sep)
 
     def _encode_shared(self, values: list[list[Any]], shared: dict[int, Any], sep: bytes) -> bytes:
         """Lists sharing their elements (see :func:`_shared_elements`): each distinct
