@@ -178,10 +178,10 @@ def _shared_runs(values: list[list[Any]]) -> tuple[list[Any], list[tuple[int, in
     return (elems, spans) if len(elems) * 2 <= sum(map(len, values)) else None
 
 
-def _join_spans(text: str, lengths: list[int], spans: list[tuple[int, int]], sep: bytes) -> bytes:
-    """``[`` + ``text[slice]`` + ``]`` + ``sep`` per span, where ``text`` is encodings of
-    ``lengths`` joined by ``,``: a span of elements is one slice of it, commas included."""
-    off = list(accumulate(map((1).__add__, lengths), initial=0))  # off[i]: where element i starts
+def _join_spans(text: str, off: dict[int, int], spans: list[tuple[int, int]], sep: bytes) -> bytes:
+    """``[`` + ``text[slice]`` + ``]`` + ``sep`` per span ``(start, length)``, where ``text``
+    is the sequence's element encodings joined by ``,`` and ``off[i]`` where element ``i``
+    starts in it (``len(text) + 1`` for the end): a span is one slice, its commas included."""
     if text.isascii():  # byte offsets are character offsets: slice the bytes, no copy until the join
         src = memoryview(text.encode("ascii"))
         close = b"]" + sep
@@ -320,15 +320,20 @@ class JsonCodec(Codec):
         return text.encode("utf-8")
 
     def _encode_runs(self, elems: list[Any], spans: list[tuple[int, int]], sep: bytes) -> bytes:
-        """Slices of one sequence (see :func:`_shared_runs`): each element of the sequence
-        encoded and its exponents rewritten once, each list written as one slice of the
-        joined encodings (what the minified encoder writes for the list alone)."""
-        texts = list(map(self._encode_str, elems))
+        """Slices of one sequence (see :func:`_shared_runs`). The sequence is cut where a
+        slice starts or ends (every ``step`` elements for sliding windows); each piece is
+        encoded as one list in one call (``[`` + its elements joined by ``,`` + ``]``: the
+        minified encoder's list) and its exponents rewritten, so each element is encoded
+        once; each slice is then one substring of the joined pieces, as the encoder writes
+        the list alone."""
+        cuts = sorted({0, len(elems), *chain.from_iterable((s, s + n) for s, n in spans)})
+        texts = [t[1:-1] for t in map(self._encode_str, map(elems.__getitem__, map(slice, cuts, cuts[1:])))]
         text = ",".join(texts)
         if ("e-" in text or "e+" in text) and _MAYBE_EXP.search(text):
-            texts = [_TOKEN.sub(_ryu_float, t) for t in texts]  # per element: never across two
+            texts = [_TOKEN.sub(_ryu_float, t) for t in texts]  # per piece: whole values, never across two
             text = ",".join(texts)
-        return _join_spans(text, list(map(len, texts)), spans, sep)
+        off = dict(zip(cuts, accumulate(map((1).__add__, map(len, texts)), initial=0)))
+        return _join_spans(text, off, spans, sep)
 
     def _encode_shared(self, values: list[list[Any]], shared: dict[int, Any], sep: bytes) -> bytes:
         """Lists sharing their elements (see :func:`_shared_elements`): each distinct
