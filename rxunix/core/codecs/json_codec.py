@@ -30,6 +30,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from itertools import accumulate, chain
+from operator import is_
 from typing import Any
 
 import simplejson
@@ -160,18 +161,17 @@ def _shared_runs(values: list[list[Any]]) -> tuple[list[Any], list[tuple[int, in
     elems, ids = list(first), list(map(id, first))
     spans, prev = [(0, len(first))], 0
     for v in values[1:]:
-        vids = list(map(id, v))
-        start, n = len(ids), len(vids)
+        start, n = len(ids), len(v)
         if n:
             try:
-                start = ids.index(vids[0], prev)
+                start = ids.index(id(v[0]), prev)
             except ValueError:
                 pass
             k = min(n, len(ids) - start)
-            if vids[:k] != ids[start:start + k]:
+            if not all(map(is_, v, elems[start:start + k])):  # identity of the k shared elements
                 start, k = len(ids), 0
             if k < n:
-                ids.extend(vids[k:])
+                ids.extend(map(id, v[k:]))
                 elems.extend(v[k:])
             prev = start
         spans.append((start, n))
