@@ -332,7 +332,7 @@ class JsonCodec(Codec):
         if ("e-" in text or "e+" in text) and _MAYBE_EXP.search(text):
             texts = [_TOKEN.sub(_ryu_float, t) for t in texts]  # per piece: whole values, never across two
             text = ",".join(texts)
-        off = dict(zip(cuts, accumulate(map((1).__add__, map(len, texts)), initial=0)))
+        off = dict(zip(cuts, accumulate(map((1).__add__, map(len, texts)), initial=0), strict=True))
         return _join_spans(text, off, spans, sep)
 
     def _encode_shared(self, values: list[list[Any]], shared: dict[int, Any], sep: bytes) -> bytes:
