@@ -71,17 +71,22 @@ def test_decode_batch_equals_decoding_each_frame(codec: Any, lines: list[bytes])
 @pytest.mark.parametrize("codec", CODECS[:2], ids=str)
 @settings(max_examples=80, deadline=None)
 @given(post=st.sampled_from(SEPARATORS), mode=st.sampled_from(["unsorted", "sorted"]),
-       pool=st.lists(JSON, min_size=1, max_size=12), data=st.data())
+       pool=st.lists(JSON, min_size=2, max_size=12), data=st.data())
 def test_slices_of_one_sequence_encode_as_each_list_alone(codec: Any, post: Any, mode: str,
                                                           pool: list[Any], data: st.DataObject) -> None:
-    """Sliding count windows are slices of the event sequence (overlapping, moving on,
-    sometimes back, empty, or of a second sequence in between): each list is written
-    exactly as it encodes alone."""
+    """Sliding count windows are slices of the event sequence (overlapping, moving on by
+    a step); stray slices among them (empty, further back, of a second list holding the
+    same elements): each list is written exactly as it encodes alone."""
     codec = {"name": "json", "config": {**codec["config"], "mode": mode}}
+    size = data.draw(st.integers(2, len(pool)))
+    step = data.draw(st.integers(1, max(1, size // 2)))
+    values = [pool[s:s + size] for s in range(0, len(pool), step)]  # the windows, partial ones last
     other = list(pool)  # the same elements in another list: slices of it are new runs
     bounds = st.tuples(st.booleans(), st.integers(0, len(pool)), st.integers(0, len(pool)))
-    values = [(pool if first else other)[min(a, b):max(a, b)]
-              for first, a, b in data.draw(st.lists(bounds, min_size=2, max_size=8))]
+    for first, a, b in data.draw(st.lists(bounds, max_size=3)):  # stray slices anywhere among them
+        values.insert(data.draw(st.integers(0, len(values))), (pool if first else other)[min(a, b):max(a, b)])
+    if len(values) < 2:
+        values.append(pool[-1:])
     enc = EncoderFactory(codec, [post])()
     data_, failed = enc.encode_batch(values)
     assert (data_, [(i, type(e)) for i, e in failed]) == _encoded_one_by_one(enc, values)
