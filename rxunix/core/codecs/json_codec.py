@@ -152,10 +152,15 @@ def _shared_runs(values: list[list[Any]]) -> tuple[list[Any], list[tuple[int, in
     each window is the previous one moved on by a step): that sequence and, per list,
     ``(start, length)`` in it; None when it would not halve the elements to encode.
 
-    Each list is matched by identity (``id``), never by equality (``1 == True``, yet
-    they encode differently): one whose first element is at or after the previous
-    list's start and whose elements continue from there (extending the sequence at
-    its end) is a slice; any other starts a new run at the end of the sequence.
+    Each list is matched by identity (its first element found by ``id``, the rest
+    checked with ``is``), never by equality (``1 == True``, yet they encode
+    differently): one whose first element is at or after the previous list's start
+    and whose elements continue from there (extending the sequence at its end) is a
+    slice; any other starts a new run at the end of the sequence::
+
+        >>> a, b, c = {"a": 1}, [2], 3
+        >>> _shared_runs([[a, b, c], [b, c], [c]])
+        ([{'a': 1}, [2], 3], [(0, 3), (1, 2), (2, 1)])
     """
     first = values[0]
     elems, ids = list(first), list(map(id, first))
