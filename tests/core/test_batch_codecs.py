@@ -66,3 +66,44 @@ def test_decode_batch_equals_decoding_each_frame(codec: Any, lines: list[bytes])
     got = whole.feed(b"".join(line + b"\n" for line in lines))
     expected = [x for line in lines for x in one.feed(line)]
     assert repr(got) == repr(expected)  # repr: NaN equals itself, failures compare by message
+
+
+@pytest.mark.parametrize("codec", CODECS[:2], ids=str)
+@settings(max_examples=80, deadline=None)
+@given(post=st.sampled_from(SEPARATORS), mode=st.sampled_from(["unsorted", "sorted"]),
+       pool=st.lists(JSON, min_size=2, max_size=12), data=st.data())
+def test_slices_of_one_sequence_encode_as_each_list_alone(codec: Any, post: Any, mode: str,
+                                                          pool: list[Any], data: st.DataObject) -> None:
+    """Sliding count windows are slices of the event sequence (overlapping, moving on by
+    a step); stray slices among them (empty, further back, of a second list holding the
+    same elements): each list is written exactly as it encodes alone."""
+    codec = {"name": "json", "config": {**codec["config"], "mode": mode}}
+    size = data.draw(st.integers(2, len(pool)))
+    step = data.draw(st.integers(1, max(1, size // 2)))
+    values = [pool[s:s + size] for s in range(0, len(pool), step)]  # the windows, partial ones last
+    other = list(pool)  # the same elements in another list: slices of it are new runs
+    bounds = st.tuples(st.booleans(), st.integers(0, len(pool)), st.integers(0, len(pool)))
+    for first, a, b in data.draw(st.lists(bounds, max_size=3)):  # stray slices anywhere among them
+        values.insert(data.draw(st.integers(0, len(values))), (pool if first else other)[min(a, b):max(a, b)])
+    if len(values) < 2:
+        values.append(pool[-1:])
+    enc = EncoderFactory(codec, [post])()
+    data_, failed = enc.encode_batch(values)
+    assert (data_, [(i, type(e)) for i, e in failed]) == _encoded_one_by_one(enc, values)
+
+
+def test_sliding_windows_take_the_slice_path_and_encode_each_element_once() -> None:
+    """Windows of 6 moving by 2 over distinct values: each value is encoded once (as an
+    element of one of the pieces encoded), the bytes are each window's own encoding."""
+    from rxunix.core.codecs.json_codec import JsonCodec
+
+    seen: list[Any] = []
+    codec = JsonCodec()
+    plain = codec._encode_str
+    codec._encode_str = lambda v: (seen.append(v), plain(v))[1]  # type: ignore[method-assign]
+    events = [{"i": i, "x": 1e-7 * i, "s": "ü"} for i in range(20)]
+    windows = [events[s:s + 6] for s in range(0, 15, 2)]
+    out = codec.encode_batch(windows, b"\n")
+    assert out == b"".join(JsonCodec().encode(w) + b"\n" for w in windows)
+    assert all(piece.__class__ is list and len(piece) == 2 for piece in seen)  # cut every step
+    assert [id(v) for piece in seen for v in piece] == list(map(id, events))

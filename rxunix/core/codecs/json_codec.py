@@ -29,7 +29,8 @@ import functools
 import math
 import re
 from collections.abc import Callable, Mapping
-from itertools import chain
+from itertools import accumulate, chain
+from operator import is_
 from typing import Any
 
 import simplejson
@@ -139,16 +140,73 @@ def _has_nonfinite(value: Any) -> bool:
     return False
 
 
-def _shared_elements(values: list[Any]) -> dict[int, Any] | None:
-    """The distinct elements of ``values`` by identity, when every value is a list and
-    the lists share most of their elements (the aggregates of sliding windows, where each
-    event is in several windows); else None. The simplejson backend then encodes each
-    distinct element once and writes every list as ``[`` + its elements' encodings
-    joined by ``,`` + ``]``, which is what the minified encoder writes for a list."""
+def _overlapping(values: list[Any]) -> bool:
+    """A cheap look: ``values`` are at least two lists, the first two sharing an element."""
     if len(values) < 2 or not all(v.__class__ is list for v in values) or not values[0] or not values[1]:
-        return None
-    if id(values[1][0]) not in set(map(id, values[0])):  # a cheap look first: do neighbours overlap?
-        return None
+        return False
+    return id(values[1][0]) in set(map(id, values[0]))
+
+
+def _shared_runs(values: list[list[Any]]) -> tuple[list[Any], list[tuple[int, int]]] | None:
+    """Lists that are slices of one sequence (the aggregates of sliding count windows:
+    each window is the previous one moved on by a step): that sequence and, per list,
+    ``(start, length)`` in it; None when it would not halve the elements to encode.
+
+    Each list is matched by identity (its first element found by ``id``, the rest
+    checked with ``is``), never by equality (``1 == True``, yet they encode
+    differently): one whose first element is at or after the previous list's start
+    and whose elements continue from there (extending the sequence at its end) is a
+    slice; any other starts a new run at the end of the sequence::
+
+        >>> a, b, c = {"a": 1}, [2], 3
+        >>> _shared_runs([[a, b, c], [b, c], [c]])
+        ([{'a': 1}, [2], 3], [(0, 3), (1, 2), (2, 1)])
+    """
+    first = values[0]
+    elems, ids = list(first), list(map(id, first))
+    spans, prev = [(0, len(first))], 0
+    for v in values[1:]:
+        start, n = len(ids), len(v)
+        if n:
+            try:
+                start = ids.index(id(v[0]), prev)
+            except ValueError:
+                pass
+            k = min(n, len(ids) - start)
+            if not all(map(is_, v, elems[start:start + k])):  # identity of the k shared elements
+                start, k = len(ids), 0
+            if k < n:
+                ids.extend(map(id, v[k:]))
+                elems.extend(v[k:])
+            prev = start
+        spans.append((start, n))
+    return (elems, spans) if len(elems) * 2 <= sum(map(len, values)) else None
+
+
+def _join_spans(text: str, off: dict[int, int], spans: list[tuple[int, int]], sep: bytes) -> bytes:
+    """``[`` + ``text[slice]`` + ``]`` + ``sep`` per span ``(start, length)``, where ``text``
+    is the sequence's element encodings joined by ``,`` and ``off[i]`` where element ``i``
+    starts in it (``len(text) + 1`` for the end): a span is one slice, its commas included."""
+    if text.isascii():  # byte offsets are character offsets: slice the bytes, no copy until the join
+        src = memoryview(text.encode("ascii"))
+        close = b"]" + sep
+        parts: list[Any] = []
+        for start, n in spans:
+            parts += (b"[", src[off[start]:off[start + n] - 1], close)
+        return b"".join(parts)
+    sclose = "]" + sep.decode("ascii")
+    sparts: list[str] = []
+    for start, n in spans:
+        sparts += ("[", text[off[start]:off[start + n] - 1], sclose)
+    return "".join(sparts).encode("utf-8")
+
+
+def _shared_elements(values: list[Any]) -> dict[int, Any] | None:
+    """The distinct elements of ``values`` by identity when the lists share most of their
+    elements in any order (e.g. windows of several keys interleaved); else None. The
+    simplejson backend then encodes each distinct element once and writes every list as
+    ``[`` + its elements' encodings joined by ``,`` + ``]``, which is what the minified
+    encoder writes for a list."""
     flat = list(chain.from_iterable(values))
     distinct = dict(zip(map(id, flat), flat, strict=True))
     return distinct if len(distinct) * 2 <= len(flat) else None
@@ -252,15 +310,35 @@ class JsonCodec(Codec):
             return out
         if not _PLAIN_SEP.fullmatch(sep):  # the exponent rewrite must not see into separators
             return super().encode_batch(values, sep)
-        shared = _shared_elements(values)
-        if shared is not None:
-            return self._encode_shared(values, shared, sep)
+        if _overlapping(values):
+            runs = _shared_runs(values)
+            if runs is not None:
+                return self._encode_runs(*runs, sep)
+            shared = _shared_elements(values)
+            if shared is not None:
+                return self._encode_shared(values, shared, sep)
         texts = list(map(self._encode_str, values))
         texts.append("")  # the separator after the last value
         text = sep.decode("ascii").join(texts)
         if ("e-" in text or "e+" in text) and _MAYBE_EXP.search(text):
             text = _TOKEN.sub(_ryu_float, text)
         return text.encode("utf-8")
+
+    def _encode_runs(self, elems: list[Any], spans: list[tuple[int, int]], sep: bytes) -> bytes:
+        """Slices of one sequence (see :func:`_shared_runs`). The sequence is cut where a
+        slice starts or ends (every ``step`` elements for sliding windows); each piece is
+        encoded as one list in one call (``[`` + its elements joined by ``,`` + ``]``: the
+        minified encoder's list) and its exponents rewritten, so each element is encoded
+        once; each slice is then one substring of the joined pieces, as the encoder writes
+        the list alone."""
+        cuts = sorted({0, len(elems), *chain.from_iterable((s, s + n) for s, n in spans)})
+        texts = [t[1:-1] for t in map(self._encode_str, map(elems.__getitem__, map(slice, cuts, cuts[1:])))]
+        text = ",".join(texts)
+        if ("e-" in text or "e+" in text) and _MAYBE_EXP.search(text):
+            texts = [_TOKEN.sub(_ryu_float, t) for t in texts]  # per piece: whole values, never across two
+            text = ",".join(texts)
+        off = dict(zip(cuts, accumulate(map((1).__add__, map(len, texts)), initial=0), strict=True))
+        return _join_spans(text, off, spans, sep)
 
     def _encode_shared(self, values: list[list[Any]], shared: dict[int, Any], sep: bytes) -> bytes:
         """Lists sharing their elements (see :func:`_shared_elements`): each distinct
