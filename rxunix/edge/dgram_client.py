@@ -396,7 +396,7 @@ def unix_datagram_client(config: Mapping[str, Any] | None = None, /, **options: 
         >>> unix_datagram_client(path="/tmp/x.sock", retry=1)
         Traceback (most recent call last):
         ...
-        rxunix.ConfigError: unix_datagram_client: unknown option 'retry'; allowed: config, codec, \
-preprocessors, postprocessors, reconnect, runtime, rng, metrics_interval_s, path, bind, buf_size, queue_size
+        rxunix.ConfigError: unix_datagram_client: unknown option 'retry'; allowed: codec, \
+preprocessors, postprocessors, config, runtime, metrics_interval_s, reconnect, rng, path, bind, buf_size, queue_size
     """
     return UnixDatagramClient(config, **options)
