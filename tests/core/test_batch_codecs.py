@@ -107,3 +107,28 @@ def test_sliding_windows_take_the_slice_path_and_encode_each_element_once() -> N
     assert out == b"".join(JsonCodec().encode(w) + b"\n" for w in windows)
     assert all(piece.__class__ is list and len(piece) == 2 for piece in seen)  # cut every step
     assert [id(v) for piece in seen for v in piece] == list(map(id, events))
+
+
+def test_orjson_sliding_windows_take_the_slice_path_and_encode_each_element_once() -> None:
+    """The orjson backend cuts the sequence the same way: one ``dumps`` per piece, each
+    element once, the bytes each window's own encoding (exponents and non-str keys too)."""
+    pytest.importorskip("orjson")
+    from rxunix.core.codecs.json_codec import JsonCodec
+
+    codec = JsonCodec(backend="orjson")
+    dumped: list[Any] = []
+    plain = codec._dumps
+    codec._dumps = lambda v: (dumped.append(v), plain(v))[1]  # type: ignore[method-assign]
+    events = [{"i": i, "x": 1e20 * i, "s": "ü"} for i in range(20)]
+    windows = [events[s:s + 6] for s in range(0, 15, 2)]
+    out = codec.encode_batch(windows, b"\n")
+    assert out == b"".join(JsonCodec(backend="orjson").encode(w) + b"\n" for w in windows)
+    assert b"e+" not in out and b"e20" in out
+    assert all(piece.__class__ is list and len(piece) == 2 for piece in dumped)  # cut every step
+    assert [id(v) for piece in dumped for v in piece] == list(map(id, events))
+
+    keyed = [{**e, 7: None} for e in events]  # an int key: the full options, the same bytes
+    windows = [keyed[s:s + 6] for s in range(0, 15, 2)]
+    fresh = JsonCodec(backend="orjson")
+    assert fresh.encode_batch(windows, b"\n") == b"".join(fresh.encode(w) + b"\n" for w in windows)
+    assert fresh._dumps is fresh._dumps_all

@@ -183,12 +183,25 @@ def _shared_runs(values: list[list[Any]]) -> tuple[list[Any], list[tuple[int, in
     return (elems, spans) if len(elems) * 2 <= sum(map(len, values)) else None
 
 
-def _join_spans(text: str, off: dict[int, int], spans: list[tuple[int, int]], sep: bytes) -> bytes:
+def _cuts(size: int, spans: list[tuple[int, int]]) -> list[int]:
+    """Where a sequence of ``size`` elements is cut so that every span ``(start, length)``
+    is a run of whole pieces."""
+    return sorted({0, size, *chain.from_iterable((s, s + n) for s, n in spans)})
+
+
+def _offsets(cuts: list[int], pieces: list[Any]) -> dict[int, int]:
+    """Where each cut's piece starts in the pieces joined by ``,`` (for the end: the joined
+    length + 1)."""
+    return dict(zip(cuts, accumulate(map((1).__add__, map(len, pieces)), initial=0), strict=True))
+
+
+def _join_spans(text: str | bytes, off: dict[int, int], spans: list[tuple[int, int]], sep: bytes) -> bytes:
     """``[`` + ``text[slice]`` + ``]`` + ``sep`` per span ``(start, length)``, where ``text``
     is the sequence's element encodings joined by ``,`` and ``off[i]`` where element ``i``
-    starts in it (``len(text) + 1`` for the end): a span is one slice, its commas included."""
-    if text.isascii():  # byte offsets are character offsets: slice the bytes, no copy until the join
-        src = memoryview(text.encode("ascii"))
+    starts in it (``len(text) + 1`` for the end): a span is one slice, its commas included.
+    ``bytes`` are sliced as they are (offsets in bytes); ``str`` offsets are in characters."""
+    if isinstance(text, bytes) or text.isascii():  # byte offsets: slice the bytes, no copy until the join
+        src = memoryview(text if isinstance(text, bytes) else text.encode("ascii"))
         close = b"]" + sep
         parts: list[Any] = []
         for start, n in spans:
@@ -294,6 +307,9 @@ class JsonCodec(Codec):
         if not values:
             return b""
         if self.backend == "orjson":
+            runs = _shared_runs(values) if _overlapping(values) else None
+            if runs is not None:
+                return self._encode_runs_orjson(*runs, sep)
             try:  # (orjson writes a whole list faster than its elements one call each)
                 parts = list(map(self._dumps, values))
             except TypeError:  # orjson.JSONEncodeError: maybe a non-str key
@@ -331,14 +347,32 @@ class JsonCodec(Codec):
         minified encoder's list) and its exponents rewritten, so each element is encoded
         once; each slice is then one substring of the joined pieces, as the encoder writes
         the list alone."""
-        cuts = sorted({0, len(elems), *chain.from_iterable((s, s + n) for s, n in spans)})
+        cuts = _cuts(len(elems), spans)
         texts = [t[1:-1] for t in map(self._encode_str, map(elems.__getitem__, map(slice, cuts, cuts[1:])))]
         text = ",".join(texts)
         if ("e-" in text or "e+" in text) and _MAYBE_EXP.search(text):
             texts = [_TOKEN.sub(_ryu_float, t) for t in texts]  # per piece: whole values, never across two
             text = ",".join(texts)
-        off = dict(zip(cuts, accumulate(map((1).__add__, map(len, texts)), initial=0), strict=True))
-        return _join_spans(text, off, spans, sep)
+        return _join_spans(text, _offsets(cuts, texts), spans, sep)
+
+    def _encode_runs_orjson(self, elems: list[Any], spans: list[tuple[int, int]], sep: bytes) -> bytes:
+        """:meth:`_encode_runs` with orjson: each piece one ``dumps`` of a list (the bytes
+        between its brackets), each slice a cut of the joined bytes."""
+        cuts = _cuts(len(elems), spans)
+        try:
+            pieces = [self._dumps(p)[1:-1] for p in map(elems.__getitem__, map(slice, cuts, cuts[1:]))]
+        except TypeError:  # orjson.JSONEncodeError: maybe a non-str key
+            if self._dumps is self._dumps_all:
+                raise
+            self._dumps = self._dumps_all  # keep the full options, as the other paths do
+            return self._encode_runs_orjson(elems, spans, sep)
+        text = b",".join(pieces)
+        if b"+" in text and b"e+" in text:  # per piece: whole values, strings never cut
+            pieces = [_EXP_PLUS.sub(_drop_plus, p) for p in pieces]
+            text = b",".join(pieces)
+        if b"null" in text and any(map(_has_nonfinite, elems)):
+            raise CodecError("json: cannot encode a NaN or infinite float")
+        return _join_spans(text, _offsets(cuts, pieces), spans, sep)
 
     def _encode_shared(self, values: list[list[Any]], shared: dict[int, Any], sep: bytes) -> bytes:
         """Lists sharing their elements (see :func:`_shared_elements`): each distinct
