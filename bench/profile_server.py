@@ -10,15 +10,14 @@ Two views, both in microseconds per event on the ~124-byte JSON lines of ``_line
 
 1. **Stages** (``perf_counter_ns``, each stage timed alone in this process with the
    library's own pieces, best of ``--repeat``): ``read`` (``recv(buf)`` of an already
-   filled socket), ``split`` (the ``separate`` preprocessor), ``decode`` (the json codec,
-   per line), ``split + decode`` as the connection's decoder does both, ``event
-   creation`` (``Event(value, meta)``), ``dispatch`` (a Subject's ``on_next`` to one
-   subscriber), ``routing`` (``rxunix.routing.route`` of a reply's metadata; the server
-   may take a shorter path for its own events), ``encode`` (the connection's encoder,
-   per value) and ``write`` (one ``send`` of a read's replies). Their sum is set
-   against the CPU per event of a real server in this process (no profiler), with the
-   load generator in another process; the difference is what the stages leave out
-   (greenlet switches, the hub, glue between the stages).
+   filled socket), ``split + decode`` (the connection's decoder), ``event creation``
+   (``Event.many``), ``dispatch`` (``out.on_next_batch``: to one per-event subscriber
+   for ingest, to one batch observer for echo), ``reply values``, ``encode``
+   (``encode_batch`` per read) and ``write`` (one ``send`` of a read's replies); in
+   brackets, not added: ``split`` and ``decode`` alone, and ``routing`` (echo's own
+   replies skip it). Their sum is set against the CPU per event of a real server in
+   this process (no profiler), with the load generator in another process; the
+   difference is what the stages leave out (greenlet switches, the hub, glue).
 2. **cProfile** of the same real server: the functions with the most own time, as
    calls and microseconds per event. The profiler slows every Python call, so read
    this table for *where* time goes and the stage table for *how much*.
@@ -270,20 +269,32 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-STAGES = {  # which stages each path has
-    "ingest": ("read", "split (", "decode (", "event", "dispatch"),
-    "echo": ("read", "split (", "decode (", "event", "dispatch", "routing", "encode", "write"),
+STAGES = {  # which stages each path adds up ("prefix|also in the name")
+    "ingest": ("read", "split + decode", "event", "dispatch|per-event"),
+    "echo": ("read", "split + decode", "event", "dispatch|batch observer", "reply values", "encode", "write"),
 }
+#: shown in brackets, not added: split and decode each alone (the connection's decoder does
+#: both, in batches), routing (echo's replies go to the reading connection without it)
+ASIDE = ("split (", "decode (", "routing")
+
+
+def _has(path: str, name: str) -> bool:
+    for stage in STAGES[path]:
+        prefix, _, also = stage.partition("|")
+        if name.startswith(prefix) and also in name:
+            return True
+    return False
 
 
 def stage_table(stages: dict[str, float], measured: dict[str, float]) -> str:
     rows = []
     for name, us in stages.items():
-        cells = [f"{us:.3f}" if name.startswith(STAGES[p]) else "-" for p in ("ingest", "echo")]
-        if name.startswith("split + decode"):
-            cells = [f"({us:.3f})"] * 2  # the two above, done together: not added again
+        if name.startswith(ASIDE):
+            cells = [f"({us:.3f})"] * 2
+        else:
+            cells = [f"{us:.3f}" if _has(p, name) else "-" for p in ("ingest", "echo")]
         rows.append([name, *cells])
-    sums = {p: sum(us for name, us in stages.items() if name.startswith(STAGES[p])) for p in ("ingest", "echo")}
+    sums = {p: sum(us for name, us in stages.items() if _has(p, name)) for p in ("ingest", "echo")}
     rows.append(["sum of stages", f"{sums['ingest']:.3f}", f"{sums['echo']:.3f}"])
     rows.append(["measured: real server CPU per event", f"{measured['ingest']:.3f}", f"{measured['echo']:.3f}"])
     rows.append(["not in the stages (hub, greenlets, glue)", f"{measured['ingest'] - sums['ingest']:.3f}",
