@@ -151,3 +151,9 @@ def test_anything_decodes_or_is_an_error_and_round_trips(data: bytes) -> None:
     result = decode_encode_decode(DogStatsdCodec(), data)
     if result is not None:
         assert result[0] == result[1]
+
+
+@pytest.mark.parametrize("line", [b"dog_sc|:1|c", b"a|b:1|c", b"dogdogdogdog_sc|dogh:22|g"])
+def test_a_metric_name_with_a_bar_is_an_error_not_a_value_that_cannot_be_written_back(line: bytes) -> None:
+    with pytest.raises(CodecError, match="not a 'metric:value|type' line"):
+        DogStatsdCodec().decode(line)

@@ -86,7 +86,7 @@ def _sections(out: dict[str, Any], sections: list[str], keys: Mapping[str, str])
 def _metric(line: str) -> dict[str, Any]:
     name, sep, rest = line.partition(":")
     values_text, sep2, rest = rest.partition("|")
-    if not sep or not sep2 or not name:
+    if not sep or not sep2 or not name or "|" in name:  # the encoder refuses such a name too
         raise _Bad("not a 'metric:value|type' line")
     out: dict[str, Any] = {"metric": name, "values": [_float(v, "value") for v in values_text.split(":")]}
     mtype, *sections = rest.split("|")
