@@ -24,31 +24,9 @@ from ..core.origin import SERVER, FrozenRecord
 from ..core.routing import route
 from ..core.server_conn import Evicted
 from .peers import PeerConnection
-from .ports import Inlet
-from .runtime import Runtime, _get_ident  # the real thread's id, also under gevent's monkey-patching
+from .runtime import Runtime
 
-__all__ = ["ReplyInlet", "ReplyWriter"]
-
-
-class ReplyInlet(Inlet):
-    """The ``in_`` of a stream server: an :class:`~rxunix.edge.ports.Inlet` whose
-    ``on_next`` takes the common case in one call: in the hub thread, a reply to
-    the connection whose read is being emitted, once that read has gathered a
-    reply, joins the gathered replies (encoded together at the end of the read);
-    everything else goes through the server's routing as with any inlet."""
-
-    def on_next(self, value: Event) -> None:
-        c: Any = self.connector
-        if _get_ident() == c.runtime.thread_id:
-            if value.meta is c._reading_meta:
-                deferred = c._reading.deferred
-                if deferred is not None:
-                    c.stats["in"] += 1
-                    deferred.append(value)
-                    return
-            c._receive(value)
-        else:
-            c.runtime.call_soon(c.receive, value)
+__all__ = ["ReplyWriter"]
 
 
 class ReplyWriter:
@@ -89,7 +67,10 @@ class ReplyWriter:
             self._queue_now(conn, events)
 
     def receive(self, event: Event) -> None:
-        """One reply (hub thread); see :class:`ReplyInlet`."""
+        """One reply (hub thread). The common case takes one check: a reply to the
+        connection whose read is being emitted, once that read has gathered a reply,
+        joins the gathered replies (encoded together at the end of the read); anything
+        else goes through routing."""
         if event.meta is self._reading_meta:
             deferred = self._reading.deferred  # type: ignore[union-attr]
             if deferred is not None:

@@ -79,7 +79,7 @@ from .base import Connector
 from .limits import ConnectionLimit
 from .listen import check_listen_config, listen_socket, worker_meta
 from .peers import PeerConnection, next_peer_id, peer_credentials, peer_gone
-from .replies import ReplyInlet, ReplyWriter
+from .replies import ReplyWriter
 from .runtime import Runtime
 from .sockpath import SocketIdentity, remove_if_ours
 from .turns import Turns
@@ -109,7 +109,6 @@ class UnixSocketServer(ReplyWriter, Connector):
         self._encoders = EncoderFactory(opts["codec"], opts["postprocessors"] or [])
         self._systemd = check_listen_config(cfg["path"], cfg["permissions"], cfg["systemd"])
         super().__init__(runtime=opts["runtime"], metrics_interval_s=opts["metrics_interval_s"])
-        self.in_ = ReplyInlet(self)
         self._closed: Subject[Event] = Subject()
         #: The validated configuration (read-only).
         self.config: Mapping[str, Any] = MappingProxyType(cfg)
@@ -326,7 +325,7 @@ class UnixSocketServer(ReplyWriter, Connector):
                 batching[me] = depth
             else:
                 del batching[me]
-            self._reading = self._reading_meta = None  # (ReplyInlet's shortcut; it checks the rest)
+            self._reading = self._reading_meta = None  # (receive's shortcut; it checks the rest)
         if self._dirty and not depth:
             self._flush_dirty()
 
