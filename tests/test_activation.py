@@ -75,10 +75,19 @@ def dgram_echo(path: str, own: str, data: bytes) -> bytes:
 
 
 def stream_echo(address: str | bytes, data: bytes) -> bytes:
+    """Send ``data``, return the reply line; a refused connect is retried (a launcher's
+    socket path exists from its bind, a moment before it listens)."""
     c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         with gevent.Timeout(20, AssertionError("no reply")):
-            c.connect(address)
+            while True:
+                try:
+                    c.connect(address)
+                    break
+                except ConnectionRefusedError:
+                    c.close()
+                    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    gevent.sleep(0.01)
             c.sendall(data)
             buf = b""
             while not buf.endswith(b"\n"):
