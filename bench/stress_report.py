@@ -1,6 +1,6 @@
 """Run the rxunix stress and fault suite and print its figures table.
 
-    python bench/stress_report.py                 # CI variant (the one in the normal test run)
+    python bench/stress_report.py                 # CI variant (the one the stress tox env runs)
     python bench/stress_report.py --full          # full variant, about 12 minutes: 10,000 churn
                                                   # cycles, 100 MB lines, 5-minute soak, longer
                                                   # fuzzing, 100,000 atheris runs
