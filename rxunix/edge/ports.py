@@ -33,6 +33,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from reactivex import abc
 from reactivex.disposable import Disposable
+from reactivex.observer.autodetachobserver import AutoDetachObserver
 from reactivex.subject import Subject
 
 from ..core.event import ErrorEvent, Event, error_event
@@ -130,7 +131,18 @@ class EventSubject(Subject[Event]):
                 failures.append(exc)
         observers = self.observers
         if len(observers) == 1:
-            on_next = observers[0].on_next
+            observer = observers[0]
+            if observer.__class__ is AutoDetachObserver:  # what subscribe(fn) makes: call fn itself
+                on_next = observer._on_next
+                for value in values:
+                    if observer.is_stopped:
+                        break
+                    try:
+                        on_next(value)
+                    except Exception as exc:
+                        failures.append(exc)
+                return failures
+            on_next = observer.on_next
             for value in values:
                 try:
                     on_next(value)
