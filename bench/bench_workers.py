@@ -133,7 +133,7 @@ def wait_ready(proc: subprocess.Popen[str], workers: int, timeout: float = 60.0)
 def one_run(workers: int, args: argparse.Namespace, flow: str, tmp: str) -> float:
     """events/s of one run with ``workers`` workers."""
     path = os.path.join(tmp, f"w{workers}.sock")
-    env = dict(os.environ, PYTHONPATH=ROOT)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
     server = subprocess.Popen(
         [sys.executable, "-m", "rxunix", "run", "--workers", str(workers), flow, "--quiet",
          "--set", f"socket={path}", "--set", f"work_us={args.work_us}",
