@@ -22,8 +22,9 @@ What the supervisor does
        to any worker, so one client's order could not be kept).
     2. It forks N workers (numbered 1..N). Each registers the inherited
        listening sockets (:mod:`rxunix.edge.prebound`), deploys the flow
-       functions again, starts them (servers accept on the shared socket; the
-       kernel hands each new connection to one worker) and reports ``ready``.
+       functions again, starts them (servers accept on the shared socket, each
+       new connection taken by a worker holding the fewest:
+       :mod:`rxunix.edge.balance`) and reports ``ready``.
        A connection belongs to its worker for its whole life: framing, codecs,
        replies, windows per connection, eviction and metrics work as in one
        process, and its metadata says which worker holds it:
@@ -84,6 +85,7 @@ from gevent import monkey
 from gevent import socket as gsocket
 
 from ..core.origin import DGRAM_SERVER, SERVER
+from ..edge.balance import AcceptTable
 from ..edge.listen import Listening, close_listening, listen_socket
 from . import across
 from .worker_logs import LogRelay
@@ -127,6 +129,7 @@ class _Bound:
     path: str
     kind: int
     listening: Listening
+    row: int | None = None  # its row in the workers' accept table (servers' sockets)
 
 
 @dataclass
@@ -154,6 +157,8 @@ class Supervisor:
         self.runner = runner
         self.count: int = workers
         self.bound: list[_Bound] = []
+        #: Each worker's open connections on each server socket: connections go to the least-loaded.
+        self.accepts: AcceptTable | None = None
         self.workers: dict[int, _Worker] = {}
         #: Restarts done (workers that died and were replaced).
         self.restarts = 0
@@ -220,7 +225,8 @@ class Supervisor:
             except Exception as exc:
                 self.runner.log(f"{entry.name}: cannot start: {exc}")
                 return False
-            self.bound.append(_Bound(conn.path, gsocket.SOCK_STREAM, ls))
+            self.bound.append(_Bound(conn.path, gsocket.SOCK_STREAM, ls, row=len(self.bound)))
+        self.accepts = AcceptTable(len(self.bound), self.count)
         if self.windows:  # the aggregator's internal socket, private to this run
             self._link_dir = tempfile.mkdtemp(prefix="rx-agg-")
             self.link_path = os.path.join(self._link_dir, "link.sock")
@@ -397,6 +403,8 @@ class Supervisor:
             os.close(fd)
         self.workers.pop(w.number, None)
         self.metrics.retire(w.number)
+        if self.accepts is not None and w.number:
+            self.accepts.retire(w.number)
         what = describe_status(status)
         lived = time.monotonic() - w.started
         runner = self.runner

@@ -18,7 +18,7 @@ from typing import Final
 import gevent.event
 from gevent import monkey
 
-__all__ = ["ConnectionLimit", "PENDING_POLL"]
+__all__ = ["ConnectionLimit", "PENDING_POLL", "pending_connection"]
 
 _poll = monkey.get_original("select", "poll")
 _POLLIN: Final = 0x001
@@ -26,7 +26,7 @@ _POLLIN: Final = 0x001
 PENDING_POLL: Final = 0.05
 
 
-def _pending(fd: int) -> bool:
+def pending_connection(fd: int) -> bool:
     """True if a connection waits in the backlog of listening socket ``fd``."""
     p = _poll()
     try:
@@ -52,7 +52,7 @@ class ConnectionLimit:
             return
         noticed = False
         while count() >= limit:
-            if not noticed and _pending(listener_fd):
+            if not noticed and pending_connection(listener_fd):
                 noticed = True
                 self.pauses += 1
                 notice(limit)

@@ -68,6 +68,7 @@ from gevent import socket as gsocket
 from reactivex import Observable
 from reactivex.subject import Subject
 
+from ..core.balance import ABSENT
 from ..core.connector_options import parse_server_options
 from ..core.errors import SlowReaderError, UnroutableError
 from ..core.event import Event, EventBatch
@@ -75,10 +76,12 @@ from ..core.framing import DecoderFactory, EncoderFactory
 from ..core.origin import SERVER, FrozenRecord
 from ..core.registry import Spec
 from ..core.server_conn import ServerConn
+from .balance import AcceptShare
 from .base import Connector
 from .limits import ConnectionLimit
 from .listen import check_listen_config, listen_socket, worker_meta
 from .peers import PeerConnection, next_peer_id, peer_credentials, peer_gone
+from .prebound import take_share
 from .replies import ReplyWriter
 from .runtime import Runtime
 from .sockpath import SocketIdentity, remove_if_ours
@@ -125,6 +128,7 @@ class UnixSocketServer(ReplyWriter, Connector):
         self._listener: Any = None
         self._ident: SocketIdentity | None = None
         self._acceptor: gevent.Greenlet | None = None
+        self._share: AcceptShare | None = None  # a worker's slot: connections go to the least-loaded worker
         self._stopping = False
         self._listener_meta: Mapping[str, Any] = MappingProxyType({SERVER: FrozenRecord(path=self.path)})
 
@@ -171,6 +175,10 @@ class UnixSocketServer(ReplyWriter, Connector):
                                           backlog=self.config["backlog"], systemd=self._systemd)
         self._listener = sock
         self._stopping = False
+        self._share = take_share(self.path, gsocket.SOCK_STREAM)
+        if self._share is not None:  # a worker: it accepts only after its turn (wait_turn)
+            sock.settimeout(0.0)
+        self._publish_count()
         self._acceptor = gevent.spawn(self._accept_loop, sock)
 
     def _stop(self, timeout: float | None) -> None:
@@ -215,6 +223,9 @@ class UnixSocketServer(ReplyWriter, Connector):
             self._accept_backlog(self._listener)
             self._listener.close()
             self._listener = None
+        if self._share is not None:
+            self._share.publish(ABSENT)
+            self._share = None
         if self._ident is not None:
             remove_if_ours(self.path, self._ident)
             self._ident = None
@@ -224,6 +235,8 @@ class UnixSocketServer(ReplyWriter, Connector):
         backoff = 0.0
         while True:
             self._limit.wait_for_room(self._conns.__len__, listener.fileno(), self._limit_notice)
+            if self._share is not None:
+                self._share.wait_turn(listener.fileno())
             try:
                 sock, _ = listener.accept()
             except OSError as exc:
@@ -262,8 +275,13 @@ class UnixSocketServer(ReplyWriter, Connector):
         self._conns[peer] = conn
         self._by_record[id(record)] = conn
         self.stats["connections"] += 1
+        self._publish_count()
         conn.writer = gevent.spawn(self._write_loop, conn)
         conn.reader = gevent.spawn(self._read_loop, conn)
+
+    def _publish_count(self) -> None:
+        if self._share is not None:
+            self._share.publish(len(self._conns))
 
     # ---- receiving --------------------------------------------------------
     def _read_loop(self, conn: PeerConnection) -> None:
@@ -346,6 +364,7 @@ class UnixSocketServer(ReplyWriter, Connector):
         conn.done.set()
         self.stats["closed"] += 1
         self._limit.freed()
+        self._publish_count()
         try:
             self._closed.on_next(Event(None, conn.core.meta))
         except Exception as exc:  # a subscriber failed: report, keep going
