@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The tables of docs/benchmarks.md that need a quiet machine with many cores.
 #
-#   bash bench/quiet_machine.sh OUTDIR        # needs >= 16 usable CPUs; writes OUTDIR/*.txt
+#   bash bench/quiet_machine.sh OUTDIR [PART...]   # needs >= 16 usable CPUs; writes OUTDIR/*.txt
+#        PART: workers, side-by-side (the default: both), window-alone (bench_window.py on
+#        three CPUs with nothing else running)
 #   QUICK=1 bash bench/quiet_machine.sh OUTDIR    # every run --quick, on any machine (a dry run)
 #
 # 1. bench_workers.py alone on the whole machine (workers + load processes need the
@@ -13,7 +15,9 @@
 #    bench_window.py, bench_client.py. No two share a core; they share the caches
 #    and memory of one machine, as any two processes do.
 set -u
-out=${1:?usage: bench/quiet_machine.sh OUTDIR}
+out=${1:?usage: bench/quiet_machine.sh OUTDIR [workers] [side-by-side] [window-alone]}
+shift
+parts=" ${*:-workers side-by-side} "
 mkdir -p "$out"
 cd "$(dirname "$0")/.." || exit 1
 py=${PYTHON:-python3}
@@ -35,18 +39,27 @@ run() {  # run NAME SECONDS CPUS COMMAND...: one benchmark, its output to OUTDIR
 }
 
 start=$(date +%s)
-run workers 240 0-15 bench/bench_workers.py --work-us 20 --loaders 6 --rounds 3
-run workers_echo 90 0-15 bench/bench_workers.py --loaders 7 --rounds 1
-run workers_global 90 0-15 bench/bench_workers.py --global-window 64 --loaders 6 --rounds 1
-echo "workers done after $(( $(date +%s) - start )) s"
-
 sizes=(--events 300000 --rtt 10000)
 wsizes=(--events 100000)
 csizes=(--events 200000 --pingpong 10000)
 if [ -n "$quick" ]; then sizes=(); wsizes=(); csizes=(); fi
+
+if [[ $parts == *" workers "* ]]; then
+run workers 240 0-15 bench/bench_workers.py --work-us 20 --loaders 6 --rounds 3
+run workers_echo 90 0-15 bench/bench_workers.py --loaders 7 --rounds 1
+run workers_global 90 0-15 bench/bench_workers.py --global-window 64 --loaders 6 --rounds 1
+echo "workers done after $(( $(date +%s) - start )) s"
+fi
+
+if [[ $parts == *" side-by-side "* ]]; then
 run server_simplejson 300 1-3 bench/bench_server.py --pin --rounds 3 "${sizes[@]}" --json simplejson &
 run server_orjson 300 4-6 bench/bench_server.py --pin --rounds 3 "${sizes[@]}" --json orjson &
 run window 300 7-9 bench/bench_window.py --pin --rounds 5 "${wsizes[@]}" --reads 65536 &
 run client 300 10-12 bench/bench_client.py --pin --rounds 3 "${csizes[@]}" &
 wait
+fi
+
+if [[ $parts == *" window-alone "* ]]; then
+run window_alone 300 1-3 bench/bench_window.py --pin --rounds 5 "${wsizes[@]}" --reads 65536
+fi
 echo "all done after $(( $(date +%s) - start )) s"
