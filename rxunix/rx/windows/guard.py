@@ -149,9 +149,13 @@ class Guard:
             self._reraise()
             return
         try:
-            take = self.chain.take
-            for event in events:
-                take(event)
+            take_many = getattr(self.chain, "take_many", None)
+            if take_many is not None:  # the chain adds runs of one group a slice at a time
+                take_many(events)
+            else:
+                take = self.chain.take
+                for event in events:
+                    take(event)
         finally:
             token.append(True)
         if self.queue:  # arrived while the downstream had yielded

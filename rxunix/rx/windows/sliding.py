@@ -25,7 +25,7 @@ fraction of the cost, behind the same guard.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Any, Protocol
 
 from reactivex import abc
@@ -93,6 +93,49 @@ class SlidingCountChain(Outputs):
             del events[: base - group.base]
             del values[: base - group.base]
             group.base = base
+
+    def take_many(self, events: Sequence[Event]) -> None:
+        """``take`` of each event, in order. With a metadata key (``connection_key``), a
+        run of events sharing one metadata object is added a slice at a time: up to
+        the event that completes the next window, which is then emitted (same windows)."""
+        if not self.meta_key:
+            for event in events:
+                self.take(event)
+            return
+        i, end = 0, len(events)
+        while i < end and not self.done:
+            meta = events[i].meta
+            j = i + 1
+            while j < end and events[j].meta is meta:
+                j += 1
+            key = self.key_of(events[i])
+            if key is not NO_KEY:
+                self._take_run(key, events, i, j)
+            i = j
+
+    def _take_run(self, key: Hashable, events: Sequence[Event], i: int, j: int) -> None:
+        """Add ``events[i:j]`` (one group, one metadata object) to group ``key``."""
+        count, step = self.count, self.step
+        while i < j and not self.done:
+            group = self.groups.get(key)
+            if group is None:
+                group = self.groups[key] = CountGroup()
+            n = group.n
+            start = -(-max(0, n - count + 1) // step) * step  # the next window to complete
+            last = start + count - 1  # the number of the event that completes it
+            piece = events[i:i + min(j - i, last - n + 1)]
+            group.events.extend(piece)
+            group.values.extend([event.value for event in piece])
+            if piece[0].meta is not group.meta:
+                group.meta, group.since = piece[0].meta, n
+            group.n = n + len(piece)
+            i += len(piece)
+            if group.n - 1 == last:
+                self._window(key, group, start)
+                base = start + step  # the next window's start: earlier events are done
+                del group.events[: base - group.base]
+                del group.values[: base - group.base]
+                group.base = base
 
     def _window(self, key: Hashable, group: CountGroup, start: int) -> None:
         """Emit the window of ``group`` from its event number ``start`` to its last one."""

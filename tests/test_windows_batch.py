@@ -1,0 +1,65 @@
+"""A read's events handed to a count window whole (``on_next_batch``) give exactly the
+aggregates of handing them one by one: same windows, same order, same metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import MappingProxyType
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rxunix.operators import connection_key, sliding_count, tumbling_count
+from rxunix.origin import SERVER
+
+from rxunix.core.event import Event
+from rxunix.edge.ports import EventSubject
+from tests.windows_models import sliding_count_model
+
+# (connection, whether this event carries a fresh copy of its connection's metadata)
+items = st.lists(st.tuples(st.integers(1, 3), st.booleans()), max_size=120)
+cuts = st.lists(st.integers(0, 120), max_size=8)
+Factory = Callable[[], Any]
+FACTORIES: dict[str, Factory] = {
+    "tumbling_count(4)": lambda: tumbling_count(4, key=connection_key),
+    "tumbling_count(1)": lambda: tumbling_count(1, key=connection_key),
+    "sliding_count(5, 2)": lambda: sliding_count(5, 2, key=connection_key),
+    "sliding_count(3, 3)": lambda: sliding_count(3, 3, key=connection_key),
+    "sliding_count(4, 1)": lambda: sliding_count(4, 1, key=connection_key),
+}
+
+
+def _events(plan: list[tuple[int, bool]]) -> list[Event]:
+    shared = {c: MappingProxyType({SERVER: MappingProxyType({"path": "/s", "peer": c})}) for c in (1, 2, 3)}
+    return [Event({"i": i, "c": c}, dict(shared[c]) if fresh else shared[c]) for i, (c, fresh) in enumerate(plan)]
+
+
+def _run(factory: Factory, events: list[Event], batches: list[list[Event]] | None) -> list[tuple[Any, Any]]:
+    src, out = EventSubject(owner=None), []
+    src.pipe(factory()).subscribe(lambda agg: out.append((agg.value, dict(agg.meta))))
+    if batches is None:
+        for event in events:
+            src.on_next(event)
+    else:
+        for batch in batches:
+            assert src.on_next_batch(batch) == []
+    src.on_completed()
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(plan=items, at=cuts, name=st.sampled_from(sorted(FACTORIES)))
+def test_batches_give_the_windows_of_one_event_at_a_time(plan: list[tuple[int, bool]], at: list[int],
+                                                         name: str) -> None:
+    events = _events(plan)
+    bounds = sorted({0, len(events), *(min(a, len(events)) for a in at)})
+    batches = [events[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    one_by_one = _run(FACTORIES[name], events, None)
+    assert _run(FACTORIES[name], events, batches) == one_by_one
+    if name.startswith("sliding"):  # and both are the definition's windows
+        n, step = (int(x) for x in name[len("sliding_count("):-1].split(", "))
+        model = sliding_count_model([(c, {"i": i, "c": c}) for i, (c, _) in enumerate(plan)], n, step)
+        got: dict[int, list[Any]] = {}
+        for values, _meta in one_by_one:
+            got.setdefault(values[0]["c"], []).append(values)
+        assert got == model
