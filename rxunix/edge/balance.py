@@ -2,7 +2,7 @@
 
 The workers of ``rxunix run --workers N`` accept on one listening socket bound
 by the supervisor. Left alone, whichever worker's loop wakes first takes a new
-connection, and a burst lands unevenly (64 clients on 8 workers: from 0 to 20
+connection, and a burst lands unevenly (64 clients on 8 workers: from 0 to 19
 connections a worker, measured), so a few workers do the work of all. With an
 :class:`AcceptTable` (shared memory the supervisor allocates before it forks)
 each worker publishes its count of open connections on each socket, and its
