@@ -63,6 +63,8 @@ class Chain(Protocol):
 
     def take(self, event: Event) -> None: ...
 
+    def take_many(self, events: Sequence[Event]) -> None: ...
+
     def release_item(self, item: Any) -> None: ...
 
     def release(self, key: Hashable) -> None: ...
@@ -149,13 +151,7 @@ class Guard:
             self._reraise()
             return
         try:
-            take_many = getattr(self.chain, "take_many", None)
-            if take_many is not None:  # the chain adds runs of one group a slice at a time
-                take_many(events)
-            else:
-                take = self.chain.take
-                for event in events:
-                    take(event)
+            self.chain.take_many(events)
         finally:
             token.append(True)
         if self.queue:  # arrived while the downstream had yielded

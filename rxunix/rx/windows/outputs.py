@@ -10,7 +10,7 @@ line or sent to ``errors=``. Empty windows emit nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -80,6 +80,33 @@ class Outputs:
             if not self.done:
                 self.fail(exc, "key", None, event.meta, [event.value])
             return NO_KEY
+
+    def take(self, event: Event) -> None:  # pragma: no cover - every chain overrides it
+        raise NotImplementedError
+
+    def take_many(self, events: Sequence[Event]) -> None:
+        """``take`` of each event, in order. With a metadata key (``connection_key``), a
+        run of events sharing one metadata object shares one key and goes to
+        :meth:`take_run` whole (a count chain adds it a slice at a time: same windows)."""
+        if not self.meta_key:
+            for event in events:
+                self.take(event)
+            return
+        i, end = 0, len(events)
+        while i < end and not self.done:
+            meta = events[i].meta
+            j = i + 1
+            while j < end and events[j].meta is meta:
+                j += 1
+            key = self.key_of(events[i])
+            if key is not NO_KEY:
+                self.take_run(key, events, i, j)
+            i = j
+
+    def take_run(self, key: Hashable, events: Sequence[Event], i: int, j: int) -> None:
+        """Add ``events[i:j]``, all of group ``key``; by default one ``take`` each."""
+        for event in events[i:j]:
+            self.take(event)
 
     def release_item(self, item: Any) -> None:
         """Release the group an item of ``release`` names: a key, or an event's key."""

@@ -94,26 +94,7 @@ class SlidingCountChain(Outputs):
             del values[: base - group.base]
             group.base = base
 
-    def take_many(self, events: Sequence[Event]) -> None:
-        """``take`` of each event, in order. With a metadata key (``connection_key``), a
-        run of events sharing one metadata object is added a slice at a time: up to
-        the event that completes the next window, which is then emitted (same windows)."""
-        if not self.meta_key:
-            for event in events:
-                self.take(event)
-            return
-        i, end = 0, len(events)
-        while i < end and not self.done:
-            meta = events[i].meta
-            j = i + 1
-            while j < end and events[j].meta is meta:
-                j += 1
-            key = self.key_of(events[i])
-            if key is not NO_KEY:
-                self._take_run(key, events, i, j)
-            i = j
-
-    def _take_run(self, key: Hashable, events: Sequence[Event], i: int, j: int) -> None:
+    def take_run(self, key: Hashable, events: Sequence[Event], i: int, j: int) -> None:
         """Add ``events[i:j]`` (one group, one metadata object) to group ``key``."""
         count, step = self.count, self.step
         while i < j and not self.done:

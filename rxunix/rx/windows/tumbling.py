@@ -181,26 +181,7 @@ class TumblingChain(Outputs):
         if len(chunk) == self.chunk:
             self._hand(group)
 
-    def take_many(self, events: Sequence[Event]) -> None:
-        """``take`` of each event, in order. With a metadata key (``connection_key``), a
-        run of events sharing one metadata object shares one key: it is added to its
-        group's window a slice at a time, not an event at a time (same windows)."""
-        if not self.meta_key:
-            for event in events:
-                self.take(event)
-            return
-        i, end = 0, len(events)
-        while i < end and not self.done:
-            meta = events[i].meta
-            j = i + 1
-            while j < end and events[j].meta is meta:
-                j += 1
-            key = self.key_of(events[i])
-            if key is not NO_KEY:
-                self._take_run(key, events, i, j)
-            i = j
-
-    def _take_run(self, key: Hashable, events: Sequence[Event], i: int, j: int) -> None:
+    def take_run(self, key: Hashable, events: Sequence[Event], i: int, j: int) -> None:
         """Add ``events[i:j]`` (all of group ``key``) to the group's open window, cutting full ones."""
         count = self.count
         while i < j and not self.done:
