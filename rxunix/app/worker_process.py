@@ -67,7 +67,7 @@ def run_worker(sup: Any, number: int, write_fd: int, err_fd: int) -> int:
     prebound.set_worker(number or None)
     for b in sup.bound:  # the aggregator takes the internal socket only, workers the servers' only
         if (b.path == sup.link_path) == (number == 0):
-            share = sup.accepts.share(b.row, number) if b.row is not None and number else None
+            share = sup.accepts.share(b.row, number) if b.row is not None else None  # servers: workers only
             prebound.adopt(b.path, b.kind, b.listening.sock.fileno(), share)
         else:
             b.listening.sock.close()  # this process's copy: it must not keep the socket open
