@@ -41,6 +41,10 @@ def missing(module: str) -> str | None:
     return None
 
 
+#: values per join in the hand-written loops' orjson encoder (rxunix's json codec uses the same)
+JOIN_CHUNK = 64
+
+
 def json_funcs(lib: str) -> tuple[Callable[[list[bytes]], list[Any]], Callable[[list[Any]], bytes]]:
     """``(decode_all, encode_all)`` of a hand-written loop using ``lib``.
 
@@ -60,7 +64,13 @@ def json_funcs(lib: str) -> tuple[Callable[[list[bytes]], list[Any]], Callable[[
             return list(map(oloads, lines))
 
         def encode_orjson(values: list[Any]) -> bytes:
-            return b"\n".join(map(odumps, values)) + b"\n"
+            # joined 64 values at a time, as rxunix's json codec does: one join of a 64 KiB
+            # read's ~500 orjson outputs makes glibc trim and refault its heap on every
+            # batch (~10x the cost per value; docs/benchmarks.md, "Like for like")
+            if len(values) <= JOIN_CHUNK:
+                return b"\n".join(map(odumps, values)) + b"\n"
+            return b"\n".join([b"\n".join(map(odumps, values[i:i + JOIN_CHUNK]))
+                                for i in range(0, len(values), JOIN_CHUNK)]) + b"\n"
 
         return decode_orjson, encode_orjson
     if lib != "simplejson":

@@ -131,4 +131,4 @@ def test_orjson_sliding_windows_take_the_slice_path_and_encode_each_element_once
     windows = [keyed[s:s + 6] for s in range(0, 15, 2)]
     fresh = JsonCodec(backend="orjson")
     assert fresh.encode_batch(windows, b"\n") == b"".join(fresh.encode(w) + b"\n" for w in windows)
-    assert fresh._dumps is fresh._dumps_all
+    assert fresh._option == fresh._option_all

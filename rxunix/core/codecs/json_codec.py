@@ -25,11 +25,10 @@ strings, and refuse NaN and infinities). Known differences, all at the edges:
 from __future__ import annotations
 
 import decimal
-import functools
 import math
 import re
 from collections.abc import Callable, Mapping
-from itertools import accumulate, chain
+from itertools import accumulate, chain, repeat
 from operator import is_
 from typing import Any
 
@@ -140,6 +139,31 @@ def _has_nonfinite(value: Any) -> bool:
     return False
 
 
+#: values per join when orjson encodes a batch. orjson writes each value into a buffer of
+#: at least 1 KiB from the C allocator and then shrinks it; holding a 64 KiB read's 500
+#: outputs at once grows the C heap by half a megabyte, which glibc hands back to the
+#: system after the join and faults in again on the next batch: ~3 us a value instead of
+#: ~0.3 (``bench/profile_chains.py``; ``MALLOC_TRIM_THRESHOLD_`` hides it). Joining 64 at
+#: a time keeps the heap under glibc's trim threshold (128 KiB).
+_JOIN_CHUNK = 64
+
+
+def _dumps_joined(dumps: Callable[[Any, Any, int], bytes], values: list[Any], sep: bytes, option: int) -> bytes:
+    """``dumps(value, _default, option)`` of each value, each followed by ``sep``, joined
+    ``_JOIN_CHUNK`` values at a time (``map`` passes the arguments: no Python frame per value)::
+
+        >>> _dumps_joined(lambda v, _d, _o: str(v).encode(), list(range(130)), b",", 0)[-12:]
+        b'127,128,129,'
+    """
+    if len(values) <= _JOIN_CHUNK:
+        parts = list(map(dumps, values, repeat(_default), repeat(option)))
+    else:
+        parts = [sep.join(map(dumps, values[i:i + _JOIN_CHUNK], repeat(_default), repeat(option)))
+                 for i in range(0, len(values), _JOIN_CHUNK)]
+    parts.append(b"")  # the separator after the last value
+    return sep.join(parts)
+
+
 def _overlapping(values: list[Any]) -> bool:
     """A cheap look: ``values`` are at least two lists, the first two sharing an element."""
     if len(values) < 2 or not all(v.__class__ is list for v in values) or not values[0] or not values[1]:
@@ -247,12 +271,11 @@ class JsonCodec(Codec):
             except ImportError:
                 raise MissingExtraError("json backend 'orjson'", "orjson", "orjson") from None
             self._orjson = orjson
-            self._opt = orjson.OPT_NON_STR_KEYS | (orjson.OPT_SORT_KEYS if self.sorted else 0)
+            self._option_all = orjson.OPT_NON_STR_KEYS | (orjson.OPT_SORT_KEYS if self.sorted else 0)
             # str keys only (about twice as fast); the first value with another key switches
-            # this codec to the full options for good (the output of str keys is the same)
-            self._dumps_all = functools.partial(orjson.dumps, default=_default, option=self._opt)
-            self._dumps = functools.partial(orjson.dumps, default=_default,
-                                            option=self._opt & ~orjson.OPT_NON_STR_KEYS)
+            # this codec to the full options for good (the output of str keys is the same).
+            # orjson is called with positional arguments: keywords cost a dict per call.
+            self._option = self._option_all & ~orjson.OPT_NON_STR_KEYS
             self.decode = self._decode_orjson  # type: ignore[method-assign]
             self.encode = self._encode_orjson  # type: ignore[method-assign]
         else:
@@ -310,15 +333,13 @@ class JsonCodec(Codec):
             runs = _shared_runs(values) if _overlapping(values) else None
             if runs is not None:
                 return self._encode_runs_orjson(*runs, sep)
-            try:  # (orjson writes a whole list faster than its elements one call each)
-                parts = list(map(self._dumps, values))
+            try:
+                out = _dumps_joined(self._orjson.dumps, values, sep, self._option)
             except TypeError:  # orjson.JSONEncodeError: maybe a non-str key
-                if self._dumps is self._dumps_all:
+                if self._option == self._option_all:
                     raise
-                parts = list(map(self._dumps_all, values))
-                self._dumps = self._dumps_all  # it was a non-str key: keep the full options
-            parts.append(b"")  # the separator after the last value
-            out = sep.join(parts)
+                out = _dumps_joined(self._orjson.dumps, values, sep, self._option_all)
+                self._option = self._option_all  # it was a non-str key: keep the full options
             if b"+" in out and b"e+" in out:  # the one-byte search is a memchr
                 out = _EXP_PLUS.sub(_drop_plus, out)
             if b"null" in out and any(map(_has_nonfinite, values)):
@@ -362,9 +383,9 @@ class JsonCodec(Codec):
         try:
             pieces = [self._dumps(p)[1:-1] for p in map(elems.__getitem__, map(slice, cuts, cuts[1:]))]
         except TypeError:  # orjson.JSONEncodeError: maybe a non-str key
-            if self._dumps is self._dumps_all:
+            if self._option == self._option_all:
                 raise
-            self._dumps = self._dumps_all  # keep the full options, as the other paths do
+            self._option = self._option_all  # keep the full options, as the other paths do
             return self._encode_runs_orjson(elems, spans, sep)
         text = b",".join(pieces)
         if b"+" in text and b"e+" in text:  # per piece: whole values, strings never cut
@@ -407,13 +428,18 @@ class JsonCodec(Codec):
             raise CodecError(f"json: cannot encode {type(value).__name__}: NaN or infinite float")
         return out
 
+    def _dumps(self, value: Any) -> bytes:
+        """orjson's bytes of ``value`` with the codec's current options."""
+        out: bytes = self._orjson.dumps(value, _default, self._option)
+        return out
+
     def _encode_orjson_all(self, value: Any) -> bytes:
         """``value`` with every option (non-str keys too); if that works, the codec keeps them."""
         try:
-            out: bytes = self._dumps_all(value)
+            out: bytes = self._orjson.dumps(value, _default, self._option_all)
         except (TypeError, ValueError, RecursionError) as exc:
             raise CodecError(f"json: cannot encode {type(value).__name__}: {exc}") from None
-        self._dumps = self._dumps_all
+        self._option = self._option_all
         return out
 
 
