@@ -79,7 +79,7 @@ class Rig:
         """us per event of ``reads`` reads: decode (untimed), then the server's handling (timed)."""
         core, publish, send, total = self.conn.core, self.server._publish, self.server._try_send, 0
         for _ in range(reads):
-            batch = core.receive(chunk)
+            batch = core.receive(chunk, lazy=True)  # as the server reads
             t0 = time.perf_counter_ns()
             publish(self.conn, batch)
             while core.pending:  # what the writer greenlet would send

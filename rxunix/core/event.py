@@ -152,25 +152,46 @@ class EventBatch(list[Event]):
         ([1, 2], {'k': 1}, [(1, CodecError('bad'))])
         >>> [[e.value for e in part] if fail is None else fail for part, fail in b.in_order()]
         [[1], CodecError('bad'), [2]]
+
+    A *lazy* batch (``EventBatch.of(values, meta, clean=True, lazy=True)``) holds
+    its values and builds its events only when :meth:`build` is called: until
+    then it is an empty list whose ``values`` are set. Its producer hands it to an
+    :class:`~rxunix.edge.ports.EventSubject`, which builds it before any subscriber
+    sees it, except when every subscriber is a batch observer that declares
+    ``takes_values`` (a stream server's ``in_``: an echo needs the values and the
+    metadata, not an object per value)::
+
+        >>> lazy = EventBatch.of([1, 2], {"k": 1}, clean=True, lazy=True)
+        >>> list(lazy), lazy.values, lazy.size
+        ([], [1, 2], 2)
+        >>> [e.value for e in lazy.build()], lazy.values, lazy.size
+        ([1, 2], None, 2)
     """
 
-    __slots__ = ("meta", "failures")
+    __slots__ = ("meta", "failures", "values")
 
     def __init__(self, events: Iterable[Event] = (), meta: Mapping[str, Any] | None = None) -> None:
         super().__init__(events)
         self.meta: Mapping[str, Any] | None = meta
         #: ``(position, exception)``: the failure stood before the event at ``position``
         self.failures: list[tuple[int, Exception]] = []
+        #: a lazy batch's values until :meth:`build` makes its events (then None)
+        self.values: list[Any] | None = None
 
     @classmethod
-    def of(cls, items: list[Any], meta: Mapping[str, Any], *, clean: bool = False) -> EventBatch:
+    def of(cls, items: list[Any], meta: Mapping[str, Any], *, clean: bool = False, lazy: bool = False) -> EventBatch:
         """Events for the values in ``items``; failures among them (see :func:`is_failure`) become ``failures``.
 
         ``clean=True`` promises that ``items`` holds no exception (the decoder
-        knows): then no item is inspected.
+        knows): then no item is inspected. ``lazy=True`` (with ``clean``) leaves
+        the events to :meth:`build` (see the class doc).
         """
         frozen = meta if meta.__class__ is MappingProxyType else _freeze(meta)
         if clean:
+            if lazy:
+                batch = cls((), frozen)
+                batch.values = items if isinstance(items, list) else list(items)
+                return batch
             batch = cls(Event.many(items, frozen), frozen)
             return batch
         values = [v for v in items if not is_failure(v)]
@@ -184,6 +205,20 @@ class EventBatch(list[Event]):
                 else:
                     position += 1
         return batch
+
+    @property
+    def size(self) -> int:
+        """How many events the batch holds, built or not."""
+        values = self.values
+        return len(self) if values is None else len(values)
+
+    def build(self) -> EventBatch:
+        """Make a lazy batch's events (in place; nothing to do once built); returns the batch."""
+        values = self.values
+        if values is not None:
+            self.values = None
+            self.extend(Event.many(values, self.meta))
+        return self
 
     def in_order(self) -> Iterator[tuple[EventBatch, None] | tuple[None, Exception]]:
         """The batch as runs of events and the failures between them, in stream order."""

@@ -132,15 +132,17 @@ class ServerConn:
         return self.state is ConnState.OPEN
 
     # ---- receiving ----------------------------------------------------------
-    def receive(self, data: bytes) -> EventBatch:
+    def receive(self, data: bytes, *, lazy: bool = False) -> EventBatch:
         """Frame and decode one received chunk: its events and failures, in order.
 
         Failures (:class:`~rxunix.core.errors.RxUnixError` instances) stand in the
         batch where the value would have been; see :meth:`EventBatch.failures`.
+        ``lazy=True``: a batch without failures leaves its events unbuilt (see
+        :class:`~rxunix.core.event.EventBatch`).
         """
         decoder = self._decoder
         items = decoder.feed(data)
-        return EventBatch.of(items, self.meta, clean=decoder.clean)
+        return EventBatch.of(items, self.meta, clean=decoder.clean, lazy=lazy)
 
     def receive_eof(self) -> EventBatch:
         """The peer closed its side: flush the framing's tail as the last events."""

@@ -36,7 +36,7 @@ from reactivex.disposable import Disposable
 from reactivex.observer.autodetachobserver import AutoDetachObserver
 from reactivex.subject import Subject
 
-from ..core.event import ErrorEvent, Event, error_event
+from ..core.event import ErrorEvent, Event, EventBatch, error_event
 from .runtime import _get_ident  # the real thread's id, also under gevent's monkey-patching
 
 __all__ = ["BatchObserver", "EventSubject", "Inlet", "InletTarget"]
@@ -118,12 +118,18 @@ class EventSubject(Subject[Event]):
     def on_next_batch(self, values: Sequence[Event]) -> list[Exception]:
         """Batch observers get ``values`` in one call; the others get each event, in order.
 
+        A lazy :class:`~rxunix.core.event.EventBatch` is built first unless every
+        subscriber is a batch observer whose ``takes_values`` is true (such an
+        observer reads a lazy batch's ``values`` and ``meta``).
         An observer that raises does not keep the others (nor its own later
         events) from being delivered: the exceptions are returned, in order.
         """
         failures: list[Exception] = []
         if self.is_stopped:
             return failures
+        if values.__class__ is EventBatch and values.values is not None and (  # a lazy batch
+                self.observers or not all(getattr(b, "takes_values", False) for b in self.batch_observers)):
+            values.build()
         for b in self.batch_observers:
             try:
                 b.on_next_batch(values)
@@ -194,6 +200,11 @@ class Inlet(abc.ObserverBase[Event]):
 
     def __init__(self, connector: InletTarget) -> None:
         self.connector = connector
+
+    @property
+    def takes_values(self) -> bool:
+        """True when the connector takes a lazy batch (its values and metadata) as it is."""
+        return bool(getattr(self.connector, "takes_values", False))
 
     def on_next(self, value: Event) -> None:
         c = self.connector

@@ -29,8 +29,23 @@ from .runtime import Runtime
 __all__ = ["ReplyWriter"]
 
 
+def _count(events: Sequence[Event] | None) -> int:
+    """How many events, a lazy batch's included."""
+    if events is None:
+        return 0
+    return events.size if isinstance(events, EventBatch) else len(events)
+
+
+def _built(events: Sequence[Event]) -> Sequence[Event]:
+    """``events`` with a lazy batch's events made."""
+    return events.build() if isinstance(events, EventBatch) else events
+
+
 class ReplyWriter:
     """Reply routing and writing of a stream server (hub thread only); a mixin of the server."""
+
+    #: ``in_`` takes a lazy batch as it is: an echo of a read builds no event per value
+    takes_values = True
 
     path: str
     stats: Any
@@ -55,11 +70,12 @@ class ReplyWriter:
         return conn if conn is not None and conn.record is rec else None
 
     def receive_batch(self, events: Sequence[Event]) -> None:
-        """Replies in one call: a batch of one connection's events is encoded at once."""
-        self.stats["in"] += len(events)
+        """Replies in one call: a batch of one connection's events is encoded at once
+        (a lazy :class:`~rxunix.core.event.EventBatch` by its values: no event built)."""
+        self.stats["in"] += _count(events)
         conn = self._conn_of(EventBatch.shared_meta(events))
         if conn is None:
-            for event in events:
+            for event in _built(events):
                 self._route(event)
         elif conn.deferred is not None or self._in_read():
             self._defer(conn, events)
@@ -73,7 +89,7 @@ class ReplyWriter:
         else goes through routing."""
         if event.meta is self._reading_meta:
             deferred = self._reading.deferred  # type: ignore[union-attr]
-            if deferred is not None:
+            if deferred.__class__ is list:  # (not None, nor a lazy batch gathered whole)
                 self.stats["in"] += 1
                 deferred.append(event)
                 return
@@ -117,22 +133,29 @@ class ReplyWriter:
         return bool(batching) and gevent.getcurrent() in batching
 
     def _defer(self, conn: PeerConnection, events: Sequence[Event]) -> None:
+        """Gather replies until the end of the read. A lazy batch that comes first is
+        kept whole (unbuilt); anything gathered after it goes into a list of events."""
         if conn.ended:
             return
-        if conn.deferred is None:
-            conn.deferred = list(events)
+        deferred = conn.deferred
+        if deferred is None:
+            lazy = isinstance(events, EventBatch) and events.values is not None
+            conn.deferred = events if lazy else list(events)  # type: ignore[assignment]
             self._dirty.append(conn)
         else:
-            conn.deferred.extend(events)
+            if isinstance(deferred, EventBatch):  # a copy: the batch itself may go on to other observers
+                conn.deferred = deferred = list(deferred.build())
+            deferred.extend(_built(events))
 
     def _queue_now(self, conn: PeerConnection, events: Sequence[Event]) -> bool:
         """Encode ``events`` in one call and queue their bytes; False if the connection was evicted."""
-        result = conn.core.queue_replies([e.value for e in events])
+        values = events.values if isinstance(events, EventBatch) else None
+        result = conn.core.queue_replies([e.value for e in events] if values is None else values)
         if isinstance(result, Evicted):
             self._evicted(conn, result)
             return False
         for i, exc in result:
-            self._error(exc, "encode", conn.peer, events[i].meta)
+            self._error(exc, "encode", conn.peer, events[i].meta if values is None else conn.core.meta)
         return True
 
     def _flush_dirty(self) -> None:
@@ -140,7 +163,7 @@ class ReplyWriter:
         dirty, self._dirty = self._dirty, []
         for conn in dirty:
             events, conn.deferred = conn.deferred, None
-            if conn.ended or (events and not self._queue_now(conn, events)):
+            if conn.ended or (events is not None and _count(events) and not self._queue_now(conn, events)):
                 continue
             if conn.writing:
                 conn.wake.set()
@@ -150,9 +173,10 @@ class ReplyWriter:
     def _drop_deferred(self, conn: PeerConnection) -> None:
         """The connection ends before its gathered replies were encoded: report them."""
         events, conn.deferred = conn.deferred, None
-        if events:
-            self._error(f"{len(events)} replies not sent: the connection closed", "write", conn.peer,
-                        conn.core.meta, dropped_replies=len(events))
+        count = _count(events)
+        if count:
+            self._error(f"{count} replies not sent: the connection closed", "write", conn.peer,
+                        conn.core.meta, dropped_replies=count)
 
     def _evicted(self, conn: PeerConnection, evicted: Evicted) -> None:
         self._error(SlowReaderError(f"peer {conn.peer} does not read: {evicted.pending} reply bytes pending "

@@ -305,7 +305,7 @@ class UnixSocketServer(ReplyWriter, Connector):
                 if not data:
                     break
                 stats["bytes_read"] += len(data)
-                publish(conn, receive(data))
+                publish(conn, receive(data, lazy=True))
                 turns.took_turn()  # a flooding peer must not starve the hub
         finally:
             publish(conn, conn.core.receive_eof())
@@ -334,8 +334,8 @@ class UnixSocketServer(ReplyWriter, Connector):
             for part, failure in batch.in_order():
                 if failure is not None:
                     self._error(failure, "decode", conn.peer, conn.core.meta)
-                elif part:
-                    self.stats["out"] += len(part)
+                elif part is not None and part.size:
+                    self.stats["out"] += part.size
                     for exc in self._out.on_next_batch(part):  # a subscriber failed: report, keep the stream
                         self._error(exc, "emit", conn.peer, conn.core.meta)
         finally:
