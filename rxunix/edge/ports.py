@@ -69,6 +69,8 @@ class EventSubject(Subject[Event]):
         super().__init__()
         self.owner = owner
         self.batch_observers: list[BatchObserver] = []
+        #: every batch observer takes a lazy batch as it is (see ``on_next_batch``)
+        self.batch_take_values = True
         self.subscribe_hook: Callable[[BatchObserver], abc.DisposableBase | None] | None = None
 
     def subscribe(
@@ -95,13 +97,17 @@ class EventSubject(Subject[Event]):
                 else:
                     observer.on_completed()
                 return Disposable()
-            self.batch_observers = [*self.batch_observers, observer]
+            self._set_batch_observers([*self.batch_observers, observer])
 
         def remove() -> None:
             with self.lock:
-                self.batch_observers = [o for o in self.batch_observers if o is not observer]
+                self._set_batch_observers([o for o in self.batch_observers if o is not observer])
 
         return Disposable(remove)
+
+    def _set_batch_observers(self, observers: list[BatchObserver]) -> None:
+        self.batch_observers = observers
+        self.batch_take_values = all(getattr(o, "takes_values", False) for o in observers)
 
     def on_next(self, value: Event) -> None:
         if self.is_stopped:
@@ -128,7 +134,7 @@ class EventSubject(Subject[Event]):
         if self.is_stopped:
             return failures
         if values.__class__ is EventBatch and values.values is not None and (  # a lazy batch
-                self.observers or not all(getattr(b, "takes_values", False) for b in self.batch_observers)):
+                self.observers or not self.batch_take_values):
             values.build()
         for b in self.batch_observers:
             try:
@@ -164,13 +170,15 @@ class EventSubject(Subject[Event]):
         return failures
 
     def on_completed(self) -> None:
-        batch, self.batch_observers = self.batch_observers, []
+        batch = self.batch_observers
+        self._set_batch_observers([])
         super().on_completed()
         for b in batch:
             b.on_completed()
 
     def on_error(self, error: Exception) -> None:
-        batch, self.batch_observers = self.batch_observers, []
+        batch = self.batch_observers
+        self._set_batch_observers([])
         super().on_error(error)
         for b in batch:
             b.on_error(error)

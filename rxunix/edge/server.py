@@ -331,13 +331,14 @@ class UnixSocketServer(ReplyWriter, Connector):
         batching[me] = depth + 1
         self._reading, self._reading_meta = conn, conn.core.meta
         try:
-            for part, failure in batch.in_order():
-                if failure is not None:
-                    self._error(failure, "decode", conn.peer, conn.core.meta)
-                elif part is not None and part.size:
-                    self.stats["out"] += part.size
-                    for exc in self._out.on_next_batch(part):  # a subscriber failed: report, keep the stream
-                        self._error(exc, "emit", conn.peer, conn.core.meta)
+            if batch.failures:
+                for part, failure in batch.in_order():
+                    if part is None:
+                        self._error(failure, "decode", conn.peer, conn.core.meta)
+                    else:
+                        self._emit_batch(conn, part)
+            elif batch.size:
+                self._emit_batch(conn, batch)
         finally:
             if depth:
                 batching[me] = depth
@@ -346,6 +347,11 @@ class UnixSocketServer(ReplyWriter, Connector):
             self._reading = self._reading_meta = None  # (receive's shortcut; it checks the rest)
         if self._dirty and not depth:
             self._flush_dirty()
+
+    def _emit_batch(self, conn: PeerConnection, batch: EventBatch) -> None:
+        self.stats["out"] += batch.size
+        for exc in self._out.on_next_batch(batch):  # a subscriber failed: report, keep the stream
+            self._error(exc, "emit", conn.peer, conn.core.meta)
 
     def _end(self, conn: PeerConnection) -> None:
         """Forget and close a connection (idempotent); its greenlets end by themselves."""
