@@ -141,7 +141,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--reads", default=",".join(map(str, READ_SIZES)), help="read sizes in bytes")
     ap.add_argument("--repeat", type=int, default=3, help="passes per round (best kept)")
     ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--quick", action="store_true", help="smoke run: 2 rounds of 1 pass")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.rounds, args.repeat = 2, 1
     args.reads = [int(r) for r in args.reads.split(",") if r]
     return args
 

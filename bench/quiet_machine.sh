@@ -2,8 +2,8 @@
 # The tables of docs/benchmarks.md that need a quiet machine with many cores.
 #
 #   bash bench/quiet_machine.sh OUTDIR [PART...]   # needs >= 16 usable CPUs; writes OUTDIR/*.txt
-#        PART: workers, side-by-side (the default: both), window-alone (bench_window.py on
-#        three CPUs with nothing else running)
+#        PART: workers, side-by-side, floor (the default: all three), window-alone
+#        (bench_window.py on three CPUs with nothing else running)
 #   QUICK=1 bash bench/quiet_machine.sh OUTDIR    # every run --quick, on any machine (a dry run)
 #
 # 1. bench_workers.py alone on the whole machine (workers + load processes need the
@@ -14,10 +14,12 @@
 #    generator one CPU each): bench_server.py with simplejson, the same with orjson,
 #    bench_window.py, bench_client.py. No two share a core; they share the caches
 #    and memory of one machine, as any two processes do.
+# 3. profile_floor.py (in process: the server against the hand loop and the Rx
+#    contract's floor), orjson and simplejson side by side, one CPU each.
 set -u
-out=${1:?usage: bench/quiet_machine.sh OUTDIR [workers] [side-by-side] [window-alone]}
+out=${1:?usage: bench/quiet_machine.sh OUTDIR [workers] [side-by-side] [floor] [window-alone]}
 shift
-parts=" ${*:-workers side-by-side} "
+parts=" ${*:-workers side-by-side floor} "
 mkdir -p "$out"
 cd "$(dirname "$0")/.." || exit 1
 py=${PYTHON:-python3}
@@ -56,6 +58,12 @@ run server_simplejson 300 1-3 bench/bench_server.py --pin --rounds 3 "${sizes[@]
 run server_orjson 300 4-6 bench/bench_server.py --pin --rounds 3 "${sizes[@]}" --json orjson &
 run window 300 7-9 bench/bench_window.py --pin --rounds 5 "${wsizes[@]}" --reads 65536 &
 run client 300 10-12 bench/bench_client.py --pin --rounds 3 "${csizes[@]}" &
+wait
+fi
+
+if [[ $parts == *" floor "* ]]; then
+run floor_orjson 300 1 bench/profile_floor.py --json orjson &
+run floor_simplejson 300 2 bench/profile_floor.py --json simplejson &
 wait
 fi
 

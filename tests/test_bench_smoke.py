@@ -99,3 +99,13 @@ def test_profile_chains_prints_every_chain_and_the_sliding_split() -> None:
         assert len(cells) == 1 and float(cells[0][1]) > 0, out
     assert rows(out, "map")[0][2].startswith(("+", "-")), out
     assert "the window alone" in out and "encoding its replies alone" in out, out
+
+
+@pytest.mark.timeout(120)
+def test_profile_floor_prints_hand_floor_and_rxunix_rows() -> None:
+    out = run_bench("profile_floor.py", "--quick", "--json", "simplejson", "--reads", "8192")
+    ingest, echo = rows(out, "ingest"), rows(out, "echo")
+    assert [r[3] for r in ingest] == ["hand", "floor", "rxunix"] and [r[3] for r in echo] == ["hand", "rxunix"], out
+    for r in ingest + echo:
+        assert float(r[4].split()[0]) > 0 and RATIO.search(f"| {r[5]} |"), out
+    assert ingest[2][6].startswith(("+", "-")), out  # rxunix over the floor
