@@ -89,6 +89,26 @@ def json_funcs(lib: str) -> tuple[Callable[[list[bytes]], list[Any]], Callable[[
     return decode_simplejson, encode_simplejson
 
 
+def lines_of(data: bytes, carry: bytearray) -> list[bytes]:
+    r"""The complete lines of a read (without their newlines), the partial line carried
+    from the previous read joined to the first; the partial line at the end goes into
+    ``carry`` (the hand-written loops' framing)::
+
+        >>> carry = bytearray()
+        >>> lines_of(b"a\nb", carry), lines_of(b"c\n", carry), carry
+        ([b'a'], [b'bc'], bytearray(b''))
+    """
+    parts = data.split(b"\n")
+    tail = parts.pop()
+    if parts and carry:
+        carry += parts[0]
+        parts[0] = bytes(carry)
+        carry.clear()
+    if tail:
+        carry += tail
+    return parts
+
+
 def rxunix_codec(lib: str) -> dict[str, Any]:
     """The rxunix codec spec that uses ``lib`` (json codec, ``backend`` option)."""
     return {"name": "json", "config": {"backend": lib}}

@@ -11,7 +11,7 @@ from typing import Any
 import gevent
 import gevent.event
 import gevent.server
-from _common import json_funcs, now, rxunix_codec
+from _common import json_funcs, lines_of, now, rxunix_codec
 from gevent import socket
 from gevent.fileobject import FileObjectPosix
 
@@ -51,20 +51,13 @@ class HandServer(_Counting):
             data = recv(size)
             if not data:
                 break
-            parts = data.split(b"\n")
-            tail = parts.pop()
+            parts = lines_of(data, carry)
             if parts:
-                if carry:
-                    carry += parts[0]
-                    parts[0] = bytes(carry)
-                    carry.clear()
                 decode_all(parts)
                 self.count += len(parts)
                 if self.count >= self.target and self.t_last is None:
                     self.t_last = now()
                     self.done.set()
-            if tail:
-                carry += tail
         sock.close()
 
     def _echo(self, sock: socket.socket, _addr: Any) -> None:
@@ -75,16 +68,9 @@ class HandServer(_Counting):
             data = recv(size)
             if not data:
                 break
-            parts = data.split(b"\n")
-            tail = parts.pop()
+            parts = lines_of(data, carry)
             if parts:
-                if carry:
-                    carry += parts[0]
-                    parts[0] = bytes(carry)
-                    carry.clear()
                 sendall(encode_all(decode_all(parts)))
-            if tail:
-                carry += tail
         sock.close()
 
     def start(self) -> None:

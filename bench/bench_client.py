@@ -62,6 +62,7 @@ from _common import (  # noqa: E402
     header,
     json_funcs,
     kib,
+    lines_of,
     missing,
     pin,
     ratio,
@@ -169,15 +170,7 @@ def plain_stream(row: Row, path: str, values: list[Any]) -> Result:
         data = s.recv(size)
         if not data:
             raise RuntimeError("server closed")
-        lines = data.split(b"\n")
-        tail = lines.pop()
-        if lines and carry:
-            carry += lines[0]
-            lines[0] = bytes(carry)
-            carry.clear()
-        got.extend(decode_all(lines))
-        if tail:
-            carry += tail
+        got.extend(decode_all(lines_of(data, carry)))
     elapsed, cpu = time.perf_counter() - t0, _cpu() - c0
     w.join()
     s.close()

@@ -56,8 +56,11 @@ class Rig:
         self.server = rxunix.unix_socket_server(
             config={"path": path, "buf_size": buf, "max_pending_bytes": 1 << 30}, codec=rxunix_codec(lib),
             preprocessors=["separate"], postprocessors=["separate"])
+        self.count = 0
         if chain == "window":  # the sliding window alone: its aggregates go nowhere
             _chain("sliding", 0.05)(self.server.out).subscribe(lambda _agg: None)
+        elif chain == "ingest":  # no replies: one counting function subscribed to out
+            self.server.out.subscribe(self.on_event)
         else:
             _chain(chain, 0.05)(self.server.out).subscribe(self.server.in_)
         near, self.far = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -67,6 +70,9 @@ class Rig:
         self.server._open(gevent.socket.socket(fileno=near.detach()))
         self.conn = next(iter(self.server._conns.values()))
         self.conn.reader.kill()  # reads are fed by hand
+
+    def on_event(self, _event: object) -> None:
+        self.count += 1
 
     def drain(self) -> None:
         try:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -41,46 +40,13 @@ from collections.abc import Callable
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from _common import JSON_LIBS, READ_SIZES, Spread, header, json_funcs, kib, rxunix_codec, table  # noqa: E402
+from _common import JSON_LIBS, READ_SIZES, Spread, header, json_funcs, kib, lines_of, table  # noqa: E402
 from _lines import LINE  # noqa: E402
+from profile_chains import Rig  # noqa: E402
 
-import rxunix  # noqa: E402
 from rxunix import Event  # noqa: E402
 
 READS_PER_PASS = 40
-
-
-class Rig:
-    """A server with one connection whose reads are fed by hand; ``echo`` or ingest."""
-
-    def __init__(self, echo: bool, lib: str, buf: int, path: str) -> None:
-        import gevent.socket
-
-        self.count = 0
-        self.server = rxunix.unix_socket_server(
-            config={"path": path, "buf_size": buf, "max_pending_bytes": 1 << 30}, codec=rxunix_codec(lib),
-            preprocessors=["separate"], postprocessors=["separate"])
-        if echo:
-            self.server.out.subscribe(self.server.in_)
-        else:
-            self.server.out.subscribe(self.on_event)
-        near, self.far = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        near.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
-        near.setblocking(False)
-        self.far.setblocking(False)
-        self.server._open(gevent.socket.socket(fileno=near.detach()))
-        self.conn = next(iter(self.server._conns.values()))
-        self.conn.reader.kill()  # reads are fed by hand
-
-    def on_event(self, _event: Event) -> None:
-        self.count += 1
-
-    def drain(self) -> None:
-        try:
-            while self.far.recv(1 << 20):
-                pass
-        except BlockingIOError:
-            pass
 
 
 def rxunix_pass(rig: Rig, chunks: list[bytes]) -> float:
@@ -112,13 +78,8 @@ def hand_pass(lib: str, echo: bool, floor: bool, rig: Rig) -> Callable[[list[byt
         carry, total, events = bytearray(), 0, 0
         for chunk in chunks:
             t0 = time.perf_counter_ns()
-            parts = chunk.split(b"\n")
-            tail = parts.pop()
+            parts = lines_of(chunk, carry)
             if parts:
-                if carry:
-                    carry += parts[0]
-                    parts[0] = bytes(carry)
-                    carry.clear()
                 values = decode_all(parts)
                 if echo:
                     sendall(encode_all(values))
@@ -126,8 +87,6 @@ def hand_pass(lib: str, echo: bool, floor: bool, rig: Rig) -> Callable[[list[byt
                     for event in many(values, meta):
                         on_event(event)
                 events += len(parts)
-            if tail:
-                carry += tail
             total += time.perf_counter_ns() - t0
             rig.drain()
         return total / 1000 / events
@@ -155,7 +114,7 @@ def measure(args: argparse.Namespace, tmp: str) -> list[list[str]]:
         data = LINE * (buf // len(LINE) * READS_PER_PASS)
         chunks = [data[i:i + buf] for i in range(0, len(data), buf)]
         for scenario in ("ingest", "echo"):
-            rig = Rig(scenario == "echo", args.json, buf, os.path.join(tmp, f"{scenario}-{buf}.sock"))
+            rig = Rig(scenario, args.json, buf, os.path.join(tmp, f"{scenario}-{buf}.sock"))
             echo = scenario == "echo"
             impls: dict[str, Callable[[list[bytes]], float]] = {"hand": hand_pass(args.json, echo, False, rig)}
             if scenario == "ingest":
