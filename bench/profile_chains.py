@@ -22,7 +22,9 @@ its own through the operator into ``in_``), ``tumbling`` (``tumbling_count(100,
 key=connection_key)``), ``sliding`` (``sliding_count(100, 10, key=connection_key)``:
 every event in 10 windows, each window replied whole), ``sliding_mean`` (the same
 windows, a small reducer). The last lines split the ``sliding`` row: the window
-alone (aggregates to a no-op subscriber) and the encoding of its replies alone.
+alone (aggregates to a no-op subscriber) and the encoding of its replies alone; one
+more gives the cost of RxPY's ``ops.buffer`` alone, which the ``tumbling`` row is
+built on (fed as the chain feeds it: chunks of 32 events, a boundary per window).
 """
 
 from __future__ import annotations
@@ -108,6 +110,24 @@ def encode_only_us(lib: str, events: int, reads: int) -> float:
     return (time.perf_counter_ns() - t0) / 1000 / (reads * events)
 
 
+def rx_buffer_only_us(events: int, reads: int) -> float:
+    """us per event of RxPY's ``ops.buffer`` alone, fed as the tumbling chain feeds it:
+    chunks of 32 items (32, 32, 32, 4) and a boundary per 100 items."""
+    from reactivex import operators as ops
+    from reactivex.subject import Subject
+
+    items, bounds, windows = Subject(), Subject(), []
+    items.pipe(ops.buffer(bounds)).subscribe(windows.append)
+    chunks = [list(range(32))] * 3 + [list(range(4))]
+    cuts = reads * events // 100
+    t0 = time.perf_counter_ns()
+    for _ in range(cuts):
+        for chunk in chunks:
+            items.on_next(chunk)
+        bounds.on_next(None)
+    return (time.perf_counter_ns() - t0) / 1000 / (cuts * 100)
+
+
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", default="orjson", choices=("simplejson", "orjson"))
@@ -132,23 +152,28 @@ def main(argv: list[str] | None = None) -> None:
     print(header("profile_chains: per-event cost of a chain between server.out and server.in_, in process",
                  [f"json {args.json}, reads of {kib(args.buf)} ({per_read} events), {args.reads} reads a pass, "
                   f"best of {args.repeat} passes, {args.rounds} rounds, median [min-max]"]), flush=True)
-    names = [*args.chains, *(["window", "encode"] if "sliding" in args.chains else [])]
+    names = [*args.chains, *(["window", "encode"] if "sliding" in args.chains else []),
+             *(["buffer"] if "tumbling" in args.chains else [])]
     got: dict[str, list[float]] = {n: [] for n in names}
     with tempfile.TemporaryDirectory(prefix="rxc-", dir="/tmp") as tmp:
-        rigs = {n: Rig(n, args.json, args.buf, os.path.join(tmp, f"{n}.sock")) for n in names if n != "encode"}
+        alone: dict[str, Callable[[], float]] = {
+            "encode": lambda: encode_only_us(args.json, per_read, args.reads),
+            "buffer": lambda: rx_buffer_only_us(per_read, args.reads)}
+        rigs = {n: Rig(n, args.json, args.buf, os.path.join(tmp, f"{n}.sock")) for n in names if n not in alone}
         for _ in range(args.rounds):
             for name in names:
-                fn: Callable[[], float] = (
-                    (lambda: encode_only_us(args.json, per_read, args.reads)) if name == "encode"
-                    else (lambda r=rigs[name]: r.per_event_us(chunk, per_read, args.reads)))  # type: ignore[misc]
+                fn: Callable[[], float] = alone.get(name) or (
+                    lambda r=rigs[name]: r.per_event_us(chunk, per_read, args.reads))  # type: ignore[misc]
                 got[name].append(min(fn() for _ in range(args.repeat)))
     rows = []
     for name in names:
         cells = Spread(got[name])
         extra = Spread([a - b for a, b in zip(got[name], got["echo"], strict=True)])
         label = {"window": "sliding: the window alone (no replies)",
-                 "encode": "sliding: encoding its replies alone"}.get(name, name)
-        rows.append([label, cells.fmt(".3f"), "" if name in ("echo", "window", "encode") else f"{extra.median:+.3f}"])
+                 "encode": "sliding: encoding its replies alone",
+                 "buffer": "tumbling: RxPY's ops.buffer alone, 100 a window"}.get(name, name)
+        plain = name in ("echo", "window", *alone)
+        rows.append([label, cells.fmt(".3f"), "" if plain else f"{extra.median:+.3f}"])
     print(table(["chain", "us/event median [min-max]", "vs echo"], rows))
 
 

@@ -98,7 +98,7 @@ def test_profile_chains_prints_every_chain_and_the_sliding_split() -> None:
         cells = rows(out, chain)
         assert len(cells) == 1 and float(cells[0][1]) > 0, out
     assert rows(out, "map")[0][2].startswith(("+", "-")), out
-    assert "the window alone" in out and "encoding its replies alone" in out, out
+    assert "the window alone" in out and "encoding its replies alone" in out and "ops.buffer alone" in out, out
 
 
 @pytest.mark.timeout(120)
