@@ -21,7 +21,7 @@ from reactivex import operators as ops
 import rxunix
 from rxunix.core.errors import CodecError
 from rxunix.core.event import Event, EventBatch
-from rxunix.edge.ports import EventSubject
+from rxunix.edge.ports import EventSubject, Inlet
 
 LINES = {"preprocessors": ["separate"], "postprocessors": ["separate"], "codec": "json"}
 
@@ -83,6 +83,39 @@ def test_lazy_is_ignored_when_the_read_holds_failures() -> None:
     batch = EventBatch.of([1, CodecError("bad"), 2], {"k": 1}, lazy=True)
     assert batch.values is None and [e.value for e in batch] == [1, 2] and batch.failures
     assert lazy([7]).build().build() == [Event(7, {"k": 1})]  # building twice changes nothing
+
+
+class OtherThreadServer:
+    """A connector whose hub runs in another thread: ``in_`` hands batches over."""
+
+    takes_values = True
+    kind = "unix_socket_server"
+
+    def __init__(self) -> None:
+        self.handed: list[Any] = []
+        self.runtime = self
+
+    def in_hub_thread(self) -> bool:
+        return False
+
+    def call_soon(self, fn: Any, batch: Any) -> None:
+        assert fn == self.receive_batch
+        self.handed.append(batch)
+
+    def receive_batch(self, batch: Any) -> None:  # pragma: no cover - runs in the other thread
+        raise AssertionError("not in this thread")
+
+
+def test_a_lazy_batch_handed_to_another_thread_is_built_by_the_thread_that_emitted_it() -> None:
+    """Two hubs must never build one batch at once: the emitting thread builds it
+    before any other thread sees it."""
+    out, far, near = EventSubject(owner=None), OtherThreadServer(), Sink(True)
+    out.subscribe(near)
+    out.subscribe(Inlet(far))  # type: ignore[arg-type]
+    batch = lazy([1, 2])
+    assert out.on_next_batch(batch) == []
+    assert near.batches == [(False, [1, 2])]  # the same thread's value taker got it unbuilt
+    assert far.handed == [batch] and batch.values is None and [e.value for e in batch] == [1, 2]
 
 
 def _echo_lines(sock_path: str, n: int, subscribe: Any, expect: int) -> tuple[list[Any], Any]:

@@ -222,12 +222,14 @@ class Inlet(abc.ObserverBase[Event]):
             c.runtime.call_soon(c.receive, value)
 
     def on_next_batch(self, values: Sequence[Event]) -> None:
-        """Take a whole batch in one call (in order, as if each came through :meth:`on_next`)."""
+        """Take a whole batch in one call (in order, as if each came through :meth:`on_next`).
+        A lazy batch handed to another thread is built here first: only the thread
+        that emitted it ever builds it."""
         c = self.connector
         if c.runtime.in_hub_thread():
             c.receive_batch(values)
         else:
-            c.runtime.call_soon(c.receive_batch, values)
+            c.runtime.call_soon(c.receive_batch, values.build() if isinstance(values, EventBatch) else values)
 
     def on_error(self, error: Exception) -> None:
         c = self.connector
