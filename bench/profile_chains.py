@@ -136,7 +136,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--reads", type=int, default=20, help="reads per pass")
     ap.add_argument("--repeat", type=int, default=3, help="passes per round (best kept)")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="smoke run: 1 round of 1 pass of 2 reads")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.reads, args.repeat, args.rounds = 2, 1, 1
     args.chains = [c for c in args.chains.split(",") if c]
     if "echo" not in args.chains:
         args.chains.insert(0, "echo")

@@ -14,8 +14,9 @@
 #    generator one CPU each): bench_server.py with simplejson, the same with orjson,
 #    bench_window.py, bench_client.py. No two share a core; they share the caches
 #    and memory of one machine, as any two processes do.
-# 3. profile_floor.py (in process: the server against the hand loop and the Rx
-#    contract's floor), orjson and simplejson side by side, one CPU each.
+# 3. The in-process tables, one CPU each, side by side: profile_floor.py (the server
+#    against the hand loop and the Rx contract's floor) and profile_chains.py (each
+#    chain's own cost), with orjson and with simplejson.
 set -u
 out=${1:?usage: bench/quiet_machine.sh OUTDIR [workers] [side-by-side] [floor] [window-alone]}
 shift
@@ -64,6 +65,8 @@ fi
 if [[ $parts == *" floor "* ]]; then
 run floor_orjson 300 1 bench/profile_floor.py --json orjson &
 run floor_simplejson 300 2 bench/profile_floor.py --json simplejson &
+run chains_orjson 300 3 bench/profile_chains.py --json orjson &
+run chains_simplejson 300 4 bench/profile_chains.py --json simplejson &
 wait
 fi
 
