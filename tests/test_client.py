@@ -585,3 +585,41 @@ def test_a_flooding_server_does_not_starve_the_clients_hub(sock_path: str, serve
     finally:
         stop.append(True)
         g.join(5)
+
+
+def test_many_pushes_in_one_pass_of_the_loop_go_out_in_a_few_sends(sock_path: str) -> None:
+    """A producer that pushes without yielding gets its events batched: the first goes
+    to the socket at once, the writer sends the rest together, in order, each once."""
+    listener = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+    listener.bind(sock_path)
+    listener.listen(1)
+    client = unix_socket_client(config={"path": sock_path}, **LINES)
+    client.start()
+    conn, _ = listener.accept()
+    wait_for(lambda: client.connected, 5, "connect")
+    n = 5000
+    before = client.stats["sends"]
+    for i in range(n):  # ~60 KB: the socket would take every one of them at once
+        client.in_.on_next(Event({"n": i}))
+    got = b""
+    with gevent.Timeout(20):
+        while got.count(b"\n") < n:
+            got += conn.recv(1 << 20)
+    assert [json.loads(line)["n"] for line in got.splitlines()] == list(range(n))
+    wait_for(lambda: client.written == n, 5, "all written")
+    assert client.stats["sends"] - before <= 5, client.stats["sends"] - before
+    echoes: list[Any] = []
+    client.out.subscribe(lambda e: echoes.append(e.value))
+    for i in range(4):  # ping-pong: each push waits for its echo, which takes a pass of the loop
+        written = client.written
+        client.in_.on_next(Event({"ping": i}))
+        if i:  # (the first may share the burst's pass)
+            assert client.written == written + 1  # handed to the socket before anything yielded
+        with gevent.Timeout(5):
+            line = conn.recv(100)
+        assert json.loads(line) == {"ping": i}
+        conn.sendall(line)
+        wait_for(lambda i=i: len(echoes) == i + 1, 5, "the echo")
+    client.stop()
+    conn.close()
+    listener.close()

@@ -40,10 +40,11 @@ preprocessors' tail and starts reconnecting immediately with a fresh schedule
 (a connection lost within ``interval_ms`` of being made counts as a failed
 attempt, so a server that accepts and closes at once is not hammered).
 Which event counts as written, reported or held is decided by the client's
-sans-I/O core, :class:`~rxunix.core.outbox.Outbox`: writes are batched (an event
-pushed while the writer is idle goes to the socket at once, without a
-greenlet switch; a writer greenlet hands held events to the socket in
-batches); if the connection breaks mid-batch, events fully handed to the
+sans-I/O core, :class:`~rxunix.core.outbox.Outbox`: writes are batched (the
+first event pushed in a pass of the event loop while the writer is idle goes to
+the socket at once, without a greenlet switch; a writer greenlet hands the
+events pushed after it, and any backlog, to the socket in batches; ``stats["sends"]``
+counts the send calls); if the connection breaks mid-batch, events fully handed to the
 socket count as written, an event cut in the middle is reported (``write``),
 and events not started go back to the head of the queue for the next
 connection (so nothing is sent twice). ``stop()`` flushes the queue to a
@@ -122,8 +123,10 @@ class UnixSocketClient(Connector):
         self._wake = gevent.event.Event()  # the writer has work (or must look at its session)
         self._quit = gevent.event.Event()  # stop() was called
         self._runner: gevent.Greenlet | None = None
-        for key in ("connects", "retries"):
+        for key in ("connects", "retries", "sends"):
             self._stats[key] = 0
+        self._loop: Any = None  # the hub's event loop, once known (see _first_in_pass)
+        self._direct_pass = -1  # the loop pass of the last direct send
         self._ready_high = min(READY_BACKLOG, self.queue_size)
 
     # ---- counters -----------------------------------------------------------
@@ -190,6 +193,8 @@ class UnixSocketClient(Connector):
         self._box.push(event if isinstance(event, Event) else Event(event))
         self._pushed()
 
+    receive = _receive  # what ``in_`` calls for each event (one call less than the base's)
+
     def receive_batch(self, events: Sequence[Event]) -> None:
         """Take a batch pushed into ``in_`` in one call (held in order, written in one go)."""
         self._box.push_many(events)
@@ -199,11 +204,30 @@ class UnixSocketClient(Connector):
         box = self._box
         if box.reports:
             self._report_outbox()
-        if box.held >= self._ready_high:
+        if box.held >= self._ready_high and self._readiness.value:  # (once not ready, more cannot change it)
             self._update_ready()
         sess = self._session
         if sess is not None and not sess.writing and box.state is OutboxState.CONNECTED:
-            self._try_send(sess)
+            if self._first_in_pass():
+                self._try_send(sess)
+            else:  # more pushes in this pass of the loop: the writer sends them together
+                self._wake.set()
+
+    def _first_in_pass(self) -> bool:
+        """True for the first push of a pass of the hub's event loop (or on a loop that
+        does not count its passes): that push goes to the socket at once, without a
+        greenlet switch; later pushes of the same pass (a producer pushing many
+        events without yielding) wait for the writer, which sends them in batches."""
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = gevent.get_hub().loop
+        iteration = getattr(loop, "iteration", None)
+        if iteration is None:
+            return True
+        if iteration == self._direct_pass:
+            return False
+        self._direct_pass = iteration
+        return True
 
     def _try_send(self, sess: _Session) -> None:
         """The writer is idle: hand what is held to the socket from here, without
@@ -215,6 +239,7 @@ class UnixSocketClient(Connector):
             self._report_outbox()
         if view is None:
             return
+        self._stats["sends"] += 1
         try:
             sent = sess.raw.send(view)
         except OSError:  # would block, or the connection broke: the writer takes over
@@ -417,6 +442,7 @@ class UnixSocketClient(Connector):
                     wake.wait()
                 continue
             sess.writing = True
+            self._stats["sends"] += 1
             try:
                 sent = send(view)
             except OSError as exc:
@@ -436,6 +462,7 @@ class UnixSocketClient(Connector):
         try:
             tail = self._box.tail()
             if tail:
+                self._stats["sends"] += 1
                 sess.sock.sendall(tail)
                 self._stats["bytes_written"] += len(tail)
         except OSError as exc:
