@@ -34,6 +34,8 @@ import enum
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable, Mapping
+from itertools import repeat
+from operator import add
 from typing import NamedTuple
 
 from .errors import RxUnixError
@@ -44,6 +46,8 @@ __all__ = ["Outbox", "OutboxState", "Report", "TRANSITIONS", "BATCH_BYTES"]
 
 #: A batch stops growing once it holds this many encoded bytes.
 BATCH_BYTES = 256 * 1024
+#: At most this many events are encoded in one call (see :meth:`Outbox.data_to_send`).
+RUN = 256
 
 
 class OutboxState(enum.Enum):
@@ -206,14 +210,36 @@ class Outbox:
         return self._new_batch(limit)
 
     def _new_batch(self, limit: int) -> memoryview | None:
+        """Encode held events until the batch holds ``limit`` bytes. After the first
+        event, runs of events (sized by what the batch weighs so far, at most
+        :data:`RUN`) are encoded in one call when the encoder can (see
+        :meth:`~rxunix.core.framing.Encoder.encode_with_ends`); a run it cannot take
+        is encoded one event at a time, which reports the events that fail."""
         assert self._encoder is not None
-        encode = self._encoder.encode
+        encoder = self._encoder
+        encode, joins = encoder.encode, encoder.joins
         queue = self._queue
         events: list[Event] = []
         parts: list[bytes] = []
         ends: list[int] = []
         total = 0
+        single = 0  # events left to encode one at a time (a run failed)
         while queue and total < limit:
+            if joins and not single and total and len(queue) > 1:
+                n = min(len(queue), RUN, (limit - total) * len(events) // total)  # the room left, at the mean size
+                if n > 1:
+                    run = [queue.popleft() for _ in range(n)]
+                    got = encoder.encode_with_ends([e.value for e in run])
+                    if got is not None:
+                        events.extend(run)
+                        parts.append(got[0])
+                        ends.extend(map(add, got[1], repeat(total)))
+                        total = ends[-1]
+                        continue
+                    queue.extendleft(reversed(run))
+                    single = n
+            if single:
+                single -= 1
             ev = queue.popleft()
             try:
                 data = encode(ev.value)

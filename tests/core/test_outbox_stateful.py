@@ -3,11 +3,16 @@ finishing and close in random order; written + reported + held == pushed always.
 
 from __future__ import annotations
 
+from itertools import accumulate
+from typing import Any
+
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis import given as hypothesis_given
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from rxunix.core.errors import RxUnixError
 from rxunix.core.event import Event
 from rxunix.core.framing import EncoderFactory
 from rxunix.core.outbox import TRANSITIONS, Outbox, OutboxState
@@ -176,3 +181,59 @@ def test_sent_beyond_what_was_handed_out_is_an_error() -> None:
     assert box.data_to_send() is not None
     with pytest.raises(ValueError):
         box.sent(3)
+
+
+values_st = st.lists(
+    st.one_of(st.integers(-5, 5), st.floats(allow_nan=True, allow_infinity=False), st.text(max_size=3),
+              st.just("line\nbreak")),
+    min_size=0, max_size=60)
+
+
+@settings(max_examples=150, deadline=None)
+@pytest.mark.parametrize("codec", ["json", "string"])
+@hypothesis_given(values=values_st, limit=st.integers(1, 400), cut=st.floats(0, 1))
+def test_runs_encoded_in_one_call_give_the_bytes_and_ends_of_one_event_at_a_time(
+        codec: str, values: list[Any], limit: int, cut: float) -> None:
+    """A batch made of runs (one encoder call each) holds exactly the bytes of encoding
+    each event alone, failures reported in place, and a cut anywhere in it settles the
+    same events as written, reported and held as the per-event encoding would."""
+    factory = EncoderFactory(codec, ["separate"])
+    one = factory()
+    expected: list[tuple[int, bytes]] = []  # (event index, its bytes) of the events that encode
+    for i, v in enumerate(values):
+        try:
+            expected.append((i, one.encode(v)))
+        except RxUnixError:
+            pass
+    box = Outbox()
+    events = [Event(v) for v in values]
+    box.push_many(events)
+    box.connected(factory())
+    view = box.data_to_send(limit)
+    failed = [r.event for r in box.take_reports()]
+    if view is None:
+        assert not expected or limit <= 0
+        return
+    data = bytes(view)
+    size, at_least = 0, 0
+    for _, b in expected:  # how many events a batch of one event at a time holds
+        if size >= limit:
+            break
+        size += len(b)
+        at_least += 1
+    sizes = list(accumulate(len(b) for _, b in expected))
+    assert len(data) in sizes  # a whole number of events: a prefix of the encodable ones
+    taken = expected[:sizes.index(len(data)) + 1]
+    assert data == b"".join(b for _, b in taken) and len(taken) >= at_least
+    consumed = len(values) - (box.held - len(taken))  # events taken from the queue: in the batch or reported
+    assert failed == [events[i] for i in range(consumed) if i not in dict(expected)]
+    assert taken[-1][0] < consumed
+    n = int(len(data) * cut)
+    box.sent(n)
+    box.disconnected("EPIPE")
+    ends = list(accumulate(len(b) for _, b in taken))
+    whole = sum(1 for e in ends if e <= n)
+    cut_one = 1 if whole < len(taken) and n > (ends[whole - 1] if whole else 0) else 0
+    assert box.written == whole
+    assert box.reported == len(failed) + cut_one
+    assert box.written + box.reported + box.held == box.pushed == len(values)
