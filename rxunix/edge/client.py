@@ -83,7 +83,7 @@ from .runtime import Runtime
 from .session import Session as _Session
 from .session import connect_stream
 from .sockpath import describe_connect_error
-from .turns import Turns
+from .turns import OncePerPass, Turns
 
 __all__ = ["UnixSocketClient", "unix_socket_client"]
 
@@ -125,8 +125,7 @@ class UnixSocketClient(Connector):
         self._runner: gevent.Greenlet | None = None
         for key in ("connects", "retries", "sends"):
             self._stats[key] = 0
-        self._loop: Any = None  # the hub's event loop, once known (see _first_in_pass)
-        self._direct_pass = -1  # the loop pass of the last direct send
+        self._direct = OncePerPass()  # the first push of a pass of the loop is sent at once
         self._ready_high = min(READY_BACKLOG, self.queue_size)
 
     # ---- counters -----------------------------------------------------------
@@ -208,26 +207,10 @@ class UnixSocketClient(Connector):
             self._update_ready()
         sess = self._session
         if sess is not None and not sess.writing and box.state is OutboxState.CONNECTED:
-            if self._first_in_pass():
-                self._try_send(sess)
-            else:  # more pushes in this pass of the loop: the writer sends them together
+            if self._direct.first():  # (a producer pushing many events without yielding:
+                self._try_send(sess)  # the first goes at once, the writer sends the rest together)
+            else:
                 self._wake.set()
-
-    def _first_in_pass(self) -> bool:
-        """True for the first push of a pass of the hub's event loop (or on a loop that
-        does not count its passes): that push goes to the socket at once, without a
-        greenlet switch; later pushes of the same pass (a producer pushing many
-        events without yielding) wait for the writer, which sends them in batches."""
-        loop = self._loop
-        if loop is None:
-            loop = self._loop = gevent.get_hub().loop
-        iteration = getattr(loop, "iteration", None)
-        if iteration is None:
-            return True
-        if iteration == self._direct_pass:
-            return False
-        self._direct_pass = iteration
-        return True
 
     def _try_send(self, sess: _Session) -> None:
         """The writer is idle: hand what is held to the socket from here, without

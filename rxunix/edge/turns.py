@@ -34,7 +34,7 @@ from typing import Final
 
 import gevent
 
-__all__ = ["SLICE", "Turns"]
+__all__ = ["SLICE", "OncePerPass", "Turns"]
 
 #: seconds a reader may keep reading without the event loop running
 SLICE: Final = 0.001
@@ -76,4 +76,34 @@ class Turns:
         _next_pass()
         self._seen = loop.iteration
         self._since = monotonic()
+        return True
+
+
+class OncePerPass:
+    """``first()`` is True for the first call in each pass of the calling thread's event
+    loop (and always on a loop that does not count its passes); one per user.
+
+        >>> once = OncePerPass()
+        >>> once.first(), once.first()
+        (True, False)
+        >>> gevent.sleep(0.001); once.first()
+        True
+    """
+
+    __slots__ = ("_loop", "_seen")
+
+    def __init__(self) -> None:
+        self._loop: object = None
+        self._seen = -1
+
+    def first(self) -> bool:
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = gevent.get_hub().loop
+        iteration = getattr(loop, "iteration", None)
+        if iteration is None:
+            return True
+        if iteration == self._seen:
+            return False
+        self._seen = iteration
         return True
