@@ -502,16 +502,23 @@ def test_a_server_that_closes_at_once_is_not_hammered(sock_path: str) -> None:
 
 # ---- direct writes from in_ ------------------------------------------------------------
 
-def test_direct_writes_that_fill_the_socket_are_finished_in_order(sock_path: str) -> None:
-    """Events pushed while the writer is idle go straight to the socket; one the
-    socket takes only in part is finished by the writer before anything else."""
+def _serve_and_connect(sock_path: str, client: Any) -> tuple[Any, Any]:
+    """A listener at ``sock_path``, ``client`` started and connected to it; returns the
+    listener and its side of the connection."""
     listener = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
     listener.bind(sock_path)
     listener.listen(1)
-    client = unix_socket_client(config={"path": sock_path}, **LINES)
     client.start()
     conn, _ = listener.accept()
     wait_for(lambda: client.connected, 5, "connect")
+    return listener, conn
+
+
+def test_direct_writes_that_fill_the_socket_are_finished_in_order(sock_path: str) -> None:
+    """Events pushed while the writer is idle go straight to the socket; one the
+    socket takes only in part is finished by the writer before anything else."""
+    client = unix_socket_client(config={"path": sock_path}, **LINES)
+    listener, conn = _serve_and_connect(sock_path, client)
     big = "x" * 100_000
     for i in range(40):  # ~4 MB: far more than the socket buffer holds
         client.in_.on_next(Event({"n": i, "pad": big}))
@@ -531,14 +538,9 @@ def test_direct_writes_that_fill_the_socket_are_finished_in_order(sock_path: str
 
 
 def test_a_direct_write_cut_by_a_lost_connection_is_reported(sock_path: str) -> None:
-    listener = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
-    listener.bind(sock_path)
-    listener.listen(1)
     client = unix_socket_client(config={"path": sock_path}, **LINES)
     rec = Recorder(client)
-    client.start()
-    conn, _ = listener.accept()
-    wait_for(lambda: client.connected, 5, "connect")
+    listener, conn = _serve_and_connect(sock_path, client)
     for i in range(40):
         client.in_.on_next(Event({"n": i, "pad": "y" * 100_000}))
         gevent.sleep(0)
@@ -590,13 +592,8 @@ def test_a_flooding_server_does_not_starve_the_clients_hub(sock_path: str, serve
 def test_many_pushes_in_one_pass_of_the_loop_go_out_in_a_few_sends(sock_path: str) -> None:
     """A producer that pushes without yielding gets its events batched: the first goes
     to the socket at once, the writer sends the rest together, in order, each once."""
-    listener = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
-    listener.bind(sock_path)
-    listener.listen(1)
     client = unix_socket_client(config={"path": sock_path}, **LINES)
-    client.start()
-    conn, _ = listener.accept()
-    wait_for(lambda: client.connected, 5, "connect")
+    listener, conn = _serve_and_connect(sock_path, client)
     n = 5000
     before = client.stats["sends"]
     for i in range(n):  # ~60 KB: the socket would take every one of them at once
