@@ -169,3 +169,26 @@ def test_an_echo_beside_a_per_event_subscriber_gets_every_event(sock_path: str) 
     lines, stats = _echo_lines(sock_path, n, subscribe, n)
     assert [line["i"] for line in lines] == list(range(n)) == counted
     assert stats["out"] == stats["in"] == n
+
+
+def test_a_reply_that_cannot_be_encoded_is_an_error_event_naming_its_connection(sock_path: str) -> None:
+    """An echoed read whose values include one the codec refuses (``1e400`` decodes to
+    infinity, which JSON cannot carry) replies the others, in order, and reports that
+    one with the connection's metadata."""
+    server = rxunix.unix_socket_server(path=sock_path, **LINES)
+    server.out.subscribe(server.in_)
+    errors: list[Any] = []
+    server.err.subscribe(errors.append)
+    with server:
+        s = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+        s.connect(sock_path)
+        s.sendall(b'[1]\n1e400\n[2]\n')
+        buf = b""
+        with gevent.Timeout(10):
+            while buf.count(b"\n") < 2:
+                buf += s.recv(1024)
+        s.close()
+    assert buf == b"[1]\n[2]\n"
+    assert [e.value["action"] for e in errors] == ["encode"]
+    record = errors[0].meta["unix_socket_server"]
+    assert record["path"] == sock_path and record["peer"] is not None

@@ -149,13 +149,16 @@ class ReplyWriter:
 
     def _queue_now(self, conn: PeerConnection, events: Sequence[Event]) -> bool:
         """Encode ``events`` in one call and queue their bytes; False if the connection was evicted."""
-        values = events.values if isinstance(events, EventBatch) else None
-        result = conn.core.queue_replies([e.value for e in events] if values is None else values)
+        if isinstance(events, EventBatch) and events.values is not None:  # a lazy batch: one metadata object
+            values, shared = events.values, events.meta
+        else:
+            values, shared = [e.value for e in events], None
+        result = conn.core.queue_replies(values)
         if isinstance(result, Evicted):
             self._evicted(conn, result)
             return False
         for i, exc in result:
-            self._error(exc, "encode", conn.peer, events[i].meta if values is None else conn.core.meta)
+            self._error(exc, "encode", conn.peer, events[i].meta if shared is None else shared)
         return True
 
     def _flush_dirty(self) -> None:
