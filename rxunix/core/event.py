@@ -162,10 +162,10 @@ class EventBatch(list[Event]):
     metadata, not an object per value)::
 
         >>> lazy = EventBatch.of([1, 2], {"k": 1}, clean=True, lazy=True)
-        >>> list(lazy), lazy.values, lazy.size
-        ([], [1, 2], 2)
-        >>> [e.value for e in lazy.build()], lazy.values, lazy.size
-        ([1, 2], None, 2)
+        >>> list(lazy), lazy.values, lazy.size, lazy.lazy
+        ([], [1, 2], 2, True)
+        >>> [e.value for e in lazy.build()], lazy.values, lazy.size, lazy.lazy
+        ([1, 2], None, 2, False)
     """
 
     __slots__ = ("meta", "failures", "values")
@@ -205,6 +205,11 @@ class EventBatch(list[Event]):
                 else:
                     position += 1
         return batch
+
+    @property
+    def lazy(self) -> bool:
+        """True until :meth:`build` has made the events of a lazy batch."""
+        return self.values is not None
 
     @property
     def size(self) -> int:

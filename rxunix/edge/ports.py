@@ -133,7 +133,7 @@ class EventSubject(Subject[Event]):
         failures: list[Exception] = []
         if self.is_stopped:
             return failures
-        if values.__class__ is EventBatch and values.values is not None and (  # a lazy batch
+        if values.__class__ is EventBatch and values.lazy and (  # a lazy batch
                 self.observers or not self.batch_take_values):
             values.build()
         for b in self.batch_observers:

@@ -139,7 +139,7 @@ class ReplyWriter:
             return
         deferred = conn.deferred
         if deferred is None:
-            lazy = isinstance(events, EventBatch) and events.values is not None
+            lazy = isinstance(events, EventBatch) and events.lazy
             conn.deferred = events if lazy else list(events)  # type: ignore[assignment]
             self._dirty.append(conn)
         else:
@@ -149,7 +149,7 @@ class ReplyWriter:
 
     def _queue_now(self, conn: PeerConnection, events: Sequence[Event]) -> bool:
         """Encode ``events`` in one call and queue their bytes; False if the connection was evicted."""
-        if isinstance(events, EventBatch) and events.values is not None:  # a lazy batch: one metadata object
+        if isinstance(events, EventBatch) and events.values is not None:  # lazy: one metadata object
             values, shared = events.values, events.meta
         else:
             values, shared = [e.value for e in events], None
