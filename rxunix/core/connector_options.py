@@ -23,7 +23,7 @@ from typing import Any
 
 from .address import MAX_PATH_BYTES, check_length
 from .config import REQUIRED, Option
-from .errors import RxUnixError
+from .errors import ConfigError, RxUnixError
 from .options import parse_options
 from .origin import CLIENT, SERVER
 from .permissions import check_permissions
@@ -70,6 +70,7 @@ SERVER_CONFIG: Mapping[str, Option] = {
     "permissions": Option((str, int), None, convert=_permissions),
     "buf_size": _positive(8192),
     "max_pending_bytes": _positive(DEFAULT_MAX_PENDING),
+    "pause_reading_bytes": Option(int, 0, check=lambda v: v >= 0, expect="an int >= 0 (0: never pause)"),
     "backlog": _positive(1024),
     "systemd": Option((bool, str), False),
     "max_connections": _positive(None),
@@ -103,8 +104,21 @@ CLIENT_OPTIONS: Mapping[str, Option] = {
 
 def parse_server_options(first: Mapping[str, Any] | None, options: Mapping[str, Any]) -> tuple[dict[str, Any],
                                                                                                dict[str, Any]]:
-    """``(options, validated config)`` of a ``unix_socket_server`` call."""
-    return parse_options(SERVER, first, options, SERVER_OPTIONS, SERVER_CONFIG)
+    """``(options, validated config)`` of a ``unix_socket_server`` call. A read pause bound
+    at or above ``max_pending_bytes`` could never pause before the connection is evicted,
+    so it is refused::
+
+        >>> parse_server_options(None, {"path": "/s", "max_pending_bytes": 1000, "pause_reading_bytes": 1000})
+        Traceback (most recent call last):
+        ...
+        rxunix.ConfigError: unix_socket_server config: 'pause_reading_bytes' (1000) must be below \
+'max_pending_bytes' (1000), or 0 to never pause
+    """
+    opts, cfg = parse_options(SERVER, first, options, SERVER_OPTIONS, SERVER_CONFIG)
+    if cfg["pause_reading_bytes"] >= cfg["max_pending_bytes"]:
+        raise ConfigError(f"{SERVER} config: 'pause_reading_bytes' ({cfg['pause_reading_bytes']}) must be below "
+                          f"'max_pending_bytes' ({cfg['max_pending_bytes']}), or 0 to never pause")
+    return opts, cfg
 
 
 def parse_client_options(first: Mapping[str, Any] | None, options: Mapping[str, Any]) -> tuple[dict[str, Any],

@@ -47,7 +47,7 @@ class PeerConnection:
     """One accepted connection at the edge (hub thread only)."""
 
     __slots__ = ("sock", "raw", "peer", "record", "core", "wake", "done", "reader", "writer", "writing", "ended",
-                 "deferred")
+                 "deferred", "paused", "room")
 
     def __init__(self, sock: Any, peer: int, record: FrozenRecord, core: ServerConn) -> None:
         self.sock = sock
@@ -63,6 +63,8 @@ class PeerConnection:
         self.ended = False  # the socket is closed and the connection forgotten
         #: replies gathered during a read, encoded together at its end (None: not gathering)
         self.deferred: list[Event] | None = None
+        self.paused = False  # the reader waits for its unsent replies to shrink
+        self.room = gevent.event.Event()  # set when a paused reader may go on
 
 
 def peer_gone(conn: PeerConnection) -> bool:

@@ -56,6 +56,7 @@ class ReplyWriter:
     _batching: dict[Any, int]
     _reading: PeerConnection | None
     _reading_meta: Any
+    _resume_at: int
     _error: Callable[..., None]
     _end: Callable[[PeerConnection], None]
 
@@ -203,6 +204,8 @@ class ReplyWriter:
             return
         core.sent(sent)
         self.stats["bytes_written"] += sent
+        if conn.paused and core.pending <= self._resume_at:
+            conn.room.set()
         if core.pending or not core.open:
             conn.wake.set()
 
@@ -223,6 +226,8 @@ class ReplyWriter:
                 conn.writing = False
                 core.sent(sent)
                 self.stats["bytes_written"] += sent
+                if conn.paused and core.pending <= self._resume_at:
+                    conn.room.set()  # the reader may go on
             if not core.open:  # drained: every byte written
                 self._end(conn)
                 return

@@ -24,7 +24,11 @@ Tremor's whole connector dict is accepted as is, and keyword shortcuts for the
 Config keys (``config={...}``, checked by :mod:`rxunix.core.connector_options`):
 ``path`` (required; ``@name``: the Linux abstract namespace), ``permissions``,
 ``buf_size`` (8192), ``max_pending_bytes`` (16 MiB: a connection with more
-unsent reply bytes is closed and reported, action ``"write"``), ``backlog``
+unsent reply bytes is closed and reported, action ``"write"``),
+``pause_reading_bytes`` (0: never pause; else below ``max_pending_bytes``: while a
+connection has more unsent reply bytes, the server reads nothing more from it
+until half of them are written, so a peer that sends faster than it reads its
+replies waits, as on a pipe, instead of being evicted), ``backlog``
 (1024), ``systemd`` (socket activation) and ``max_connections`` (unlimited: at
 the limit new connections wait in the backlog; one ``"limit"`` notice per pause).
 Reading pauses while a flow-control link holds ``gate`` (:func:`rxunix.connect`).
@@ -118,6 +122,8 @@ class UnixSocketServer(ReplyWriter, Connector):
         self.path: str = cfg["path"]
         self._buf_size: int = cfg["buf_size"]
         self._max_pending: int = cfg["max_pending_bytes"]
+        self._pause_at: int = cfg["pause_reading_bytes"]
+        self._resume_at: int = self._pause_at // 2
         self._limit = ConnectionLimit(cfg["max_connections"])
         self._conns: dict[int, PeerConnection] = {}
         self._by_record: dict[int, PeerConnection] = {}
@@ -192,6 +198,7 @@ class UnixSocketServer(ReplyWriter, Connector):
         conns = list(self._conns.values())
         for conn in conns:
             conn.done.set()
+            conn.room.set()  # a paused reader goes on reading what is left
             if conn.core.reading:
                 try:  # the stdlib socket's shutdown: gevent's would cancel the pending read
                     conn.raw.shutdown(gsocket.SHUT_RD)
@@ -292,6 +299,7 @@ class UnixSocketServer(ReplyWriter, Connector):
         turns = Turns()
         gate = self.gate
         stats = self.stats
+        core, pause_at = conn.core, self._pause_at
         try:
             while True:
                 if not gate.open and not self._stopping:  # paused by a flow-control link
@@ -306,10 +314,24 @@ class UnixSocketServer(ReplyWriter, Connector):
                     break
                 stats["bytes_read"] += len(data)
                 publish(conn, receive(data, lazy=True))
+                if pause_at and core.pending > pause_at:
+                    self._pause_reading(conn)
                 turns.took_turn()  # a flooding peer must not starve the hub
         finally:
             publish(conn, conn.core.receive_eof())
         self._after_eof(conn)
+
+    def _pause_reading(self, conn: PeerConnection) -> None:
+        """Read nothing more from ``conn`` until its unsent replies are down to half the
+        pause bound (the writer sets ``room``), it ends, or the server stops."""
+        self.stats["read_pauses"] += 1
+        conn.paused = True
+        try:
+            while conn.core.pending > self._resume_at and not conn.ended and not self._stopping:
+                conn.room.clear()
+                conn.room.wait()
+        finally:
+            conn.paused = False
 
     def _after_eof(self, conn: PeerConnection) -> None:
         """A peer that only half-closed still gets its replies; drain once it is gone."""
@@ -368,6 +390,7 @@ class UnixSocketServer(ReplyWriter, Connector):
             pass
         conn.wake.set()
         conn.done.set()
+        conn.room.set()
         self.stats["closed"] += 1
         self._limit.freed()
         self._publish_count()
@@ -394,8 +417,8 @@ def unix_socket_server(
     """Create a :class:`UnixSocketServer` (not started).
 
     ``config`` is the ``config`` dict (``path``, ``permissions``, ``buf_size``,
-    ``max_pending_bytes``, ``backlog``, ``systemd``, ``max_connections``) or
-    Tremor's whole connector dict (``unix_socket_server(tremor)`` and
+    ``max_pending_bytes``, ``pause_reading_bytes``, ``backlog``, ``systemd``,
+    ``max_connections``) or Tremor's whole connector dict (``unix_socket_server(tremor)`` and
     ``unix_socket_server(**tremor)`` both work); ``config_keys`` are keyword
     shortcuts for the config keys (``path=...``). Unknown keys or wrong types
     raise :class:`~rxunix.errors.ConfigError` naming the key and listing the
@@ -406,7 +429,7 @@ def unix_socket_server(
         ...
         rxunix.ConfigError: unix_socket_server: unknown option 'reconnect'; allowed: codec, \
 preprocessors, postprocessors, config, runtime, metrics_interval_s, path, permissions, buf_size, \
-max_pending_bytes, backlog, systemd, max_connections
+max_pending_bytes, pause_reading_bytes, backlog, systemd, max_connections
     """
     named = {"codec": codec, "preprocessors": preprocessors, "postprocessors": postprocessors,
              "runtime": runtime, "metrics_interval_s": metrics_interval_s}
