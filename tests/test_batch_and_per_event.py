@@ -180,3 +180,26 @@ def test_relay_accounting_and_order(short_tmp: str, path: Path) -> None:
         s.close()
     assert got == list(range(n))
     assert client.written == client.pushed == n and client.reported == 0
+
+
+def test_a_batch_of_replies_with_their_own_metadata_keeps_each_connections_order(sock_path: str) -> None:
+    """``in_.on_next_batch`` of replies carrying different metadata (a read's window
+    aggregates): each reply reaches the connection(s) its metadata names, and each
+    connection gets its replies in the batch's order, one naming two reaching both."""
+    server = rxunix.unix_socket_server(path=sock_path, **LINES)
+    seen: list[Event] = []
+    server.out.subscribe(seen.append)
+    with server:
+        a, b = (gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM) for _ in range(2))
+        for s, name in ((a, b"a"), (b, b"b")):
+            s.connect(sock_path)
+            s.sendall(b'"%s"\n' % name)
+            wait_for(lambda n=len(seen): len(seen) == n + 1, 5, "the hello")
+        ma, mb = seen[0].meta, seen[1].meta
+        both = rxunix.merge_origins([seen[0], seen[1]])
+        agg_a = [Event(i, rxunix.merge_origins([seen[0]])) for i in range(3)]  # a fresh mapping each
+        server.in_.on_next_batch([agg_a[0], Event("ab", both), agg_a[1], Event("b", mb), Event("a", ma), agg_a[2]])
+        assert _read_lines(a, 5) == [0, "ab", 1, "a", 2]
+        assert _read_lines(b, 2) == ["ab", "b"]
+        a.close()
+        b.close()

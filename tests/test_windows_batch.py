@@ -1,5 +1,7 @@
 """A read's events handed to a count window whole (``on_next_batch``) give exactly the
-aggregates of handing them one by one: same windows, same order, same metadata."""
+aggregates of handing them one by one: same windows, same order, same metadata. A
+downstream batch observer (a connector's ``in_``) gets the aggregates one input batch
+closes in one call; any other observer gets them one by one."""
 
 from __future__ import annotations
 
@@ -34,17 +36,47 @@ def _events(plan: list[tuple[int, bool]]) -> list[Event]:
     return [Event({"i": i, "c": c}, dict(shared[c]) if fresh else shared[c]) for i, (c, fresh) in enumerate(plan)]
 
 
-def _run(factory: Factory, events: list[Event], batches: list[list[Event]] | None) -> list[tuple[Any, Any]]:
+class BatchSink:
+    """A batch observer downstream of the window: records each call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[Event]]] = []
+        self.completed = False
+
+    def on_next(self, event: Event) -> None:
+        self.calls.append(("one", [event]))
+
+    def on_next_batch(self, events: Any) -> None:
+        self.calls.append(("batch", list(events)))
+
+    def on_error(self, error: Exception) -> None:
+        raise AssertionError(error)
+
+    def on_completed(self) -> None:
+        self.completed = True
+
+
+def _run(factory: Factory, events: list[Event], batches: list[list[Event]] | None,
+         sink: BatchSink | None = None) -> tuple[list[tuple[Any, Any]], int]:
+    """The aggregates (value, metadata) and how many came before the input completed."""
     src, out = EventSubject(owner=None), []
-    src.pipe(factory()).subscribe(lambda agg: out.append((agg.value, dict(agg.meta))))
+    aggregates = src.pipe(factory())
+    if sink is None:
+        aggregates.subscribe(lambda agg: out.append((agg.value, dict(agg.meta))))
+    else:
+        aggregates.subscribe(sink)
     if batches is None:
         for event in events:
             src.on_next(event)
     else:
         for batch in batches:
             assert src.on_next_batch(batch) == []
+    before = len(out) if sink is None else len(sink.calls)
     src.on_completed()
-    return out
+    if sink is not None:
+        assert sink.completed
+        out = [(agg.value, dict(agg.meta)) for _, aggs in sink.calls for agg in aggs]
+    return out, before
 
 
 @settings(max_examples=60, deadline=None)
@@ -54,8 +86,16 @@ def test_batches_give_the_windows_of_one_event_at_a_time(plan: list[tuple[int, b
     events = _events(plan)
     bounds = sorted({0, len(events), *(min(a, len(events)) for a in at)})
     batches = [events[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
-    one_by_one = _run(FACTORIES[name], events, None)
-    assert _run(FACTORIES[name], events, batches) == one_by_one
+    one_by_one, closed_early = _run(FACTORIES[name], events, None)
+    assert _run(FACTORIES[name], events, batches)[0] == one_by_one
+    sink = BatchSink()
+    assert _run(FACTORIES[name], events, batches, sink)[0] == one_by_one
+    # what the input batches closed came in one call per batch at most; the windows
+    # flushed at completion come one by one
+    calls_early = sink.calls[:_run(FACTORIES[name], events, batches, BatchSink())[1]]
+    assert all(how == "batch" and aggs for how, aggs in calls_early) and len(calls_early) <= len(batches)
+    assert sum(len(aggs) for _, aggs in calls_early) == closed_early
+    assert all(how == "one" for how, _ in sink.calls[len(calls_early):])
     if name.startswith("sliding"):  # and both are the definition's windows
         n, step = (int(x) for x in name[len("sliding_count("):-1].split(", "))
         model = sliding_count_model([(c, {"i": i, "c": c}) for i, (c, _) in enumerate(plan)], n, step)

@@ -72,16 +72,45 @@ class ReplyWriter:
 
     def receive_batch(self, events: Sequence[Event]) -> None:
         """Replies in one call: a batch of one connection's events is encoded at once
-        (a lazy :class:`~rxunix.core.event.EventBatch` by its values: no event built)."""
+        (a lazy :class:`~rxunix.core.event.EventBatch` by its values: no event built);
+        events with metadata of their own (a read's window aggregates) go to their
+        connections a run at a time, in order."""
         self.stats["in"] += _count(events)
-        conn = self._conn_of(EventBatch.shared_meta(events))
-        if conn is None:
+        shared = EventBatch.shared_meta(events)
+        conn = self._conn_of(shared)
+        if conn is not None:
+            self._take(conn, events)
+        elif shared is not None:
             for event in _built(events):
                 self._route(event)
-        elif conn.deferred is not None or self._in_read():
+        else:
+            self._take_runs(events)
+
+    def _take(self, conn: PeerConnection, events: Sequence[Event]) -> None:
+        """Replies to ``conn``: gathered until the end of a read, else queued now."""
+        if conn.deferred is not None or self._in_read():
             self._defer(conn, events)
         else:
             self._queue_now(conn, events)
+
+    def _take_runs(self, events: Sequence[Event]) -> None:
+        """Each run of consecutive replies to one connection in one :meth:`_take`;
+        a reply that names no single live connection is routed on its own."""
+        conn_of, run_conn = self._conn_of, None
+        run: list[Event] = []
+        for event in events:
+            conn = conn_of(event.meta)
+            if conn is not run_conn or conn is None:
+                if run:
+                    self._take(run_conn, run)  # type: ignore[arg-type]
+                    run = []
+                run_conn = conn
+            if conn is None:
+                self._route(event)
+            else:
+                run.append(event)
+        if run:
+            self._take(run_conn, run)  # type: ignore[arg-type]
 
     def receive(self, event: Event) -> None:
         """One reply (hub thread). The common case takes one check: a reply to the

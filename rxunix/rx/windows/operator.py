@@ -22,7 +22,7 @@ from .guard import Chain, Engine, Guard
 from .keys import ErrorSink, EventSink, KeyFn, Reducer, Seconds, no_key, seconds_of, sink_of
 from .tumbling import CHUNK, TumblingChain
 
-__all__ = ["EngineFactory", "Window", "TumblingWindow", "guarded"]
+__all__ = ["Aggregates", "EngineFactory", "Window", "TumblingWindow", "guarded"]
 
 #: Builds the engine of one subscription: ``engine(op, observer, scheduler)``.
 EngineFactory = Callable[["Window", abc.ObserverBase[Event], "abc.SchedulerBase | None"], Engine]
@@ -101,7 +101,26 @@ class Window:
 
             return Disposable(dispose)
 
-        return Observable(subscribe)
+        return Aggregates(subscribe)
+
+
+#: what an observer that takes batches has (``rxunix.edge.ports.BatchObserver``)
+_BATCH_OBSERVER = ("on_next", "on_next_batch", "on_error", "on_completed")
+
+
+class Aggregates(Observable[Event]):
+    """The observable of a window operator's aggregates: an ordinary Rx observable,
+    except that an observer which also takes batches (``on_next_batch``, such as a
+    connector's ``in_``) is subscribed as it is, so the aggregates one read closes
+    reach it in one call (see :mod:`.outputs`); ``window(out).subscribe(server.in_)``
+    replies to a read's windows with one encoding, as an echo does."""
+
+    def subscribe(self, on_next: Any = None, on_error: Any = None, on_completed: Any = None, *,
+                  scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+        if on_error is None and on_completed is None and all(callable(getattr(on_next, name, None))
+                                                             for name in _BATCH_OBSERVER):
+            return self._subscribe_core(on_next, scheduler)
+        return super().subscribe(on_next, on_error, on_completed, scheduler=scheduler)
 
 
 class _Feed:

@@ -6,6 +6,11 @@ a server's ``in_`` it reaches each contributing connection exactly once. A
 failing reducer or key function never ends the stream: it becomes an
 :class:`~rxunix.event.ErrorEvent` (``action="reduce"`` / ``"key"``), emitted in
 line or sent to ``errors=``. Empty windows emit nothing.
+
+A downstream observer that takes batches (``on_next_batch``, such as a
+connector's ``in_``) gets the aggregates that one batch of input closed (a
+read's events fed through ``on_next_batch``) in one call, in order; any other
+gets them one by one as they close.
 """
 
 from __future__ import annotations
@@ -48,6 +53,10 @@ class Outputs:
         self.errors: Callable[[Any], Any] | None = sink_of(op.errors, "errors")
         self.late: Callable[[Any], Any] | None = sink_of(op.late, "late")
         self.observer = observer
+        #: the observer's batch entry point, if it has one; ``held`` gathers the
+        #: aggregates of the batch being taken (None: deliver each at once)
+        self.batch_out: Callable[[Sequence[Event]], Any] | None = getattr(observer, "on_next_batch", None)
+        self.held: list[Event] | None = None
         self.key = op.key
         # connection_key depends on the metadata object only, and a connector gives
         # every event of a connection the same one: remember the last answer
@@ -87,7 +96,27 @@ class Outputs:
     def take_many(self, events: Sequence[Event]) -> None:
         """``take`` of each event, in order. With a metadata key (``connection_key``), a
         run of events sharing one metadata object shares one key and goes to
-        :meth:`take_run` whole (a count chain adds it a slice at a time: same windows)."""
+        :meth:`take_run` whole (a count chain adds it a slice at a time: same windows).
+        A batch observer downstream gets the aggregates they close in one call."""
+        if self.batch_out is None or self.held is not None:
+            self._take_many(events)
+            return
+        self.held = []
+        try:
+            self._take_many(events)
+        finally:
+            self._release_held()
+
+    def _release_held(self) -> None:
+        """Hand the gathered aggregates downstream in one call; deliver at once from now on."""
+        held, self.held = self.held, None
+        if held:
+            try:
+                self.batch_out(held)  # type: ignore[misc]
+            except BaseException as raised:  # re-raised by the guard once the chain is settled
+                self.raised = self.raised or raised
+
+    def _take_many(self, events: Sequence[Event]) -> None:
         if not self.meta_key:
             for event in events:
                 self.take(event)
@@ -183,6 +212,10 @@ class Outputs:
             self.raised = self.raised or raised
 
     def deliver(self, event: Event) -> None:
+        held = self.held
+        if held is not None:
+            held.append(event)
+            return
         try:
             self.observer.on_next(event)
         except BaseException as raised:  # re-raised by the guard once the chain is settled
@@ -192,6 +225,8 @@ class Outputs:
         """Complete (or fail) downstream, once."""
         if self.done:
             return
+        if self.held is not None:
+            self._release_held()
         self.done = True
         try:
             if error is None:
