@@ -95,33 +95,39 @@ class SlidingCountChain(Outputs):
             group.base = base
 
     def take_run(self, key: Hashable, events: Sequence[Event], i: int, j: int) -> None:
-        """Add ``events[i:j]`` (one group, one metadata object) to group ``key``."""
-        count, step = self.count, self.step
-        while i < j and not self.done:
-            group = self.groups.get(key)
-            if group is None:
-                group = self.groups[key] = CountGroup()
-            n = group.n
-            start = -(-max(0, n - count + 1) // step) * step  # the next window to complete
-            last = start + count - 1  # the number of the event that completes it
-            piece = events[i:i + min(j - i, last - n + 1)]
-            group.events.extend(piece)
-            group.values.extend([event.value for event in piece])
-            if piece[0].meta is not group.meta:
-                group.meta, group.since = piece[0].meta, n
-            group.n = n + len(piece)
-            i += len(piece)
-            if group.n - 1 == last:
-                self._window(key, group, start)
-                base = start + step  # the next window's start: earlier events are done
-                del group.events[: base - group.base]
-                del group.values[: base - group.base]
-                group.base = base
+        """Add ``events[i:j]`` (one group, one metadata object) to group ``key`` at once,
+        then emit the windows they complete, oldest first (the windows of adding them one
+        by one, in the same order: nothing else happens in between)."""
+        if i >= j or self.done:
+            return
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = CountGroup()
+        count, step, n = self.count, self.step, group.n
+        piece = events[i:j]
+        if piece[0].meta is not group.meta:
+            group.meta, group.since = piece[0].meta, n
+        group.events += piece
+        group.values += [event.value for event in piece]
+        group.n = end = n + len(piece)
+        first = -(-max(0, n - count + 1) // step) * step  # the first window not complete before
+        starts = range(first, end - count + 1, step)  # the windows complete now
+        for start in starts:
+            if self.done:
+                return
+            self._window(key, group, start)
+        if starts:
+            base = starts[-1] + step  # the next window's start: earlier events are done
+            del group.events[: base - group.base]
+            del group.values[: base - group.base]
+            group.base = base
 
     def _window(self, key: Hashable, group: CountGroup, start: int) -> None:
-        """Emit the window of ``group`` from its event number ``start`` to its last one."""
+        """Emit the window of ``group`` from its event number ``start`` (``count`` events,
+        or up to its last one)."""
         lo = start - group.base
-        self.emit(key, group.events[lo:], group.values[lo:], group.meta if group.since <= start else None)
+        hi = lo + self.count
+        self.emit(key, group.events[lo:hi], group.values[lo:hi], group.meta if group.since <= start else None)
 
     def _flush(self, key: Hashable, group: CountGroup) -> None:
         """Emit the open (partial) windows, in the order they started."""
