@@ -114,8 +114,10 @@ class RxServer(_Counting):
 
         super().__init__(target)
         self.server = rxunix.unix_socket_server(
-            # no bound on unsent replies: a session window's one aggregate can exceed the default
-            config={"path": path, "buf_size": buf, "max_pending_bytes": 1 << 30}, codec=rxunix_codec(lib),
+            # no eviction (a session window's one aggregate can exceed the default bound); reading
+            # pauses past 1 MiB of unsent replies, as the hand loops write a read's replies first
+            config={"path": path, "buf_size": buf, "max_pending_bytes": 1 << 30, "pause_reading_bytes": 1 << 20},
+            codec=rxunix_codec(lib),
             preprocessors=["separate"], postprocessors=["separate"],
         )
         self.first_errors: list[Any] = []
