@@ -107,7 +107,7 @@ class SlidingCountChain(Outputs):
         piece = events[i:j]
         if piece[0].meta is not group.meta:
             group.meta, group.since = piece[0].meta, n
-        group.events += piece
+        group.events.extend(piece)
         group.values += [event.value for event in piece]
         group.n = end = n + len(piece)
         first = -(-max(0, n - count + 1) // step) * step  # the first window not complete before
