@@ -104,8 +104,10 @@ class Window:
         return Aggregates(subscribe)
 
 
-#: what an observer that takes batches has (``rxunix.edge.ports.BatchObserver``)
-_BATCH_OBSERVER = ("on_next", "on_next_batch", "on_error", "on_completed")
+def takes_batches(observer: Any) -> bool:
+    """True for an observer that also takes batches (``rxunix.edge.ports.BatchObserver``)."""
+    return all(callable(getattr(observer, name, None)) for name in ("on_next", "on_next_batch", "on_error",
+                                                                    "on_completed"))
 
 
 class Aggregates(Observable[Event]):
@@ -117,8 +119,7 @@ class Aggregates(Observable[Event]):
 
     def subscribe(self, on_next: Any = None, on_error: Any = None, on_completed: Any = None, *,
                   scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-        if on_error is None and on_completed is None and all(callable(getattr(on_next, name, None))
-                                                             for name in _BATCH_OBSERVER):
+        if on_error is None and on_completed is None and takes_batches(on_next):
             return self._subscribe_core(on_next, scheduler)
         return super().subscribe(on_next, on_error, on_completed, scheduler=scheduler)
 
