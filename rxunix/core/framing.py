@@ -158,9 +158,10 @@ class Encoder:
             >>> EncoderFactory("string", ["separate"])().encode_with_ends(["x\\ny"]) is None
             True
         """
-        suffix, batch = self._suffix, self._encode_batch
-        if not values or batch is None or suffix is None or len(suffix) != 1:
+        if not values or not self.joins:
             return None
+        suffix, batch = self._suffix, self._encode_batch
+        assert suffix is not None and batch is not None  # (joins)
         try:
             data = batch(values, suffix)
         except Exception:

@@ -37,6 +37,7 @@ from reactivex.observer.autodetachobserver import AutoDetachObserver
 from reactivex.subject import Subject
 
 from ..core.event import ErrorEvent, Event, EventBatch, error_event
+from ..rx.batch import takes_batches
 from .runtime import _get_ident  # the real thread's id, also under gevent's monkey-patching
 
 __all__ = ["BatchObserver", "EventSubject", "Inlet", "InletTarget"]
@@ -77,11 +78,11 @@ class EventSubject(Subject[Event]):
         self, on_next: Any = None, on_error: Any = None, on_completed: Any = None, *, scheduler: Any = None
     ) -> abc.DisposableBase:
         if on_error is None and on_completed is None:
-            if isinstance(on_next, BatchObserver):
+            if takes_batches(on_next):
                 linked = self.subscribe_hook(on_next) if self.subscribe_hook is not None else None
                 return linked if linked is not None else self.subscribe_batch(on_next)
-            bound = getattr(on_next, "__self__", None)  # e.g. client.in_.on_next
-            if self.subscribe_hook is not None and isinstance(bound, BatchObserver) and on_next == bound.on_next:
+            bound: Any = getattr(on_next, "__self__", None)  # e.g. client.in_.on_next
+            if self.subscribe_hook is not None and takes_batches(bound) and on_next == bound.on_next:
                 linked = self.subscribe_hook(bound)
                 if linked is not None:
                     return linked

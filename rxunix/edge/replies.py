@@ -231,12 +231,18 @@ class ReplyWriter:
         except OSError as exc:
             self._write_failed(conn, exc)
             return
-        core.sent(sent)
-        self.stats["bytes_written"] += sent
-        if conn.paused and core.pending <= self._resume_at:
-            conn.room.set()
+        self._sent(conn, sent)
         if core.pending or not core.open:
             conn.wake.set()
+
+    def _sent(self, conn: PeerConnection, n: int) -> None:
+        """The kernel took ``n`` bytes of ``conn``'s replies; a paused reader may go on
+        once they are down to half the pause bound."""
+        core = conn.core
+        core.sent(n)
+        self.stats["bytes_written"] += n
+        if conn.paused and core.pending <= self._resume_at:
+            conn.room.set()
 
     def _write_loop(self, conn: PeerConnection) -> None:
         wake, core, send = conn.wake, conn.core, conn.sock.send
@@ -253,10 +259,7 @@ class ReplyWriter:
                         self._write_failed(conn, exc)
                     return
                 conn.writing = False
-                core.sent(sent)
-                self.stats["bytes_written"] += sent
-                if conn.paused and core.pending <= self._resume_at:
-                    conn.room.set()  # the reader may go on
+                self._sent(conn, sent)
             if not core.open:  # drained: every byte written
                 self._end(conn)
                 return

@@ -17,6 +17,7 @@ from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, Disposable
 
 from ...core.event import Event
+from ..batch import takes_batches
 from ..scheduling import default_scheduler
 from .guard import Chain, Engine, Guard
 from .keys import ErrorSink, EventSink, KeyFn, Reducer, Seconds, no_key, seconds_of, sink_of
@@ -102,12 +103,6 @@ class Window:
             return Disposable(dispose)
 
         return Aggregates(subscribe)
-
-
-def takes_batches(observer: Any) -> bool:
-    """True for an observer that also takes batches (``rxunix.edge.ports.BatchObserver``)."""
-    return all(callable(getattr(observer, name, None)) for name in ("on_next", "on_next_batch", "on_error",
-                                                                    "on_completed"))
 
 
 class Aggregates(Observable[Event]):
