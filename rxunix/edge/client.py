@@ -72,13 +72,14 @@ from gevent import socket as gsocket
 
 from ..core.connector_options import parse_client_options
 from ..core.event import Event, EventBatch
-from ..core.framing import DecoderFactory, EncoderFactory
+from ..core.framing import Decoder, DecoderFactory, EncoderFactory
 from ..core.origin import CLIENT
 from ..core.outbox import Outbox, OutboxState
 from ..core.reconnect import RetryPolicy
 from ..core.registry import Spec
 from .base import Connector
 from .flowctl import READY_BACKLOG
+from .gcpause import GcPause
 from .runtime import Runtime
 from .session import Session as _Session
 from .session import connect_stream
@@ -385,8 +386,7 @@ class UnixSocketClient(Connector):
     def _read_loop(self, sess: _Session) -> None:
         recv = sess.sock.recv
         decoder = sess.decoder
-        feed = decoder.feed
-        deliver = self._deliver
+        take, read = GcPause().run, self._read
         meta = self._meta
         size = self.buf_size
         turns = Turns()
@@ -400,14 +400,17 @@ class UnixSocketClient(Connector):
                 if not data:
                     break
                 stats["bytes_read"] += len(data)
-                items = feed(data)
-                deliver(EventBatch.of(items, meta, clean=decoder.clean))
+                take(read, decoder, data)  # decoded and delivered with the collector paused
                 turns.took_turn()  # a flooding server must not starve the hub
         except OSError as exc:
             if not sess.closing:
                 self._error(exc, "read", stream=self.path, meta=meta)
         finally:
             sess.lost.set()
+
+    def _read(self, decoder: Decoder, data: bytes) -> None:
+        """One read: its events decoded and emitted."""
+        self._deliver(EventBatch.of(decoder.feed(data), self._meta, clean=decoder.clean))
 
     # ---- writing ----------------------------------------------------------------
     def _write_loop(self, sess: _Session) -> None:

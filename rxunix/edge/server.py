@@ -82,6 +82,7 @@ from ..core.registry import Spec
 from ..core.server_conn import ServerConn
 from .balance import AcceptShare
 from .base import Connector
+from .gcpause import GcPause
 from .limits import ConnectionLimit
 from .listen import check_listen_config, listen_socket, worker_meta
 from .peers import PeerConnection, next_peer_id, peer_credentials, peer_gone
@@ -294,7 +295,7 @@ class UnixSocketServer(ReplyWriter, Connector):
     def _read_loop(self, conn: PeerConnection) -> None:
         recv = conn.sock.recv
         size = self._buf_size
-        receive = conn.core.receive
+        take, read = GcPause().run, self._read
         publish = self._publish
         turns = Turns()
         gate = self.gate
@@ -313,13 +314,17 @@ class UnixSocketServer(ReplyWriter, Connector):
                 if not data:
                     break
                 stats["bytes_read"] += len(data)
-                publish(conn, receive(data, lazy=True))
+                take(read, conn, data)  # decoded and emitted with the collector paused
                 if pause_at and core.pending > pause_at:
                     self._pause_reading(conn)
                 turns.took_turn()  # a flooding peer must not starve the hub
         finally:
             publish(conn, conn.core.receive_eof())
         self._after_eof(conn)
+
+    def _read(self, conn: PeerConnection, data: bytes) -> None:
+        """One read: its events emitted, then the replies gathered meanwhile written."""
+        self._publish(conn, conn.core.receive(data, lazy=True))
 
     def _pause_reading(self, conn: PeerConnection) -> None:
         """Read nothing more from ``conn`` until its unsent replies are down to half the

@@ -1,0 +1,92 @@
+"""A stream read's work (a server's or a client's) runs with CPython's cyclic garbage collector paused.
+
+One 64 KiB read makes about a thousand container objects (decoded values, events,
+window lists) that live until its replies are encoded and are then freed by
+reference counting. The collector counts allocations, so without a pause it runs
+in the middle of most reads: it walks those objects while they are alive and
+moves them to older generations, where they soon make a *full* collection due,
+which walks every object the process holds (about 30,000 once rxunix, reactivex
+and gevent are imported). Paused for the read, the collector runs between reads,
+when the read's objects are gone: it finds little to walk and promotes little.
+Measured in ``docs/benchmarks.md`` ("The collector between reads").
+
+The pause never outlives a pass of the event loop: if the work blocks (a
+subscriber waits, so the greenlet switches), the loop's next callback turns the
+collector back on. A collector that was off already (the program turned it off)
+is left off. A pause nested in another (a read inside a read) leaves the outer
+one in charge.
+
+    >>> import gc
+    >>> pause = GcPause()
+    >>> pause.run(lambda a, b: (a, b, gc.isenabled()), 1, 2)
+    (1, 2, False)
+    >>> gc.isenabled()
+    True
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from typing import TypeVar
+
+import gevent
+
+__all__ = ["GcPause", "held"]
+
+A = TypeVar("A")
+B = TypeVar("B")
+R = TypeVar("R")
+
+_isenabled, _disable, _enable = gc.isenabled, gc.disable, gc.enable
+
+
+class _State:
+    """The pause of this process (the collector is one per process)."""
+
+    #: this module turned the collector off and has not turned it back on
+    held = False
+    #: a loop callback that ends a pause is pending
+    scheduled = False
+
+
+def _resume() -> None:
+    """End the pause (if there is one): the collector runs again."""
+    if _State.held:
+        _State.held = False
+        _enable()
+
+
+def _next_pass() -> None:
+    """The loop's callback: a pause still held here outlived the work's synchronous run."""
+    _State.scheduled = False
+    _resume()
+
+
+class GcPause:
+    """Runs a read's work with the collector paused; one per reader (its hub's loop)."""
+
+    __slots__ = ("_loop",)
+
+    def __init__(self) -> None:
+        self._loop = gevent.get_hub().loop
+
+    def run(self, fn: Callable[[A, B], R], a: A, b: B) -> R:
+        """``fn(a, b)`` with the collector paused (see the module doc); returns its result."""
+        if _State.held or not _isenabled():  # nested, or the collector is off: nothing to do
+            return fn(a, b)
+        _disable()
+        _State.held = True
+        if not _State.scheduled:  # ends the pause at the next loop pass if fn blocks
+            _State.scheduled = True
+            self._loop.run_callback(_next_pass)
+        try:
+            return fn(a, b)
+        finally:
+            _resume()
+
+
+def held() -> bool:
+    """True while a pause is held (for tests and diagnostics)."""
+    return _State.held
+

@@ -1,0 +1,177 @@
+"""A read's work runs with CPython's cyclic collector paused, and the pause never
+outlives a pass of the event loop: unit tests of :class:`rxunix.edge.gcpause.GcPause`,
+then over real unix sockets (a server's and a client's subscribers see the collector
+off while a read is emitted; it is back on between reads, after a subscriber that
+blocks, and after a subscriber that raises)."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from typing import Any
+
+import gevent
+import gevent.event
+import pytest
+from gevent import socket as gsocket
+
+import rxunix
+from rxunix import Event
+from rxunix.edge import gcpause
+from rxunix.edge.gcpause import GcPause
+from tests.helpers import wait_for
+
+
+@pytest.fixture(autouse=True)
+def collector_on() -> Iterator[None]:
+    """Each test starts with the collector on and no pause held, and leaves it so."""
+    was = gc.isenabled()
+    gc.enable()
+    assert not gcpause.held()
+    yield
+    assert not gcpause.held()
+    assert gc.isenabled()
+    if not was:
+        gc.disable()
+
+
+def test_the_work_runs_paused_and_the_collector_is_back_after() -> None:
+    seen = GcPause().run(lambda a, b: (a + b, gc.isenabled(), gcpause.held()), 1, 2)
+    assert seen == (3, False, True)
+    assert gc.isenabled() and not gcpause.held()
+
+
+def test_work_that_raises_leaves_the_collector_on() -> None:
+    def boom(_a: Any, _b: Any) -> None:
+        assert not gc.isenabled()
+        raise ValueError("subscriber failed")
+
+    with pytest.raises(ValueError, match="subscriber failed"):
+        GcPause().run(boom, None, None)
+    assert gc.isenabled()
+
+
+def test_a_collector_the_program_turned_off_stays_off() -> None:
+    gc.disable()
+    try:
+        assert GcPause().run(lambda a, b: gc.isenabled(), None, None) is False
+        assert not gc.isenabled()  # not turned on by the pause's end
+        assert not gcpause.held()
+    finally:
+        gc.enable()
+
+
+def test_a_nested_pause_leaves_the_outer_one_in_charge() -> None:
+    pause = GcPause()
+
+    def outer(_a: Any, _b: Any) -> tuple[bool, bool]:
+        inner = pause.run(lambda a, b: gc.isenabled(), None, None)
+        return inner, gc.isenabled()  # still paused after the inner run
+
+    assert pause.run(outer, None, None) == (False, False)
+    assert gc.isenabled()
+
+
+def test_work_that_blocks_does_not_keep_the_collector_off() -> None:
+    release = gevent.event.Event()
+    during: list[bool] = []
+
+    def blocks(_a: Any, _b: Any) -> str:
+        release.wait()  # the greenlet switches: the loop runs its next pass
+        return "done"
+
+    worker = gevent.spawn(GcPause().run, blocks, None, None)
+
+    def watch() -> None:
+        gevent.sleep(0.01)
+        during.append(gc.isenabled())
+        during.append(gcpause.held())
+        release.set()
+
+    gevent.spawn(watch).join(timeout=5)
+    assert worker.get(timeout=5) == "done"
+    assert during == [True, False]  # on again while the work waited
+
+
+def test_one_loop_callback_at_most_per_pass() -> None:
+    pause = GcPause()
+    for _ in range(100):
+        pause.run(lambda a, b: None, None, None)
+    assert gcpause._State.scheduled  # one is pending; the loop has not run since
+    gevent.sleep(0)
+    wait_for(lambda: not gcpause._State.scheduled, timeout=5)
+
+
+# ---- over real unix sockets ---------------------------------------------------------------
+
+LINES = b"".join(b'{"i":%d}\n' % i for i in range(2000))
+
+
+def _connect(path: str) -> gsocket.socket:
+    s = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+    s.connect(path)
+    return s
+
+
+def test_a_server_emits_each_read_with_the_collector_paused(sock_path: str) -> None:
+    server = rxunix.unix_socket_server(path=sock_path, codec="json",
+                                       preprocessors=["separate"], postprocessors=["separate"])
+    states: list[bool] = []
+    server.out.subscribe(lambda ev: states.append(gc.isenabled()))
+    server.out.subscribe(server.in_)
+    with server:
+        peer = _connect(sock_path)
+        peer.sendall(LINES)
+        got = bytearray()
+        with gevent.Timeout(20):
+            while got.count(b"\n") < 2000:
+                got += peer.recv(1 << 16)
+        assert bytes(got) == LINES  # every reply, in order
+        assert len(states) == 2000 and not any(states)  # paused during every emission
+        assert gc.isenabled()  # and on between reads
+        peer.close()
+
+
+def test_a_subscriber_that_raises_or_blocks_leaves_the_collector_on(sock_path: str) -> None:
+    server = rxunix.unix_socket_server(path=sock_path, codec="json",
+                                       preprocessors=["separate"], postprocessors=["separate"])
+    errors: list[Event] = []
+    server.err.subscribe(errors.append)
+    blocked = gevent.event.Event()
+    release = gevent.event.Event()
+
+    def subscriber(ev: Event) -> None:
+        if ev.value["i"] == 0:
+            raise ValueError("subscriber failed")
+        if ev.value["i"] == 1:
+            blocked.set()
+            release.wait()  # the reader's greenlet waits inside its read
+
+    server.out.subscribe(subscriber)
+    with server:
+        peer = _connect(sock_path)
+        peer.sendall(b'{"i":0}\n{"i":1}\n')
+        assert blocked.wait(timeout=10)
+        wait_for(lambda: gc.isenabled(), timeout=5)  # the loop's next pass ended the pause
+        release.set()
+        wait_for(lambda: server.stats["out"] == 2, timeout=5)
+        wait_for(lambda: bool(errors), timeout=5)
+        assert "subscriber failed" in str(errors[0].value)
+        assert gc.isenabled() and not gcpause.held()
+        peer.close()
+
+
+def test_a_client_delivers_each_read_with_the_collector_paused(sock_path: str) -> None:
+    server = rxunix.unix_socket_server(path=sock_path, codec="json",
+                                       preprocessors=["separate"], postprocessors=["separate"])
+    server.out.subscribe(server.in_)
+    client = rxunix.unix_socket_client(path=sock_path, codec="json",
+                                       preprocessors=["separate"], postprocessors=["separate"])
+    states: list[bool] = []
+    client.out.subscribe(lambda ev: states.append(gc.isenabled()))
+    with server, client:
+        for i in range(500):
+            client.in_.on_next(Event({"i": i}))
+        wait_for(lambda: len(states) == 500, timeout=20)
+    assert not any(states)
+    assert gc.isenabled()
