@@ -10,6 +10,10 @@ and gevent are imported). Paused for the read, the collector runs between reads,
 when the read's objects are gone: it finds little to walk and promotes little.
 Measured in ``docs/benchmarks.md`` ("The collector between reads").
 
+A read shorter than :data:`MIN_BYTES` runs unpaused: it makes too few objects
+for the collector to come due inside it, and a pause costs about two
+microseconds (the loop callback below), a round trip's worth of reply latency.
+
 The pause never outlives a pass of the event loop: if the work blocks (a
 subscriber waits, so the greenlet switches), the loop's next callback turns the
 collector back on. A collector that was off already (the program turned it off)
@@ -18,8 +22,10 @@ one in charge.
 
     >>> import gc
     >>> pause = GcPause()
-    >>> pause.run(lambda a, b: (a, b, gc.isenabled()), 1, 2)
-    (1, 2, False)
+    >>> pause.run(lambda a, data: (a, len(data), gc.isenabled()), 1, bytes(MIN_BYTES))
+    (1, 4096, False)
+    >>> pause.run(lambda a, data: (a, len(data), gc.isenabled()), 1, b'{"a":1}\n')
+    (1, 8, True)
     >>> gc.isenabled()
     True
 """
@@ -28,15 +34,17 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Final, TypeVar
 
 import gevent
 
-__all__ = ["GcPause", "held"]
+__all__ = ["GcPause", "MIN_BYTES", "held"]
 
 A = TypeVar("A")
-B = TypeVar("B")
 R = TypeVar("R")
+
+#: reads of at least this many bytes run with the collector paused
+MIN_BYTES: Final = 4096
 
 _isenabled, _disable, _enable = gc.isenabled, gc.disable, gc.enable
 
@@ -71,17 +79,18 @@ class GcPause:
     def __init__(self) -> None:
         self._loop = gevent.get_hub().loop
 
-    def run(self, fn: Callable[[A, B], R], a: A, b: B) -> R:
-        """``fn(a, b)`` with the collector paused (see the module doc); returns its result."""
-        if _State.held or not _isenabled():  # nested, or the collector is off: nothing to do
-            return fn(a, b)
+    def run(self, fn: Callable[[A, bytes], R], a: A, data: bytes) -> R:
+        """``fn(a, data)``, the work of the read ``data``, with the collector paused if
+        the read has :data:`MIN_BYTES` or more (see the module doc); returns its result."""
+        if len(data) < MIN_BYTES or _State.held or not _isenabled():  # small, nested, or the collector is off
+            return fn(a, data)
         _disable()
         _State.held = True
         if not _State.scheduled:  # ends the pause at the next loop pass if fn blocks
             _State.scheduled = True
             self._loop.run_callback(_next_pass)
         try:
-            return fn(a, b)
+            return fn(a, data)
         finally:
             _resume()
 
