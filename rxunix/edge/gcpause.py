@@ -24,8 +24,8 @@ one in charge.
     >>> pause = GcPause()
     >>> pause.run(lambda a, data: (a, len(data), gc.isenabled()), 1, bytes(MIN_BYTES))
     (1, 4096, False)
-    >>> pause.run(lambda a, data: (a, len(data), gc.isenabled()), 1, b'{"a":1}\n')
-    (1, 8, True)
+    >>> pause.run(lambda a, data: (a, len(data), gc.isenabled()), 1, b'{"a":1}')
+    (1, 7, True)
     >>> gc.isenabled()
     True
 """
