@@ -8,6 +8,7 @@ a subscriber that raises)."""
 from __future__ import annotations
 
 import gc
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,6 +44,33 @@ def test_the_work_runs_paused_and_the_collector_is_back_after() -> None:
     seen = GcPause().run(lambda a, data: (a, len(data), gc.isenabled(), gcpause.held()), 1, BIG)
     assert seen == (1, MIN_BYTES, False, True)
     assert gc.isenabled() and not gcpause.held()
+
+
+class _Node:
+    __slots__ = ("other", "__weakref__")
+
+
+def test_cyclic_garbage_of_a_read_is_collected_when_the_pause_ends() -> None:
+    runs: list[str] = []
+
+    def record(phase: str, _info: dict[str, Any]) -> None:
+        runs.append(phase)
+
+    def work(_a: Any, _b: Any) -> weakref.ref[_Node]:
+        for _ in range(3 * gc.get_threshold()[0]):  # pairs in a cycle: freed by the collector only
+            a, b = _Node(), _Node()
+            a.other, b.other = b, a
+        assert not runs  # paused: nothing collected inside the read
+        return weakref.ref(a)
+
+    gc.collect()
+    gc.callbacks.append(record)
+    try:
+        last = GcPause().run(work, None, BIG)
+        assert "stop" in runs  # the collector came due in the read and ran as the pause ended,
+        assert last() is None  # without waiting for another allocation, and freed the cycles
+    finally:
+        gc.callbacks.remove(record)
 
 
 def test_a_small_read_runs_unpaused() -> None:

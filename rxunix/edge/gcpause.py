@@ -58,11 +58,22 @@ class _State:
     scheduled = False
 
 
+class _Due:
+    """One container object, made to let the collector run if it is due: CPython checks
+    its thresholds when a container is allocated (lists, dicts and tuples often come
+    from free lists and skip the check), and a read loop may allocate nothing else
+    between two paused reads, so without it the collector could wait indefinitely."""
+
+    __slots__ = ("_",)
+
+
 def _resume() -> None:
-    """End the pause (if there is one): the collector runs again."""
+    """End the pause (if there is one): the collector runs again, at once if it is due
+    (it then finds the read's objects freed)."""
     if _State.held:
         _State.held = False
         _enable()
+        _Due()
 
 
 def _next_pass() -> None:
