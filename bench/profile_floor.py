@@ -45,17 +45,19 @@ from _lines import LINE  # noqa: E402
 from profile_chains import Rig  # noqa: E402
 
 from rxunix import Event  # noqa: E402
+from rxunix.edge.gcpause import GcPause  # noqa: E402
 
 READS_PER_PASS = 40
 
 
 def rxunix_pass(rig: Rig, chunks: list[bytes]) -> float:
     """us per event of the server's handling of ``chunks`` (receive, publish, write)."""
-    core, publish, send, conn, total, events = rig.conn.core, rig.server._publish, rig.server._try_send, rig.conn, 0, 0
+    core, send, conn, total, events = rig.conn.core, rig.server._try_send, rig.conn, 0, 0
+    take, read = GcPause().run, rig.server._read  # as the server's read loop: the collector paused
     before = rig.server.stats["out"]
     for chunk in chunks:
         t0 = time.perf_counter_ns()
-        publish(conn, core.receive(chunk, lazy=True))
+        take(read, conn, chunk)
         while core.pending:
             send(conn)
         total += time.perf_counter_ns() - t0
