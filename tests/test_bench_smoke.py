@@ -109,3 +109,12 @@ def test_profile_floor_prints_hand_floor_and_rxunix_rows() -> None:
     for r in ingest + echo:
         assert float(r[4].split()[0]) > 0 and RATIO.search(f"| {r[5]} |"), out
     assert ingest[2][6].startswith(("+", "-")), out  # rxunix over the floor
+
+
+@pytest.mark.timeout(120)
+def test_profile_read_prints_hand_and_rxunix_per_read() -> None:
+    out = run_bench("profile_read.py", "--quick", "--json", "simplejson", "--lines", "1,40")
+    for lines in ("1", "40"):
+        got = rows(out, lines)
+        assert [r[3] for r in got] == ["hand", "rxunix"], out
+        assert got[1][5].startswith(("+", "-")), out  # rxunix's cost over the hand loop
