@@ -15,7 +15,7 @@ from gevent import socket as gsocket
 
 import rxunix
 from rxunix import Event
-from tests.helpers import wait_for
+from tests.helpers import recv_exactly, wait_for
 
 JSON_LINES = {"codec": "json", "preprocessors": ["separate"], "postprocessors": ["separate"]}
 #: three connections' input: plain lines, lines with a bad one among them, a long run
@@ -110,14 +110,9 @@ def test_an_echo_to_a_peer_that_reads_late_is_written_once_in_order(short_tmp: s
         peer.connect(path)
         sender = gevent.spawn(peer.sendall, data)
         wait_for(lambda: server.stats["out"] == 20_000, timeout=60)  # all read, none read back yet
-        got = bytearray()
-        with gevent.Timeout(60):
-            while len(got) < len(data):
-                chunk = peer.recv(1 << 16)
-                assert chunk, "connection closed early"
-                got += chunk
+        got = recv_exactly(peer, len(data))
         sender.get(timeout=10)
         assert not _more(peer)  # nothing beyond the replies
-        assert bytes(got) == data
+        assert got == data
         assert server.stats["bytes_written"] == len(data)
         peer.close()

@@ -18,7 +18,7 @@ from gevent import socket as gsocket
 import rxunix
 from rxunix import ConfigError, Event
 from rxunix.core.connector_options import parse_server_options
-from tests.helpers import wait_for
+from tests.helpers import recv_exactly, wait_for
 from tests.test_batch_and_per_event import LINES, PATHS, Path
 
 MAX_PENDING = 256 * 1024
@@ -71,13 +71,7 @@ def test_a_peer_that_sends_without_reading_waits_and_loses_nothing(sock_path: st
         assert not errors and server.peers  # not evicted
         # a read's replies at most past the bound (replies are queued at the end of a read)
         assert PAUSE < peak <= PAUSE + BUF, peak
-        got = bytearray()
-        with gevent.Timeout(60):
-            while len(got) < len(data):
-                chunk = peer.recv(1 << 16)
-                assert chunk, "the server closed the connection"
-                got += chunk
-        assert bytes(got) == data  # every reply, in order
+        assert recv_exactly(peer, len(data)) == data  # every reply, in order
         sender.join(5)
         assert sender.successful()
         assert not errors
