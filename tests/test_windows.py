@@ -433,7 +433,7 @@ def test_the_rx_buffer_operator_holds_the_window_in_chunks(monkeypatch: pytest.M
 
     monkeypatch.setattr(windows.ops, "buffer", spying_buffer)
     evs = [sev(i, peer=1) for i in range(250)]
-    op = tumbling_count(100)
+    op = tumbling_count_or_time(100, 3600.0)  # a window with a duration: RxPY's buffer operator
     assert op.chunk == windows.CHUNK == 32
     out, log = collect(rx.from_iterable(evs).pipe(op))
     assert [e.value for e in out] == [list(range(100)), list(range(100, 200)), list(range(200, 250))]
@@ -465,9 +465,27 @@ def _reference(evs: list[Event], count: int, keyed: bool) -> list[list[object]]:
     keyed=st.booleans(),
 )
 def test_any_chunk_size_cuts_the_same_windows(peers: list[int], count: int, chunk: int, keyed: bool) -> None:
+    """Count windows with a duration (never reached here) run RxPY's buffer operator,
+    fed in chunks of any size; count-only windows run the count core: the same windows."""
     evs = [sev(i, peer=p) for i, p in enumerate(peers)]
-    op = tumbling_count(count, key=connection_key if keyed else None)
-    op.chunk = chunk
-    out, log = collect(rx.from_iterable(evs).pipe(op))
-    assert [e.value for e in out] == _reference(evs, count, keyed)
-    assert log == ["completed"]
+    key = connection_key if keyed else None
+    for op in (tumbling_count_or_time(count, 3600.0, key=key), tumbling_count(count, key=key)):
+        op.chunk = chunk
+        out, log = collect(rx.from_iterable(evs).pipe(op))
+        assert [e.value for e in out] == _reference(evs, count, keyed)
+        assert log == ["completed"]
+
+
+def test_count_only_windows_run_the_count_core_of_buffer_with_count() -> None:
+    """``tumbling_count(n)`` is RxPY's ``buffer_with_count(n)``, i.e. ``buffer_with_count(n, n)``:
+    the count core of the sliding windows with step ``n``, not RxPY's ``ops.buffer``."""
+    from rxunix.rx.windows.sliding import SlidingCountChain
+
+    op = tumbling_count(3)
+    assert isinstance(op.chain(Subject(), None), SlidingCountChain)
+    assert not isinstance(tumbling_count_or_time(3, 1.0).chain(Subject(), TestScheduler()), SlidingCountChain)
+    values = list(range(8))
+    want: list[list[int]] = []
+    rx.from_iterable(values).pipe(ops.buffer_with_count(3)).subscribe(want.append)
+    out, _ = collect(rx.from_iterable([sev(v, peer=1) for v in values]).pipe(op))
+    assert [e.value for e in out] == want == [[0, 1, 2], [3, 4, 5], [6, 7]]

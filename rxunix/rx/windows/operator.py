@@ -21,6 +21,7 @@ from ..batch import takes_batches
 from ..scheduling import default_scheduler
 from .guard import Chain, Engine, Guard
 from .keys import ErrorSink, EventSink, KeyFn, Reducer, Seconds, no_key, seconds_of, sink_of
+from .sliding import SlidingCountChain, SlidingSpec
 from .tumbling import CHUNK, TumblingChain
 
 __all__ = ["Aggregates", "EngineFactory", "Window", "TumblingWindow", "guarded"]
@@ -158,8 +159,9 @@ class TumblingWindow(Window):
     whichever comes first; build it with :func:`~.factories.tumbling_count`,
     :func:`~.factories.tumbling_time` or :func:`~.factories.tumbling_count_or_time`.
 
-    ``chunk`` is how many events are handed to a group's RxPY buffer operator at a
-    time (see :mod:`.tumbling`).
+    Windows with a duration run RxPY's buffer operator per group (:mod:`.tumbling`;
+    ``chunk`` is how many events it is handed at a time); count-only windows run the
+    count core of :mod:`.sliding` with step ``count``.
     """
 
     def __init__(
@@ -184,7 +186,14 @@ class TumblingWindow(Window):
         self.timed = seconds is not None
         self.chunk = CHUNK
 
+    @property
+    def step(self) -> int | None:
+        """A count-only window's step in the count core: ``count`` (windows back to back)."""
+        return self.count
+
     def chain(self, observer: abc.ObserverBase[Event], scheduler: abc.SchedulerBase | None) -> Chain:
+        if self.seconds is None:  # buffer_with_count(n) is buffer_with_count(n, n): the count core
+            return SlidingCountChain(cast(SlidingSpec, self), observer, scheduler)
         return TumblingChain(self, observer, scheduler)
 
     def __repr__(self) -> str:

@@ -1,4 +1,7 @@
-"""The tumbling chain: one RxPY ``ops.buffer(boundaries)`` per group.
+"""The tumbling chain of windows with a duration: one RxPY ``ops.buffer(boundaries)`` per group.
+
+(Count-only tumbling windows run :class:`~.sliding.SlidingCountChain` with step
+``n``: RxPY's ``buffer_with_count(n)`` is ``buffer_with_count(n, n)``.)
 
 Each group (``key(event)``) has its own buffer operator, subscribed to a
 per-group source and a per-group boundary source when the group's first event
