@@ -23,8 +23,9 @@ key=connection_key)``), ``sliding`` (``sliding_count(100, 10, key=connection_key
 every event in 10 windows, each window replied whole), ``sliding_mean`` (the same
 windows, a small reducer). The last lines split the ``sliding`` row: the window
 alone (aggregates to a no-op subscriber) and the encoding of its replies alone; one
-more gives the cost of RxPY's ``ops.buffer`` alone, which the ``tumbling`` row is
-built on (fed as the chain feeds it: chunks of 32 events, a boundary per window).
+more gives the cost of RxPY's ``ops.buffer`` alone, which tumbling windows with a
+duration are built on (fed as their chain feeds it: chunks of 32 events, a boundary
+per window; the ``tumbling`` row, count only, runs the count core instead).
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def encode_only_us(lib: str, events: int, reads: int) -> float:
 
 
 def rx_buffer_only_us(events: int, reads: int) -> float:
-    """us per event of RxPY's ``ops.buffer`` alone, fed as the tumbling chain feeds it:
+    """us per event of RxPY's ``ops.buffer`` alone, fed as the timed tumbling chain feeds it:
     chunks of 32 items (32, 32, 32, 4) and a boundary per 100 items."""
     from reactivex import operators as ops
     from reactivex.subject import Subject
@@ -181,7 +182,7 @@ def main(argv: list[str] | None = None) -> None:
         extra = Spread([a - b for a, b in zip(got[name], got["echo"], strict=True)])
         label = {"window": "sliding: the window alone (no replies)",
                  "encode": "sliding: encoding its replies alone",
-                 "buffer": "tumbling: RxPY's ops.buffer alone, 100 a window"}.get(name, name)
+                 "buffer": "RxPY's ops.buffer alone (timed tumbling), 100 a window"}.get(name, name)
         plain = name in ("echo", "window", *alone)
         rows.append([label, cells.fmt(".3f"), "" if plain else f"{extra.median:+.3f}"])
     print(table(["chain", "us/event median [min-max]", "vs echo"], rows))
