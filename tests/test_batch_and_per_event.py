@@ -1,8 +1,9 @@
 """The connectors' guarantees hold on both hand-over paths, over real unix sockets.
 
 ``server.out.subscribe(server.in_)`` and ``server.out.subscribe(client.in_)`` move a
-whole read's events in one call (the batch path); any operator in between
-(``ops.map``) delivers them one by one (the per-event path). Ordering, routing,
+whole read's events in one call (the batch path; a server's own ``in_`` alone takes
+a read in one step, beside another subscriber through ``out``'s dispatch); any
+operator in between (``ops.map``) delivers them one by one (the per-event path). Ordering, routing,
 eviction of a slow reader and the client's accounting must not depend on which.
 """
 
@@ -28,8 +29,18 @@ from tests.helpers import wait_for
 LINES = {"preprocessors": ["separate"], "postprocessors": ["separate"], "codec": "json"}
 
 Path = Callable[[Observable[Event]], Observable[Event]]
+
+
+def _beside_another_subscriber(out: Observable[Event]) -> Observable[Event]:
+    """The batch path with another subscriber of ``out``: a server's read then goes
+    through ``out``'s dispatch and ``in_`` (alone, ``in_`` takes it in one step)."""
+    out.subscribe(lambda _event: None)
+    return out
+
+
 PATHS: dict[str, Path] = {
     "batch": lambda out: out,
+    "batch-dispatched": _beside_another_subscriber,
     "per-event": lambda out: out.pipe(ops.map(lambda e: e)),
 }
 
@@ -54,7 +65,7 @@ def test_the_batch_path_is_taken_only_without_an_operator_between(sock_path: str
     server = rxunix.unix_socket_server(path=sock_path, **LINES)
     path(server.out).subscribe(server.in_)
     batched = any(isinstance(o, Inlet) for o in server.out.batch_observers)
-    assert batched == (path is PATHS["batch"])
+    assert batched == (path is not PATHS["per-event"])
 
 
 def test_echo_many_clients_each_gets_its_own_replies_in_order(sock_path: str, path: Path) -> None:
