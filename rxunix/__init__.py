@@ -76,6 +76,7 @@ __all__ = [
     "register_codec",
     "register_postprocessor",
     "register_preprocessor",
+    "set_gc_pause",
     "set_runtime",
     "unix_socket_client",
     "unix_socket_server",
@@ -91,5 +92,6 @@ from .edge.client import UnixSocketClient, unix_socket_client
 from .edge.dgram_client import UnixDatagramClient, unix_datagram_client
 from .edge.dgram_server import UnixDatagramServer, unix_datagram_server
 from .edge.flowctl import connect
+from .edge.gcpause import set_gc_pause
 from .edge.server import UnixSocketServer, unix_socket_server
 

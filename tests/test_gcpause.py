@@ -73,6 +73,15 @@ def test_cyclic_garbage_of_a_read_is_collected_when_the_pause_ends() -> None:
         gc.callbacks.remove(record)
 
 
+def test_set_gc_pause_turns_the_pause_off_and_on() -> None:
+    try:
+        rxunix.set_gc_pause(False)
+        assert GcPause().run(lambda a, b: (gc.isenabled(), gcpause.held()), 1, BIG) == (True, False)
+    finally:
+        rxunix.set_gc_pause(True)
+    assert GcPause().run(lambda a, b: gc.isenabled(), 1, BIG) is False
+
+
 def test_a_small_read_runs_unpaused() -> None:
     seen = GcPause().run(lambda a, data: (gc.isenabled(), gcpause.held()), 1, bytes(MIN_BYTES - 1))
     assert seen == (True, False)

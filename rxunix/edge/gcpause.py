@@ -14,6 +14,9 @@ A read shorter than :data:`MIN_BYTES` runs unpaused: it makes too few objects
 for the collector to come due inside it, and a pause costs about two
 microseconds (the loop callback below), a round trip's worth of reply latency.
 
+:func:`set_gc_pause` turns the pause off (or back on) for the whole process, for a
+program that manages the collector itself.
+
 The pause never outlives a pass of the event loop: if the work blocks (a
 subscriber waits, so the greenlet switches), the loop's next callback turns the
 collector back on. A collector that was off already (the program turned it off)
@@ -38,7 +41,7 @@ from typing import Final, TypeVar
 
 import gevent
 
-__all__ = ["GcPause", "MIN_BYTES", "held"]
+__all__ = ["GcPause", "MIN_BYTES", "held", "set_gc_pause"]
 
 A = TypeVar("A")
 R = TypeVar("R")
@@ -52,6 +55,8 @@ _isenabled, _disable, _enable = gc.isenabled, gc.disable, gc.enable
 class _State:
     """The pause of this process (the collector is one per process)."""
 
+    #: reads pause the collector (see :func:`set_gc_pause`)
+    enabled = True
     #: this module turned the collector off and has not turned it back on
     held = False
     #: a loop callback that ends a pause is pending
@@ -93,8 +98,8 @@ class GcPause:
     def run(self, fn: Callable[[A, bytes], R], a: A, data: bytes) -> R:
         """``fn(a, data)``, the work of the read ``data``, with the collector paused if
         the read has :data:`MIN_BYTES` or more (see the module doc); returns its result."""
-        if len(data) < MIN_BYTES or _State.held or not _isenabled():  # small, nested, or the collector is off
-            return fn(a, data)
+        if len(data) < MIN_BYTES or _State.held or not _State.enabled or not _isenabled():
+            return fn(a, data)  # small, nested, pausing turned off, or the collector is off
         _disable()
         _State.held = True
         if not _State.scheduled:  # ends the pause at the next loop pass if fn blocks
@@ -104,6 +109,19 @@ class GcPause:
             return fn(a, data)
         finally:
             _resume()
+
+
+def set_gc_pause(enabled: bool) -> None:
+    """Pause CPython's cyclic collector during each stream read of 4 KiB or more (the
+    default, ``True``), or never (``False``), for every connector of this process; a
+    pause in progress ends as usual. Example, for a program that runs the collector on
+    its own schedule::
+
+        >>> import rxunix
+        >>> rxunix.set_gc_pause(False)
+        >>> rxunix.set_gc_pause(True)
+    """
+    _State.enabled = bool(enabled)
 
 
 def held() -> bool:
