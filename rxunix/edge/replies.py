@@ -198,10 +198,7 @@ class ReplyWriter:
             events, conn.deferred = conn.deferred, None
             if conn.ended or (events is not None and _count(events) and not self._queue_now(conn, events)):
                 continue
-            if conn.writing:
-                conn.wake.set()
-            else:
-                self._try_send(conn)
+            self._try_send(conn)
 
     def _drop_deferred(self, conn: PeerConnection) -> None:
         """The connection ends before its gathered replies were encoded: report them."""
@@ -219,7 +216,12 @@ class ReplyWriter:
 
     # ---- writing ----------------------------------------------------------
     def _try_send(self, conn: PeerConnection) -> None:
-        """Write without blocking; the writer greenlet finishes what the socket did not take."""
+        """Write without blocking; the writer greenlet finishes what the socket did not take.
+        While the writer is inside a send it is woken instead (it picks the new bytes up):
+        a second send beside it could write the same bytes twice."""
+        if conn.writing:
+            conn.wake.set()
+            return
         core = conn.core
         view = core.data_to_send()
         if view is None:

@@ -394,10 +394,7 @@ class UnixSocketServer(ReplyWriter, Connector):
         stats["out"] += n
         stats["in"] += n
         if n and not conn.ended and self._queue_now(conn, batch):
-            if conn.writing:
-                conn.wake.set()
-            else:
-                self._try_send(conn)
+            self._try_send(conn)
 
     def _emit_batch(self, conn: PeerConnection, batch: EventBatch) -> None:
         self.stats["out"] += batch.size
