@@ -1,7 +1,9 @@
 """A read's events handed to a count window whole (``on_next_batch``) give exactly the
-aggregates of handing them one by one: same windows, same order, same metadata. A
-downstream batch observer (a connector's ``in_``) gets the aggregates one input batch
-closes in one call; any other observer gets them one by one."""
+aggregates of handing them one by one: same windows, same order, same metadata,
+whether the batch is a list of events, a read's batch (one metadata object) or a lazy
+one (values only: the window takes them without building events). A downstream batch
+observer (a connector's ``in_``) gets the aggregates one input batch closes in one
+call; any other observer gets them one by one."""
 
 from __future__ import annotations
 
@@ -14,11 +16,11 @@ from hypothesis import strategies as st
 from rxunix.operators import connection_key, sliding_count, tumbling_count
 from rxunix.origin import SERVER
 
-from rxunix.core.event import Event
+from rxunix.core.event import Event, EventBatch
 from rxunix.edge.ports import EventSubject
 from tests.windows_models import sliding_count_model
 
-# (connection, whether this event carries a fresh copy of its connection's metadata)
+# (connection, whether this event carries metadata of its own: a copy of its connection's)
 items = st.lists(st.tuples(st.integers(1, 3), st.booleans()), max_size=120)
 cuts = st.lists(st.integers(0, 120), max_size=8)
 Factory = Callable[[], Any]
@@ -33,7 +35,23 @@ FACTORIES: dict[str, Factory] = {
 
 def _events(plan: list[tuple[int, bool]]) -> list[Event]:
     shared = {c: MappingProxyType({SERVER: MappingProxyType({"path": "/s", "peer": c})}) for c in (1, 2, 3)}
-    return [Event({"i": i, "c": c}, dict(shared[c]) if fresh else shared[c]) for i, (c, fresh) in enumerate(plan)]
+    # a fresh copy names its event ("seq"): the last one of a window is in its aggregate's metadata
+    return [Event({"i": i, "c": c}, {**shared[c], "seq": i} if fresh else shared[c])
+            for i, (c, fresh) in enumerate(plan)]
+
+
+def _reads(events: list[Event], bounds: list[int], lazy: bool) -> list[EventBatch]:
+    """The events cut at ``bounds`` and wherever the metadata object changes, as a
+    connector's reads: one :class:`EventBatch` per run sharing one metadata object."""
+    runs: list[list[Event]] = []
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        for event in events[a:b]:
+            if runs and runs[-1] and runs[-1][0].meta is event.meta:
+                runs[-1].append(event)
+            else:
+                runs.append([event])
+        runs.append([])
+    return [EventBatch.of([e.value for e in run], run[0].meta, clean=True, lazy=lazy) for run in runs if run]
 
 
 class BatchSink:
@@ -90,6 +108,11 @@ def test_batches_give_the_windows_of_one_event_at_a_time(plan: list[tuple[int, b
     assert _run(FACTORIES[name], events, batches)[0] == one_by_one
     sink = BatchSink()
     assert _run(FACTORIES[name], events, batches, sink)[0] == one_by_one
+    for lazy in (False, True):  # a connector's reads, built or not
+        reads = _reads(events, bounds, lazy)
+        assert _run(FACTORIES[name], events, reads)[0] == one_by_one
+        assert _run(FACTORIES[name], events, reads, BatchSink())[0] == one_by_one
+        assert all(read.lazy == lazy for read in reads)  # a count window builds no event of a lazy read
     # what the input batches closed came in one call per batch at most; the windows
     # flushed at completion come one by one
     calls_early = sink.calls[:_run(FACTORIES[name], events, batches, BatchSink())[1]]

@@ -32,6 +32,8 @@ A batch of events (``on_next_batch``, the events of one read handed over by a
 connector's ``out``) is fed under one taking of the token; inputs that arrive
 while the downstream yields during the batch are fed after it, and the first
 exception the downstream raised reaches the caller once the whole batch is in.
+A lazy batch (values whose events were not built) goes to the chain as it is
+when it is fed at once; a batch that has to wait in the queue is built first.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from typing import Any, Final, Protocol
 
 from reactivex import abc
 
-from ...core.event import Event
+from ...core.event import Event, EventBatch
 from .timers import GuardedScheduler, GuardedTimer
 
 __all__ = ["Chain", "ChainFactory", "Engine", "Guard"]
@@ -106,6 +108,9 @@ class Guard:
     queue in front of it (see the module doc). ``scheduler`` (the real one, or
     ``None`` for windows without time) is wrapped in a :class:`GuardedScheduler`."""
 
+    #: a lazy batch (:class:`~rxunix.core.event.EventBatch`) may be handed over unbuilt
+    takes_values = True
+
     def __init__(self, build: ChainFactory, scheduler: abc.SchedulerBase | None) -> None:
         self.queue: collections.deque[tuple[int, Any]] = collections.deque()
         self.token: list[bool] = [True]  # present: nobody owns the chain
@@ -141,12 +146,12 @@ class Guard:
         try:
             token.pop()
         except IndexError:  # owned: queue them all, then take over if the owner has left meanwhile
-            self.queue.extend([(_ITEM, event) for event in events])
+            self.queue.extend(_items(events))
             if self._own():
                 self._run()
             return
         if self.queue:  # leftovers of an owner that raised: keep the order
-            self.queue.extend([(_ITEM, event) for event in events])
+            self.queue.extend(_items(events))
             self._run()
             self._reraise()
             return
@@ -224,3 +229,10 @@ class Guard:
 
     def dispose(self) -> None:
         self.chain.dispose()
+
+
+def _items(events: Sequence[Event]) -> list[tuple[int, Event]]:
+    """Queue entries for a batch's events (a lazy batch is built first)."""
+    if events.__class__ is EventBatch:
+        events.build()
+    return [(_ITEM, event) for event in events]

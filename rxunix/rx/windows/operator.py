@@ -16,7 +16,7 @@ from weakref import WeakSet
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, Disposable
 
-from ...core.event import Event
+from ...core.event import Event, EventBatch
 from ..batch import takes_batches
 from ..scheduling import default_scheduler
 from .guard import Chain, Engine, Guard
@@ -123,16 +123,19 @@ class Aggregates(Observable[Event]):
 class _Feed:
     """What a window subscribes to its source: the engine's inputs, and ``on_next_batch``
     so that a source that hands over whole batches (a connector's ``out``) feeds a
-    read's events in one call. (An observer by its attributes, as RxPY's ``subscribe``
-    and a connector's ``out`` take it.)"""
+    read's events in one call; ``takes_values`` when the engine takes a lazy batch
+    unbuilt. (An observer by its attributes, as RxPY's ``subscribe`` and a
+    connector's ``out`` take it.)"""
 
-    __slots__ = ("on_next", "on_next_batch", "on_error", "on_completed")
+    __slots__ = ("on_next", "on_next_batch", "on_error", "on_completed", "takes_values")
 
-    def __init__(self, engine: Engine, on_next_batch: Callable[[Sequence[Event]], None]) -> None:
+    def __init__(self, engine: Engine, on_next_batch: Callable[[Sequence[Event]], None],
+                 takes_values: bool = False) -> None:
         self.on_next = engine.on_next
         self.on_next_batch = on_next_batch
         self.on_error = engine.on_error
         self.on_completed = engine.on_completed
+        self.takes_values = takes_values
 
 
 def feed_of(engine: Engine) -> _Feed:
@@ -143,7 +146,7 @@ def feed_of(engine: Engine) -> _Feed:
     if batch is None:
         def batch(events: Sequence[Event]) -> None:
             raised: BaseException | None = None
-            for event in events:
+            for event in _built(events):
                 try:
                     engine.on_next(event)
                 except Exception as exc:
@@ -151,7 +154,13 @@ def feed_of(engine: Engine) -> _Feed:
             if raised is not None:
                 raise raised
 
-    return _Feed(engine, batch)
+        return _Feed(engine, batch)
+    return _Feed(engine, batch, bool(getattr(engine, "takes_values", False)))
+
+
+def _built(events: Sequence[Event]) -> Sequence[Event]:
+    """The events of a batch (a lazy one built first)."""
+    return events.build() if isinstance(events, EventBatch) else events
 
 
 class TumblingWindow(Window):

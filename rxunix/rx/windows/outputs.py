@@ -96,8 +96,9 @@ class Outputs:
     def take_many(self, events: Sequence[Event]) -> None:
         """``take`` of each event, in order. With a metadata key (``connection_key``), a
         run of events sharing one metadata object shares one key and goes to
-        :meth:`take_run` whole (a count chain adds it a slice at a time: same windows).
-        A batch observer downstream gets the aggregates they close in one call."""
+        :meth:`take_run` whole (a count chain adds it a slice at a time: same windows),
+        a lazy batch's values to :meth:`take_values` (no event built). A batch observer
+        downstream gets the aggregates they close in one call."""
         if self.batch_out is None or self.held is not None:
             self._take_many(events)
             return
@@ -117,6 +118,12 @@ class Outputs:
                 self.raised = self.raised or raised
 
     def _take_many(self, events: Sequence[Event]) -> None:
+        if events.__class__ is EventBatch:
+            batch: EventBatch = events
+            if self.meta_key and batch.meta is not None:  # one read: one metadata object, one run
+                self._take_batch(batch, batch.meta)
+                return
+            batch.build()
         if not self.meta_key:
             for event in events:
                 self.take(event)
@@ -132,10 +139,29 @@ class Outputs:
                 self.take_run(key, events, i, j)
             i = j
 
+    def _take_batch(self, batch: EventBatch, meta: Any) -> None:
+        """A batch whose events all carry ``meta``: one key, one run; a lazy batch's
+        values are taken as they are (no event built)."""
+        values = batch.values
+        if values is None:
+            if batch:
+                key = self.key_of(batch[0])
+                if key is not NO_KEY:
+                    self.take_run(key, batch, 0, len(batch))
+        elif values:
+            key = self.key_of(Event(values[0], meta))  # (a metadata key: the key of every event)
+            if key is not NO_KEY:
+                self.take_values(key, values, meta)
+
     def take_run(self, key: Hashable, events: Sequence[Event], i: int, j: int) -> None:
         """Add ``events[i:j]``, all of group ``key``; by default one ``take`` each."""
         for event in events[i:j]:
             self.take(event)
+
+    def take_values(self, key: Hashable, values: list[Any], meta: Any) -> None:
+        """Add events not built (``values``, each carrying ``meta``), all of group ``key``;
+        by default built and taken as a run."""
+        self.take_run(key, Event.many(values, meta), 0, len(values))
 
     def release_item(self, item: Any) -> None:
         """Release the group an item of ``release`` names: a key, or an event's key."""
@@ -146,19 +172,20 @@ class Outputs:
     def release(self, key: Hashable) -> None:  # pragma: no cover - every chain overrides it
         raise NotImplementedError
 
-    def emit(self, key: Hashable, events: list[Event], values: list[Any] | None = None,
+    def emit(self, key: Hashable, events: Sequence[Event | Mapping[str, Any]], values: list[Any] | None = None,
              shared: Any = UNKNOWN) -> None:
         """One closed window of group ``key``: its aggregate (nothing if empty).
 
-        ``values`` are the events' values when the caller has them; ``shared`` is
-        the metadata object every event carries (``None``: they differ; by default
-        it is looked up).
+        ``events`` are the window's events, or (with ``values``) their metadata
+        objects; ``values`` are the events' values when the caller has them;
+        ``shared`` is the metadata object every event carries (``None``: they
+        differ; by default it is looked up).
         """
         if not events:
             return
         meta = self.aggregate_meta(events, shared)
         if values is None:
-            values = [e.value for e in events]
+            values = [e.value for e in events]  # type: ignore[union-attr]
         if self.reduce is None:
             self.deliver(Event(values, meta))
             return
@@ -169,12 +196,12 @@ class Outputs:
             return
         self.deliver(out)
 
-    def aggregate_meta(self, events: list[Event], shared: Any = UNKNOWN) -> Mapping[str, Any]:
+    def aggregate_meta(self, events: Sequence[Event | Mapping[str, Any]], shared: Any = UNKNOWN) -> Mapping[str, Any]:
         """:func:`~rxunix.core.origin.merge_origins` of ``events``, frozen; merged once
         for consecutive windows whose events all carry one metadata object (each
         aggregate still gets its own mapping and origin lists)."""
         if shared is UNKNOWN:
-            shared = EventBatch.shared_meta(events)
+            shared = EventBatch.shared_meta(events)  # type: ignore[arg-type]
         if shared is None:
             return MappingProxyType(merge_origins(events))
         if shared is not self.merged_of:

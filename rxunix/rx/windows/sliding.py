@@ -45,14 +45,16 @@ class SlidingSpec(WindowSpec, Protocol):
 
 
 class CountGroup:
-    """One group: its events (and their values) from ``base`` (the index of
-    ``events[0]``) on, ``n`` (how many events it has had), and ``meta``, the
-    metadata object its events have carried since event number ``since``."""
+    """One group: its events' values and metadata objects (``metas``, one per event)
+    from ``base`` (the number of ``values[0]``) on, ``n`` (how many events it has
+    had), and ``meta``, the metadata object its events have carried since event
+    number ``since``. No event object is kept: a window's aggregate needs the values,
+    and the metadata objects only when they differ within it."""
 
-    __slots__ = ("events", "values", "base", "n", "meta", "since")
+    __slots__ = ("metas", "values", "base", "n", "meta", "since")
 
     def __init__(self) -> None:
-        self.events: list[Event] = []
+        self.metas: list[Any] = []
         self.values: list[Any] = []
         self.base = 0
         self.n = 0
@@ -79,37 +81,38 @@ class SlidingCountChain(Outputs):
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = CountGroup()
-        events, values = group.events, group.values
-        events.append(event)
-        values.append(event.value)
+        meta = event.meta
+        group.metas.append(meta)
+        group.values.append(event.value)
         i = group.n
         group.n = i + 1
-        if event.meta is not group.meta:
-            group.meta, group.since = event.meta, i
+        if meta is not group.meta:
+            group.meta, group.since = meta, i
         start = i - self.count + 1  # the window that ends with this event, if one does
         if start >= 0 and start % self.step == 0:
             self._window(key, group, start)
-            base = start + self.step  # the next window's start: earlier events are done
-            del events[: base - group.base]
-            del values[: base - group.base]
-            group.base = base
+            self._forget(group, start + self.step)
 
     def take_run(self, key: Hashable, events: Sequence[Event], i: int, j: int) -> None:
         """Add ``events[i:j]`` (one group, one metadata object) to group ``key`` at once,
         then emit the windows they complete, oldest first (the windows of adding them one
         by one, in the same order: nothing else happens in between)."""
-        if i >= j or self.done:
+        if i < j:
+            self.take_values(key, [event.value for event in events[i:j]], events[i].meta)
+
+    def take_values(self, key: Hashable, values: list[Any], meta: Any) -> None:
+        """:meth:`take_run` of events not built: ``values``, all carrying ``meta``."""
+        if not values or self.done:
             return
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = CountGroup()
         count, step, n = self.count, self.step, group.n
-        piece = events[i:j]
-        if piece[0].meta is not group.meta:
-            group.meta, group.since = piece[0].meta, n
-        group.events.extend(piece)
-        group.values += [event.value for event in piece]
-        group.n = end = n + len(piece)
+        if meta is not group.meta:
+            group.meta, group.since = meta, n
+        group.metas += [meta] * len(values)
+        group.values += values
+        group.n = end = n + len(values)
         first = -(-max(0, n - count + 1) // step) * step  # the first window not complete before
         starts = range(first, end - count + 1, step)  # the windows complete now
         for start in starts:
@@ -117,17 +120,22 @@ class SlidingCountChain(Outputs):
                 return
             self._window(key, group, start)
         if starts:
-            base = starts[-1] + step  # the next window's start: earlier events are done
-            del group.events[: base - group.base]
-            del group.values[: base - group.base]
-            group.base = base
+            self._forget(group, starts[-1] + step)
+
+    @staticmethod
+    def _forget(group: CountGroup, base: int) -> None:
+        """Drop the events before number ``base`` (the next window's start: they are done)."""
+        cut = base - group.base
+        del group.metas[:cut]
+        del group.values[:cut]
+        group.base = base
 
     def _window(self, key: Hashable, group: CountGroup, start: int) -> None:
         """Emit the window of ``group`` from its event number ``start`` (``count`` events,
         or up to its last one)."""
         lo = start - group.base
         hi = lo + self.count
-        self.emit(key, group.events[lo:hi], group.values[lo:hi], group.meta if group.since <= start else None)
+        self.emit(key, group.metas[lo:hi], group.values[lo:hi], group.meta if group.since <= start else None)
 
     def _flush(self, key: Hashable, group: CountGroup) -> None:
         """Emit the open (partial) windows, in the order they started."""
