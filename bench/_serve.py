@@ -34,6 +34,8 @@ from _common import cpu_seconds, missing, pin  # noqa: E402
 
 IMPLS = ("hand", "rxunix", "asyncio", "uvloop")
 CHAINS = ("echo", "map", "tumbling", "sliding", "sliding_mean", "session")
+#: the chains each hand-written loop serves (rxunix serves every chain)
+LOOP_CHAINS = {"hand": ("echo", "sliding"), "asyncio": ("echo",), "uvloop": ("echo",)}
 
 
 class Control:
@@ -94,6 +96,8 @@ def skip_reason(args: argparse.Namespace) -> str | None:
         return missing("orjson")
     if args.impl == "uvloop" and missing("uvloop"):
         return missing("uvloop")
+    if args.chain not in LOOP_CHAINS.get(args.impl, CHAINS):
+        return f"no {args.impl} loop for chain {args.chain}"
     if args.impl == "rxunix" and args.chain in ("sliding", "sliding_mean", "session"):
         import rxunix.operators as ops
 

@@ -33,16 +33,20 @@ class _Counting:
 
 
 class HandServer(_Counting):
-    """gevent StreamServer: ``recv(buf)``, split, decode (+ encode and one ``sendall`` per read)."""
+    """gevent StreamServer: ``recv(buf)``, split, decode (+ encode and one ``sendall`` per read).
+    ``chain`` ``"sliding"``: the ``sliding`` row's windows, replied whole (see :meth:`_sliding`)."""
 
-    def __init__(self, mode: str, path: str, target: int, lib: str, buf: int) -> None:
+    def __init__(self, mode: str, path: str, target: int, lib: str, buf: int, chain: str = "echo") -> None:
         super().__init__(target)
         self.decode_all, self.encode_all = json_funcs(lib)
         self.buf = buf
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(path)
         listener.listen(1024)
-        self.server = gevent.server.StreamServer(listener, self._echo if mode == "echo" else self._ingest)
+        if mode == "echo" and chain not in ("echo", "sliding"):  # (_serve.LOOP_CHAINS)
+            raise ValueError(f"no hand-written loop for chain {chain!r}")
+        handle = self._ingest if mode != "echo" else self._sliding if chain == "sliding" else self._echo
+        self.server = gevent.server.StreamServer(listener, handle)
 
     def _ingest(self, sock: socket.socket, _addr: Any) -> None:
         decode_all, size, recv = self.decode_all, self.buf, sock.recv
@@ -71,6 +75,36 @@ class HandServer(_Counting):
             parts = lines_of(data, carry)
             if parts:
                 sendall(encode_all(decode_all(parts)))
+        sock.close()
+
+    def _sliding(self, sock: socket.socket, _addr: Any) -> None:
+        """The ``sliding`` row by hand: windows of ``WINDOW`` values every ``STEP`` values of
+        the connection, each replied whole, one ``sendall`` per read. As cheap as a loop gets
+        them: each block of ``STEP`` values is encoded once (one list, its brackets cut off)
+        and a window is its ``WINDOW // STEP`` blocks joined (``STEP`` divides ``WINDOW``)."""
+        decode_all, encode_all, size = self.decode_all, self.encode_all, self.buf
+        recv, sendall, per = sock.recv, sock.sendall, WINDOW // STEP
+        carry = bytearray()
+        pending: list[Any] = []  # the values of the block being filled
+        blocks: list[bytes] = []  # the encoded blocks of the next window
+        while True:
+            data = recv(size)
+            if not data:
+                break
+            parts = lines_of(data, carry)
+            if not parts:
+                continue
+            pending += decode_all(parts)
+            out, i = [], 0
+            while len(pending) - i >= STEP:
+                blocks.append(encode_all([pending[i:i + STEP]])[1:-2])  # b"[v,..,v]\n" -> b"v,..,v"
+                i += STEP
+                if len(blocks) == per:
+                    out += (b"[", b",".join(blocks), b"]\n")
+                    del blocks[0]
+            del pending[:i]
+            if out:
+                sendall(b"".join(out))
         sock.close()
 
     def start(self) -> None:
@@ -155,7 +189,7 @@ def main(args: argparse.Namespace, control: Any, reply: Callable[[dict[str, Any]
 
     def make(mode: str, path: str, target: int) -> Any:
         if args.impl == "hand":
-            return HandServer(mode, path, target, args.json, args.buf)
+            return HandServer(mode, path, target, args.json, args.buf, args.chain)
         return RxServer(mode, path, target, args.json, args.buf, args.chain, args.gap)
 
     if args.impl == "rxunix":  # import everything now, in parallel with the other rows' processes

@@ -5,8 +5,8 @@ Run by hand on a quiet machine (not a test)::
     python bench/bench_window.py --pin        # 200,000 events, 1 and 10 clients, 3 rounds
     python bench/bench_window.py --quick      # smoke run
 
-Rows (all rxunix ``unix_socket_server``, ``separate`` + ``json``; compared only with the
-``echo`` row of the same JSON library and read size):
+Rows (rxunix ``unix_socket_server``, ``separate`` + ``json``; compared only with the
+``echo`` row of the same implementation, JSON library and read size):
 
 * ``echo``: ``server.out.subscribe(server.in_)``: every event is replied;
 * ``map``: one ``ops.map(lambda ev: ev)`` added; its cost is reported in us per event
@@ -20,6 +20,14 @@ Rows (all rxunix ``unix_socket_server``, ``separate`` + ``json``; compared only 
   ``reduce=`` (the mean ``id`` and the last ``msg``), one small reply per window;
 * ``session``: ``session_window(gap, key=connection_key)`` (events/s exclude the final
   ``gap`` the last session waits before it closes).
+
+With ``sliding`` among the chains, two hand-written gevent loops run beside them (``--no-hand``
+leaves them out): ``echo`` and ``sliding`` by hand (``_serve_gevent.HandServer``: the same
+windows, replied whole, each block of 10 values encoded once and each window joined from its
+blocks: the least work these replies take). Their ratio is what ten times echo's reply bytes
+leave of echo's events/s to a loop that does nothing else. Hand rows are compared with the
+hand-written echo; the last column of the rxunix ``echo`` and ``sliding`` rows also gives
+their events/s against the hand-written loop's.
 
 The sliding and session rows print "not available" if ``rxunix.operators`` lacks them.
 
@@ -65,6 +73,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--chains", default=",".join(CHAINS))
     ap.add_argument("--gap", type=float, default=0.05, help="session window gap (s)")
     ap.add_argument("--pin", action="store_true", help="pin server and load generator to their own CPUs")
+    ap.add_argument("--no-hand", action="store_true", help="leave out the hand-written echo and sliding loops")
     args = ap.parse_args(argv)
     args.events = args.events or (5_000 if args.quick else 200_000)
     args.clients = [int(c) for c in args.clients.split(",")]
@@ -107,11 +116,16 @@ def run_all(args: argparse.Namespace, servers: dict[Key, h.Server], driver: h.Pr
     return results
 
 
-def _note(chain: str, r: float, extra_us: float) -> str:
+def _note(impl: str, chain: str, r: float, extra_us: float, vs_hand: float | None) -> str:
+    if impl == "hand":
+        return ""
     if chain == "map":
         return f"{extra_us:+.2f} us/ev (<= {MAP_TARGET_US}: {'met' if extra_us <= MAP_TARGET_US else 'NOT met'})"
     goal = TARGETS.get(chain)
-    return "" if goal is None else f">= {goal:.2f}: {'met' if r >= goal else 'NOT met'}"
+    notes = [] if goal is None else [f">= {goal:.2f}: {'met' if r >= goal else 'NOT met'}"]
+    if vs_hand is not None:
+        notes.append(f"{vs_hand:.2f}x of the hand loop's events/s")
+    return "; ".join(notes)
 
 
 def result_table(args: argparse.Namespace, keys: list[Key], servers: dict[Key, h.Server],
@@ -119,16 +133,19 @@ def result_table(args: argparse.Namespace, keys: list[Key], servers: dict[Key, h
     rows: list[list[str]] = []
     for clients in args.clients:
         for key in keys:
-            _, lib, buf, chain = key
+            impl, lib, buf, chain = key
             if servers[key].skip is not None:
                 continue
-            got, base = results[(clients, key)], results[(clients, ("rxunix", lib, buf, "echo"))]
+            got, base = results[(clients, key)], results[(clients, (impl, lib, buf, "echo"))]
             rate, cpu = Spread([g["rate"] for g in got]), Spread([g["cpu_us"] for g in got])
             client = Spread([g["client_us"] for g in got])
             brate, bcpu = Spread([g["rate"] for g in base]).median, Spread([g["cpu_us"] for g in base]).median
-            rows.append([str(clients), kib(buf), lib, chain, rate.fmt(), ratio(rate.median, brate), cpu.fmt(".2f"),
+            hand = results.get((clients, ("hand", lib, buf, chain))) if impl == "rxunix" else None
+            vs_hand = None if not hand else rate.median / Spread([g["rate"] for g in hand]).median
+            label = chain if impl == "rxunix" else f"{chain} (hand-written loop)"
+            rows.append([str(clients), kib(buf), lib, label, rate.fmt(), ratio(rate.median, brate), cpu.fmt(".2f"),
                          ratio(cpu.median, bcpu), f"{client.median:.2f}",
-                         _note(chain, rate.median / brate, cpu.median - bcpu)])
+                         _note(impl, chain, rate.median / brate, cpu.median - bcpu, vs_hand)])
     head = ["clients", "read", "json", "chain", "events/s median [min-max]", "vs echo", "server CPU us/ev",
             "CPU/ev vs echo", "client CPU us/ev", "target / cost"]
     return table(head, rows)
@@ -191,7 +208,9 @@ def main(argv: list[str] | None = None) -> None:
                   f"{args.rounds} rounds, median [min-max]; session gap {args.gap}s",
                   describe_plan(plan, args.pin)]), flush=True)
     pin(plan["orchestrator"])
-    keys: list[Key] = [("rxunix", lib, buf, c) for buf in args.reads for lib in args.json for c in args.chains]
+    hand = () if args.no_hand or "sliding" not in args.chains else ("echo", "sliding")
+    keys: list[Key] = [(impl, lib, buf, c) for buf in args.reads for lib in args.json
+                       for impl, chains in (("rxunix", args.chains), ("hand", hand)) for c in chains]
     driver = h.Proc("_driver.py", [], "load generator")
     servers = h.start_servers(keys, gap=args.gap)
     try:

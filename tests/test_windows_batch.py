@@ -8,6 +8,7 @@ call; any other observer gets them one by one."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import is_
 from types import MappingProxyType
 from typing import Any
 
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from rxunix.operators import connection_key, sliding_count, tumbling_count
 from rxunix.origin import SERVER
 
-from rxunix.core.event import Event, EventBatch
+from rxunix.core.event import Event, EventBatch, SliceBatch
 from rxunix.edge.ports import EventSubject
 from tests.windows_models import sliding_count_model
 
@@ -55,16 +56,25 @@ def _reads(events: list[Event], bounds: list[int], lazy: bool) -> list[EventBatc
 
 
 class BatchSink:
-    """A batch observer downstream of the window: records each call."""
+    """A batch observer downstream of the window: records each call; with ``slices`` it
+    takes :class:`SliceBatch` es (as a server's ``in_``) and checks each against its events."""
 
-    def __init__(self) -> None:
+    def __init__(self, slices: bool = False) -> None:
         self.calls: list[tuple[str, list[Event]]] = []
         self.completed = False
+        self.takes_slices = slices
+        self.slice_batches = 0
 
     def on_next(self, event: Event) -> None:
         self.calls.append(("one", [event]))
 
     def on_next_batch(self, events: Any) -> None:
+        if isinstance(events, SliceBatch):
+            assert self.takes_slices
+            self.slice_batches += 1
+            assert len(events.spans) == len(events)
+            for event, (start, n) in zip(events, events.spans, strict=True):  # the same objects
+                assert len(event.value) == n and all(map(is_, event.value, events.elems[start:start + n]))
         self.calls.append(("batch", list(events)))
 
     def on_error(self, error: Exception) -> None:
@@ -108,11 +118,16 @@ def test_batches_give_the_windows_of_one_event_at_a_time(plan: list[tuple[int, b
     assert _run(FACTORIES[name], events, batches)[0] == one_by_one
     sink = BatchSink()
     assert _run(FACTORIES[name], events, batches, sink)[0] == one_by_one
+    assert _run(FACTORIES[name], events, batches, BatchSink(slices=True))[0] == one_by_one
     for lazy in (False, True):  # a connector's reads, built or not
         reads = _reads(events, bounds, lazy)
         assert _run(FACTORIES[name], events, reads)[0] == one_by_one
         assert _run(FACTORIES[name], events, reads, BatchSink())[0] == one_by_one
         assert all(read.lazy == lazy for read in reads)  # a count window builds no event of a lazy read
+        sliced = BatchSink(slices=True)
+        assert _run(FACTORIES[name], events, _reads(events, bounds, lazy), sliced)[0] == one_by_one
+        if closed_early and not any(fresh for _, fresh in plan):  # a read's windows, each read one call
+            assert sliced.slice_batches > 0
     # what the input batches closed came in one call per batch at most; the windows
     # flushed at completion come one by one
     calls_early = sink.calls[:_run(FACTORIES[name], events, batches, BatchSink())[1]]

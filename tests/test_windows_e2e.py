@@ -234,3 +234,35 @@ def test_per_connection_sliding_windows_reach_readers_that_fall_behind(sock_path
                 for s in range(0, per_client - 99, 10)]
         assert got == want, f"client {i}"
     assert not [e for e in errors if e.value["action"] in ("encode", "write")], errors
+
+
+def test_whole_windows_are_written_from_slices_byte_for_byte(sock_path: str, monkeypatch: Any) -> None:
+    """A sliding window subscribed straight to ``in_`` hands it each read's windows as
+    slices of one sequence; the server encodes each element once, and the bytes are
+    exactly each window's own encoding (exponents, non-ASCII text), in order."""
+    from rxunix.operators import sliding_count
+
+    from rxunix.core.codecs.json_codec import JsonCodec
+
+    told: list[int] = []
+    plain = JsonCodec.encode_slices
+
+    def spy(self: JsonCodec, elems: list[Any], spans: list[tuple[int, int]], sep: bytes) -> bytes:
+        told.append(len(spans))
+        return plain(self, elems, spans, sep)
+
+    monkeypatch.setattr(JsonCodec, "encode_slices", spy)
+    values = [{"n": n, "x": 1e-7 * (n + 1), "big": 1e20 * n, "s": "ü€"} for n in range(41)]
+    server = _server(sock_path)
+    server.out.pipe(sliding_count(5, 2, key=connection_key)).subscribe(server.in_)
+    server.start()
+    try:
+        sock = _connect(sock_path)
+        sock.sendall(b"".join(JsonCodec().encode(v) + b"\n" for v in values))  # one read, or a few
+        want = b"".join(JsonCodec().encode(values[s:s + 5]) + b"\n" for s in range(0, 37, 2))
+        reader = _Reader(sock)
+        wait_for(lambda: len(reader.data) >= len(want), 5, "every full window")
+        assert sum(told) == 19  # every full window went as a slice
+    finally:
+        server.stop()
+    assert reader.result()[:len(want)] == want

@@ -23,7 +23,7 @@ from typing import Any
 from .display import html_of
 from .errors import RxUnixError
 
-__all__ = ["Event", "EventBatch", "ErrorEvent", "error_event", "is_failure", "map_value"]
+__all__ = ["Event", "EventBatch", "ErrorEvent", "SliceBatch", "error_event", "is_failure", "map_value"]
 
 _set = object.__setattr__
 
@@ -251,6 +251,28 @@ class EventBatch(list[Event]):
             if e.meta is not meta:
                 return None
         return meta
+
+
+class SliceBatch(list[Event]):
+    """Events whose values are slices of one sequence: the value of the ``i``-th event
+    is a list of the same objects as ``elems[start:start + n]`` for the ``i``-th
+    ``(start, n)`` of ``spans`` (the windows a sliding count window closes on one
+    read). A plain list of events to every consumer; a window hands it only to an
+    observer that declares ``takes_slices`` (a stream server's ``in_``, which then
+    encodes each element once instead of once per window)::
+
+        >>> seq = [{"a": 1}, {"a": 2}, {"a": 3}]
+        >>> b = SliceBatch([Event(seq[0:2]), Event(seq[1:3])], seq, [(0, 2), (1, 2)])
+        >>> all(x is y for e, (s, n) in zip(b, b.spans) for x, y in zip(e.value, b.elems[s:s + n]))
+        True
+    """
+
+    __slots__ = ("elems", "spans")
+
+    def __init__(self, events: Iterable[Event], elems: list[Any], spans: list[tuple[int, int]]) -> None:
+        super().__init__(events)
+        self.elems = elems
+        self.spans = spans
 
 
 def _plain(obj: Any) -> Any:

@@ -212,15 +212,25 @@ class Encoder:
         except Exception as exc:
             raise _postfail(exc) from None
 
-    def encode_batch(self, values: Sequence[Any]) -> tuple[bytes, list[tuple[int, RxUnixError]]]:
+    def encode_batch(self, values: Sequence[Any], slices: tuple[list[Any], list[tuple[int, int]]] | None = None
+                     ) -> tuple[bytes, list[tuple[int, RxUnixError]]]:
         """Encode a batch in one call: the joined bytes, and ``(index, error)`` of the values that failed.
 
         Equal to encoding each value with :meth:`encode` and joining the results::
 
             >>> EncoderFactory("json", ["separate"])().encode_batch([1, {"a": 2}])
             (b'1\\n{"a":2}\\n', [])
+
+        ``slices`` ``(elems, spans)`` says that ``values`` are the lists
+        ``elems[start:start + n]`` for each ``(start, n)`` of ``spans`` (see
+        :class:`~rxunix.core.event.SliceBatch`): the codec may encode each element once.
         """
         suffix = self._suffix
+        if slices is not None and suffix is not None:
+            try:  # on a failure the passes below redo it value by value
+                return self._codec.encode_slices(*slices, suffix), []
+            except Exception:
+                pass
         if suffix is not None or not self._posts:
             try:  # stateless chain: one pass; on a failure the per-value pass below redoes it
                 batch = self._encode_batch

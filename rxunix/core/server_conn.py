@@ -167,13 +167,15 @@ class ServerConn:
             return exc
         return self._queue(data)
 
-    def queue_replies(self, values: Sequence[Any]) -> list[tuple[int, RxUnixError]] | Evicted:
-        """Encode a batch of replies in one call and queue the bytes.
+    def queue_replies(self, values: Sequence[Any], slices: tuple[list[Any], list[tuple[int, int]]] | None = None
+                      ) -> list[tuple[int, RxUnixError]] | Evicted:
+        """Encode a batch of replies in one call and queue the bytes (``slices``: see
+        :meth:`~rxunix.core.framing.Encoder.encode_batch`).
 
         Returns the ``(index, error)`` pairs of values that failed to encode (the
         others are queued), or :class:`Evicted`.
         """
-        data, failed = self._encoder.encode_batch(values)
+        data, failed = self._encoder.encode_batch(values, slices)
         evicted = self._queue(data)
         return evicted if evicted is not None else failed
 

@@ -215,6 +215,12 @@ class Inlet(abc.ObserverBase[Event]):
         """True when the connector takes a lazy batch (its values and metadata) as it is."""
         return bool(getattr(self.connector, "takes_values", False))
 
+    @property
+    def takes_slices(self) -> bool:
+        """True when the connector encodes a :class:`~rxunix.core.event.SliceBatch`'s
+        elements once (a window subscribed straight to it hands one over)."""
+        return bool(getattr(self.connector, "takes_slices", False))
+
     def on_next(self, value: Event) -> None:
         c = self.connector
         if _get_ident() == c.runtime.thread_id:  # Runtime.in_hub_thread, inlined

@@ -19,7 +19,7 @@ from typing import Any
 import gevent
 
 from ..core.errors import SlowReaderError, UnroutableError
-from ..core.event import Event, EventBatch
+from ..core.event import Event, EventBatch, SliceBatch
 from ..core.origin import SERVER, FrozenRecord
 from ..core.routing import route
 from ..core.server_conn import Evicted
@@ -46,6 +46,8 @@ class ReplyWriter:
 
     #: ``in_`` takes a lazy batch as it is: an echo of a read builds no event per value
     takes_values = True
+    #: ``in_`` encodes a window's slices (a :class:`SliceBatch` gathered whole) element by element
+    takes_slices = True
 
     path: str
     stats: Any
@@ -109,8 +111,8 @@ class ReplyWriter:
                 self._route(event)
             else:
                 run.append(event)
-        if run:
-            self._take(run_conn, run)  # type: ignore[arg-type]
+        if run:  # (all of them: the batch itself, which may be a SliceBatch)
+            self._take(run_conn, events if len(run) == len(events) else run)  # type: ignore[arg-type]
 
     def receive(self, event: Event) -> None:
         """One reply (hub thread). The common case takes one check: a reply to the
@@ -169,21 +171,24 @@ class ReplyWriter:
             return
         deferred = conn.deferred
         if deferred is None:
-            lazy = isinstance(events, EventBatch) and events.lazy
-            conn.deferred = events if lazy else list(events)  # type: ignore[assignment]
+            whole = isinstance(events, EventBatch) and events.lazy or events.__class__ is SliceBatch
+            conn.deferred = events if whole else list(events)  # type: ignore[assignment]
             self._dirty.append(conn)
         else:
-            if isinstance(deferred, EventBatch):  # a copy: the batch itself may go on to other observers
-                conn.deferred = deferred = list(deferred.build())
+            if deferred.__class__ is not list:  # a copy: the batch itself may go on to other observers
+                conn.deferred = deferred = list(_built(deferred))
             deferred.extend(_built(events))
 
     def _queue_now(self, conn: PeerConnection, events: Sequence[Event]) -> bool:
         """Encode ``events`` in one call and queue their bytes; False if the connection was evicted."""
+        slices = None
         if isinstance(events, EventBatch) and events.values is not None:  # lazy: one metadata object
             values, shared = events.values, events.meta
         else:
             values, shared = [e.value for e in events], None
-        result = conn.core.queue_replies(values)
+            if events.__class__ is SliceBatch:  # windows: each element encoded once
+                slices = events.elems, events.spans
+        result = conn.core.queue_replies(values, slices)
         if isinstance(result, Evicted):
             self._evicted(conn, result)
             return False

@@ -92,6 +92,21 @@ def test_slices_of_one_sequence_encode_as_each_list_alone(codec: Any, post: Any,
     assert (data_, [(i, type(e)) for i, e in failed]) == _encoded_one_by_one(enc, values)
 
 
+@pytest.mark.parametrize("codec", CODECS, ids=str)
+@settings(max_examples=80, deadline=None)
+@given(post=st.sampled_from(SEPARATORS), pool=st.lists(JSON, max_size=12), data=st.data())
+def test_told_slices_encode_as_each_list_alone(codec: Any, post: Any, pool: list[Any], data: st.DataObject) -> None:
+    """Told that the values are slices ``(elems, spans)`` (a window's SliceBatch), every
+    codec writes exactly what each list encodes to alone, failures included (values the
+    codec refuses fall back to the value-by-value pass)."""
+    span = st.tuples(st.integers(0, len(pool)), st.integers(0, len(pool))).map(lambda t: (t[0], max(0, t[1] - t[0])))
+    spans = data.draw(st.lists(span, max_size=6))
+    values = [pool[s:s + n] for s, n in spans]
+    enc = EncoderFactory(codec, [post])()
+    data_, failed = enc.encode_batch(values, (pool, spans))
+    assert (data_, [(i, type(e)) for i, e in failed]) == _encoded_one_by_one(enc, values)
+
+
 def test_sliding_windows_take_the_slice_path_and_encode_each_element_once() -> None:
     """Windows of 6 moving by 2 over distinct values: each value is encoded once (as an
     element of one of the pieces encoded), the bytes are each window's own encoding."""

@@ -51,3 +51,8 @@ class Codec(ABC):
         encode = self.encode
         return b"".join([encode(v) + sep for v in values])
 
+    def encode_slices(self, elems: list[Any], spans: list[tuple[int, int]], sep: bytes) -> bytes:
+        """The lists ``elems[start:start + n]`` for each ``(start, n)`` of ``spans``, encoded
+        at once: equal to ``encode_batch`` of those lists. Raises as ``encode_batch`` does;
+        codecs override it where encoding each element once is cheaper."""
+        return self.encode_batch([elems[s:s + n] for s, n in spans], sep)

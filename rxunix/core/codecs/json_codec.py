@@ -223,18 +223,19 @@ def _join_spans(text: str | bytes, off: dict[int, int], spans: list[tuple[int, i
     """``[`` + ``text[slice]`` + ``]`` + ``sep`` per span ``(start, length)``, where ``text``
     is the sequence's element encodings joined by ``,`` and ``off[i]`` where element ``i``
     starts in it (``len(text) + 1`` for the end): a span is one slice, its commas included.
-    ``bytes`` are sliced as they are (offsets in bytes); ``str`` offsets are in characters."""
+    ``bytes`` are sliced as they are (offsets in bytes); ``str`` offsets are in characters.
+    An empty span is ``[]`` wherever it starts."""
     if isinstance(text, bytes) or text.isascii():  # byte offsets: slice the bytes, no copy until the join
         src = memoryview(text if isinstance(text, bytes) else text.encode("ascii"))
         close = b"]" + sep
         parts: list[Any] = []
         for start, n in spans:
-            parts += (b"[", src[off[start]:off[start + n] - 1], close)
+            parts += (b"[", src[off[start]:off[start + n] - 1] if n else b"", close)
         return b"".join(parts)
     sclose = "]" + sep.decode("ascii")
     sparts: list[str] = []
     for start, n in spans:
-        sparts += ("[", text[off[start]:off[start + n] - 1], sclose)
+        sparts += ("[", text[off[start]:off[start + n] - 1] if n else "", sclose)
     return "".join(sparts).encode("utf-8")
 
 
@@ -360,6 +361,16 @@ class JsonCodec(Codec):
         if ("e-" in text or "e+" in text) and _MAYBE_EXP.search(text):
             text = _TOKEN.sub(_ryu_float, text)
         return text.encode("utf-8")
+
+    def encode_slices(self, elems: list[Any], spans: list[tuple[int, int]], sep: bytes) -> bytes:
+        """Slices of one sequence (see :class:`Codec`): each element encoded once."""
+        if not spans:
+            return b""
+        if self.backend == "orjson":
+            return self._encode_runs_orjson(elems, spans, sep)
+        if not _PLAIN_SEP.fullmatch(sep):
+            return super().encode_slices(elems, spans, sep)
+        return self._encode_runs(elems, spans, sep)
 
     def _encode_runs(self, elems: list[Any], spans: list[tuple[int, int]], sep: bytes) -> bytes:
         """Slices of one sequence (see :func:`_shared_runs`). The sequence is cut where a

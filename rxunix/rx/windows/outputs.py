@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from reactivex import abc
 
-from ...core.event import Event, EventBatch, error_event
+from ...core.event import Event, EventBatch, SliceBatch, error_event
 from ...core.origin import merge_origins
 from .keys import WindowSpec, connection_key, sink_of
 
@@ -57,6 +57,10 @@ class Outputs:
         #: aggregates of the batch being taken (None: deliver each at once)
         self.batch_out: Callable[[Sequence[Event]], Any] | None = getattr(observer, "on_next_batch", None)
         self.held: list[Event] | None = None
+        #: ``(elems, spans)`` when the held aggregates are exactly windows sliced from one
+        #: sequence (see :meth:`hold_slices`), handed on as a SliceBatch to an observer that takes them
+        self.held_slices: tuple[list[Any], list[tuple[int, int]]] | None = None
+        self.takes_slices = self.batch_out is not None and bool(getattr(observer, "takes_slices", False))
         self.key = op.key
         # connection_key depends on the metadata object only, and a connector gives
         # every event of a connection the same one: remember the last answer
@@ -108,9 +112,20 @@ class Outputs:
         finally:
             self._release_held()
 
+    def hold_slices(self, elems: list[Any], spans: list[tuple[int, int]]) -> None:
+        """Say that the last ``len(spans)`` aggregates held are the windows
+        ``elems[start:start + n]`` for each ``(start, n)`` of ``spans``, in order, whole and
+        unreduced. If they are all that is held when the batch is handed on, they go as a
+        :class:`~rxunix.core.event.SliceBatch` (to an observer that ``takes_slices``)."""
+        if self.reduce is None:
+            self.held_slices = (elems, spans)
+
     def _release_held(self) -> None:
         """Hand the gathered aggregates downstream in one call; deliver at once from now on."""
         held, self.held = self.held, None
+        slices, self.held_slices = self.held_slices, None
+        if held and slices is not None and len(held) == len(slices[1]):  # they alone are held
+            held = SliceBatch(held, *slices)
         if held:
             try:
                 self.batch_out(held)  # type: ignore[misc]

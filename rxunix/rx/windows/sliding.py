@@ -120,6 +120,10 @@ class SlidingCountChain(Outputs):
                 return
             self._window(key, group, start)
         if starts:
+            if self.takes_slices and self.held is not None:  # they may go on as slices of one sequence
+                lo = first - group.base
+                self.hold_slices(group.values[lo:lo + starts[-1] - first + count],
+                                 [(s - first, count) for s in starts])
             self._forget(group, starts[-1] + step)
 
     @staticmethod
@@ -135,7 +139,10 @@ class SlidingCountChain(Outputs):
         or up to its last one)."""
         lo = start - group.base
         hi = lo + self.count
-        self.emit(key, group.metas[lo:hi], group.values[lo:hi], group.meta if group.since <= start else None)
+        if group.since <= start:  # one metadata object: no need for each event's
+            self.emit(key, (group.meta,), group.values[lo:hi], group.meta)
+        else:
+            self.emit(key, group.metas[lo:hi], group.values[lo:hi], None)
 
     def _flush(self, key: Hashable, group: CountGroup) -> None:
         """Emit the open (partial) windows, in the order they started."""
