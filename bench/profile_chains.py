@@ -111,7 +111,7 @@ def encode_only_us(lib: str, events: int, reads: int) -> float:
     from rxunix import EncoderFactory
 
     enc = EncoderFactory(rxunix_codec(lib), ["separate"])()
-    decoded = [enc._codec.decode(LINE[:-1]) for _ in range(events + 90)]  # type: ignore[attr-defined]
+    decoded = [enc._codec.decode(LINE[:-1]) for _ in range(events + 100)]  # type: ignore[attr-defined]
     spans = [(s, 100) for s in range(0, events, 10)]
     windows = [decoded[s:s + n] for s, n in spans]
     t0 = time.perf_counter_ns()
