@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rxunix.errors import ConfigError, FrameTooLarge
 from rxunix.processors.separate import SeparatePost, SeparatePre
 from rxunix.registry import create_postprocessor, create_preprocessor
@@ -128,3 +130,43 @@ def test_bad_options(options: dict[str, Any]) -> None:
 def test_post_rejects_pre_only_options() -> None:
     with pytest.raises(ConfigError, match="allowed: separator"):
         SeparatePost(max_length=3)
+
+
+def _model(chunks: list[bytes], maxlen: int, buffered: bool) -> list[Any]:
+    """What ``feed`` gives, frame by frame (each frame's length looked at)."""
+    out: list[Any] = []
+    carry, discarding = b"", False
+    for chunk in chunks:
+        if not buffered:
+            if chunk:
+                out += [p if len(p) <= maxlen else "too large" for p in chunk.split(b"\n")]
+            continue
+        *parts, tail = chunk.split(b"\n")
+        if parts:
+            if discarding:
+                parts, discarding = parts[1:], False
+            else:
+                parts[0], carry = carry + parts[0], b""
+            out += [p if len(p) <= maxlen else "too large" for p in parts]
+        if tail and not discarding:
+            carry += tail
+            if len(carry) > maxlen:
+                out.append("too large")
+                carry, discarding = b"", True
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.integers(0, 24), max_size=30), cuts=st.lists(st.integers(0, 400), max_size=6),
+       maxlen=st.integers(1, 12), buffered=st.booleans())
+def test_oversize_frames_are_found_whatever_the_chunks(lines: list[int], cuts: list[int], maxlen: int,
+                                                       buffered: bool) -> None:
+    """Frames longer than ``max_length`` anywhere in a chunk (first, middle, last, joined
+    to a carried part) are each one error; every other frame is kept, as a frame-by-frame
+    look at the lengths says."""
+    data = b"".join(b"x" * n + b"\n" for n in lines)
+    bounds = sorted({0, len(data), *(min(c, len(data)) for c in cuts)})
+    chunks = [data[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    p = SeparatePre(max_length=maxlen, buffered=buffered)
+    got = [f if isinstance(f, bytes) else "too large" for c in chunks for f in p.feed(c)]
+    assert got == _model(chunks, maxlen, buffered)

@@ -47,7 +47,7 @@ def _wrap(exc: Exception, what: str) -> RxUnixError:
 class Decoder:
     """Preprocessor chain + codec for one stream: ``feed(bytes)`` and ``finish()``."""
 
-    __slots__ = ("_pres", "_codec", "_decode", "_decode_batch", "clean")
+    __slots__ = ("_pres", "_codec", "_decode", "_decode_batch", "_unchecked", "clean")
 
     def __init__(self, preprocessors: Sequence[Preprocessor], codec: Codec) -> None:
         #: True when the last ``feed``/``finish`` output holds no failure (only values)
@@ -57,6 +57,9 @@ class Decoder:
         self._decode = codec.decode
         batch = getattr(codec, "decode_batch", None)
         self._decode_batch: Callable[[list[bytes]], list[Any]] = batch or (lambda fs: [codec.decode(f) for f in fs])
+        # frames go to the batch decoder without a look at each one's type when it
+        # raises on a failure among them itself (then the frame-by-frame pass places it)
+        self._unchecked = batch is not None and getattr(codec, "frames_checked", False) is True
 
     def _frames(self, data: bytes) -> list[Any]:
         pres = self._pres
@@ -75,7 +78,7 @@ class Decoder:
 
     def _values(self, frames: list[Any]) -> list[Any]:
         decode = self._decode
-        if not frames or set(map(type, frames)) == _BYTES_ONLY:
+        if not frames or self._unchecked or set(map(type, frames)) == _BYTES_ONLY:
             try:  # fast path: every frame decodes (codecs are pure, so a retry is safe)
                 values = self._decode_batch(frames)
                 self.clean = True

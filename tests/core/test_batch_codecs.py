@@ -147,3 +147,20 @@ def test_orjson_sliding_windows_take_the_slice_path_and_encode_each_element_once
     fresh = JsonCodec(backend="orjson")
     assert fresh.encode_batch(windows, b"\n") == b"".join(fresh.encode(w) + b"\n" for w in windows)
     assert fresh._option == fresh._option_all
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=str)
+def test_a_codec_that_says_it_checks_frames_raises_on_a_failure_among_them(codec: Any) -> None:
+    """``frames_checked`` lets the decoder skip its look at each frame's type: the batch
+    decoder must then raise on a framing failure among the frames (the frame-by-frame
+    pass puts it in line), which a read with an oversize line shows end to end."""
+    from rxunix.core.errors import FrameTooLarge
+    from rxunix.core.registry import create_codec
+
+    made = create_codec(codec)
+    if made.frames_checked:
+        with pytest.raises(Exception):  # noqa: B017 - whatever the codec's own error is
+            made.decode_batch([b"1", FrameTooLarge("too long"), b"2"])
+    dec = DecoderFactory([{"name": "separate", "config": {"max_length": 4}}], codec)()
+    out = dec.feed(b"1\n" + b"9" * 9 + b"\n2\n")
+    assert [type(v).__name__ for v in out][1] == "FrameTooLarge" and len(out) == 3

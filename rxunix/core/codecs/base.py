@@ -24,6 +24,9 @@ class Codec(ABC):
     """
 
     name: str = ""
+    #: True when ``decode_batch`` raises on any frame that is not ``bytes`` (a framing
+    #: failure among the frames): the decoder then hands it a read's frames unchecked
+    frames_checked: bool = False
 
     @abstractmethod
     def decode(self, data: bytes) -> Any:

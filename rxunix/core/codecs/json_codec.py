@@ -261,6 +261,8 @@ class JsonCodec(Codec):
 
     name = "json"
     SCHEMA = {"mode": choice("unsorted", "sorted"), "backend": choice("simplejson", "orjson")}
+    #: ``decode_batch`` raises on a frame that is not bytes (orjson: TypeError, simplejson: no ``decode``)
+    frames_checked = True
 
     def __init__(self, **options: Any) -> None:
         opts = validate("json", options, self.SCHEMA)

@@ -58,7 +58,7 @@ class SeparatePre(Preprocessor):
             if not data:
                 return []
             parts.append(tail)
-            if maxlen and parts and max(map(len, parts)) > maxlen:
+            if maxlen and not _runs_within(data, self._sep, maxlen) and max(map(len, parts)) > maxlen:
                 return [p if len(p) <= maxlen else self._too_large(len(p)) for p in parts]
             return parts
         if parts:
@@ -70,7 +70,8 @@ class SeparatePre(Preprocessor):
                 self._buf += parts[0]
                 parts[0] = bytes(self._buf)
                 self._buf.clear()
-            if maxlen and parts and max(map(len, parts)) > maxlen:
+            if maxlen and parts and (len(parts[0]) > maxlen or not _runs_within(data, self._sep, maxlen)) \
+                    and max(map(len, parts)) > maxlen:
                 parts = [p if len(p) <= maxlen else self._too_large(len(p)) for p in parts]
         if tail and not self._discarding:
             self._buf += tail
@@ -87,6 +88,21 @@ class SeparatePre(Preprocessor):
         last = bytes(self._buf)
         self._buf.clear()
         return [last]
+
+
+def _runs_within(data: bytes, sep: bytes, maxlen: int) -> bool:
+    r"""True when no run of ``data`` without ``sep`` is longer than ``maxlen`` bytes; False
+    when one may be (then each frame's length is looked at). A run of ``maxlen + 1``
+    bytes or more covers a whole aligned block of ``maxlen // 2 + 1`` bytes, so a
+    separator in every such block proves it: a ``memchr`` per block instead of a
+    ``len`` per frame. Runs of half ``maxlen`` or more may answer False::
+
+        >>> _runs_within(b"a\nb\nc\nd", b"\n", 2), _runs_within(b"abc\nd", b"\n", 2)
+        (True, False)
+    """
+    block = maxlen // 2 + 1
+    find = data.find
+    return all(find(sep, i, i + block) >= 0 for i in range(0, len(data) - block + 1, block))
 
 
 class SeparatePost(Postprocessor):
