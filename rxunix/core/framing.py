@@ -98,6 +98,12 @@ class Decoder:
                 append(f)
         return out
 
+    @property
+    def finite(self) -> bool:
+        """True when a decoded value never holds a NaN or an infinite float (the codec's
+        :attr:`~rxunix.core.codecs.base.Codec.decodes_finite`)."""
+        return getattr(self._codec, "decodes_finite", False) is True
+
     def feed(self, data: bytes) -> list[Any]:
         """Decode a received chunk: values, and failures in line."""
         try:
@@ -215,8 +221,8 @@ class Encoder:
         except Exception as exc:
             raise _postfail(exc) from None
 
-    def encode_batch(self, values: Sequence[Any], slices: tuple[list[Any], list[tuple[int, int]]] | None = None
-                     ) -> tuple[bytes, list[tuple[int, RxUnixError]]]:
+    def encode_batch(self, values: Sequence[Any], slices: tuple[list[Any], list[tuple[int, int]]] | None = None,
+                     finite: bool = False) -> tuple[bytes, list[tuple[int, RxUnixError]]]:
         """Encode a batch in one call: the joined bytes, and ``(index, error)`` of the values that failed.
 
         Equal to encoding each value with :meth:`encode` and joining the results::
@@ -227,6 +233,8 @@ class Encoder:
         ``slices`` ``(elems, spans)`` says that ``values`` are the lists
         ``elems[start:start + n]`` for each ``(start, n)`` of ``spans`` (see
         :class:`~rxunix.core.event.SliceBatch`): the codec may encode each element once.
+        ``finite`` says that no value holds a NaN or an infinite float
+        (:meth:`~rxunix.core.codecs.base.Codec.encode_finite_batch`).
         """
         suffix = self._suffix
         if slices is not None and suffix is not None:
@@ -237,6 +245,8 @@ class Encoder:
         if suffix is not None or not self._posts:
             try:  # stateless chain: one pass; on a failure the per-value pass below redoes it
                 batch = self._encode_batch
+                if finite and batch is not None:
+                    batch = getattr(self._codec, "encode_finite_batch", batch)
                 if batch is not None:
                     return batch(values if isinstance(values, list) else list(values), suffix or b""), []
                 body = (suffix or b"").join(map(self._encode, values))

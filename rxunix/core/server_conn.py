@@ -167,15 +167,17 @@ class ServerConn:
             return exc
         return self._queue(data)
 
-    def queue_replies(self, values: Sequence[Any], slices: tuple[list[Any], list[tuple[int, int]]] | None = None
-                      ) -> list[tuple[int, RxUnixError]] | Evicted:
+    def queue_replies(self, values: Sequence[Any], slices: tuple[list[Any], list[tuple[int, int]]] | None = None,
+                      *, decoded: bool = False) -> list[tuple[int, RxUnixError]] | Evicted:
         """Encode a batch of replies in one call and queue the bytes (``slices``: see
-        :meth:`~rxunix.core.framing.Encoder.encode_batch`).
+        :meth:`~rxunix.core.framing.Encoder.encode_batch`). ``decoded=True`` says that
+        ``values`` are as this connection's decoder gave them, untouched since (an echo):
+        a NaN or infinity the decoder never makes is not looked for.
 
         Returns the ``(index, error)`` pairs of values that failed to encode (the
         others are queued), or :class:`Evicted`.
         """
-        data, failed = self._encoder.encode_batch(values, slices)
+        data, failed = self._encoder.encode_batch(values, slices, decoded and self._decoder.finite)
         evicted = self._queue(data)
         return evicted if evicted is not None else failed
 

@@ -179,8 +179,9 @@ class ReplyWriter:
                 conn.deferred = deferred = list(_built(deferred))
             deferred.extend(_built(events))
 
-    def _queue_now(self, conn: PeerConnection, events: Sequence[Event]) -> bool:
-        """Encode ``events`` in one call and queue their bytes; False if the connection was evicted."""
+    def _queue_now(self, conn: PeerConnection, events: Sequence[Event], decoded: bool = False) -> bool:
+        """Encode ``events`` in one call and queue their bytes; False if the connection was evicted.
+        ``decoded``: a lazy batch as ``conn``'s decoder made it, seen by nothing else (an echo)."""
         slices = None
         if isinstance(events, EventBatch) and events.values is not None:  # lazy: one metadata object
             values, shared = events.values, events.meta
@@ -188,7 +189,7 @@ class ReplyWriter:
             values, shared = [e.value for e in events], None
             if events.__class__ is SliceBatch:  # windows: each element encoded once
                 slices = events.elems, events.spans
-        result = conn.core.queue_replies(values, slices)
+        result = conn.core.queue_replies(values, slices, decoded=decoded)
         if isinstance(result, Evicted):
             self._evicted(conn, result)
             return False

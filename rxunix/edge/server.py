@@ -393,7 +393,7 @@ class UnixSocketServer(ReplyWriter, Connector):
         stats, n = self.stats, batch.size
         stats["out"] += n
         stats["in"] += n
-        if n and not conn.ended and self._queue_now(conn, batch):
+        if n and not conn.ended and self._queue_now(conn, batch, decoded=True):
             self._try_send(conn)
 
     def _emit_batch(self, conn: PeerConnection, batch: EventBatch) -> None:

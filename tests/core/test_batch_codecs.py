@@ -164,3 +164,51 @@ def test_a_codec_that_says_it_checks_frames_raises_on_a_failure_among_them(codec
     dec = DecoderFactory([{"name": "separate", "config": {"max_length": 4}}], codec)()
     out = dec.feed(b"1\n" + b"9" * 9 + b"\n2\n")
     assert [type(v).__name__ for v in out][1] == "FrameTooLarge" and len(out) == 3
+
+
+FINITE_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=5), c, max_size=4),
+    max_leaves=8,
+)
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=str)
+@settings(max_examples=80, deadline=None)
+@given(post=st.sampled_from(SEPARATORS), values=st.lists(FINITE_JSON, max_size=6))
+def test_finite_values_encode_the_same_told_or_not(codec: Any, post: Any, values: list[Any]) -> None:
+    """Told that no value holds a NaN or an infinity (an echo of what the connection
+    decoded), every codec writes the same bytes, failures included."""
+    enc = EncoderFactory(codec, [post])()
+    told, failed = enc.encode_batch(values, None, True)
+    assert (told, [(i, type(e)) for i, e in failed]) == _encoded_one_by_one(enc, values)
+
+
+NUMBERS = st.one_of(
+    st.floats().map(repr), st.integers().map(str),
+    st.sampled_from(["1e400", "-1e400", "1e309", "1.7976931348623157e309", "NaN", "-Infinity", "Infinity",
+                     "1e308", "-0.0", "5e-324", "2e-400"]),
+).map(lambda text: text.replace("inf", "Infinity").replace("nan", "NaN"))
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=str)
+@settings(max_examples=150, deadline=None)
+@given(numbers=st.lists(NUMBERS, min_size=1, max_size=5))
+def test_a_codec_that_decodes_finite_never_gives_a_nan_or_an_infinity(codec: Any, numbers: list[str]) -> None:
+    """``decodes_finite`` (orjson: it refuses NaN, Infinity and numbers beyond a double)
+    lets an echo skip the encoder's search for them: each frame decodes to finite
+    numbers or fails."""
+    import math
+
+    from rxunix.core.registry import create_codec
+
+    made = create_codec(codec)
+    frames = [f'{{"x":{n},"y":[{n}]}}'.encode() for n in numbers]
+    dec = DecoderFactory(["separate"], codec)()
+    values = dec.feed(b"".join(f + b"\n" for f in frames))
+    assert dec.finite is made.decodes_finite
+    floats = [v for value in values if isinstance(value, dict) for v in (value["x"], *value["y"])
+              if isinstance(v, float)]
+    if made.decodes_finite:
+        assert all(map(math.isfinite, floats)), (numbers, values)

@@ -27,6 +27,9 @@ class Codec(ABC):
     #: True when ``decode_batch`` raises on any frame that is not ``bytes`` (a framing
     #: failure among the frames): the decoder then hands it a read's frames unchecked
     frames_checked: bool = False
+    #: True when a decoded value never holds a NaN or an infinite float (see
+    #: :meth:`encode_finite_batch`)
+    decodes_finite: bool = False
 
     @abstractmethod
     def decode(self, data: bytes) -> Any:
@@ -59,3 +62,9 @@ class Codec(ABC):
         at once: equal to ``encode_batch`` of those lists. Raises as ``encode_batch`` does;
         codecs override it where encoding each element once is cheaper."""
         return self.encode_batch([elems[s:s + n] for s, n in spans], sep)
+
+    def encode_finite_batch(self, values: list[Any], sep: bytes) -> bytes:
+        """:meth:`encode_batch` of values known to hold no NaN or infinite float (values a
+        codec that :attr:`decodes_finite` decoded, untouched since): a codec that looks
+        for them after encoding may skip the look."""
+        return self.encode_batch(values, sep)

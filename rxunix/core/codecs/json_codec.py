@@ -281,6 +281,7 @@ class JsonCodec(Codec):
             self._option = self._option_all & ~orjson.OPT_NON_STR_KEYS
             self.decode = self._decode_orjson  # type: ignore[method-assign]
             self.encode = self._encode_orjson  # type: ignore[method-assign]
+            self.decodes_finite = True  # orjson refuses NaN, Infinity and overflowing numbers
         else:
             self._encode_str = _fast_encoder(self.sorted) or _ENCODERS[self.sorted].encode
 
@@ -333,21 +334,7 @@ class JsonCodec(Codec):
         if not values:
             return b""
         if self.backend == "orjson":
-            runs = _shared_runs(values) if _overlapping(values) else None
-            if runs is not None:
-                return self._encode_runs_orjson(*runs, sep)
-            try:
-                out = _dumps_joined(self._orjson.dumps, values, sep, self._option)
-            except TypeError:  # orjson.JSONEncodeError: maybe a non-str key
-                if self._option == self._option_all:
-                    raise
-                out = _dumps_joined(self._orjson.dumps, values, sep, self._option_all)
-                self._option = self._option_all  # it was a non-str key: keep the full options
-            if b"+" in out and b"e+" in out:  # the one-byte search is a memchr
-                out = _EXP_PLUS.sub(_drop_plus, out)
-            if b"null" in out and any(map(_has_nonfinite, values)):
-                raise CodecError("json: cannot encode a NaN or infinite float")
-            return out
+            return self._encode_batch_orjson(values, sep, True)
         if not _PLAIN_SEP.fullmatch(sep):  # the exponent rewrite must not see into separators
             return super().encode_batch(values, sep)
         if _overlapping(values):
@@ -363,6 +350,32 @@ class JsonCodec(Codec):
         if ("e-" in text or "e+" in text) and _MAYBE_EXP.search(text):
             text = _TOKEN.sub(_ryu_float, text)
         return text.encode("utf-8")
+
+    def encode_finite_batch(self, values: list[Any], sep: bytes) -> bytes:
+        """:meth:`encode_batch` of values without NaN or infinite floats: orjson writes
+        those as ``null``, so its output is otherwise searched for ``null`` (about a
+        third of the cost of encoding a read of typical lines), which this skips."""
+        if self.backend == "orjson" and values:
+            return self._encode_batch_orjson(values, sep, False)
+        return self.encode_batch(values, sep)
+
+    def _encode_batch_orjson(self, values: list[Any], sep: bytes, nonfinite: bool) -> bytes:
+        """:meth:`encode_batch` with orjson; ``nonfinite``: values may hold NaN or infinity."""
+        runs = _shared_runs(values) if _overlapping(values) else None
+        if runs is not None:
+            return self._encode_runs_orjson(*runs, sep)
+        try:
+            out = _dumps_joined(self._orjson.dumps, values, sep, self._option)
+        except TypeError:  # orjson.JSONEncodeError: maybe a non-str key
+            if self._option == self._option_all:
+                raise
+            out = _dumps_joined(self._orjson.dumps, values, sep, self._option_all)
+            self._option = self._option_all  # it was a non-str key: keep the full options
+        if b"+" in out and b"e+" in out:  # the one-byte search is a memchr
+            out = _EXP_PLUS.sub(_drop_plus, out)
+        if nonfinite and b"null" in out and any(map(_has_nonfinite, values)):
+            raise CodecError("json: cannot encode a NaN or infinite float")
+        return out
 
     def encode_slices(self, elems: list[Any], spans: list[tuple[int, int]], sep: bytes) -> bytes:
         """Slices of one sequence (see :class:`Codec`): each element encoded once."""
