@@ -58,7 +58,8 @@ class SeparatePre(Preprocessor):
             if not data:
                 return []
             parts.append(tail)
-            if maxlen and not _runs_within(data, self._sep, maxlen) and max(map(len, parts)) > maxlen:
+            if maxlen and len(data) > maxlen and not _runs_within(data, self._sep, maxlen) \
+                    and max(map(len, parts)) > maxlen:
                 return [p if len(p) <= maxlen else self._too_large(len(p)) for p in parts]
             return parts
         if parts:
@@ -70,8 +71,8 @@ class SeparatePre(Preprocessor):
                 self._buf += parts[0]
                 parts[0] = bytes(self._buf)
                 self._buf.clear()
-            if maxlen and parts and (len(parts[0]) > maxlen or not _runs_within(data, self._sep, maxlen)) \
-                    and max(map(len, parts)) > maxlen:
+            if maxlen and parts and (len(parts[0]) > maxlen or len(data) > maxlen
+                                     and not _runs_within(data, self._sep, maxlen)) and max(map(len, parts)) > maxlen:
                 parts = [p if len(p) <= maxlen else self._too_large(len(p)) for p in parts]
         if tail and not self._discarding:
             self._buf += tail
