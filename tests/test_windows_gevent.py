@@ -17,7 +17,7 @@ from gevent import monkey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reactivex.subject import Subject
-from rxunix.event import Event
+from rxunix.event import Event, EventBatch
 from rxunix.operators import (
     TumblingWindow,
     connection_key,
@@ -83,19 +83,23 @@ def run_producers(op: TumblingWindow, plan: list[list[float]], mode: str,
     """Each inner list is one producer greenlet: it sends one event per entry, then
     sleeps that many seconds. Returns the events in the order they were sent. With
     ``batch > 1`` the source is a connector's ``out`` (an ``EventSubject``) and each
-    producer hands over up to ``batch`` events at once (``on_next_batch``, as a read)."""
+    producer hands over up to ``batch`` events at once (``on_next_batch``): every other
+    one a lazy read (values and the producer's one metadata object, no events built, as
+    a connector's read), the others a list of events."""
     src: Subject[Event] = EventSubject(owner=None) if batch > 1 else Subject()
     sink = YieldingSink(mode)
     src.pipe(op).subscribe(sink.on_next, sink.on_error, sink.on_completed)
     sent: list[Event] = []
 
     def producer(p: int, delays: list[float]) -> None:
+        meta = sev(None, peer=p).meta  # the producer's read metadata
         for k in range(0, len(delays), batch):
             evs = [sev((p, i), peer=p) for i in range(k, min(k + batch, len(delays)))]
             sent.extend(evs)
             if batch > 1:
                 assert isinstance(src, EventSubject) and src.batch_observers  # the window takes batches
-                assert src.on_next_batch(evs) == []
+                read = EventBatch.of([e.value for e in evs], meta, clean=True, lazy=True) if k // batch % 2 else evs
+                assert src.on_next_batch(read) == []
             else:
                 src.on_next(evs[0])
             gevent.sleep(delays[k + len(evs) - 1])
