@@ -16,7 +16,7 @@ from weakref import WeakSet
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, Disposable
 
-from ...core.event import Event, EventBatch
+from ...core.event import Event
 from ..batch import takes_batches
 from ..scheduling import default_scheduler
 from .guard import Chain, Engine, Guard
@@ -146,7 +146,7 @@ def feed_of(engine: Engine) -> _Feed:
     if batch is None:
         def batch(events: Sequence[Event]) -> None:
             raised: BaseException | None = None
-            for event in _built(events):
+            for event in events:  # (built: this feed does not take values)
                 try:
                     engine.on_next(event)
                 except Exception as exc:
@@ -157,10 +157,6 @@ def feed_of(engine: Engine) -> _Feed:
         return _Feed(engine, batch)
     return _Feed(engine, batch, bool(getattr(engine, "takes_values", False)))
 
-
-def _built(events: Sequence[Event]) -> Sequence[Event]:
-    """The events of a batch (a lazy one built first)."""
-    return events.build() if isinstance(events, EventBatch) else events
 
 
 class TumblingWindow(Window):
