@@ -23,7 +23,7 @@ from typing import Any
 from .display import html_of
 from .errors import RxUnixError
 
-__all__ = ["Event", "EventBatch", "ErrorEvent", "SliceBatch", "error_event", "is_failure", "map_value"]
+__all__ = ["Event", "EventBatch", "ErrorEvent", "SliceBatch", "built", "error_event", "is_failure", "map_value"]
 
 _set = object.__setattr__
 
@@ -251,6 +251,16 @@ class EventBatch(list[Event]):
             if e.meta is not meta:
                 return None
         return meta
+
+
+def built(events: Sequence[Event]) -> Sequence[Event]:
+    """``events`` with a lazy :class:`EventBatch`'s events made (in place); any other
+    sequence as it is::
+
+        >>> [e.value for e in built(EventBatch.of([1, 2], {"k": 1}, clean=True, lazy=True))]
+        [1, 2]
+    """
+    return events.build() if isinstance(events, EventBatch) else events
 
 
 class SliceBatch(list[Event]):

@@ -47,7 +47,7 @@ def _wrap(exc: Exception, what: str) -> RxUnixError:
 class Decoder:
     """Preprocessor chain + codec for one stream: ``feed(bytes)`` and ``finish()``."""
 
-    __slots__ = ("_pres", "_codec", "_decode", "_decode_batch", "_unchecked", "clean")
+    __slots__ = ("_pres", "_codec", "_decode", "_decode_batch", "_unchecked", "clean", "finite")
 
     def __init__(self, preprocessors: Sequence[Preprocessor], codec: Codec) -> None:
         #: True when the last ``feed``/``finish`` output holds no failure (only values)
@@ -60,6 +60,9 @@ class Decoder:
         # frames go to the batch decoder without a look at each one's type when it
         # raises on a failure among them itself (then the frame-by-frame pass places it)
         self._unchecked = batch is not None and getattr(codec, "frames_checked", False) is True
+        #: True when a decoded value never holds a NaN or an infinite float (the codec's
+        #: :attr:`~rxunix.core.codecs.base.Codec.decodes_finite`)
+        self.finite = getattr(codec, "decodes_finite", False) is True
 
     def _frames(self, data: bytes) -> list[Any]:
         pres = self._pres
@@ -97,12 +100,6 @@ class Decoder:
             else:
                 append(f)
         return out
-
-    @property
-    def finite(self) -> bool:
-        """True when a decoded value never holds a NaN or an infinite float (the codec's
-        :attr:`~rxunix.core.codecs.base.Codec.decodes_finite`)."""
-        return getattr(self._codec, "decodes_finite", False) is True
 
     def feed(self, data: bytes) -> list[Any]:
         """Decode a received chunk: values, and failures in line."""

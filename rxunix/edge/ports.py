@@ -36,7 +36,7 @@ from reactivex.disposable import Disposable
 from reactivex.observer.autodetachobserver import AutoDetachObserver
 from reactivex.subject import Subject
 
-from ..core.event import ErrorEvent, Event, EventBatch, error_event
+from ..core.event import ErrorEvent, Event, EventBatch, built, error_event
 from ..rx.batch import takes_batches
 from .runtime import _get_ident  # the real thread's id, also under gevent's monkey-patching
 
@@ -236,7 +236,7 @@ class Inlet(abc.ObserverBase[Event]):
         if c.runtime.in_hub_thread():
             c.receive_batch(values)
         else:
-            c.runtime.call_soon(c.receive_batch, values.build() if isinstance(values, EventBatch) else values)
+            c.runtime.call_soon(c.receive_batch, built(values))
 
     def on_error(self, error: Exception) -> None:
         c = self.connector

@@ -19,7 +19,7 @@ from typing import Any
 import gevent
 
 from ..core.errors import SlowReaderError, UnroutableError
-from ..core.event import Event, EventBatch, SliceBatch
+from ..core.event import Event, EventBatch, SliceBatch, built
 from ..core.origin import SERVER, FrozenRecord
 from ..core.routing import route
 from ..core.server_conn import Evicted
@@ -34,11 +34,6 @@ def _count(events: Sequence[Event] | None) -> int:
     if events is None:
         return 0
     return events.size if isinstance(events, EventBatch) else len(events)
-
-
-def _built(events: Sequence[Event]) -> Sequence[Event]:
-    """``events`` with a lazy batch's events made."""
-    return events.build() if isinstance(events, EventBatch) else events
 
 
 class ReplyWriter:
@@ -83,7 +78,7 @@ class ReplyWriter:
         if conn is not None:
             self._take(conn, events)
         elif shared is not None:
-            for event in _built(events):
+            for event in built(events):
                 self._route(event)
         else:
             self._take_runs(events)
@@ -176,8 +171,8 @@ class ReplyWriter:
             self._dirty.append(conn)
         else:
             if deferred.__class__ is not list:  # a copy: the batch itself may go on to other observers
-                conn.deferred = deferred = list(_built(deferred))
-            deferred.extend(_built(events))
+                conn.deferred = deferred = list(built(deferred))
+            deferred.extend(built(events))
 
     def _queue_now(self, conn: PeerConnection, events: Sequence[Event], decoded: bool = False) -> bool:
         """Encode ``events`` in one call and queue their bytes; False if the connection was evicted.

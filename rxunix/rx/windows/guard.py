@@ -44,7 +44,7 @@ from typing import Any, Final, Protocol
 
 from reactivex import abc
 
-from ...core.event import Event, EventBatch
+from ...core.event import Event, built
 from .timers import GuardedScheduler, GuardedTimer
 
 __all__ = ["Chain", "ChainFactory", "Engine", "Guard"]
@@ -233,6 +233,4 @@ class Guard:
 
 def _items(events: Sequence[Event]) -> list[tuple[int, Event]]:
     """Queue entries for a batch's events (a lazy batch is built first)."""
-    if events.__class__ is EventBatch:
-        events.build()
-    return [(_ITEM, event) for event in events]
+    return [(_ITEM, event) for event in built(events)]
