@@ -33,7 +33,7 @@ sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from _common import cpu_seconds, missing, pin  # noqa: E402
 
 IMPLS = ("hand", "rxunix", "asyncio", "uvloop")
-CHAINS = ("echo", "map", "tumbling", "sliding", "sliding_mean", "session")
+CHAINS = ("echo", "map", "map_values", "tumbling", "sliding", "sliding_mean", "session")
 #: the chains each hand-written loop serves (rxunix serves every chain)
 LOOP_CHAINS = {"hand": ("echo", "sliding"), "asyncio": ("echo",), "uvloop": ("echo",)}
 

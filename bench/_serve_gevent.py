@@ -123,6 +123,8 @@ def _chain(name: str, gap: float) -> Callable[[Any], Any]:
         return lambda src: src
     if name == "map":
         return lambda src: src.pipe(ops.map(lambda ev: ev))
+    if name == "map_values":
+        return lambda src: src.pipe(rops.map_values(lambda v: v))
     if name == "tumbling":
         return lambda src: src.pipe(rops.tumbling_count(WINDOW, key=rops.connection_key))
     if name == "sliding":

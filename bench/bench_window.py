@@ -12,6 +12,8 @@ Rows (rxunix ``unix_socket_server``, ``separate`` + ``json``; compared only with
 * ``map``: one ``ops.map(lambda ev: ev)`` added; its cost is reported in us per event
   (server CPU difference to ``echo``, and in process: ``Subject -> map`` vs a bare
   ``Subject``, which is free of socket noise);
+* ``map_values``: one ``rxunix.operators.map_values(lambda v: v)`` instead (the same
+  map on values, a read kept one batch); its cost as for ``map``;
 * ``tumbling``: ``tumbling_count(100, key=connection_key)``: one aggregate (the list of
   100 values) per 100 events of a connection;
 * ``sliding``: ``sliding_count(100, 10, key=connection_key)`` replying every window
@@ -55,7 +57,7 @@ sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import _harness as h  # noqa: E402
 from _common import JSON_LIBS, READ_SIZES, Spread, cpu_plan, describe_plan, header, kib, pin, ratio, table  # noqa: E402
 
-CHAINS = ("echo", "map", "tumbling", "sliding", "sliding_mean", "session")
+CHAINS = ("echo", "map", "map_values", "tumbling", "sliding", "sliding_mean", "session")
 #: targets: issue #13 (map <= 0.2 us/event, tumbling >= 0.85x of echo), issue #18 (sliding >= 0.7x)
 TARGETS = {"tumbling": 0.85, "sliding": 0.7}
 MAP_TARGET_US = 0.2
@@ -119,7 +121,7 @@ def run_all(args: argparse.Namespace, servers: dict[Key, h.Server], driver: h.Pr
 def _note(impl: str, chain: str, r: float, extra_us: float, vs_hand: float | None) -> str:
     if impl == "hand":
         return ""
-    if chain == "map":
+    if chain in ("map", "map_values"):
         return f"{extra_us:+.2f} us/ev (<= {MAP_TARGET_US}: {'met' if extra_us <= MAP_TARGET_US else 'NOT met'})"
     goal = TARGETS.get(chain)
     notes = [] if goal is None else [f">= {goal:.2f}: {'met' if r >= goal else 'NOT met'}"]

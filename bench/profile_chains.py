@@ -49,7 +49,7 @@ from _serve_gevent import _chain  # noqa: E402
 import rxunix  # noqa: E402
 from rxunix.edge.gcpause import GcPause  # noqa: E402
 
-CHAINS = ("echo", "map", "tumbling", "sliding", "sliding_mean")
+CHAINS = ("echo", "map", "map_values", "tumbling", "sliding", "sliding_mean")
 
 
 class Rig:

@@ -5,6 +5,7 @@
 * windows (:mod:`rxunix.rx.windows`): :func:`tumbling_count`, :func:`tumbling_time`,
   :func:`tumbling_count_or_time`, :func:`sliding_count`, :func:`sliding_time`,
   :func:`session_window`, with ready :mod:`reducers`;
+* values, a read kept whole: :func:`map_values`, :func:`filter_values`;
 * aggregation with plain Rx: :func:`aggregated`, :func:`connection_key`;
 * admission by peer credentials: :func:`allow_uids`.
 
@@ -15,6 +16,7 @@ runtime through :func:`rxunix.rx.scheduling.set_default_scheduler`.
 
 from . import reducers
 from .codec import Chunk, decode, encode, end_of_stream
+from .values import filter_values, map_values
 from .windows import (
     TumblingWindow,
     aggregated,
@@ -35,6 +37,8 @@ __all__ = [
     "decode",
     "encode",
     "end_of_stream",
+    "filter_values",
+    "map_values",
     "reducers",
     "session_window",
     "sliding_count",

@@ -17,7 +17,7 @@ from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, Disposable
 
 from ...core.event import Event
-from ..batch import takes_batches
+from ..batch import BatchObservable
 from ..scheduling import default_scheduler
 from .guard import Chain, Engine, Guard
 from .keys import ErrorSink, EventSink, KeyFn, Reducer, Seconds, no_key, seconds_of, sink_of
@@ -106,18 +106,12 @@ class Window:
         return Aggregates(subscribe)
 
 
-class Aggregates(Observable[Event]):
+class Aggregates(BatchObservable):
     """The observable of a window operator's aggregates: an ordinary Rx observable,
     except that an observer which also takes batches (``on_next_batch``, such as a
     connector's ``in_``) is subscribed as it is, so the aggregates one read closes
     reach it in one call (see :mod:`.outputs`); ``window(out).subscribe(server.in_)``
     replies to a read's windows with one encoding, as an echo does."""
-
-    def subscribe(self, on_next: Any = None, on_error: Any = None, on_completed: Any = None, *,
-                  scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-        if on_error is None and on_completed is None and takes_batches(on_next):
-            return self._subscribe_core(on_next, scheduler)
-        return super().subscribe(on_next, on_error, on_completed, scheduler=scheduler)
 
 
 class _Feed:
