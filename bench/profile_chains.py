@@ -21,7 +21,12 @@ Chains: ``echo`` (``server.out.subscribe(server.in_)``: each read's events hande
 its own through the operator into ``in_``), ``tumbling`` (``tumbling_count(100,
 key=connection_key)``), ``sliding`` (``sliding_count(100, 10, key=connection_key)``:
 every event in 10 windows, each window replied whole), ``sliding_mean`` (the same
-windows, a small reducer). The last lines split the ``sliding`` row: the window
+windows, a small reducer), ``map_values`` (``rxunix.operators.map_values(lambda v:
+v)``: the same map, a read kept one batch). Two lines split the ``map`` row: a read's
+events built alone (``Event.many``, what ``out`` does for any subscriber that is not a
+batch observer) and each event handed to ``in_`` on its own without an operator
+(``server.out.subscribe(server.in_.on_next)``, events built included); the rest of the
+``map`` row is RxPY's operator. The last lines split the ``sliding`` row: the window
 alone (aggregates to a no-op subscriber) and the encoding of its replies alone; one
 more gives the cost of RxPY's ``ops.buffer`` alone, which tumbling windows with a
 duration are built on (fed as their chain feeds it: chunks of 32 events, a boundary
@@ -62,7 +67,9 @@ class Rig:
             config={"path": path, "buf_size": buf, "max_pending_bytes": 1 << 30}, codec=rxunix_codec(lib),
             preprocessors=["separate"], postprocessors=["separate"])
         self.count = 0
-        if chain == "window":  # the sliding window alone: its aggregates go nowhere
+        if chain == "per_event":  # each event on its own into in_, no operator (the map row without map)
+            self.server.out.subscribe(self.server.in_.on_next)
+        elif chain == "window":  # the sliding window alone: its aggregates go nowhere
             _chain("sliding", 0.05)(self.server.out).subscribe(lambda _agg: None)
         elif chain == "ingest":  # no replies: one counting function subscribed to out
             self.server.out.subscribe(self.on_event)
@@ -103,6 +110,20 @@ class Rig:
             total += time.perf_counter_ns() - t0
             self.drain()
         return total / 1000 / (reads * events)
+
+
+def events_only_us(lib: str, events: int, reads: int) -> float:
+    """us per event of building a read's events (``Event.many``: what ``out`` does before
+    a subscriber that is not a batch observer sees them) and dropping them."""
+    from rxunix import EncoderFactory, Event
+
+    codec = EncoderFactory(rxunix_codec(lib), ["separate"])()._codec  # type: ignore[attr-defined]
+    values = [codec.decode(LINE[:-1]) for _ in range(events)]
+    meta = {"unix_socket_server": {"path": "/s", "peer": 1}}
+    t0 = time.perf_counter_ns()
+    for _ in range(reads):
+        Event.many(values, meta)
+    return (time.perf_counter_ns() - t0) / 1000 / (reads * events)
 
 
 def encode_only_us(lib: str, events: int, reads: int) -> float:
@@ -165,11 +186,13 @@ def main(argv: list[str] | None = None) -> None:
     print(header("profile_chains: per-event cost of a chain between server.out and server.in_, in process",
                  [f"json {args.json}, reads of {kib(args.buf)} ({per_read} events), {args.reads} reads a pass, "
                   f"best of {args.repeat} passes, {args.rounds} rounds, median [min-max]"]), flush=True)
-    names = [*args.chains, *(["window", "encode"] if "sliding" in args.chains else []),
+    names = [*args.chains, *(["events", "per_event"] if "map" in args.chains else []),
+             *(["window", "encode"] if "sliding" in args.chains else []),
              *(["buffer"] if "tumbling" in args.chains else [])]
     got: dict[str, list[float]] = {n: [] for n in names}
     with tempfile.TemporaryDirectory(prefix="rxc-", dir="/tmp") as tmp:
         alone: dict[str, Callable[[], float]] = {
+            "events": lambda: events_only_us(args.json, per_read, args.reads),
             "encode": lambda: encode_only_us(args.json, per_read, args.reads),
             "buffer": lambda: rx_buffer_only_us(per_read, args.reads)}
         rigs = {n: Rig(n, args.json, args.buf, os.path.join(tmp, f"{n}.sock")) for n in names if n not in alone}
@@ -182,10 +205,12 @@ def main(argv: list[str] | None = None) -> None:
     for name in names:
         cells = Spread(got[name])
         extra = Spread([a - b for a, b in zip(got[name], got["echo"], strict=True)])
-        label = {"window": "sliding: the window alone (no replies)",
+        label = {"events": "map: a read's events built alone (Event.many)",
+                 "per_event": "map: each event into in_ alone (out.subscribe(in_.on_next))",
+                 "window": "sliding: the window alone (no replies)",
                  "encode": "sliding: encoding its replies alone (as slices)",
                  "buffer": "RxPY's ops.buffer alone (timed tumbling), 100 a window"}.get(name, name)
-        plain = name in ("echo", "window", *alone)
+        plain = name in ("echo", "window", *alone)  # (per_event: its cost over echo, like the chains)
         rows.append([label, cells.fmt(".3f"), "" if plain else f"{extra.median:+.3f}"])
     print(table(["chain", "us/event median [min-max]", "vs echo"], rows))
 
