@@ -53,6 +53,9 @@ class ReplyWriter:
     _batching: dict[Any, int]
     _reading: PeerConnection | None
     _reading_meta: Any
+    #: replies the shortcut of :meth:`receive` took during the read being emitted; the
+    #: read adds them to ``stats["in"]`` when it ends
+    _taken: int
     _resume_at: int
     _error: Callable[..., None]
     _end: Callable[[PeerConnection], None]
@@ -117,7 +120,7 @@ class ReplyWriter:
         if event.meta is self._reading_meta:
             deferred = self._reading.deferred  # type: ignore[union-attr]
             if deferred.__class__ is list:  # (not None, nor a lazy batch gathered whole)
-                self.stats["in"] += 1
+                self._taken += 1  # (an int: a Counter's item costs a few times more per event)
                 deferred.append(event)
                 return
         self._receive(event)

@@ -132,6 +132,7 @@ class UnixSocketServer(ReplyWriter, Connector):
         self._batching: dict[Any, int] = {}  # greenlets emitting a received chunk: how deeply nested
         self._reading: PeerConnection | None = None  # the connection whose chunk was emitted last
         self._reading_meta: Any = None  # and that connection's metadata
+        self._taken = 0  # replies receive's shortcut took during a read (added to stats["in"] at its end)
         self._listener: Any = None
         self._ident: SocketIdentity | None = None
         self._acceptor: gevent.Greenlet | None = None
@@ -376,6 +377,9 @@ class UnixSocketServer(ReplyWriter, Connector):
             else:
                 del batching[me]
             self._reading = self._reading_meta = None  # (receive's shortcut; it checks the rest)
+            if self._taken:
+                self.stats["in"] += self._taken
+                self._taken = 0
         if self._dirty and not depth:
             self._flush_dirty()
 
