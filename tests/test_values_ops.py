@@ -222,3 +222,37 @@ def test_echo_through_values_operators_over_a_socket(short_tmp: str, kind: str) 
         gevent.joinall(senders, timeout=10)
         for peer in peers:
             peer.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(plan=plans, maps=st.booleans())
+def test_a_window_after_them_gets_the_windows_of_one_at_a_time(plan: list[tuple[int, int]], maps: bool) -> None:
+    """``map_values``/``filter_values`` then a count window keyed by connection: reads
+    handed over as lazy batches give the aggregates of the same events one by one."""
+    from rxunix.operators import connection_key, tumbling_count
+
+    from rxunix.core.origin import SERVER
+
+    metas = [MappingProxyType({SERVER: MappingProxyType({"path": "/s", "peer": i})}) for i in range(3)]
+    clean = [(v, m) for v, m in plan if v % 7 != 3]
+    op = map_values(_fn) if maps else filter_values(_pred)
+
+    def run(batched: bool) -> list[tuple[Any, Any]]:
+        src = EventSubject(owner=None)
+        got: list[Event] = []
+        src.pipe(op, tumbling_count(3, key=connection_key)).subscribe(got.append)
+        if batched:
+            i = 0
+            while i < len(clean):
+                j = i
+                while j < len(clean) and clean[j][1] == clean[i][1]:
+                    j += 1
+                src.on_next_batch(EventBatch.of([v for v, _ in clean[i:j]], metas[clean[i][1]], clean=True, lazy=True))
+                i = j
+        else:
+            for v, m in clean:
+                src.on_next(Event(v, metas[m]))
+        src.on_completed()
+        return [(e.value, e.meta[SERVER]) for e in got]
+
+    assert run(True) == run(False)
