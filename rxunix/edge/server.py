@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import errno
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -116,6 +117,9 @@ class UnixSocketServer(ReplyWriter, Connector):
         self._decoders = DecoderFactory(opts["preprocessors"] or [], opts["codec"])
         self._encoders = EncoderFactory(opts["codec"], opts["postprocessors"] or [])
         self._systemd = check_listen_config(cfg["path"], cfg["permissions"], cfg["systemd"])
+        # the counters every read moves, as ints (an item of a Counter costs a few times more):
+        # ``stats`` writes them in when it is read
+        self._n_bytes_read = self._n_out = self._n_in = self._n_bytes_written = 0
         super().__init__(runtime=opts["runtime"], metrics_interval_s=opts["metrics_interval_s"])
         self._closed: Subject[Event] = Subject()
         #: The validated configuration (read-only).
@@ -132,7 +136,6 @@ class UnixSocketServer(ReplyWriter, Connector):
         self._batching: dict[Any, int] = {}  # greenlets emitting a received chunk: how deeply nested
         self._reading: PeerConnection | None = None  # the connection whose chunk was emitted last
         self._reading_meta: Any = None  # and that connection's metadata
-        self._taken = 0  # replies receive's shortcut took during a read (added to stats["in"] at its end)
         self._listener: Any = None
         self._ident: SocketIdentity | None = None
         self._acceptor: gevent.Greenlet | None = None
@@ -292,6 +295,20 @@ class UnixSocketServer(ReplyWriter, Connector):
         if self._share is not None:
             self._share.publish(len(self._conns))
 
+    # ---- counters ---------------------------------------------------------
+    @property
+    def stats(self) -> Counter[str]:
+        """Counters: ``in``, ``out``, ``errors``, ``bytes_read``, ``bytes_written``,
+        ``connections``, ``closed``, ``read_pauses``."""
+        s = self._stats
+        s["bytes_read"], s["out"], s["in"] = self._n_bytes_read, self._n_out, self._n_in
+        s["bytes_written"] = self._n_bytes_written
+        return s
+
+    @stats.setter
+    def stats(self, value: Counter[str]) -> None:
+        self._stats = value
+
     # ---- receiving --------------------------------------------------------
     def _read_loop(self, conn: PeerConnection) -> None:
         recv = conn.sock.recv
@@ -300,7 +317,6 @@ class UnixSocketServer(ReplyWriter, Connector):
         publish = self._publish
         turns = Turns()
         gate = self.gate
-        stats = self.stats
         core, pause_at = conn.core, self._pause_at
         try:
             while True:
@@ -314,7 +330,7 @@ class UnixSocketServer(ReplyWriter, Connector):
                     break
                 if not data:
                     break
-                stats["bytes_read"] += len(data)
+                self._n_bytes_read += len(data)
                 take(read, conn, data)  # decoded and emitted with the collector paused
                 if pause_at and core.pending > pause_at:
                     self._pause_reading(conn)
@@ -377,9 +393,6 @@ class UnixSocketServer(ReplyWriter, Connector):
             else:
                 del batching[me]
             self._reading = self._reading_meta = None  # (receive's shortcut; it checks the rest)
-            if self._taken:
-                self.stats["in"] += self._taken
-                self._taken = 0
         if self._dirty and not depth:
             self._flush_dirty()
 
@@ -394,14 +407,14 @@ class UnixSocketServer(ReplyWriter, Connector):
         while no read is being emitted: what ``_emit_batch`` then ``in_`` then
         ``_flush_dirty`` would do, in one step (the read's values encoded in one call
         and written)."""
-        stats, n = self.stats, batch.size
-        stats["out"] += n
-        stats["in"] += n
+        n = batch.size
+        self._n_out += n
+        self._n_in += n
         if n and not conn.ended and self._queue_now(conn, batch, decoded=True):
             self._try_send(conn)
 
     def _emit_batch(self, conn: PeerConnection, batch: EventBatch) -> None:
-        self.stats["out"] += batch.size
+        self._n_out += batch.size
         for exc in self._out.on_next_batch(batch):  # a subscriber failed: report, keep the stream
             self._error(exc, "emit", conn.peer, conn.core.meta)
 
