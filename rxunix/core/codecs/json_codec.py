@@ -361,7 +361,7 @@ class JsonCodec(Codec):
 
     def _encode_batch_orjson(self, values: list[Any], sep: bytes, nonfinite: bool) -> bytes:
         """:meth:`encode_batch` with orjson; ``nonfinite``: values may hold NaN or infinity."""
-        runs = _shared_runs(values) if _overlapping(values) else None
+        runs = _shared_runs(values) if values[0].__class__ is list and _overlapping(values) else None
         if runs is not None:
             return self._encode_runs_orjson(*runs, sep)
         try:
