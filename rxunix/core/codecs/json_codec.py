@@ -166,7 +166,9 @@ def _dumps_joined(dumps: Callable[[Any, Any, int], bytes], values: list[Any], se
 
 def _overlapping(values: list[Any]) -> bool:
     """A cheap look: ``values`` are at least two lists, the first two sharing an element."""
-    if len(values) < 2 or not all(v.__class__ is list for v in values) or not values[0] or not values[1]:
+    if len(values) < 2 or values[0].__class__ is not list:  # (the common case: no generator)
+        return False
+    if not all(v.__class__ is list for v in values) or not values[0] or not values[1]:
         return False
     return id(values[1][0]) in set(map(id, values[0]))
 
@@ -361,7 +363,7 @@ class JsonCodec(Codec):
 
     def _encode_batch_orjson(self, values: list[Any], sep: bytes, nonfinite: bool) -> bytes:
         """:meth:`encode_batch` with orjson; ``nonfinite``: values may hold NaN or infinity."""
-        runs = _shared_runs(values) if values[0].__class__ is list and _overlapping(values) else None
+        runs = _shared_runs(values) if _overlapping(values) else None
         if runs is not None:
             return self._encode_runs_orjson(*runs, sep)
         try:
