@@ -61,7 +61,7 @@ def test_bench_window_prints_every_chain() -> None:
     out = run_bench("bench_window.py", "--quick", "--rounds", "1", "--events", "200", "--clients", "1",
                     "--reads", "8192", "--json", "simplejson", "--gap", "0.02")
     chains = {r[3] for r in rows(out, "1")}
-    assert {"echo", "map", "tumbling"} <= chains, out
+    assert {"echo", "map", "map_values", "tumbling"} <= chains, out
     for chain in ("sliding", "sliding_mean", "session"):
         assert chain in chains or f"{chain}: not available" in out, out
     assert re.search(r"map .*us/ev", out) and "in process, map alone" in out, out
@@ -94,10 +94,11 @@ def test_profile_server_prints_breakdown() -> None:
 def test_profile_chains_prints_every_chain_and_the_sliding_split() -> None:
     out = run_bench("profile_chains.py", "--json", "simplejson", "--buf", "8192", "--reads", "2", "--repeat", "1",
                     "--rounds", "1")
-    for chain in ("echo", "map", "tumbling", "sliding", "sliding_mean"):
+    for chain in ("echo", "map", "map_values", "tumbling", "sliding", "sliding_mean"):
         cells = rows(out, chain)
         assert len(cells) == 1 and float(cells[0][1]) > 0, out
     assert rows(out, "map")[0][2].startswith(("+", "-")), out
+    assert "events built alone (Event.many)" in out and "each event into in_ alone" in out, out
     assert "the window alone" in out and "encoding its replies alone" in out and "ops.buffer alone" in out, out
 
 
@@ -118,3 +119,21 @@ def test_profile_read_prints_hand_and_rxunix_per_read() -> None:
         got = rows(out, lines)
         assert [r[3] for r in got] == ["hand", "rxunix"], out
         assert got[1][5].startswith(("+", "-")), out  # rxunix's cost over the hand loop
+
+
+def test_proc_cpu_reports_each_server_process(tmp_path: object) -> None:
+    """``bench/proc_cpu.sh`` runs a benchmark and prints each server process's faults and
+    CPU (a real ``_serve.py`` process per row: here one rxunix echo row)."""
+    out = os.path.join(str(tmp_path), "bench.txt")
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    proc = subprocess.run(
+        ["bash", os.path.join(ROOT, "bench", "proc_cpu.sh"), out, sys.executable, "bench/bench_window.py",
+         "--quick", "--chains", "echo", "--json", "simplejson", "--reads", "8192", "--clients", "1"],
+        capture_output=True, text=True, timeout=100, env=env, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if "--impl rxunix" in line and "--chain echo" in line]
+    assert len(lines) == 1, proc.stdout
+    assert re.search(r"\| minflt=\d+ utime=\d+ stime=\d+$", lines[0]), lines[0]
+    with open(out) as f:
+        assert "| echo " in f.read()  # the benchmark's own table went to its file
