@@ -58,10 +58,7 @@ class SeparatePre(Preprocessor):
             if not data:
                 return []
             parts.append(tail)
-            if maxlen and len(data) > maxlen and not _runs_within(data, self._sep, maxlen) \
-                    and max(map(len, parts)) > maxlen:
-                return [p if len(p) <= maxlen else self._too_large(len(p)) for p in parts]
-            return parts
+            return self._limited(data, parts)
         if parts:
             if self._discarding:
                 # the first part ends the oversize frame: already reported
@@ -71,9 +68,7 @@ class SeparatePre(Preprocessor):
                 self._buf += parts[0]
                 parts[0] = bytes(self._buf)
                 self._buf.clear()
-            if maxlen and parts and (len(parts[0]) > maxlen or len(data) > maxlen
-                                     and not _runs_within(data, self._sep, maxlen)) and max(map(len, parts)) > maxlen:
-                parts = [p if len(p) <= maxlen else self._too_large(len(p)) for p in parts]
+            parts = self._limited(data, parts)
         if tail and not self._discarding:
             self._buf += tail
             if maxlen and len(self._buf) > maxlen:
@@ -81,6 +76,20 @@ class SeparatePre(Preprocessor):
                 self._buf.clear()
                 self._discarding = True
         return parts
+
+    def _limited(self, data: bytes, parts: list[Any]) -> list[Any]:
+        """``parts`` (the frames of ``data``, the first one possibly carried over from
+        earlier reads) with each frame longer than ``max_length`` replaced by its failure.
+        The frames are measured only when one may be too long: the first one is, or
+        ``data`` may hold a run without separator over the limit (:func:`_runs_within`)."""
+        maxlen = self._max
+        if not maxlen or not parts:
+            return parts
+        if len(parts[0]) <= maxlen and (len(data) <= maxlen or _runs_within(data, self._sep, maxlen)):
+            return parts
+        if max(map(len, parts)) <= maxlen:
+            return parts
+        return [p if len(p) <= maxlen else self._too_large(len(p)) for p in parts]
 
     def finish(self) -> list[Frame]:
         self._discarding = False

@@ -152,7 +152,6 @@ def feed_of(engine: Engine) -> _Feed:
     return _Feed(engine, batch, bool(getattr(engine, "takes_values", False)))
 
 
-
 class TumblingWindow(Window):
     """Tumbling windows of ``count`` events, ``seconds`` from their first event, or
     whichever comes first; build it with :func:`~.factories.tumbling_count`,
