@@ -23,7 +23,8 @@ from typing import Any
 from .display import html_of
 from .errors import RxUnixError
 
-__all__ = ["Event", "EventBatch", "ErrorEvent", "SliceBatch", "built", "error_event", "is_failure", "map_value"]
+__all__ = ["Event", "EventBatch", "ErrorEvent", "SliceBatch", "built", "error_event", "is_failure", "map_value",
+           "own_meta"]
 
 _set = object.__setattr__
 
@@ -241,8 +242,9 @@ class EventBatch(list[Event]):
 
     @staticmethod
     def shared_meta(events: Sequence[Event]) -> Mapping[str, Any] | None:
-        """The metadata object every event of ``events`` carries, or None if they differ."""
-        if isinstance(events, EventBatch) and events.meta is not None:
+        """The metadata object every event of ``events`` carries, or None if they differ
+        (a lazy :class:`SliceBatch`: the mapping each of its events gets a copy of)."""
+        if isinstance(events, (EventBatch, SliceBatch)) and events.meta is not None:
             return events.meta
         if not events:
             return None
@@ -254,35 +256,115 @@ class EventBatch(list[Event]):
 
 
 def built(events: Sequence[Event]) -> Sequence[Event]:
-    """``events`` with a lazy :class:`EventBatch`'s events made (in place); any other
-    sequence as it is::
+    """``events`` with a lazy :class:`EventBatch`'s or :class:`SliceBatch`'s events made
+    (in place); any other sequence as it is::
 
         >>> [e.value for e in built(EventBatch.of([1, 2], {"k": 1}, clean=True, lazy=True))]
         [1, 2]
     """
-    return events.build() if isinstance(events, EventBatch) else events
+    return events.build() if isinstance(events, (EventBatch, SliceBatch)) else events
 
 
 class SliceBatch(list[Event]):
     """Events whose values are slices of one sequence: the value of the ``i``-th event
     is a list of the same objects as ``elems[start:start + n]`` for the ``i``-th
     ``(start, n)`` of ``spans`` (the windows a sliding count window closes on one
-    read). A plain list of events to every consumer; a window hands it only to an
-    observer that declares ``takes_slices`` (a stream server's ``in_``, which then
-    encodes each element once instead of once per window)::
+    read). A window hands it only to an observer that declares ``takes_slices`` (a
+    stream server's ``in_``, which then encodes each element once instead of once per
+    window)::
 
         >>> seq = [{"a": 1}, {"a": 2}, {"a": 3}]
         >>> b = SliceBatch([Event(seq[0:2]), Event(seq[1:3])], seq, [(0, 2), (1, 2)])
         >>> all(x is y for e, (s, n) in zip(b, b.spans) for x, y in zip(e.value, b.elems[s:s + n]))
         True
+
+    A lazy one (:meth:`lazy_of`) holds no event until :meth:`build`: each event
+    would carry a copy of one metadata mapping (:func:`own_meta`), so ``meta`` is
+    all a consumer needs to route them, ``size`` counts them and
+    :meth:`window_values` gives their values. :func:`built` makes the events::
+
+        >>> lazy = SliceBatch.lazy_of(seq, [(0, 2), (1, 2)], {"k": [1]})
+        >>> len(lazy), lazy.size, lazy.lazy, [list(v) for v in lazy.window_values()]
+        (0, 2, True, [[{'a': 1}, {'a': 2}], [{'a': 2}, {'a': 3}]])
+        >>> [(e.value, dict(e.meta)) for e in built(lazy)][1], lazy.lazy, lazy.meta
+        (([{'a': 2}, {'a': 3}], {'k': [1]}), False, None)
     """
 
-    __slots__ = ("elems", "spans")
+    __slots__ = ("elems", "spans", "meta")
 
     def __init__(self, events: Iterable[Event], elems: list[Any], spans: list[tuple[int, int]]) -> None:
         super().__init__(events)
         self.elems = elems
         self.spans = spans
+        #: a lazy batch's metadata, of which each event gets its own copy (None once built)
+        self.meta: Mapping[str, Any] | None = None
+
+    @classmethod
+    def lazy_of(cls, elems: list[Any], spans: list[tuple[int, int]], meta: Mapping[str, Any]) -> SliceBatch:
+        """A lazy batch of the windows ``spans`` of ``elems``, each event to carry a copy
+        of ``meta`` (see the class doc)."""
+        batch = cls((), elems, spans)
+        batch.meta = own_meta(meta)
+        return batch
+
+    @property
+    def lazy(self) -> bool:
+        """True until :meth:`build` has made the events of a lazy batch."""
+        return self.meta is not None
+
+    @property
+    def size(self) -> int:
+        """How many events the batch holds, built or not."""
+        return len(self.spans) if self.meta is not None else len(self)
+
+    def window_values(self) -> Sequence[list[Any]]:
+        """The events' values (each made when asked for: a lazy batch's are not built)."""
+        if self.meta is None:
+            return [e.value for e in self]
+        return _Windows(self.elems, self.spans)
+
+    def build(self) -> SliceBatch:
+        """Make a lazy batch's events (in place; nothing to do once built); returns the batch."""
+        meta, elems = self.meta, self.elems
+        if meta is not None:
+            self.meta = None
+            self.extend([Event(elems[s:s + n], own_meta(meta)) for s, n in self.spans])
+        return self
+
+
+class _Windows(Sequence[list[Any]]):
+    """``elems[start:start + n]`` for each ``(start, n)`` of ``spans``, made when asked for."""
+
+    __slots__ = ("elems", "spans")
+
+    def __init__(self, elems: list[Any], spans: list[tuple[int, int]]) -> None:
+        self.elems, self.spans = elems, spans
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self.spans)))]
+        start, n = self.spans[i]
+        return self.elems[start:start + n]
+
+
+def own_meta(meta: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A frozen copy of ``meta`` with copies of its lists (an aggregate's origin lists):
+    what each of several aggregates of the same origins carries, so that none shares a
+    list with another::
+
+        >>> m = {"origins": [1], "k": 2}
+        >>> a, b = own_meta(m), own_meta(m)
+        >>> a == b == m, a["origins"] is b["origins"]
+        (True, False)
+    """
+    copy = dict(meta)
+    for k, v in copy.items():
+        if v.__class__ is list:
+            copy[k] = v[:]
+    return MappingProxyType(copy)
 
 
 def _plain(obj: Any) -> Any:

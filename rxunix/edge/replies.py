@@ -33,7 +33,7 @@ def _count(events: Sequence[Event] | None) -> int:
     """How many events, a lazy batch's included."""
     if events is None:
         return 0
-    return events.size if isinstance(events, EventBatch) else len(events)
+    return events.size if isinstance(events, (EventBatch, SliceBatch)) else len(events)
 
 
 class ReplyWriter:
@@ -181,12 +181,14 @@ class ReplyWriter:
         """Encode ``events`` in one call and queue their bytes; False if the connection was evicted.
         ``decoded``: a lazy batch as ``conn``'s decoder made it, seen by nothing else (an echo)."""
         slices = None
+        values: Sequence[Any]
         if isinstance(events, EventBatch) and events.values is not None:  # lazy: one metadata object
             values, shared = events.values, events.meta
+        elif events.__class__ is SliceBatch:  # windows: each element encoded once (lazy: no event built)
+            values, shared = events.window_values(), events.meta
+            slices = events.elems, events.spans
         else:
             values, shared = [e.value for e in events], None
-            if events.__class__ is SliceBatch:  # windows: each element encoded once
-                slices = events.elems, events.spans
         result = conn.core.queue_replies(values, slices, decoded=decoded)
         if isinstance(result, Evicted):
             self._evicted(conn, result)

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from reactivex import abc
 
-from ...core.event import Event, EventBatch, SliceBatch, error_event
+from ...core.event import Event, EventBatch, SliceBatch, error_event, own_meta
 from ...core.origin import merge_origins
 from .keys import WindowSpec, connection_key, sink_of
 
@@ -61,6 +61,8 @@ class Outputs:
         #: sequence (see :meth:`hold_slices`), handed on as a SliceBatch to an observer that takes them
         self.held_slices: tuple[list[Any], list[tuple[int, int]]] | None = None
         self.takes_slices = self.batch_out is not None and bool(getattr(observer, "takes_slices", False))
+        #: ``(key, elems, spans, meta)``: windows held unbuilt (see :meth:`hold_lazy`)
+        self.lazy_held: tuple[Hashable, list[Any], list[tuple[int, int]], Any] | None = None
         self.key = op.key
         # connection_key depends on the metadata object only, and a connector gives
         # every event of a connection the same one: remember the last answer
@@ -120,15 +122,40 @@ class Outputs:
         if self.reduce is None:
             self.held_slices = (elems, spans)
 
+    def can_hold_lazy(self) -> bool:
+        """True when windows may be held unbuilt (:meth:`hold_lazy`): a batch is being
+        taken, nothing is held yet, the observer takes slices and windows are not reduced."""
+        return self.takes_slices and self.held == [] and self.lazy_held is None and self.reduce is None
+
+    def hold_lazy(self, key: Hashable, elems: list[Any], spans: list[tuple[int, int]], meta: Any) -> None:
+        """Hold the windows ``elems[start:start + n]`` of group ``key`` for each ``(start, n)``
+        of ``spans``, all of whose events carry ``meta``, without building them (only when
+        :meth:`can_hold_lazy`). Alone when the batch is handed on, they go as a lazy
+        :class:`~rxunix.core.event.SliceBatch`; anything held after them builds them first,
+        as :meth:`emit` would have, so the order is kept."""
+        self.lazy_held = (key, elems, spans, meta)
+
+    def _build_lazy(self) -> None:
+        """The lazily held windows, emitted (into ``held``) and held as slices."""
+        key, elems, spans, meta = self.lazy_held  # type: ignore[misc]
+        self.lazy_held = None
+        for start, n in spans:
+            self.emit(key, (meta,), elems[start:start + n], meta)
+        self.hold_slices(elems, spans)
+
     def _release_held(self) -> None:
         """Hand the gathered aggregates downstream in one call; deliver at once from now on."""
         held, self.held = self.held, None
         slices, self.held_slices = self.held_slices, None
-        if held and slices is not None and len(held) == len(slices[1]):  # they alone are held
+        lazy, self.lazy_held = self.lazy_held, None
+        if lazy is not None:  # (nothing else is held: whatever came after built them)
+            _key, elems, spans, meta = lazy
+            held = SliceBatch.lazy_of(elems, spans, self._merged(meta))
+        elif held and slices is not None and len(held) == len(slices[1]):  # they alone are held
             held = SliceBatch(held, *slices)
-        if held:
+        if held or lazy is not None:  # (a lazy SliceBatch is an empty list until built)
             try:
-                self.batch_out(held)  # type: ignore[misc]
+                self.batch_out(held)  # type: ignore[misc, arg-type]
             except BaseException as raised:  # re-raised by the guard once the chain is settled
                 self.raised = self.raised or raised
 
@@ -219,13 +246,13 @@ class Outputs:
             shared = EventBatch.shared_meta(events)  # type: ignore[arg-type]
         if shared is None:
             return MappingProxyType(merge_origins(events))
+        return own_meta(self._merged(shared))
+
+    def _merged(self, shared: Any) -> dict[str, Any]:
+        """``merge_origins`` of events that all carry ``shared`` (kept for the next call)."""
         if shared is not self.merged_of:
             self.merged_of, self.merged = shared, merge_origins((shared,))
-        merged = self.merged.copy()
-        for k, v in merged.items():
-            if v.__class__ is list:
-                merged[k] = v[:]
-        return MappingProxyType(merged)
+        return self.merged
 
     def fail(self, exc: BaseException | str, action: str, key: Hashable, meta: Any, values: list[Any],
              **extra: Any) -> None:
@@ -256,6 +283,8 @@ class Outputs:
     def deliver(self, event: Event) -> None:
         held = self.held
         if held is not None:
+            if self.lazy_held is not None:
+                self._build_lazy()
             held.append(event)
             return
         try:

@@ -115,16 +115,27 @@ class SlidingCountChain(Outputs):
         group.n = end = n + len(values)
         first = -(-max(0, n - count + 1) // step) * step  # the first window not complete before
         starts = range(first, end - count + 1, step)  # the windows complete now
+        if not starts:
+            return
+        if self.takes_slices and self.held is not None:  # they may go on as slices of one sequence
+            lo = first - group.base
+            elems = group.values[lo:lo + starts[-1] - first + count]
+            spans = [(s - first, count) for s in starts]
+            if group.since <= first and self.can_hold_lazy():  # one metadata object: held unbuilt
+                self.hold_lazy(key, elems, spans, group.meta)
+            else:
+                self._windows(key, group, starts)
+                self.hold_slices(elems, spans)
+        else:
+            self._windows(key, group, starts)
+        self._forget(group, starts[-1] + step)
+
+    def _windows(self, key: Hashable, group: CountGroup, starts: range) -> None:
+        """Emit the windows of ``group`` from its event numbers ``starts``."""
         for start in starts:
             if self.done:
                 return
             self._window(key, group, start)
-        if starts:
-            if self.takes_slices and self.held is not None:  # they may go on as slices of one sequence
-                lo = first - group.base
-                self.hold_slices(group.values[lo:lo + starts[-1] - first + count],
-                                 [(s - first, count) for s in starts])
-            self._forget(group, starts[-1] + step)
 
     @staticmethod
     def _forget(group: CountGroup, base: int) -> None:
