@@ -150,9 +150,10 @@ class RxServer(_Counting):
 
         super().__init__(target)
         self.server = rxunix.unix_socket_server(
-            # no eviction (a session window's one aggregate can exceed the default bound); reading
-            # pauses past 1 MiB of unsent replies, as the hand loops write a read's replies first
-            config={"path": path, "buf_size": buf, "max_pending_bytes": 1 << 30, "pause_reading_bytes": 1 << 20},
+            # no eviction (a session window's one aggregate can exceed the default bound); a read's
+            # replies are all written before the next read (reading pauses while any byte is
+            # unsent, resumes at none), as the hand loops' sendall does
+            config={"path": path, "buf_size": buf, "max_pending_bytes": 1 << 30, "pause_reading_bytes": 1},
             codec=rxunix_codec(lib),
             preprocessors=["separate"], postprocessors=["separate"],
         )
