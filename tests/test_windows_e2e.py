@@ -266,3 +266,41 @@ def test_whole_windows_are_written_from_slices_byte_for_byte(sock_path: str, mon
     finally:
         server.stop()
     assert reader.result()[:len(want)] == want
+
+
+def test_a_window_that_cannot_be_encoded_is_an_error_in_its_place(sock_path: str, monkeypatch: Any) -> None:
+    """Windows of one connection reach ``in_`` unbuilt; one that holds a value the codec
+    cannot encode becomes an ``encode`` error event naming the connection, and every
+    other window is written, in order."""
+    from rxunix.operators import map_values, sliding_count
+
+    from rxunix.core.event import SliceBatch
+
+    unbuilt: list[int] = []
+    lazy_of = SliceBatch.lazy_of
+
+    def spy(elems: list[Any], spans: list[tuple[int, int]], meta: Any) -> SliceBatch:
+        unbuilt.append(len(spans))
+        return lazy_of(elems, spans, meta)
+
+    monkeypatch.setattr(SliceBatch, "lazy_of", spy)
+    server = _server(sock_path)
+    errors: list[Any] = []
+    server.err.subscribe(errors.append)
+    bad = lambda v: {"set": {1}} if v["n"] == 2 else v  # noqa: E731 - a set: not JSON
+    server.out.pipe(map_values(bad), sliding_count(2, 1, key=connection_key)).subscribe(server.in_)
+    server.start()
+    try:
+        sock = _connect(sock_path)
+        sock.sendall(b"".join(json.dumps({"n": n}).encode() + b"\n" for n in range(6)))
+        reader = _Reader(sock)
+        wait_for(lambda: reader.data.count(b"\n") >= 3 and len(errors) >= 2, 5, "three windows, two errors")
+        peer = server.peers[0]
+    finally:
+        server.stop()
+    assert sum(unbuilt) == 5  # every window a read closed (the last, partial one is flushed at stop)
+    lines = [json.loads(line) for line in reader.result().splitlines()]
+    assert lines[:3] == [[{"n": 0}, {"n": 1}], [{"n": 3}, {"n": 4}], [{"n": 4}, {"n": 5}]]
+    encode = [e for e in errors if e.value["action"] == "encode"]
+    assert len(encode) == 2 and all(e.value["stream"] == peer for e in encode), errors
+    assert all(rec["peer"] == peer for e in encode for rec in e.meta["unix_socket_server"])
