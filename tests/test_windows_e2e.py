@@ -304,3 +304,32 @@ def test_a_window_that_cannot_be_encoded_is_an_error_in_its_place(sock_path: str
     encode = [e for e in errors if e.value["action"] == "encode"]
     assert len(encode) == 2 and all(e.value["stream"] == peer for e in encode), errors
     assert all(rec["peer"] == peer for e in encode for rec in e.meta["unix_socket_server"])
+
+
+def test_unbuilt_windows_and_an_echo_of_the_same_read_keep_their_order(sock_path: str) -> None:
+    """``in_`` gathers a read's replies from two chains (the read echoed, then the
+    windows it closes, unbuilt); what comes after the windows builds them: the peer
+    gets each read's echo, then its windows, in order, every line once."""
+    from rxunix.operators import sliding_count
+
+    server = _server(sock_path)
+    server.out.subscribe(server.in_)
+    server.out.pipe(sliding_count(4, 2, key=connection_key)).subscribe(server.in_)
+    server.out.subscribe(server.in_)  # a second echo after the windows: gathered behind them
+    server.start()
+    try:
+        sock = _connect(sock_path)
+        reader = _Reader(sock)
+        want: list[Any] = []
+        for read in range(3):  # one read at a time: each answered before the next is sent
+            values = [{"n": 4 * read + i} for i in range(4)]
+            sock.sendall(b"".join(json.dumps(v).encode() + b"\n" for v in values))
+            want += values
+            want += [[{"n": n} for n in range(s, s + 4)] for s in range(0, 4 * read + 1, 2) if s + 4 > 4 * read]
+            want += values
+            lines = len(want)
+            wait_for(lambda: reader.data.count(b"\n") == lines, 5, f"the replies to read {read}")  # noqa: B023
+    finally:
+        server.stop()
+    got = [json.loads(line) for line in reader.result().splitlines()]
+    assert got[:len(want)] == want
