@@ -183,20 +183,14 @@ class ClockedChain(Outputs):
         self.advance(self.clock.tick())
         self.arm()
 
-    def release(self, key: Hashable) -> None:
-        """Flush group ``key``'s windows and forget the group."""
-        group = self.groups.pop(key, None)
-        if group is not None and not self.done:
-            self._close(group, INF)
+    def flush(self, key: Hashable, group: GroupBase) -> None:
+        """Close every window of ``group``, whatever the watermark."""
+        self._close(group, INF)
 
-    def complete(self, error: Exception | None) -> None:
-        """Flush every group's windows (oldest group first), then complete or fail."""
-        if self.done:
-            return
-        for key in list(self.groups):
-            self.release(key)
+    def finish(self, error: Exception | None) -> None:
+        """No timer after the end: complete (or fail) downstream, once."""
         self.dispose_timer()
-        self.finish(error)
+        super().finish(error)
 
     def dispose_timer(self) -> None:
         if self.timer is not None:

@@ -211,8 +211,23 @@ class Outputs:
         if key is not NO_KEY:
             self.release(key)
 
-    def release(self, key: Hashable) -> None:  # pragma: no cover - every chain overrides it
+    def release(self, key: Hashable) -> None:
+        """Flush group ``key``'s open windows (:meth:`flush`) and forget the group."""
+        group = self.groups.pop(key, None)
+        if group is not None and not self.done:
+            self.flush(key, group)
+
+    def flush(self, key: Hashable, group: Any) -> None:  # pragma: no cover - every chain overrides it
+        """Emit the open windows of ``group`` (released or at completion)."""
         raise NotImplementedError
+
+    def complete(self, error: Exception | None) -> None:
+        """Flush every group's open windows (oldest group first), then complete or fail."""
+        if self.done:
+            return
+        for key in list(self.groups):
+            self.release(key)
+        self.finish(error)
 
     def emit(self, key: Hashable, events: Sequence[Event | Mapping[str, Any]], values: list[Any] | None = None,
              shared: Any = UNKNOWN) -> None:

@@ -155,26 +155,12 @@ class SlidingCountChain(Outputs):
         else:
             self.emit(key, group.metas[lo:hi], group.values[lo:hi], None)
 
-    def _flush(self, key: Hashable, group: CountGroup) -> None:
+    def flush(self, key: Hashable, group: CountGroup) -> None:
         """Emit the open (partial) windows, in the order they started."""
         start = -(-group.base // self.step) * self.step  # the first window start at or after base
         while start < group.n:
             self._window(key, group, start)
             start += self.step
-
-    def release(self, key: Hashable) -> None:
-        """Flush group ``key``'s open windows and forget the group."""
-        group = self.groups.pop(key, None)
-        if group is not None and not self.done:
-            self._flush(key, group)
-
-    def complete(self, error: Exception | None) -> None:
-        """Flush every group's open windows (oldest group first), then complete or fail."""
-        if self.done:
-            return
-        for key in list(self.groups):
-            self.release(key)
-        self.finish(error)
 
     def dispose(self) -> None:
         self.done = True

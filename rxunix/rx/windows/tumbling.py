@@ -217,11 +217,9 @@ class TumblingChain(Outputs):
         self._hand(group)
         group.cut(None)
 
-    def release(self, key: Hashable) -> None:
-        """Flush group ``key``'s open window and forget the group."""
-        group = self.groups.pop(key, None)
-        if group is not None and not self.done:
-            self._end(group)
+    def flush(self, key: Hashable, group: Group) -> None:
+        """Flush the group's open window."""
+        self._end(group)
 
     def _end(self, group: Group) -> None:
         if group.timer is not None:
