@@ -286,6 +286,8 @@ class SliceBatch(list[Event]):
         >>> lazy = SliceBatch.lazy_of(seq, [(0, 2), (1, 2)], {"k": [1]})
         >>> len(lazy), lazy.size, lazy.lazy, [list(v) for v in lazy.window_values()]
         (0, 2, True, [[{'a': 1}, {'a': 2}], [{'a': 2}, {'a': 3}]])
+        >>> lazy.window_values()[1:], len(lazy)
+        ([[{'a': 2}, {'a': 3}]], 0)
         >>> [(e.value, dict(e.meta)) for e in built(lazy)][1], lazy.lazy, lazy.meta
         (([{'a': 2}, {'a': 3}], {'k': [1]}), False, None)
     """
