@@ -214,3 +214,28 @@ def test_a_batch_of_replies_with_their_own_metadata_keeps_each_connections_order
         assert _read_lines(b, 2) == ["ab", "b"]
         a.close()
         b.close()
+
+
+@pytest.mark.parametrize("meta", ["the connection's own", "an aggregate's each"])
+def test_a_batch_handed_to_in_outside_a_read_is_written_at_once(sock_path: str, meta: str) -> None:
+    """Replies given to ``in_`` as a batch by code outside any read (a timer, another
+    greenlet) are written then, not left queued until the connection reads again:
+    with one shared metadata object (taken in one step) and with a mapping each
+    (taken as a run of one connection's replies)."""
+    server = rxunix.unix_socket_server(path=sock_path, **LINES)
+    seen: list[Event] = []
+    server.out.subscribe(seen.append)
+    with server:
+        sock = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+        sock.connect(sock_path)
+        sock.sendall(b'"hello"\n')
+        wait_for(lambda: len(seen) == 1, 5, "the hello")
+        own = seen[0].meta
+
+        def reply(i: int) -> Event:
+            return Event(i, own if meta == "the connection's own" else rxunix.merge_origins([seen[0]]))
+
+        gevent.spawn(server.in_.on_next_batch, [reply(1), reply(2)]).join()
+        assert _read_lines(sock, 2, timeout=5) == [1, 2]
+        assert server.stats["in"] == 2
+        sock.close()

@@ -108,7 +108,9 @@ class ServerConn:
         self._encoder = encoder
         self._out: deque[bytes] = deque()  # encoded replies not yet taken by data_to_send()
         self._pending = 0  # bytes in _out plus the unsent part of _view
-        self._view: memoryview | None = None  # handed out by data_to_send(), not yet all sent
+        #: the next write, not yet all sent: handed out by data_to_send() (the bytes of one
+        #: reply queued while nothing was pending, as they are; else a memoryview)
+        self._view: bytes | memoryview | None = None
 
     # ---- state --------------------------------------------------------------
     def _move(self, new: ConnState) -> None:
@@ -184,7 +186,10 @@ class ServerConn:
     def _queue(self, data: bytes) -> Evicted | None:
         if not data or self.state is ConnState.CLOSED:
             return None
-        self._out.append(data)
+        if self._pending:
+            self._out.append(data)
+        else:  # nothing pending: these bytes are the next write, as they are
+            self._view = data  # type: ignore[assignment]
         n = len(data)
         self.queued += n
         self._pending += n
@@ -195,7 +200,7 @@ class ServerConn:
         return None
 
     # ---- writing ------------------------------------------------------------
-    def data_to_send(self) -> memoryview | None:
+    def data_to_send(self) -> bytes | memoryview | None:
         """The bytes to write now, or None if nothing is pending.
 
         The unsent rest of the last write comes first, then queued replies in order,
@@ -224,7 +229,7 @@ class ServerConn:
             raise ValueError(f"sent({n}) does not match the {0 if view is None else len(view)} bytes handed out")
         self._pending -= n
         self.written += n
-        self._view = view[n:] if n < len(view) else None
+        self._view = (view if view.__class__ is memoryview else memoryview(view))[n:] if n < len(view) else None
         if self.state is ConnState.DRAINING and self._pending == 0:
             self._move(ConnState.CLOSED)
 

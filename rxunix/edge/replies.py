@@ -87,11 +87,11 @@ class ReplyWriter:
             self._take_runs(events)
 
     def _take(self, conn: PeerConnection, events: Sequence[Event]) -> None:
-        """Replies to ``conn``: gathered until the end of a read, else queued now."""
+        """Replies to ``conn``: gathered until the end of a read, else queued and written now."""
         if conn.deferred is not None or self._in_read():
             self._defer(conn, events)
-        else:
-            self._queue_now(conn, events)
+        elif not conn.ended and self._queue_now(conn, events):
+            self._try_send(conn)
 
     def _take_runs(self, events: Sequence[Event]) -> None:
         """Each run of consecutive replies to one connection in one :meth:`_take`;
