@@ -189,7 +189,7 @@ class ServerConn:
         if self._pending:
             self._out.append(data)
         else:  # nothing pending: these bytes are the next write, as they are
-            self._view = data  # type: ignore[assignment]
+            self._view = data
         n = len(data)
         self.queued += n
         self._pending += n
