@@ -136,12 +136,14 @@ class Encoder:
     :class:`~rxunix.errors.FramingError`.
     """
 
-    __slots__ = ("_codec", "_encode", "_encode_batch", "_posts", "_suffix", "encode")
+    __slots__ = ("_codec", "_encode", "_encode_batch", "_finite_batch", "_posts", "_suffix", "encode")
 
     def __init__(self, codec: Codec, postprocessors: Sequence[Postprocessor]) -> None:
         self._codec = codec
         self._encode = codec.encode
         self._encode_batch: Callable[[list[Any], bytes], bytes] | None = getattr(codec, "encode_batch", None)
+        #: the batch encoder of values without NaN or infinity (see :meth:`encode_batch`)
+        self._finite_batch = getattr(codec, "encode_finite_batch", self._encode_batch)
         self._posts = list(postprocessors)
         # the most common chain, codec + one ``separate``: one concatenation
         self._suffix: bytes | None = getattr(self._posts[0], "suffix", None) if len(self._posts) == 1 else None
@@ -241,9 +243,7 @@ class Encoder:
                 pass
         if suffix is not None or not self._posts:
             try:  # stateless chain: one pass; on a failure the per-value pass below redoes it
-                batch = self._encode_batch
-                if finite and batch is not None:
-                    batch = getattr(self._codec, "encode_finite_batch", batch)
+                batch = self._finite_batch if finite else self._encode_batch
                 if batch is not None:
                     return batch(values if isinstance(values, list) else list(values), suffix or b""), []
                 body = (suffix or b"").join(map(self._encode, values))

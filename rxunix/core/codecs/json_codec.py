@@ -155,8 +155,6 @@ def _dumps_joined(dumps: Callable[[Any, Any, int], bytes], values: list[Any], se
         >>> _dumps_joined(lambda v, _d, _o: str(v).encode(), list(range(130)), b",", 0)[-12:]
         b'127,128,129,'
     """
-    if len(values) == 1:  # (a round trip's read: no map, no list)
-        return dumps(values[0], _default, option) + sep
     if len(values) <= _JOIN_CHUNK:
         parts = list(map(dumps, values, repeat(_default), repeat(option)))
     else:
@@ -367,11 +365,15 @@ class JsonCodec(Codec):
 
     def _encode_batch_orjson(self, values: list[Any], sep: bytes, nonfinite: bool) -> bytes:
         """:meth:`encode_batch` with orjson; ``nonfinite``: values may hold NaN or infinity."""
-        runs = _shared_runs(values) if _overlapping(values) else None
-        if runs is not None:
-            return self._encode_runs_orjson(*runs, sep)
+        if len(values) > 1 and values[0].__class__ is list and _overlapping(values):
+            runs = _shared_runs(values)
+            if runs is not None:
+                return self._encode_runs_orjson(*runs, sep)
         try:
-            out = _dumps_joined(self._orjson.dumps, values, sep, self._option)
+            if len(values) == 1:  # (a round trip's read: no map, no list)
+                out = self._orjson.dumps(values[0], _default, self._option) + sep
+            else:
+                out = _dumps_joined(self._orjson.dumps, values, sep, self._option)
         except TypeError:  # orjson.JSONEncodeError: maybe a non-str key
             if self._option == self._option_all:
                 raise
