@@ -47,12 +47,14 @@ def _wrap(exc: Exception, what: str) -> RxUnixError:
 class Decoder:
     """Preprocessor chain + codec for one stream: ``feed(bytes)`` and ``finish()``."""
 
-    __slots__ = ("_pres", "_codec", "_decode", "_decode_batch", "_unchecked", "clean", "finite")
+    __slots__ = ("_pres", "_codec", "_decode", "_decode_batch", "_split", "_unchecked", "clean", "finite")
 
     def __init__(self, preprocessors: Sequence[Preprocessor], codec: Codec) -> None:
         #: True when the last ``feed``/``finish`` output holds no failure (only values)
         self.clean = True
         self._pres = list(preprocessors)
+        #: a chunk's frames: the one preprocessor's own ``feed`` when there is one (no frame between)
+        self._split: Callable[[bytes], list[Any]] = self._pres[0].feed if len(self._pres) == 1 else self._frames
         self._codec = codec
         self._decode = codec.decode
         batch = getattr(codec, "decode_batch", None)
@@ -104,7 +106,7 @@ class Decoder:
     def feed(self, data: bytes) -> list[Any]:
         """Decode a received chunk: values, and failures in line."""
         try:
-            frames = self._frames(data)
+            frames = self._split(data)
         except Exception as exc:  # a buggy processor must not kill the stream
             self.clean = False
             return [_wrap(exc, "preprocess")]

@@ -25,10 +25,10 @@ Accounting holds after every call: ``queued == written + dropped + pending``
     ([{'a': 1}], [{'a': 2}])
     >>> conn.queue_replies([1, 2]), bytes(conn.data_to_send())
     ([], b'1\\n2\\n')
-    >>> conn.sent(3); bytes(conn.data_to_send()), conn.pending
-    (b'\\n', 1)
-    >>> conn.sent(1); conn.receive_eof(), conn.state
-    ([], <ConnState.HALF_CLOSED: 'half_closed'>)
+    >>> conn.sent(3), bytes(conn.data_to_send()), conn.pending
+    (True, b'\\n', 1)
+    >>> conn.sent(1), conn.receive_eof(), conn.state
+    (False, [], <ConnState.HALF_CLOSED: 'half_closed'>)
     >>> conn.drain(); conn.state, conn.written, conn.dropped
     (<ConnState.CLOSED: 'closed'>, 4, 0)
 """
@@ -222,16 +222,20 @@ class ServerConn:
         self._view = memoryview(parts[0] if len(parts) == 1 else b"".join(parts))
         return self._view
 
-    def sent(self, n: int) -> None:
-        """The kernel took ``n`` bytes of what :meth:`data_to_send` returned."""
+    def sent(self, n: int) -> bool:
+        """The kernel took ``n`` bytes of what :meth:`data_to_send` returned. Returns True
+        when the writer has more to do: bytes are still pending, or the connection closed."""
         view = self._view
         if view is None or not 0 <= n <= len(view):
             raise ValueError(f"sent({n}) does not match the {0 if view is None else len(view)} bytes handed out")
         self._pending -= n
         self.written += n
         self._view = (view if view.__class__ is memoryview else memoryview(view))[n:] if n < len(view) else None
-        if self.state is ConnState.DRAINING and self._pending == 0:
+        if self._pending:
+            return True
+        if self.state is ConnState.DRAINING:
             self._move(ConnState.CLOSED)
+        return self.state is ConnState.CLOSED
 
     def send_failed(self) -> int:
         """Writing failed for good: close, and return how many pending bytes were dropped."""

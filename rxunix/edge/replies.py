@@ -177,24 +177,27 @@ class ReplyWriter:
                 conn.deferred = deferred = list(built(deferred))
             deferred.extend(built(events))
 
-    def _queue_now(self, conn: PeerConnection, events: Sequence[Event], decoded: bool = False) -> bool:
-        """Encode ``events`` in one call and queue their bytes; False if the connection was evicted.
-        ``decoded``: a lazy batch as ``conn``'s decoder made it, seen by nothing else (an echo)."""
-        slices = None
-        values: Sequence[Any]
+    def _queue_now(self, conn: PeerConnection, events: Sequence[Event]) -> bool:
+        """Encode ``events`` in one call and queue their bytes; False if the connection was evicted."""
         if isinstance(events, EventBatch) and events.values is not None:  # lazy: one metadata object
-            values, shared = events.values, events.meta
-        elif events.__class__ is SliceBatch:  # windows: each element encoded once (lazy: no event built)
-            values, shared = events.window_values(), events.meta
-            slices = events.elems, events.spans
-        else:
-            values, shared = [e.value for e in events], None
+            return self._queue_values(conn, events.values, events.meta)
+        if events.__class__ is SliceBatch:  # windows: each element encoded once (lazy: no event built)
+            return self._queue_values(conn, events.window_values(), events.meta, slices=(events.elems, events.spans))
+        return self._queue_values(conn, [e.value for e in events], None, events)
+
+    def _queue_values(self, conn: PeerConnection, values: Sequence[Any], shared: Mapping[str, Any] | None,
+                      events: Sequence[Event] | None = None, *,
+                      slices: tuple[list[Any], list[tuple[int, int]]] | None = None, decoded: bool = False) -> bool:
+        """Encode ``values`` in one call and queue their bytes; False if the connection was
+        evicted. A value that fails to encode is reported with ``shared`` (the metadata
+        of them all) or its event's. ``decoded``: the values as ``conn``'s decoder made
+        them, seen by nothing else (an echo)."""
         result = conn.core.queue_replies(values, slices, decoded=decoded)
-        if isinstance(result, Evicted):
+        if result.__class__ is Evicted:
             self._evicted(conn, result)
             return False
-        for i, exc in result:
-            self._error(exc, "encode", conn.peer, events[i].meta if shared is None else shared)
+        for i, exc in result:  # type: ignore[misc]
+            self._error(exc, "encode", conn.peer, shared if events is None else events[i].meta)
         return True
 
     def _flush_dirty(self) -> None:
@@ -239,18 +242,18 @@ class ReplyWriter:
         except OSError as exc:
             self._write_failed(conn, exc)
             return
-        self._sent(conn, sent)
-        if core.pending or not core.open:
-            conn.wake.set()
+        if self._sent(conn, sent):
+            conn.wake.set()  # the writer sends the rest (or ends a connection that closed)
 
-    def _sent(self, conn: PeerConnection, n: int) -> None:
+    def _sent(self, conn: PeerConnection, n: int) -> bool:
         """The kernel took ``n`` bytes of ``conn``'s replies; a paused reader may go on
-        once they are down to half the pause bound."""
-        core = conn.core
-        core.sent(n)
+        once they are down to half the pause bound. True while bytes are pending or
+        once the connection closed (see :meth:`~rxunix.core.server_conn.ServerConn.sent`)."""
+        more = conn.core.sent(n)
         self._n_bytes_written += n
-        if conn.paused and core.pending <= self._resume_at:
+        if conn.paused and conn.core.pending <= self._resume_at:
             conn.room.set()
+        return more
 
     def _write_loop(self, conn: PeerConnection) -> None:
         wake, core, send = conn.wake, conn.core, conn.sock.send

@@ -83,6 +83,7 @@ from ..core.registry import Spec
 from ..core.server_conn import ServerConn
 from .balance import AcceptShare
 from .base import Connector
+from .gcpause import MIN_BYTES as GC_PAUSE_BYTES
 from .gcpause import GcPause
 from .limits import ConnectionLimit
 from .listen import check_listen_config, listen_socket, worker_meta
@@ -318,6 +319,7 @@ class UnixSocketServer(ReplyWriter, Connector):
         turns = Turns()
         gate = self.gate
         core, pause_at = conn.core, self._pause_at
+        receive = core.receive
         try:
             while True:
                 if not gate.open and not self._stopping:  # paused by a flow-control link
@@ -331,7 +333,10 @@ class UnixSocketServer(ReplyWriter, Connector):
                 if not data:
                     break
                 self._n_bytes_read += len(data)
-                take(read, conn, data)  # decoded and emitted with the collector paused
+                if len(data) < GC_PAUSE_BYTES:  # (a small read: no pause, as GcPause.run would)
+                    publish(conn, receive(data, lazy=True))
+                else:
+                    take(read, conn, data)  # decoded and emitted with the collector paused
                 if pause_at and core.pending > pause_at:
                     self._pause_reading(conn)
                 turns.took_turn()  # a flooding peer must not starve the hub
@@ -407,10 +412,11 @@ class UnixSocketServer(ReplyWriter, Connector):
         while no read is being emitted: what ``_emit_batch`` then ``in_`` then
         ``_flush_dirty`` would do, in one step (the read's values encoded in one call
         and written)."""
-        n = batch.size
+        values = batch.values
+        n = len(values)  # type: ignore[arg-type]
         self._n_out += n
         self._n_in += n
-        if n and not conn.ended and self._queue_now(conn, batch, decoded=True):
+        if n and not conn.ended and self._queue_values(conn, values, batch.meta, decoded=True):  # type: ignore[arg-type]
             self._try_send(conn)
 
     def _emit_batch(self, conn: PeerConnection, batch: EventBatch) -> None:

@@ -28,6 +28,7 @@ import decimal
 import math
 import re
 from collections.abc import Callable, Mapping
+from functools import partial
 from itertools import accumulate, chain, repeat
 from operator import is_
 from typing import Any
@@ -283,6 +284,8 @@ class JsonCodec(Codec):
             self._option = self._option_all & ~orjson.OPT_NON_STR_KEYS
             self.decode = self._decode_orjson  # type: ignore[method-assign]
             self.encode = self._encode_orjson  # type: ignore[method-assign]
+            # (no Python frame between the encoder and the orjson pass)
+            self.encode_finite_batch = partial(self._encode_batch_orjson, nonfinite=False)  # type: ignore[method-assign]
             self.decodes_finite = True  # orjson refuses NaN, Infinity and overflowing numbers
         else:
             self._encode_str = _fast_encoder(self.sorted) or _ENCODERS[self.sorted].encode
@@ -338,7 +341,7 @@ class JsonCodec(Codec):
         if not values:
             return b""
         if self.backend == "orjson":
-            return self._encode_batch_orjson(values, sep, True)
+            return self._encode_batch_orjson(values, sep)
         if not _PLAIN_SEP.fullmatch(sep):  # the exponent rewrite must not see into separators
             return super().encode_batch(values, sep)
         if _overlapping(values):
@@ -363,7 +366,7 @@ class JsonCodec(Codec):
             return self._encode_batch_orjson(values, sep, False)
         return self.encode_batch(values, sep)
 
-    def _encode_batch_orjson(self, values: list[Any], sep: bytes, nonfinite: bool) -> bytes:
+    def _encode_batch_orjson(self, values: list[Any], sep: bytes, nonfinite: bool = True) -> bytes:
         """:meth:`encode_batch` with orjson; ``nonfinite``: values may hold NaN or infinity."""
         if len(values) > 1 and values[0].__class__ is list and _overlapping(values):
             runs = _shared_runs(values)

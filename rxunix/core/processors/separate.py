@@ -58,7 +58,7 @@ class SeparatePre(Preprocessor):
             if not data:
                 return []
             parts.append(tail)
-            return self._limited(data, parts)
+            return self._limited(data, parts) if maxlen and len(data) > maxlen else parts
         if parts:
             if self._discarding:
                 # the first part ends the oversize frame: already reported
@@ -68,7 +68,8 @@ class SeparatePre(Preprocessor):
                 self._buf += parts[0]
                 parts[0] = bytes(self._buf)
                 self._buf.clear()
-            parts = self._limited(data, parts)
+            if maxlen and parts and (len(data) > maxlen or len(parts[0]) > maxlen):  # (else none can be)
+                parts = self._limited(data, parts)
         if tail and not self._discarding:
             self._buf += tail
             if maxlen and len(self._buf) > maxlen:
