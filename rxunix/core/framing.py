@@ -110,6 +110,13 @@ class Decoder:
         except Exception as exc:  # a buggy processor must not kill the stream
             self.clean = False
             return [_wrap(exc, "preprocess")]
+        if self._unchecked:  # (the fast path of _values, without its frame)
+            try:
+                values = self._decode_batch(frames)
+                self.clean = True
+                return values
+            except Exception:
+                pass
         return self._values(frames)
 
     def finish(self) -> list[Any]:

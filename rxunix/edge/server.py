@@ -374,10 +374,18 @@ class UnixSocketServer(ReplyWriter, Connector):
         """Emit one chunk's events (decode failures on ``err`` in stream order), then write
         everything queued meanwhile. Reads of several connections may interleave (a
         subscriber that blocks lets another reader run): each greenlet's outermost
-        read writes what was gathered when it ends."""
-        if (batch.values is not None and conn.deferred is None and not self._batching
-                and self._echoes_to_itself()):
-            self._echo(conn, batch)
+        read writes what was gathered when it ends.
+
+        An echo (a lazy, clean read whose only subscriber is this server's ``in_``, while
+        no read is being emitted) takes one step: what ``_emit_batch``, ``in_`` and
+        ``_flush_dirty`` would do, the read's values encoded in one call and written."""
+        values = batch.values
+        if values is not None and conn.deferred is None and not self._batching and self._echoes_to_itself():
+            n = len(values)
+            self._n_out += n
+            self._n_in += n
+            if n and not conn.ended and self._queue_values(conn, values, batch.meta, decoded=True):
+                self._try_send(conn)
             return
         me, batching = gevent.getcurrent(), self._batching
         depth = batching.get(me, 0)
@@ -406,18 +414,6 @@ class UnixSocketServer(ReplyWriter, Connector):
         out = self._out
         takers = out.batch_observers
         return len(takers) == 1 and takers[0] is self.in_ and not out.observers and not out.is_stopped
-
-    def _echo(self, conn: PeerConnection, batch: EventBatch) -> None:
-        """A read of ``conn`` (lazy, clean) whose only subscriber is this server's ``in_``
-        while no read is being emitted: what ``_emit_batch`` then ``in_`` then
-        ``_flush_dirty`` would do, in one step (the read's values encoded in one call
-        and written)."""
-        values = batch.values
-        n = len(values)  # type: ignore[arg-type]
-        self._n_out += n
-        self._n_in += n
-        if n and not conn.ended and self._queue_values(conn, values, batch.meta, decoded=True):  # type: ignore[arg-type]
-            self._try_send(conn)
 
     def _emit_batch(self, conn: PeerConnection, batch: EventBatch) -> None:
         self._n_out += batch.size
