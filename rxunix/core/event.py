@@ -189,8 +189,9 @@ class EventBatch(list[Event]):
         """
         frozen = meta if meta.__class__ is MappingProxyType else _freeze(meta)
         if clean:
-            if lazy:
-                batch = cls((), frozen)
+            if lazy:  # (every read's batch: made without the __init__ frame)
+                batch = list.__new__(cls)
+                batch.meta, batch.failures = frozen, []
                 batch.values = items if isinstance(items, list) else list(items)
                 return batch
             batch = cls(Event.many(items, frozen), frozen)

@@ -94,8 +94,8 @@ class ServerConn:
     """
 
     __slots__ = (
-        "state", "meta", "max_pending", "queued", "written", "dropped",
-        "_decoder", "_encoder", "_out", "_pending", "_view",
+        "state", "meta", "max_pending", "queued", "written", "dropped", "pending",
+        "_decoder", "_encoder", "_out", "_view",
     )
 
     def __init__(self, decoder: Decoder, encoder: Encoder, *, meta: Mapping[str, Any], max_pending: int) -> None:
@@ -107,7 +107,8 @@ class ServerConn:
         self._decoder = decoder
         self._encoder = encoder
         self._out: deque[bytes] = deque()  # encoded replies not yet taken by data_to_send()
-        self._pending = 0  # bytes in _out plus the unsent part of _view
+        #: reply bytes accepted and not yet written (in ``_out`` and the unsent part of ``_view``; read only)
+        self.pending = 0
         #: the next write, not yet all sent: handed out by data_to_send() (the bytes of one
         #: reply queued while nothing was pending, as they are; else a memoryview)
         self._view: bytes | memoryview | None = None
@@ -117,11 +118,6 @@ class ServerConn:
         if new not in TRANSITIONS[self.state]:
             raise IllegalTransition(f"{self.state.value} -> {new.value}")
         self.state = new
-
-    @property
-    def pending(self) -> int:
-        """Reply bytes accepted and not yet written."""
-        return self._pending
 
     @property
     def open(self) -> bool:
@@ -186,15 +182,15 @@ class ServerConn:
     def _queue(self, data: bytes) -> Evicted | None:
         if not data or self.state is ConnState.CLOSED:
             return None
-        if self._pending:
+        if self.pending:
             self._out.append(data)
         else:  # nothing pending: these bytes are the next write, as they are
             self._view = data
         n = len(data)
         self.queued += n
-        self._pending += n
-        if self._pending > self.max_pending:
-            evicted = Evicted(self._pending, self.max_pending)
+        self.pending += n
+        if self.pending > self.max_pending:
+            evicted = Evicted(self.pending, self.max_pending)
             self.close()
             return evicted
         return None
@@ -228,10 +224,10 @@ class ServerConn:
         view = self._view
         if view is None or not 0 <= n <= len(view):
             raise ValueError(f"sent({n}) does not match the {0 if view is None else len(view)} bytes handed out")
-        self._pending -= n
+        self.pending -= n
         self.written += n
         self._view = (view if view.__class__ is memoryview else memoryview(view))[n:] if n < len(view) else None
-        if self._pending:
+        if self.pending:
             return True
         if self.state is ConnState.DRAINING:
             self._move(ConnState.CLOSED)
@@ -244,23 +240,23 @@ class ServerConn:
     @property
     def writing_done(self) -> bool:
         """True when nothing is pending."""
-        return self._pending == 0
+        return self.pending == 0
 
     # ---- ending -------------------------------------------------------------
     def drain(self) -> None:
         """Accept no more received data; close once every pending byte is written."""
         if self.state in (ConnState.OPEN, ConnState.HALF_CLOSED):
             self._move(ConnState.DRAINING)
-        if self.state is ConnState.DRAINING and self._pending == 0:
+        if self.state is ConnState.DRAINING and self.pending == 0:
             self._move(ConnState.CLOSED)
 
     def close(self) -> int:
         """Close now (idempotent): pending bytes are dropped; returns how many."""
         if self.state is ConnState.CLOSED:
             return 0
-        lost = self._pending
+        lost = self.pending
         self.dropped += lost
-        self._pending = 0
+        self.pending = 0
         self._out.clear()
         self._view = None
         self._move(ConnState.CLOSED)
