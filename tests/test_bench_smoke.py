@@ -121,6 +121,19 @@ def test_profile_read_prints_hand_and_rxunix_per_read() -> None:
         assert got[1][5].startswith(("+", "-")), out  # rxunix's cost over the hand loop
 
 
+@pytest.mark.timeout(120)
+def test_profile_read_cold_prints_percentiles_of_single_reads() -> None:
+    out = run_bench("profile_read.py", "--quick", "--cold", "--json", "simplejson", "--lines", "1,40",
+                    "--cold-bytes", "65536", "--cold-objects", "100")
+    for lines in ("1", "40"):
+        got = rows(out, lines)
+        assert [r[3] for r in got] == ["hand", "rxunix"], out
+        for r in got:
+            p50, p90, p99 = map(float, r[4:7])
+            assert 0 < p50 <= p90 <= p99, out
+        assert re.fullmatch(r"[+-]\S+ / [+-]\S+ \(\d+\.\d\dx / \d+\.\d\dx\)", got[1][7]), out  # over hand, as ratios
+
+
 def test_proc_cpu_reports_each_server_process(tmp_path: object) -> None:
     """``bench/proc_cpu.sh`` runs a benchmark and prints each server process's faults and
     CPU (a real ``_serve.py`` process per row: here one rxunix echo row)."""
