@@ -16,8 +16,8 @@
 #    and memory of one machine, as any two processes do.
 # 3. The in-process tables, one CPU each, side by side: profile_floor.py (the server
 #    against the hand loop and the Rx contract's floor), profile_chains.py (each
-#    chain's own cost) and profile_read.py (rxunix's cost per read of an echo), with
-#    orjson and with simplejson.
+#    chain's own cost) and profile_read.py (rxunix's cost per read of an echo, hot and
+#    --cold), with orjson and with simplejson.
 set -u
 out=${1:?usage: bench/quiet_machine.sh OUTDIR [workers] [side-by-side] [floor] [window-alone]}
 shift
@@ -70,6 +70,8 @@ run chains_orjson 300 3 bench/profile_chains.py --json orjson &
 run chains_simplejson 300 4 bench/profile_chains.py --json simplejson &
 run read_orjson 300 5 bench/profile_read.py --json orjson --lines 1,66,508 &
 run read_simplejson 300 6 bench/profile_read.py --json simplejson --lines 1,66,508 &
+run read_cold_orjson 300 7 bench/profile_read.py --cold --json orjson --lines 1,66 --reads 5000 &
+run read_cold_simplejson 300 8 bench/profile_read.py --cold --json simplejson --lines 1,66 --reads 5000 &
 wait
 fi
 
