@@ -61,6 +61,27 @@ def test_event_time_tumbling_cut_by_the_watermark() -> None:
     assert stamps(out) == [[1, 5, 7], [11, 15], [30]]
 
 
+@given(step=st.sampled_from([0.1, 0.3, 0.7, 0.05, 0.002]), n=st.integers(1, 4),
+       ticks=st.lists(st.integers(0, 3000), min_size=1, max_size=30), literal=st.booleans())
+def test_an_event_on_a_window_boundary_is_in_exactly_its_windows(
+    step: float, n: int, ticks: list[int], literal: bool
+) -> None:
+    """Decimal steps do not add up exactly in floating point (``5 * 0.1 + 0.1 != 6 *
+    0.1``): an event whose time is a window boundary (``j * step``, or the decimal
+    literal of it such as ``0.6``) is still in exactly ``n`` windows of ``n`` steps:
+    one tumbling window, ``n`` sliding ones; never in none (lost) or in ``n + 1``."""
+    times = [float(f"{j * step:.6f}") if literal else j * step for j in ticks]
+    op = tumbling_time(step, event_time="ts") if n == 1 else sliding_time(n * step, step, event_time="ts")
+    evs = [tev(t, tag=i) for i, t in enumerate(times)]
+    out, log = feed(op, sorted(evs, key=lambda e: e.value["ts"]))
+    seen: dict[Any, int] = {}
+    for agg in out:
+        for v in agg.value:
+            seen[v["tag"]] = seen.get(v["tag"], 0) + 1
+    assert seen == {i: n for i in range(len(evs))}
+    assert log == ["completed"]
+
+
 def test_a_late_event_becomes_an_error_event_by_default() -> None:
     out, log = feed(tumbling_time(10, event_time="ts"), [tev(15, peer=1), tev(3, peer=2), tev(16, peer=1)])
     err = [e for e in out if e.is_error]

@@ -3,6 +3,7 @@ in virtual time (TestScheduler), RxPY parity and properties against brute-force 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -17,6 +18,7 @@ from rxunix.event import Event
 from rxunix.operators import connection_key, reducers, session_window, sliding_count, sliding_time
 from rxunix.origin import SERVER, FrozenRecord, merge_origins
 
+from rxunix.rx.windows.clock import Clock
 from tests.windows_models import grid_model, session_model, sliding_count_model
 
 on_next = ReactiveTest.on_next
@@ -128,6 +130,22 @@ def test_sliding_time_exact_boundaries() -> None:
     # windows [0,10) [5,15) [10,20) [25,35) [30,40), each emitted when it ends;
     # an event at a window's end belongs to the next window only (half-open)
     assert got == [(10, [1, 4, 5, 9]), (15, [5, 9, 10, 14]), (20, [10, 14]), (35, [31]), (40, [31])]
+
+
+def test_processing_time_never_goes_back_with_the_wall_clock() -> None:
+    """RxPY's schedulers tell wall-clock time, which a host may set back: an event is then
+    timed at the watermark, never into windows that were already emitted."""
+    class Steppable:
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    wall = Steppable()
+    clock = Clock(event_time=None, lateness=0.0, idle_timeout=None, scheduler=wall)  # type: ignore[arg-type]
+    wall.now += timedelta(seconds=5)
+    clock.saw(clock.time_of(Event(1)))
+    wall.now -= timedelta(seconds=3)  # the host's clock was set back
+    assert clock.time_of(Event(2)) == 5.0
+    wall.now += timedelta(seconds=4)
+    assert clock.time_of(Event(3)) == 6.0
 
 
 def test_sliding_time_completion_flushes_open_windows_cut_short() -> None:

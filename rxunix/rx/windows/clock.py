@@ -97,9 +97,11 @@ class Clock:
         return (self.scheduler.now - self.origin).total_seconds()
 
     def time_of(self, event: Event) -> float:
-        """The event's time (raises for a bad event time)."""
+        """The event's time (raises for a bad event time). Processing time never goes
+        back: RxPY's schedulers tell wall-clock time, which the host may set back, and
+        an event timed before the watermark would land in windows already emitted."""
         if self.event_time is None:
-            return self.now()
+            return max(self.now(), self.watermark)
         return _seconds(self.event_time(event))
 
     def saw(self, t: float) -> None:

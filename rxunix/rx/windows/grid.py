@@ -28,18 +28,31 @@ __all__ = ["Grid", "GridGroup"]
 
 class Grid:
     """The window grid: ``size`` and ``step`` in seconds (``0 < step <= size``);
-    ``lowest``: the first window index, if any."""
+    ``lowest``: the first window index, if any.
 
-    __slots__ = ("size", "step", "lowest")
+    When ``size`` is a whole number ``n`` of steps, window ``k`` ends exactly where
+    window ``k + n`` starts (both are ``(k + n) * step``): ``k * step + size`` would
+    round differently (``5 * 0.1 + 0.1 != 6 * 0.1``), and an event on such a
+    boundary would fall into no tumbling window, or into ``n + 1`` sliding ones::
+
+        >>> Grid(0.1, 0.1).bounds(5)[1] == Grid(0.1, 0.1).bounds(6)[0]
+        True
+    """
+
+    __slots__ = ("size", "step", "lowest", "_steps")
 
     def __init__(self, size: float, step: float, lowest: int | None = None) -> None:
         self.size = float(size)
         self.step = float(step)
         self.lowest = lowest
+        n = round(self.size / self.step)
+        #: ``size`` in steps when it is a whole number of them (else None)
+        self._steps: int | None = n if n >= 1 and math.isclose(n * self.step, self.size, rel_tol=1e-9) else None
 
     def bounds(self, k: int) -> tuple[float, float]:
         start = k * self.step
-        return start, start + self.size
+        steps = self._steps
+        return start, (k + steps) * self.step if steps is not None else start + self.size
 
     def first(self, t: float) -> int:
         """The index of the first (earliest) window that covers ``t``."""
