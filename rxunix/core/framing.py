@@ -82,7 +82,6 @@ class Decoder:
         return frames
 
     def _values(self, frames: list[Any]) -> list[Any]:
-        decode = self._decode
         if not frames or self._unchecked or set(map(type, frames)) == _BYTES_ONLY:
             try:  # fast path: every frame decodes (codecs are pure, so a retry is safe)
                 values = self._decode_batch(frames)
@@ -90,6 +89,11 @@ class Decoder:
                 return values
             except Exception:
                 pass
+        return self._each(frames)
+
+    def _each(self, frames: list[Any]) -> list[Any]:
+        """Frame by frame: each failure in its place."""
+        decode = self._decode
         self.clean = False
         out: list[Any] = []
         append = out.append
@@ -110,14 +114,14 @@ class Decoder:
         except Exception as exc:  # a buggy processor must not kill the stream
             self.clean = False
             return [_wrap(exc, "preprocess")]
-        if self._unchecked:  # (the fast path of _values, without its frame)
-            try:
-                values = self._decode_batch(frames)
-                self.clean = True
-                return values
-            except Exception:
-                pass
-        return self._values(frames)
+        if not self._unchecked:
+            return self._values(frames)
+        try:  # (the fast path of _values, without its frame)
+            values = self._decode_batch(frames)
+        except Exception:
+            return self._each(frames)
+        self.clean = True
+        return values
 
     def finish(self) -> list[Any]:
         """End of stream: flush every preprocessor in order and decode the rest."""

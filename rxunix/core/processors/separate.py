@@ -81,11 +81,10 @@ class SeparatePre(Preprocessor):
     def _limited(self, data: bytes, parts: list[Any]) -> list[Any]:
         """``parts`` (the frames of ``data``, the first one possibly carried over from
         earlier reads) with each frame longer than ``max_length`` replaced by its failure.
-        The frames are measured only when one may be too long: the first one is, or
-        ``data`` may hold a run without separator over the limit (:func:`_runs_within`)."""
+        Called when one may be (``data`` or the first frame is longer than ``max_length``);
+        the frames are measured only when the first one is, or ``data`` may hold a run
+        without separator over the limit (:func:`_runs_within`)."""
         maxlen = self._max
-        if not maxlen or not parts:
-            return parts
         if len(parts[0]) <= maxlen and (len(data) <= maxlen or _runs_within(data, self._sep, maxlen)):
             return parts
         if max(map(len, parts)) <= maxlen:
