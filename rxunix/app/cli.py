@@ -65,6 +65,7 @@ def _framing(args: argparse.Namespace) -> dict[str, Any]:
 _OPTION_OF_KEY = {
     "permissions": "--permissions",
     "buf_size": "--buf-size",
+    "send_buffer_bytes": "--send-buffer-bytes",
     "path": "PATH",
     "codec": "--codec",
     "preprocessors": "--pre",
@@ -188,6 +189,8 @@ def _cmd_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         config["permissions"] = args.permissions
     if args.buf_size is not None:
         config["buf_size"] = args.buf_size
+    if args.send_buffer_bytes is not None:
+        config["send_buffer_bytes"] = args.send_buffer_bytes
     if args.systemd:
         config["systemd"] = args.systemd
 
@@ -214,6 +217,8 @@ def _client_options(args: argparse.Namespace) -> dict[str, Any]:
     config: dict[str, Any] = {"path": args.path}
     if args.buf_size is not None:
         config["buf_size"] = args.buf_size
+    if args.send_buffer_bytes is not None:
+        config["send_buffer_bytes"] = args.send_buffer_bytes
     options: dict[str, Any] = {"config": config, **_framing(args)}
     if not args.no_reconnect:
         options["reconnect"] = {

@@ -79,6 +79,8 @@ def _add_framing(p: argparse.ArgumentParser) -> None:
                    help="postprocessor, repeatable, in order (default: separate; 'none' for none)")
     p.add_argument("--buf-size", type=_positive_int, metavar="N",
                    help="receive buffer in bytes (default 8192; --dgram: largest datagram, default 65536)")
+    p.add_argument("--send-buffer-bytes", type=_positive_int, metavar="N",
+                   help="the kernel's send buffer of each connection (default: the kernel's; not with --dgram)")
 
 
 def _add_output(p: argparse.ArgumentParser) -> None:

@@ -7,7 +7,7 @@ so the same mistake gives the same :class:`~rxunix.core.errors.ConfigError`::
 
     >>> opts, cfg = parse_client_options({"codec": "json", "config": {"path": "/tmp/s"}}, {})
     >>> opts["codec"], cfg
-    ('json', {'path': '/tmp/s', 'buf_size': 8192, 'queue_size': 1000})
+    ('json', {'path': '/tmp/s', 'buf_size': 8192, 'queue_size': 1000, 'send_buffer_bytes': None})
     >>> parse_server_options(None, {"path": "/tmp/s", "backlog": 0})
     Traceback (most recent call last):
     ...
@@ -61,6 +61,9 @@ def _positive(default: int | None) -> Option:
     return Option(int, default, check=lambda v: v > 0, expect="an int > 0")
 
 
+#: ``send_buffer_bytes``: the kernel's send buffer of each connection (None: its default)
+SEND_BUFFER = Option(int, None, check=lambda v: 0 < v < 2**31, expect="an int > 0 and below 2**31 (bytes)")
+
 PATH = Option((str, os.PathLike), REQUIRED, convert=_fspath, check=_usable,
               expect=f"a non-empty path shorter than {MAX_PATH_BYTES + 1} bytes, or an @abstract name")
 
@@ -74,6 +77,7 @@ SERVER_CONFIG: Mapping[str, Option] = {
     "backlog": _positive(1024),
     "systemd": Option((bool, str), False),
     "max_connections": _positive(None),
+    "send_buffer_bytes": SEND_BUFFER,
 }
 
 #: Keys of the client's ``config``.
@@ -81,6 +85,7 @@ CLIENT_CONFIG: Mapping[str, Option] = {
     "path": PATH,
     "buf_size": Option(int, 8192, check=lambda v: v > 0, expect="a positive int"),
     "queue_size": Option(int, 1000, check=lambda v: v >= 0, expect="an int >= 0"),
+    "send_buffer_bytes": SEND_BUFFER,
 }
 
 _SPEC = (str, Mapping, Callable)

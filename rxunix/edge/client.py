@@ -30,6 +30,9 @@ Config keys (``config={...}``):
     after (re)connecting; an event pushed when it is full is reported on ``err``
     (action ``enqueue``). While connected the queue is the writer's backlog and
     is not bounded by this option.
+``send_buffer_bytes``
+    the kernel's send buffer of each connection (default: the kernel's; see
+    :mod:`rxunix.edge.sockbuf`).
 
 Behaviour (SPEC section 4): connects at ``start()``; a failed connect is retried
 per the ``reconnect`` policy (:mod:`rxunix.reconnect`), and without one is a
@@ -83,6 +86,7 @@ from .gcpause import GcPause
 from .runtime import Runtime
 from .session import Session as _Session
 from .session import connect_stream
+from .sockbuf import check_send_buffer
 from .sockpath import describe_connect_error
 from .turns import OncePerPass, Turns
 
@@ -113,6 +117,7 @@ class UnixSocketClient(Connector):
         self._encoders = EncoderFactory(opts["codec"], opts["postprocessors"])
         self.policy: RetryPolicy | None = RetryPolicy.from_config(opts["reconnect"], rng=opts["rng"])
         self._box = Outbox(cfg["queue_size"])
+        check_send_buffer(CLIENT, cfg["send_buffer_bytes"])
         super().__init__(runtime=opts["runtime"], metrics_interval_s=opts["metrics_interval_s"])
         #: The validated configuration (read-only).
         self.config: Mapping[str, Any] = MappingProxyType(cfg)
@@ -342,7 +347,7 @@ class UnixSocketClient(Connector):
         error: BaseException | None = None
         while not self._quit.is_set():
             try:
-                sock = connect_stream(self.path)
+                sock = connect_stream(self.path, send_buffer=self.config["send_buffer_bytes"])
             except OSError as exc:
                 error = exc
             else:

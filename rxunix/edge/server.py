@@ -29,8 +29,10 @@ unsent reply bytes is closed and reported, action ``"write"``),
 connection has more unsent reply bytes, the server reads nothing more from it
 until half of them are written, so a peer that sends faster than it reads its
 replies waits, as on a pipe, instead of being evicted), ``backlog``
-(1024), ``systemd`` (socket activation) and ``max_connections`` (unlimited: at
-the limit new connections wait in the backlog; one ``"limit"`` notice per pause).
+(1024), ``systemd`` (socket activation), ``max_connections`` (unlimited: at
+the limit new connections wait in the backlog; one ``"limit"`` notice per pause)
+and ``send_buffer_bytes`` (the kernel's send buffer of each connection, see
+:mod:`rxunix.edge.sockbuf`; default: the kernel's).
 Reading pauses while a flow-control link holds ``gate`` (:func:`rxunix.connect`).
 
 The decisions about one connection (framing, reply accounting, slow-reader
@@ -91,6 +93,7 @@ from .peers import PeerConnection, next_peer_id, peer_credentials, peer_gone
 from .prebound import take_share
 from .replies import ReplyWriter
 from .runtime import Runtime
+from .sockbuf import check_send_buffer, set_send_buffer
 from .sockpath import SocketIdentity, remove_if_ours
 from .turns import Turns
 
@@ -131,6 +134,8 @@ class UnixSocketServer(ReplyWriter, Connector):
         self._pause_at: int = cfg["pause_reading_bytes"]
         self._resume_at: int = self._pause_at // 2
         self._limit = ConnectionLimit(cfg["max_connections"])
+        check_send_buffer(SERVER, cfg["send_buffer_bytes"])
+        self._send_buffer: int | None = cfg["send_buffer_bytes"]
         self._conns: dict[int, PeerConnection] = {}
         self._by_record: dict[int, PeerConnection] = {}
         self._dirty: list[PeerConnection] = []
@@ -280,6 +285,11 @@ class UnixSocketServer(ReplyWriter, Connector):
 
     def _open(self, sock: Any) -> None:
         peer = next_peer_id()
+        if self._send_buffer is not None:
+            try:
+                set_send_buffer(sock, self._send_buffer)
+            except OSError as exc:  # served with the kernel's default buffer
+                self._error(exc, "accept", peer, self._listener_meta)
         pid, uid, gid = peer_credentials(sock)
         record = FrozenRecord(path=self.path, peer=peer, pid=pid, uid=uid, gid=gid, **worker_meta())
         core = ServerConn(self._decoders(), self._encoders(), meta=MappingProxyType({SERVER: record}),
@@ -463,8 +473,9 @@ def unix_socket_server(
 
     ``config`` is the ``config`` dict (``path``, ``permissions``, ``buf_size``,
     ``max_pending_bytes``, ``pause_reading_bytes``, ``backlog``, ``systemd``,
-    ``max_connections``) or Tremor's whole connector dict (``unix_socket_server(tremor)`` and
-    ``unix_socket_server(**tremor)`` both work); ``config_keys`` are keyword
+    ``max_connections``, ``send_buffer_bytes``) or Tremor's whole connector dict
+    (``unix_socket_server(tremor)`` and ``unix_socket_server(**tremor)`` both
+    work); ``config_keys`` are keyword
     shortcuts for the config keys (``path=...``). Unknown keys or wrong types
     raise :class:`~rxunix.errors.ConfigError` naming the key and listing the
     allowed ones::
@@ -474,7 +485,7 @@ def unix_socket_server(
         ...
         rxunix.ConfigError: unix_socket_server: unknown option 'reconnect'; allowed: codec, \
 preprocessors, postprocessors, config, runtime, metrics_interval_s, path, permissions, buf_size, \
-max_pending_bytes, pause_reading_bytes, backlog, systemd, max_connections
+max_pending_bytes, pause_reading_bytes, backlog, systemd, max_connections, send_buffer_bytes
     """
     named = {"codec": codec, "preprocessors": preprocessors, "postprocessors": postprocessors,
              "runtime": runtime, "metrics_interval_s": metrics_interval_s}
