@@ -69,8 +69,11 @@ class Proc:
 class Server(Proc):
     """``_serve.py`` for one row; ``skip`` holds the reason when the row cannot run here."""
 
-    def __init__(self, impl: str, lib: str, buf: int, chain: str = "echo", gap: float = 0.05) -> None:
+    def __init__(self, impl: str, lib: str, buf: int, chain: str = "echo", gap: float = 0.05,
+                 send_buffer: int | None = None) -> None:
         args = ["--impl", impl, "--json", lib, "--buf", str(buf), "--chain", chain, "--gap", str(gap)]
+        if send_buffer is not None:
+            args += ["--send-buffer", str(send_buffer)]
         super().__init__("_serve.py", args, f"{impl}/{lib}/{buf}/{chain}")
         self.skip: str | None = None
 
@@ -145,9 +148,11 @@ def rtt(server: Server, driver: Proc, socks: Sockets, n: int) -> dict[str, float
     return {"p50": got["p50_us"], "p99": got["p99_us"]}
 
 
-def start_servers(keys: list[tuple[str, str, int, str]], gap: float = 0.05) -> dict[tuple[str, str, int, str], Server]:
-    """One server process per ``(impl, lib, buf, chain)``, started together."""
-    servers = {k: Server(*k, gap=gap) for k in keys}
+def start_servers(keys: list[tuple[str, str, int, str]], gap: float = 0.05,
+                  send_buffer: int | None = None) -> dict[tuple[str, str, int, str], Server]:
+    """One server process per ``(impl, lib, buf, chain)``, started together; ``send_buffer``:
+    every connection's kernel send buffer (``SO_SNDBUF``; None: the kernel's default)."""
+    servers = {k: Server(*k, gap=gap, send_buffer=send_buffer) for k in keys}
     for s in servers.values():
         s.wait_ready()
     return servers

@@ -1,7 +1,8 @@
 """Server process of the socket benchmarks: one implementation, one JSON library, one read size.
 
 Run as ``python bench/_serve.py --impl hand|rxunix|asyncio|uvloop --json simplejson|orjson
---buf BYTES [--chain echo|map|tumbling|sliding|sliding_mean|session] [--gap SECONDS]``. It prints one JSON
+--buf BYTES [--chain echo|map|tumbling|sliding|sliding_mean|session] [--gap SECONDS]
+[--send-buffer BYTES]``. It prints one JSON
 line, ``{"ready": true}`` or ``{"skip": reason}`` (a library is missing: the row is skipped
 with that reason), then takes commands on stdin, one JSON line each, answering one line:
 
@@ -114,6 +115,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--buf", type=int, required=True)
     ap.add_argument("--chain", choices=CHAINS, default="echo")
     ap.add_argument("--gap", type=float, default=0.05)
+    ap.add_argument("--send-buffer", type=int, help="SO_SNDBUF of every connection (rxunix: send_buffer_bytes)")
     return ap.parse_args(argv)
 
 

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import os
+import socket
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -27,8 +28,9 @@ class _State:
 
 
 class _Proto(asyncio.BufferedProtocol):
-    def __init__(self, state: _State, echo: bool, lib: str, buf: int) -> None:
+    def __init__(self, state: _State, echo: bool, lib: str, buf: int, send_buffer: int | None = None) -> None:
         self.state = state
+        self.send_buffer = send_buffer
         self.echo = echo
         self.decode_all, self.encode_all = json_funcs(lib)
         self.buf = bytearray(buf)
@@ -38,6 +40,8 @@ class _Proto(asyncio.BufferedProtocol):
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
+        if self.send_buffer is not None:
+            transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.send_buffer)
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self.view
@@ -70,10 +74,10 @@ class _Proto(asyncio.BufferedProtocol):
 class AsyncServer:
     """One listener; ``start``/``stop`` are coroutines here (the control loop awaits them)."""
 
-    def __init__(self, mode: str, path: str, target: int, lib: str, buf: int) -> None:
+    def __init__(self, mode: str, path: str, target: int, lib: str, buf: int, send_buffer: int | None = None) -> None:
         self.state = _State(target)
         self.path = path
-        self.factory = lambda: _Proto(self.state, mode == "echo", lib, buf)
+        self.factory = lambda: _Proto(self.state, mode == "echo", lib, buf, send_buffer)
         self.server: Any = None
 
     def __getattr__(self, name: str) -> Any:  # count, target, t_last, errors
@@ -108,7 +112,8 @@ async def _serve(args: argparse.Namespace, control: Any, reply: Callable[[dict[s
         cmd = json.loads(line)
         try:
             if cmd["op"] == "open":
-                ctl.inst = AsyncServer(cmd["mode"], cmd["path"], cmd.get("target", 0), args.json, args.buf)
+                ctl.inst = AsyncServer(cmd["mode"], cmd["path"], cmd.get("target", 0), args.json, args.buf,
+                                       args.send_buffer)
                 ctl.mode = cmd["mode"]
                 await ctl.inst.start()
                 ctl.cpu0 = cpu_seconds()

@@ -36,17 +36,30 @@ class HandServer(_Counting):
     """gevent StreamServer: ``recv(buf)``, split, decode (+ encode and one ``sendall`` per read).
     ``chain`` ``"sliding"``: the ``sliding`` row's windows, replied whole (see :meth:`_sliding`)."""
 
-    def __init__(self, mode: str, path: str, target: int, lib: str, buf: int, chain: str = "echo") -> None:
+    def __init__(self, mode: str, path: str, target: int, lib: str, buf: int, chain: str = "echo",
+                 send_buffer: int | None = None) -> None:
         super().__init__(target)
         self.decode_all, self.encode_all = json_funcs(lib)
         self.buf = buf
+        self.send_buffer = send_buffer
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(path)
         listener.listen(1024)
         if mode == "echo" and chain not in ("echo", "sliding"):  # (_serve.LOOP_CHAINS)
             raise ValueError(f"no hand-written loop for chain {chain!r}")
         handle = self._ingest if mode != "echo" else self._sliding if chain == "sliding" else self._echo
-        self.server = gevent.server.StreamServer(listener, handle)
+        self.server = gevent.server.StreamServer(listener, self._sized(handle))
+
+    def _sized(self, handle: Callable[[socket.socket, Any], None]) -> Callable[[socket.socket, Any], None]:
+        """``handle`` on a connection whose send buffer is ``send_buffer`` bytes (if given)."""
+        if self.send_buffer is None:
+            return handle
+
+        def sized(sock: socket.socket, addr: Any) -> None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.send_buffer)
+            handle(sock, addr)
+
+        return sized
 
     def _ingest(self, sock: socket.socket, _addr: Any) -> None:
         decode_all, size, recv = self.decode_all, self.buf, sock.recv
@@ -145,15 +158,19 @@ def _mean_id(values: list[Any]) -> dict[str, Any]:
 class RxServer(_Counting):
     """rxunix ``unix_socket_server`` (``separate`` + ``json`` with the row's backend and buf_size)."""
 
-    def __init__(self, mode: str, path: str, target: int, lib: str, buf: int, chain: str, gap: float) -> None:
+    def __init__(self, mode: str, path: str, target: int, lib: str, buf: int, chain: str, gap: float,
+                 send_buffer: int | None = None) -> None:
         import rxunix
 
         super().__init__(target)
+        config = {"path": path, "buf_size": buf, "max_pending_bytes": 1 << 30, "pause_reading_bytes": 1}
+        if send_buffer is not None:
+            config["send_buffer_bytes"] = send_buffer
         self.server = rxunix.unix_socket_server(
             # no eviction (a session window's one aggregate can exceed the default bound); a read's
             # replies are all written before the next read (reading pauses while any byte is
             # unsent, resumes at none), as the hand loops' sendall does
-            config={"path": path, "buf_size": buf, "max_pending_bytes": 1 << 30, "pause_reading_bytes": 1},
+            config=config,
             codec=rxunix_codec(lib),
             preprocessors=["separate"], postprocessors=["separate"],
         )
@@ -192,8 +209,8 @@ def main(args: argparse.Namespace, control: Any, reply: Callable[[dict[str, Any]
 
     def make(mode: str, path: str, target: int) -> Any:
         if args.impl == "hand":
-            return HandServer(mode, path, target, args.json, args.buf, args.chain)
-        return RxServer(mode, path, target, args.json, args.buf, args.chain, args.gap)
+            return HandServer(mode, path, target, args.json, args.buf, args.chain, args.send_buffer)
+        return RxServer(mode, path, target, args.json, args.buf, args.chain, args.gap, args.send_buffer)
 
     if args.impl == "rxunix":  # import everything now, in parallel with the other rows' processes
         import rxunix

@@ -76,6 +76,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--gap", type=float, default=0.05, help="session window gap (s)")
     ap.add_argument("--pin", action="store_true", help="pin server and load generator to their own CPUs")
     ap.add_argument("--no-hand", action="store_true", help="leave out the hand-written echo and sliding loops")
+    ap.add_argument("--send-buffer", type=int, metavar="BYTES",
+                    help="every connection's kernel send buffer, every row alike (rxunix: send_buffer_bytes; "
+                         "the hand loops: SO_SNDBUF); default: the kernel's")
     args = ap.parse_args(argv)
     args.events = args.events or (5_000 if args.quick else 200_000)
     args.clients = [int(c) for c in args.clients.split(",")]
@@ -207,14 +210,15 @@ def main(argv: list[str] | None = None) -> None:
     plan = cpu_plan(args.pin)
     print(header("bench_window: rxunix echo vs echo through operators (same JSON library, same read size)",
                  [f"events {args.events:,} (rounded to whole windows per client), clients {args.clients}, "
-                  f"{args.rounds} rounds, median [min-max]; session gap {args.gap}s",
+                  f"{args.rounds} rounds, median [min-max]; session gap {args.gap}s; send buffer "
+                  + (f"{args.send_buffer:,} bytes" if args.send_buffer else "the kernel's default"),
                   describe_plan(plan, args.pin)]), flush=True)
     pin(plan["orchestrator"])
     hand = () if args.no_hand or "sliding" not in args.chains else ("echo", "sliding")
     keys: list[Key] = [(impl, lib, buf, c) for buf in args.reads for lib in args.json
                        for impl, chains in (("rxunix", args.chains), ("hand", hand)) for c in chains]
     driver = h.Proc("_driver.py", [], "load generator")
-    servers = h.start_servers(keys, gap=args.gap)
+    servers = h.start_servers(keys, gap=args.gap, send_buffer=args.send_buffer)
     try:
         for srv in servers.values():
             if srv.skip is None and plan["server"] is not None:
