@@ -9,11 +9,13 @@
 # 1. bench_workers.py alone on the whole machine (workers + load processes need the
 #    cores): fan-in echo with 20 us of CPU work per event, plain echo, and one
 #    global window across the workers.
-# 2. Then four benchmarks side by side, each confined with taskset to its own three
+# 2. Then five benchmarks side by side, each confined with taskset to its own three
 #    CPUs (inside them --pin gives the orchestrator, the server and the load
 #    generator one CPU each): bench_server.py with simplejson, the same with orjson,
-#    bench_window.py, bench_client.py. No two share a core; they share the caches
-#    and memory of one machine, as any two processes do.
+#    bench_window.py, bench_client.py, and bench_window.py's echo and sliding rows
+#    with a 2 MiB send buffer per connection (--send-buffer, capped at what the
+#    kernel allows). No two share a core; they share the caches and memory of one
+#    machine, as any two processes do.
 # 3. The in-process tables, one CPU each, side by side: profile_floor.py (the server
 #    against the hand loop and the Rx contract's floor), profile_chains.py (each
 #    chain's own cost) and profile_read.py (rxunix's cost per read of an echo, hot and
@@ -60,6 +62,11 @@ run server_simplejson 300 1-3 bench/bench_server.py --pin --rounds 3 "${sizes[@]
 run server_orjson 300 4-6 bench/bench_server.py --pin --rounds 3 "${sizes[@]}" --json orjson &
 run window 300 7-9 bench/bench_window.py --pin --rounds 5 "${wsizes[@]}" --reads 65536 &
 run client 300 10-12 bench/bench_client.py --pin --rounds 3 "${csizes[@]}" &
+# echo and sliding with every connection's send buffer at 2 MiB (or what the kernel allows)
+sndbuf=$(( $(cat /proc/sys/net/core/wmem_max 2>/dev/null || echo 2097152) ))
+(( sndbuf > 2097152 )) && sndbuf=2097152
+run window_sndbuf 300 13-15 bench/bench_window.py --pin --rounds 5 "${wsizes[@]}" --reads 65536 \
+    --json orjson,simplejson --chains echo,sliding --send-buffer "$sndbuf" &
 wait
 fi
 
