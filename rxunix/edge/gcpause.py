@@ -8,7 +8,7 @@ moves them to older generations, where they soon make a *full* collection due,
 which walks every object the process holds (about 30,000 once rxunix, reactivex
 and gevent are imported). Paused for the read, the collector runs between reads,
 when the read's objects are gone: it finds little to walk and promotes little.
-Measured in ``docs/benchmarks.md`` ("The collector between reads").
+Measured in ``docs/benchmarks-history.md`` ("The collector between reads").
 
 A read shorter than :data:`MIN_BYTES` runs unpaused: it makes too few objects
 for the collector to come due inside it, and a pause costs about two

@@ -15,7 +15,7 @@ turn; ``gevent.idle()`` after every read costs every round trip one more loop
 pass, and an idle watcher only fires when the loop has nothing else to do, so a
 busy hub could starve the reader. A due timer makes the loop poll without
 blocking and run whatever became ready before this reader reads again.
-Figures from a probe: ``docs/benchmarks.md``.
+Figures from a probe: ``docs/benchmarks-history.md`` ("Readers taking turns").
 
     >>> import time, gevent
     >>> turns = Turns()
