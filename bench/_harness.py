@@ -7,6 +7,7 @@ whole run) and the load in another (``_driver.py``, shared by every row).
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import os
@@ -146,6 +147,35 @@ def rtt(server: Server, driver: Proc, socks: Sockets, n: int) -> dict[str, float
         server.ask(op="close")
     _check_errors(server, res)
     return {"p50": got["p50_us"], "p99": got["p99_us"]}
+
+
+def add_send_buffer(ap: argparse.ArgumentParser) -> None:
+    """The ``--send-buffer BYTES`` option: every server row's connections get that kernel
+    send buffer (rxunix's ``send_buffer_bytes``, ``SO_SNDBUF`` in the other loops)."""
+    ap.add_argument("--send-buffer", type=int, metavar="BYTES",
+                    help="every connection's kernel send buffer, every row alike (rxunix: send_buffer_bytes; "
+                         "the other loops: SO_SNDBUF); default: the kernel's")
+
+
+def check_send_buffer(ap: argparse.ArgumentParser, size: int | None) -> None:
+    """Refuse a ``--send-buffer`` the kernel would not grant every row alike (it caps
+    ``SO_SNDBUF`` silently, rxunix refuses it), before any server starts."""
+    from rxunix import ConfigError
+    from rxunix.edge.sockbuf import check_send_buffer as check
+
+    if size is None:
+        return
+    if size <= 0:
+        ap.error(f"--send-buffer must be > 0, got {size}")
+    try:
+        check("--send-buffer", size)
+    except ConfigError as exc:
+        ap.error(str(exc))
+
+
+def send_buffer_note(size: int | None) -> str:
+    """The header's words for the rows' send buffer."""
+    return f"send buffer {size:,} bytes" if size else "send buffer the kernel's default"
 
 
 def start_servers(keys: list[tuple[str, str, int, str]], gap: float = 0.05,

@@ -56,6 +56,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--impls", default=",".join(IMPLS))
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
     ap.add_argument("--pin", action="store_true", help="pin server and load generator to their own CPUs")
+    h.add_send_buffer(ap)
     args = ap.parse_args(argv)
     ingest_n, echo_n = (10_000, 5_000) if args.quick else (1_000_000, 200_000)
     args.sizes = {"ingest": args.events or ingest_n, "echo": args.events or echo_n,
@@ -69,6 +70,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         setattr(args, name, chosen)
     if args.rounds < 1:
         ap.error("--rounds must be >= 1")
+    h.check_send_buffer(ap, args.send_buffer)
     return args
 
 
@@ -155,13 +157,14 @@ def main(argv: list[str] | None = None) -> None:
     plan = cpu_plan(args.pin)
     sizes = ", ".join(f"{k} {v:,}" for k, v in args.sizes.items() if k in args.scenarios)
     print(header("bench_server: rxunix unix_socket_server vs hand-written loops (same JSON library, same read size)",
-                 [f"events: {sizes}; fanin clients {args.clients}; {args.rounds} rounds, median [min-max]",
+                 [f"events: {sizes}; fanin clients {args.clients}; {args.rounds} rounds, median [min-max]; "
+                  + h.send_buffer_note(args.send_buffer),
                   describe_plan(plan, args.pin) + ("; rtt: load generator on the server's CPU" if args.pin else "")]),
           flush=True)
     pin(plan["orchestrator"])
     keys: list[Key] = [(i, lib, buf, "echo") for buf in args.reads for lib in args.json for i in args.impls]
     driver = h.Proc("_driver.py", [], "load generator")
-    servers = h.start_servers(keys)
+    servers = h.start_servers(keys, send_buffer=args.send_buffer)
     try:
         for srv in servers.values():
             if srv.skip is not None:

@@ -76,9 +76,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--gap", type=float, default=0.05, help="session window gap (s)")
     ap.add_argument("--pin", action="store_true", help="pin server and load generator to their own CPUs")
     ap.add_argument("--no-hand", action="store_true", help="leave out the hand-written echo and sliding loops")
-    ap.add_argument("--send-buffer", type=int, metavar="BYTES",
-                    help="every connection's kernel send buffer, every row alike (rxunix: send_buffer_bytes; "
-                         "the hand loops: SO_SNDBUF); default: the kernel's")
+    h.add_send_buffer(ap)
     args = ap.parse_args(argv)
     args.events = args.events or (5_000 if args.quick else 200_000)
     args.clients = [int(c) for c in args.clients.split(",")]
@@ -90,6 +88,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     bad = sorted(set(args.chains) - set(CHAINS)) + sorted(set(args.json) - set(JSON_LIBS))
     if bad or args.rounds < 1:
         ap.error(f"unknown {bad}" if bad else "--rounds must be >= 1")
+    h.check_send_buffer(ap, args.send_buffer)
     return args
 
 
@@ -210,8 +209,8 @@ def main(argv: list[str] | None = None) -> None:
     plan = cpu_plan(args.pin)
     print(header("bench_window: rxunix echo vs echo through operators (same JSON library, same read size)",
                  [f"events {args.events:,} (rounded to whole windows per client), clients {args.clients}, "
-                  f"{args.rounds} rounds, median [min-max]; session gap {args.gap}s; send buffer "
-                  + (f"{args.send_buffer:,} bytes" if args.send_buffer else "the kernel's default"),
+                  f"{args.rounds} rounds, median [min-max]; session gap {args.gap}s; "
+                  + h.send_buffer_note(args.send_buffer),
                   describe_plan(plan, args.pin)]), flush=True)
     pin(plan["orchestrator"])
     hand = () if args.no_hand or "sliding" not in args.chains else ("echo", "sliding")

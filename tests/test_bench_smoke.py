@@ -71,8 +71,8 @@ def test_bench_window_prints_every_chain() -> None:
 @pytest.mark.timeout(120)
 def test_bench_window_gives_every_row_the_same_send_buffer() -> None:
     out = run_bench("bench_window.py", "--quick", "--rounds", "1", "--events", "200", "--clients", "1",
-                    "--reads", "8192", "--json", "simplejson", "--chains", "echo,sliding", "--send-buffer", "262144")
-    assert "send buffer 262,144 bytes" in out, out
+                    "--reads", "8192", "--json", "simplejson", "--chains", "echo,sliding", "--send-buffer", "131072")
+    assert "send buffer 131,072 bytes" in out, out
     assert {r[3] for r in rows(out, "1")} >= {"echo", "sliding", "echo (hand-written loop)"}, out
 
 

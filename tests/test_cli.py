@@ -90,7 +90,7 @@ def test_server_piped_to_jq_and_client_against_it(short_tmp: str) -> None:
 
 def test_client_reads_stdin_and_prints_metadata_pretty(short_tmp: str) -> None:
     sock = os.path.join(short_tmp, "s.sock")
-    server = start_server(sock, "--echo", "--meta", "--send-buffer-bytes", "262144")
+    server = start_server(sock, "--echo", "--meta", "--send-buffer-bytes", "131072")
     try:
         r = client(sock, "--meta", "--pretty", "--idle", "0.3", "--send-buffer-bytes", "65536",
                    stdin=jsonl(VALUES[:2]))
@@ -150,7 +150,7 @@ def test_client_without_a_server_fails_with_json_errors(short_tmp: str) -> None:
         (["server", "/tmp/x.sock", "--post", '{"name": "separate", "config": {"bad": 1}}'], "--post"),
         (["server", "/tmp/x.sock", "--permissions", "rw-everything"], "--permissions"),
         (["server", "/tmp/x.sock", "--buf-size", "0"], "--buf-size"),
-        (["server", "/tmp/x.sock", "--send-buffer-bytes", "2147483647"], "--send-buffer-bytes"),
+        (["server", "/tmp/x.sock", "--send-buffer-bytes", "1073741823"], "--send-buffer-bytes"),
         (["client", "/tmp/x.sock", "--send-buffer-bytes", "2147483648"], "--send-buffer-bytes"),
         (["server", "/tmp/x.sock", "--dgram", "--send-buffer-bytes", "65536"], "--send-buffer-bytes"),
         (["server", "/tmp/" + "x" * 120], "PATH"),

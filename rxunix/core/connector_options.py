@@ -62,7 +62,7 @@ def _positive(default: int | None) -> Option:
 
 
 #: ``send_buffer_bytes``: the kernel's send buffer of each connection (None: its default)
-SEND_BUFFER = Option(int, None, check=lambda v: 0 < v < 2**31, expect="an int > 0 and below 2**31 (bytes)")
+SEND_BUFFER = Option(int, None, check=lambda v: 0 < v < 2**30, expect="an int > 0 and below 2**30 (bytes)")
 
 PATH = Option((str, os.PathLike), REQUIRED, convert=_fspath, check=_usable,
               expect=f"a non-empty path shorter than {MAX_PATH_BYTES + 1} bytes, or an @abstract name")

@@ -86,7 +86,7 @@ from .gcpause import GcPause
 from .runtime import Runtime
 from .session import Session as _Session
 from .session import connect_stream
-from .sockbuf import check_send_buffer
+from .sockbuf import apply_send_buffer, check_send_buffer
 from .sockpath import describe_connect_error
 from .turns import OncePerPass, Turns
 
@@ -347,12 +347,15 @@ class UnixSocketClient(Connector):
         error: BaseException | None = None
         while not self._quit.is_set():
             try:
-                sock = connect_stream(self.path, send_buffer=self.config["send_buffer_bytes"])
+                sock = connect_stream(self.path)
             except OSError as exc:
                 error = exc
             else:
                 if policy is not None:
                     policy.reset()
+                size = self.config["send_buffer_bytes"]
+                if size is not None and (problem := apply_send_buffer(sock, size)):
+                    self._error(problem, "connect", stream=self.path, meta=self._meta, send_buffer_bytes=size)
                 return sock, None
             wait = policy.next_wait() if policy is not None else None
             if wait is None:
@@ -478,7 +481,7 @@ def unix_socket_client(
     """Build a :class:`UnixSocketClient` (not started).
 
     ``config`` is the connector's ``config`` dict (``path``, ``buf_size``,
-    ``queue_size``), or Tremor's whole connector definition as one dict (keys
+    ``queue_size``, ``send_buffer_bytes``), or Tremor's whole connector definition as one dict (keys
     ``codec``, ``preprocessors``, ``postprocessors``, ``config``, ``reconnect``,
     ``metrics_interval_s``). Config keys may also be given as keyword arguments
     (``path=...``). Bad keys or values raise :class:`~rxunix.errors.ConfigError`

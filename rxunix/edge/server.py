@@ -93,7 +93,7 @@ from .peers import PeerConnection, next_peer_id, peer_credentials, peer_gone
 from .prebound import take_share
 from .replies import ReplyWriter
 from .runtime import Runtime
-from .sockbuf import check_send_buffer, set_send_buffer
+from .sockbuf import apply_send_buffer, check_send_buffer
 from .sockpath import SocketIdentity, remove_if_ours
 from .turns import Turns
 
@@ -285,11 +285,8 @@ class UnixSocketServer(ReplyWriter, Connector):
 
     def _open(self, sock: Any) -> None:
         peer = next_peer_id()
-        if self._send_buffer is not None:
-            try:
-                set_send_buffer(sock, self._send_buffer)
-            except OSError as exc:  # served with the kernel's default buffer
-                self._error(exc, "accept", peer, self._listener_meta)
+        if self._send_buffer is not None and (problem := apply_send_buffer(sock, self._send_buffer)):
+            self._error(problem, "accept", peer, self._listener_meta, send_buffer_bytes=self._send_buffer)
         pid, uid, gid = peer_credentials(sock)
         record = FrozenRecord(path=self.path, peer=peer, pid=pid, uid=uid, gid=gid, **worker_meta())
         core = ServerConn(self._decoders(), self._encoders(), meta=MappingProxyType({SERVER: record}),

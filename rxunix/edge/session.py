@@ -13,7 +13,6 @@ from gevent import socket as gsocket
 
 from ..core.address import sockaddr
 from ..core.framing import Decoder
-from .sockbuf import set_send_buffer
 
 __all__ = ["CONNECT_TIMEOUT", "Session", "connect_stream"]
 
@@ -21,13 +20,10 @@ __all__ = ["CONNECT_TIMEOUT", "Session", "connect_stream"]
 CONNECT_TIMEOUT = 10.0
 
 
-def connect_stream(path: str, timeout: float = CONNECT_TIMEOUT, send_buffer: int | None = None) -> gsocket.socket:
-    """A connected stream socket to ``path`` (``@name``: abstract), with a send buffer
-    of ``send_buffer`` bytes if given (else the kernel's default); raises ``OSError``."""
+def connect_stream(path: str, timeout: float = CONNECT_TIMEOUT) -> gsocket.socket:
+    """A connected stream socket to ``path`` (``@name``: abstract); raises ``OSError``."""
     sock = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
     try:
-        if send_buffer is not None:
-            set_send_buffer(sock, send_buffer)
         sock.settimeout(timeout)
         sock.connect(sockaddr(path))
         sock.settimeout(None)

@@ -3,47 +3,76 @@
 On a unix stream socket the *sender's* send buffer bounds the bytes in flight to
 the peer (the peer's receive buffer plays no part, unlike TCP). Bytes the kernel
 has not taken stay in the connector's own queue, and a writer that filled the
-buffer waits until the peer reads. The default (``net.core.wmem_default``, about
-208 KiB on Linux) is smaller than what one read's replies can be when a chain
-replies more than it reads (a sliding window replying every window whole writes
-each event ten times): the writer then waits on the reader several times per read.
-A larger buffer lets a read's replies go to the kernel at once.
+buffer waits until the peer reads. The default holds about 228 KB of large writes
+on Linux, less than one read's replies when a chain replies much more than it reads
+(a sliding window replied whole writes each event ten times: about 620 KB per 64 KiB
+read): the writer then waits on the reader several times per read.
 
-Linux doubles the value asked for (room for its bookkeeping, as ``socket(7)``
-says) and caps what an unprivileged process may ask at ``net.core.wmem_max``;
-:func:`check_send_buffer` refuses a request the kernel would cap, so a
-configuration never silently gets less than it says::
+Linux reserves twice the value asked for (payload plus its bookkeeping: large writes
+fill nearly all of it, many small ones much less) and caps the value at
+``net.core.wmem_max`` for every process (212,992 on a stock kernel: raise it with
+``sysctl -w net.core.wmem_max=BYTES``); ``getsockopt`` reports the doubled value.
+:func:`check_send_buffer` refuses a request the kernel would cap when the connector
+is made, and a connection the kernel gave less after all (its limit lowered since)
+is reported on ``err`` (the server's action ``accept``, the client's ``connect``, with
+the field ``send_buffer_bytes``), so a configuration never silently gets less than
+it says::
 
     >>> from gevent import socket
     >>> a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    >>> set_send_buffer(a, 65536) >= 65536
-    True
-    >>> check_send_buffer("unix_socket_server", 2**31 - 1)  # doctest: +ELLIPSIS
+    >>> set_send_buffer(a, 65536), apply_send_buffer(a, 32768)
+    (65536, None)
+    >>> check_send_buffer("unix_socket_server", 2**30 - 1)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    rxunix.ConfigError: unix_socket_server config: 'send_buffer_bytes' (2147483647) is more than the ...
+    rxunix.ConfigError: unix_socket_server config: 'send_buffer_bytes' (1073741823) is more than the ...
     >>> a.close(); b.close()
 """
 
 from __future__ import annotations
 
+import functools
 import socket
-import sys
 from typing import Any
 
 from ..core.errors import ConfigError
 
-__all__ = ["check_send_buffer", "set_send_buffer"]
+__all__ = ["apply_send_buffer", "check_send_buffer", "set_send_buffer"]
 
-#: what ``getsockopt(SO_SNDBUF)`` reports per byte asked for (Linux doubles it)
-_REPORTED_PER_BYTE = 2 if sys.platform.startswith("linux") else 1
+#: a value every kernel grants (Linux's floor is 2,304; stock wmem_max 212,992)
+_PROBE = 65536
+
+
+@functools.cache
+def _reported_per_byte() -> int:
+    """What ``getsockopt(SO_SNDBUF)`` reports per byte asked for: 2 on Linux, which
+    doubles the value, 1 where the value is kept as it is. Measured once on a probe."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _PROBE)
+        return max(1, int(probe.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)) // _PROBE)
+    finally:
+        probe.close()
 
 
 def set_send_buffer(sock: Any, size: int) -> int:
-    """Ask the kernel for a send buffer of ``size`` bytes on ``sock``; returns the bytes it
-    grants (what ``getsockopt`` reports, divided by Linux's doubling)."""
+    """Ask the kernel for a send buffer of ``size`` bytes on ``sock``; returns the value it
+    granted (what ``getsockopt`` reports, in the units of ``size``). Raises ``OSError``."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
-    return int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)) // _REPORTED_PER_BYTE
+    return int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)) // _reported_per_byte()
+
+
+def apply_send_buffer(sock: Any, size: int) -> str | None:
+    """:func:`set_send_buffer` on a connection; None when the kernel granted ``size``,
+    else what went wrong, for the connector to report (the connection keeps what the
+    kernel gave it)."""
+    try:
+        granted = set_send_buffer(sock, size)
+    except OSError as exc:
+        return f"send_buffer_bytes {size}: the kernel refused it: {exc}"
+    if granted < size:
+        return f"send_buffer_bytes {size}: the kernel granted {granted} (net.core.wmem_max on Linux)"
+    return None
 
 
 def check_send_buffer(kind: str, size: int | None) -> None:
@@ -60,5 +89,5 @@ def check_send_buffer(kind: str, size: int | None) -> None:
     finally:
         probe.close()
     if granted < size:
-        raise ConfigError(f"{kind} config: 'send_buffer_bytes' ({size}) is more than the kernel allows this "
-                          f"process ({granted} bytes; on Linux net.core.wmem_max)")
+        raise ConfigError(f"{kind} config: 'send_buffer_bytes' ({size}) is more than the kernel allows "
+                          f"({granted} bytes; on Linux net.core.wmem_max, raised with sysctl)")
