@@ -115,6 +115,21 @@ def test_client_reads_stdin_and_prints_metadata_pretty(short_tmp: str) -> None:
             server.kill()
 
 
+def test_client_sends_input_lines_longer_than_a_frame_limit(short_tmp: str) -> None:
+    sock = os.path.join(short_tmp, "s.sock")
+    unlimited = '{"name": "separate", "config": {"max_length": 0}}'
+    server = start_server(sock, "--echo", "--pre", unlimited)
+    try:
+        values = [{"a": 1}, {"big": "x" * 10_000}, {"b": 2}]
+        r = client(sock, "--replies", "3", "--pre", unlimited, stdin=jsonl(values))
+        assert r.returncode == 0, r.stderr
+        assert parse_lines(r.stdout) == values
+        assert stop(server) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+
 def test_server_errors_are_json_lines_on_stderr(short_tmp: str) -> None:
     sock = os.path.join(short_tmp, "s.sock")
     server = start_server(sock)

@@ -95,6 +95,8 @@ def test_tremor_connector_dict_is_accepted_unchanged(sock_path: str) -> None:
         ({"config": {"path": "/tmp/x", "buf_size": 0}}, "'buf_size' must be a positive int"),
         ({"config": {"path": "/tmp/x", "queue_size": -1}}, "'queue_size' must be an int >= 0"),
         ({"config": {"path": "/tmp/" + "x" * 120}}, "'path' must be a non-empty path shorter than 108"),
+        ({"config": {"path": "/tmp/a-directory/"}}, "not ending in '/'"),
+        ({"config": {"path": "/tmp/x", "send_buffer_bytes": 0}}, "'send_buffer_bytes' must be an int > 0"),
         ({"config": {"path": 5}}, "option 'path' must be str or PathLike"),
         ({"config": {"path": "/tmp/x"}, "codec": "jsn"}, "codec: unknown name 'jsn'"),
         ({"config": {"path": "/tmp/x"}, "preprocessors": ["nope"]}, "preprocessor: unknown name 'nope'"),
@@ -154,6 +156,20 @@ def test_thread_runtime_and_pushes_from_another_thread(sock_path: str, servers: 
 
 
 # ---- connecting: no reconnect, retries, server late or never ---------------------
+
+def test_a_datagram_socket_at_the_path_is_named_as_the_wrong_type(sock_path: str) -> None:
+    dgram = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_DGRAM)
+    dgram.bind(sock_path)
+    try:
+        client = unix_socket_client(config={"path": sock_path}, **LINES)
+        rec = Recorder(client)
+        client.start()
+        assert client.join(5)
+        [connect] = rec.errors("connect")
+        assert "the socket is of the other type (stream or datagram)" in connect.value["error"]
+    finally:
+        dgram.close()
+
 
 def test_no_reconnect_failed_connect_is_one_error_and_completes(sock_path: str) -> None:
     client = unix_socket_client(config={"path": sock_path}, **LINES)

@@ -194,6 +194,20 @@ def test_stop_emits_what_is_already_queued(run: Any, short_tmp: str, sock_path: 
         c.sendto(b"late\n", sock_path)
 
 
+def test_stop_flushes_a_partial_window_to_its_sender(run: Any, short_tmp: str, sock_path: str) -> None:
+    from rxunix.operators import tumbling_count
+
+    r = run(echo=False)
+    r.server.out.pipe(tumbling_count(4)).subscribe(r.server.in_)
+    c = dgram(os.path.join(short_tmp, "c"))
+    for i in range(6):
+        c.sendto(b"%d\n" % i, sock_path)
+    assert recv(c) == b"[0,1,2,3]\n"
+    r.server.stop()
+    assert recv(c) == b"[4,5]\n"
+    assert r.err == []
+
+
 # ---- path safety, permissions, abstract names --------------------------------------------
 def test_permissions_and_path_safety(run: Any, short_tmp: str, sock_path: str) -> None:
     stale = dgram(sock_path)

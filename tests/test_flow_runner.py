@@ -179,6 +179,35 @@ def test_sigterm_stops_the_run_with_status_0() -> None:
     assert signal.getsignal(signal.SIGTERM) == previous
 
 
+class SignalsInItsStop(Recorder):
+    """Receives another SIGTERM while the runner drains it."""
+
+    def _stop(self, timeout: float | None) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        gevent.sleep(0.1)  # the handler runs on the hub
+        super()._stop(timeout)
+
+
+def test_another_signal_during_the_drain_exits_at_once_after_it_changes_nothing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import rxunix.app.flow as flow_module
+
+    exits: list[int] = []
+    monkeypatch.setattr(flow_module.os, "_exit", exits.append)  # (the real one ends the process)
+    log: list[str] = []
+    runner = Runner(log=io.StringIO())
+
+    def flow(ctx: Flow) -> None:
+        ctx.add(SignalsInItsStop("server", log))
+        ctx.spawn_later(0.05, os.kill, os.getpid(), signal.SIGTERM)
+
+    runner.deploy(flow)
+    assert runner.run() == 0
+    assert exits == [128 + signal.SIGTERM]  # the second SIGTERM, during the drain
+    runner._on_signal(signal.SIGTERM)  # a third, once the drain is over (before the handlers go)
+    assert exits == [128 + signal.SIGTERM] and runner.status == 0
+
+
 def test_out_or_exit_only_the_string_exit() -> None:
     from reactivex.subject import Subject
 

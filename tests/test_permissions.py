@@ -54,6 +54,10 @@ def test_check_permissions_accepts_int_modes_and_none() -> None:
     check_permissions(0o600)
     with pytest.raises(ConfigError, match="out of range"):
         check_permissions(0o17777)
+    with pytest.raises(ConfigError, match='mode 600 is 0o1130 .*write "600" or 0o600'):
+        check_permissions(600)  # decimal 600 written for "600"
+    with pytest.raises(ConfigError, match="mode 0o1777 sets setuid, setgid or sticky bits"):
+        check_permissions(0o1777)  # sticky: nothing on a socket
     with pytest.raises(ConfigError):
         check_permissions("x=y")
 

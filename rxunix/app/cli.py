@@ -7,10 +7,11 @@
     rxunix run FLOW.py [--flow NAME]... [--set NAME=VALUE]... [--drain-timeout S] [--workers N] [--monkey-patch]
                        [--metrics FILE|-] [--metrics-interval S] [--metrics-port PORT] [--progress|--quiet]
     rxunix server PATH [--codec SPEC] [--pre SPEC]... [--post SPEC]... [--permissions MODE]
-                       [--buf-size N] [--echo] [--meta] [--pretty] [--dgram] [--systemd [NAME]]
+                       [--buf-size N] [--send-buffer-bytes N] [--echo] [--meta] [--pretty] [--dgram]
+                       [--systemd [NAME]]
     rxunix client PATH [--input FILE] [--codec SPEC] [--pre SPEC]... [--post SPEC]... [--buf-size N]
-                       [--retry-interval-ms N] [--retry-growth X] [--retries N] [--no-reconnect]
-                       [--replies N] [--idle S] [--meta] [--pretty] [--dgram]
+                       [--send-buffer-bytes N] [--retry-interval-ms N] [--retry-growth X] [--retries N]
+                       [--no-reconnect] [--replies N] [--idle S] [--meta] [--pretty] [--dgram]
 
 ``PATH`` beginning with ``@`` is a Linux abstract socket name. ``--dgram`` uses
 unix datagram sockets (one datagram per event); ``server --systemd`` takes the
@@ -18,7 +19,8 @@ socket systemd passed (socket activation; ``NAME`` picks one by
 ``FileDescriptorName=``) instead of binding PATH.
 
 ``server`` and ``client`` print events as JSON lines on stdout (ready for
-``jq``) and error events as JSON lines on stderr. A ``SPEC`` is a registered
+``jq``) and error events as JSON lines on stderr; ``client`` sends the JSON
+lines of its input, each as long as it is (``--pre`` frames the socket only). A ``SPEC`` is a registered
 name (``separate``) or a JSON object (``'{"name": "separate", "config":
 {"max_length": 100}}'``); ``--pre none`` / ``--post none`` means no processor.
 Bad options are usage errors (exit status 2) naming the option.
@@ -61,6 +63,9 @@ def _framing(args: argparse.Namespace) -> dict[str, Any]:
     }
     return opts
 
+
+#: the lines of ``rxunix client``'s input: each as long as it is (``--pre`` frames the socket only)
+_INPUT_LINES = {"name": "separate", "config": {"max_length": 0}}
 
 _OPTION_OF_KEY = {
     "permissions": "--permissions",
@@ -267,7 +272,7 @@ def _cmd_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
 
     def client(ctx: Flow) -> None:
         cli = _socket_connector(ctx, args, "client", **options)  # issue 17: --dgram
-        source = ctx.read_file(args.input, ready=client_ready(cli))
+        source = ctx.read_file(args.input, ready=client_ready(cli), preprocessors=[_INPUT_LINES])
         stdout = ctx.console(pretty=args.pretty, meta=args.meta)
         stderr = ctx.add(Console(stream=sys.stderr, meta=args.meta, runtime=runner.runtime), order=0)
 

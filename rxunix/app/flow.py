@@ -85,9 +85,9 @@ Lifecycle
        write what they hold; servers write pending replies, flush preprocessor
        tails and remove their socket file; sinks flush and close their files.
        Each connector gets ``--drain-timeout`` seconds (default 5); one still
-       not stopped 5 s later is abandoned and the status becomes 1. A second
-       SIGINT/SIGTERM during the drain exits at once with ``128 + signal``.
-       A one-line count per connector goes to stderr.
+       not stopped 5 s later is abandoned and the status becomes 1. Another
+       SIGINT/SIGTERM during the drain exits at once with ``128 + signal``; after
+       it, none changes the status. A one-line count per connector goes to stderr.
 
 Flow callbacks run on the gevent hub of the main thread: inside them use
 gevent's cooperative calls (``gevent.sleep``, ``gevent.spawn``), not blocking
@@ -268,8 +268,7 @@ class Flow:
         self.runner.log(f"[{self.name}] {message}")
 
     def spawn_later(self, seconds: float, fn: Callable[..., Any], *args: Any) -> gevent.Greenlet:
-        """Run ``fn(*args)`` after ``seconds`` on the hub; killed when the run stops
-        (and never started once it is stopping)."""
+        """Run ``fn(*args)`` after ``seconds`` on the hub; killed when the run stops (never started once it is)."""
         if self.runner._stopping:  # nothing new once the run is stopping
             return gevent.Greenlet(fn, *args)
         g = gevent.spawn_later(seconds, fn, *args)
@@ -316,7 +315,7 @@ class Runner:
         self._state = _State()
         self._greenlets: list[gevent.Greenlet] = []
         self._stopping = False
-        self._signals = 0
+        self._signals, self._drained = 0, False  # signals received; the stop's drain is over
         self.started_at: float | None = None
         self.elapsed: float = 0.0
         #: Metrics file, Prometheus and progress options (``rxunix run``).
@@ -379,7 +378,7 @@ class Runner:
     def _on_signal(self, signum: int) -> None:
         self._signals += 1
         signame = signal.Signals(signum).name
-        if self._signals > 1:
+        if self._signals > 1 and not self._drained:
             self.log(f"{signame} again: exiting without draining")
             os._exit(128 + signum)
         self.exit(0, f"{signame} received")
@@ -417,6 +416,7 @@ class Runner:
                 self.on_started()
             self._wait(started)
             self._stop_all(started)
+            self._drained = True
         finally:
             self.monitor.end()
             for h in handlers:

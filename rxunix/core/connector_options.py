@@ -49,7 +49,7 @@ def _usable(path: str) -> bool:
         check_length(path)
     except RxUnixError:
         return False
-    return True
+    return not path.endswith("/")  # a directory's path, not a file's
 
 
 def _permissions(value: Any) -> Any:
@@ -65,7 +65,8 @@ def _positive(default: int | None) -> Option:
 SEND_BUFFER = Option(int, None, check=lambda v: 0 < v < 2**30, expect="an int > 0 and below 2**30 (bytes)")
 
 PATH = Option((str, os.PathLike), REQUIRED, convert=_fspath, check=_usable,
-              expect=f"a non-empty path shorter than {MAX_PATH_BYTES + 1} bytes, or an @abstract name")
+              expect=f"a non-empty path shorter than {MAX_PATH_BYTES + 1} bytes, not ending in '/', "
+                     "or an @abstract name")
 
 #: Keys of the server's ``config``.
 SERVER_CONFIG: Mapping[str, Option] = {

@@ -136,14 +136,36 @@ or symbolic clauses like 'u=rw,go=' ([ugoa]*[-+=][rwxXst]*, comma separated)
 
 
 def check_permissions(spec: str | int | None) -> None:
-    """Validate a ``permissions`` option at construction (raises ConfigError)."""
+    """Validate a ``permissions`` option at construction (raises ConfigError). An int is
+    the mode's bits, ``0o600`` say, up to ``0o777`` (setuid, setgid and sticky mean
+    nothing on a socket): a decimal ``600``, easily written for ``"600"``, is refused::
+
+        >>> check_permissions(0o600)
+        >>> check_permissions(600)
+        Traceback (most recent call last):
+        ...
+        rxunix.ConfigError: permissions: mode 600 is 0o1130 (an int is the mode's bits); \
+for rw------- write "600" or 0o600
+    """
     if spec is None:
         return
     if isinstance(spec, int) and not isinstance(spec, bool):
-        if not 0 <= spec <= _ALL:
-            raise ConfigError(f"permissions: mode {spec!r} out of range 0..0o7777")
-        return
+        if 0 <= spec <= 0o777:
+            return
+        digits = str(spec)
+        if re.fullmatch(r"[0-7]{3}", digits):
+            raise ConfigError(f"permissions: mode {spec} is {oct(spec)} (an int is the mode's bits); "
+                              f'for {_rwx(int(digits, 8))} write "{digits}" or 0o{digits}')
+        if 0 <= spec <= _ALL:
+            raise ConfigError(f"permissions: mode {oct(spec)} sets setuid, setgid or sticky bits, "
+                              "which mean nothing on a socket (0..0o777)")
+        raise ConfigError(f"permissions: mode {spec!r} out of range 0..0o777")
     parse_permissions(spec, base=0o777)  # type: ignore[arg-type]
+
+
+def _rwx(mode: int) -> str:
+    """``0o640`` as ``rw-r-----``."""
+    return "".join(c if mode & (1 << (8 - i)) else "-" for i, c in enumerate("rwxrwxrwx"))
 
 
 def check_socket_permissions(path: str, spec: str | int | None) -> None:

@@ -192,6 +192,16 @@ class Connector(ABC):
         self._out.on_completed()
         self._err.on_completed()
 
+    def _complete_out(self) -> None:
+        """Complete ``out`` while the connector can still write (a server's stop, once no
+        more is read): what its subscribers emit on completion reaches ``in_`` in time,
+        e.g. the partial windows of ``server.out.pipe(window).subscribe(server.in_)``.
+        A subscriber that raises is reported (action ``emit``)."""
+        try:
+            self._out.on_completed()
+        except Exception as exc:
+            self._error(exc, "emit")
+
     def _set_ready(self, ready: bool) -> None:
         """Publish whether ``in_`` can take more (flow-controlled sinks call this)."""
         self._readiness.set(ready)

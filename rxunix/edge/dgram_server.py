@@ -27,9 +27,10 @@ the socket systemd passed instead of binding; see
 :mod:`rxunix.edge.listen`).
 
 ``stop()`` refuses new datagrams, emits those already queued in the socket,
-sends pending replies (within the timeout; the rest is reported, action
-``write``), closes and unlinks the socket file if it is still ours (never an
-abstract name or a systemd socket), then completes ``out`` and ``err``.
+completes ``out`` (a window on it flushes its partial windows, whose replies are
+still sent), sends pending replies (within the timeout; the rest is reported,
+action ``write``), closes and unlinks the socket file if it is still ours (never
+an abstract name or a systemd socket), then completes ``err``.
 
 Error actions on ``err``: ``read`` (socket error, oversize datagram),
 ``decode``, ``emit`` (a subscriber raised), ``encode``, ``route``, ``write``.
@@ -163,6 +164,7 @@ class UnixDatagramServer(Connector):
                 reader.join(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
                 reader.kill(block=True, timeout=1.0)
         self._drain_queued()
+        self._complete_out()  # nothing more is read: windows flush while replies can still be sent
         self._wake.set()
         writer = self._writer
         if writer is not None:

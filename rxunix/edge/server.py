@@ -53,8 +53,10 @@ the kernel and the cores:
   :data:`HALF_CLOSE_POLL` seconds) or the server stops;
 * ``stop()`` drains: stops accepting (the backlog is taken and drained too),
   removes the socket file if it is still ours, lets every reader flush its
-  tails, writes pending replies within the stop timeout (the rest is reported
-  on ``err``), closes everything and completes ``out`` and ``err``.
+  tails, completes ``out`` (a window on it flushes its partial windows, and
+  their replies still reach the connections), writes pending replies within
+  the stop timeout (the rest is reported on ``err``), closes everything and
+  completes ``err``.
 
 Error actions on ``err``: ``decode``, ``encode``, ``read``, ``write``, ``route``,
 ``accept``, ``emit`` (a subscriber of ``out`` raised), ``limit``.
@@ -219,6 +221,7 @@ class UnixSocketServer(ReplyWriter, Connector):
         gevent.joinall(readers, timeout=left())
         for g in readers:
             g.kill(block=True, timeout=1.0)  # their finally still flushes tails
+        self._complete_out()  # nothing more is read: windows flush to connections still open
         conns = list(self._conns.values())  # writers write what is pending, then close
         for conn in conns:
             self._drain(conn)

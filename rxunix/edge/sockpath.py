@@ -137,8 +137,12 @@ def describe_connect_error(path: str, error: BaseException) -> str:
         "'/tmp/.../f' is not a socket (a regular file)"
         >>> describe_connect_error(d + "/none", FileNotFoundError(2, "No such file or directory"))
         'FileNotFoundError: [Errno 2] No such file or directory'
+        >>> describe_connect_error(d + "/s", OSError(errno.EPROTOTYPE, "Protocol wrong type for socket"))
+        'OSError: [Errno 91] Protocol wrong type for socket: the socket is of the other type (stream or datagram)'
         >>> shutil.rmtree(d)
     """
+    if isinstance(error, OSError) and error.errno == errno.EPROTOTYPE:
+        return f"{type(error).__name__}: {error}: the socket is of the other type (stream or datagram)"
     if isinstance(error, OSError) and error.errno in (errno.ECONNREFUSED, errno.ENOTSOCK):
         try:
             st = os.stat(path)  # through symlinks: what a connect reaches
