@@ -63,7 +63,7 @@ setup(
     package_data={"rxunix": ["py.typed", "data/*"]},
     install_requires=["reactivex>=4.0.4,<7", "gevent>=23.9", "simplejson>=3.19"],
     extras_require=EXTRAS,
-    entry_points={"console_scripts": ["rxunix=rxunix.app.cli:main"]},
+    entry_points={"console_scripts": ["rxunix=rxunix.app.cli:entry"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Programming Language :: Python :: 3.11",

@@ -1,8 +1,6 @@
 """``python -m rxunix``: the ``rxunix`` command."""
 
-import sys
-
-from .app.cli import main
+from .app.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

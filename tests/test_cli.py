@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +192,18 @@ def test_usage_error_from_a_real_process() -> None:
                        text=True, timeout=20)
     assert r.returncode == 2
     assert "argument --codec: codec: unknown name 'jsn'; allowed:" in r.stderr
+
+
+def test_a_signal_while_the_command_exits_does_not_change_its_status() -> None:
+    code = textwrap.dedent("""
+        import atexit, os, signal
+        import rxunix.app.cli as cli
+        cli.main = lambda: 7  # the run is over: its status is 7
+        atexit.register(os.kill, os.getpid(), signal.SIGTERM)  # a late SIGTERM, as the process exits
+        cli.entry()
+    """)
+    r = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, timeout=20)
+    assert r.returncode == 7, (r.returncode, r.stderr)
 
 
 def test_version_and_help() -> None:

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -312,6 +313,17 @@ def _cmd_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     if status == 0 and state["errors"]:
         status = 1
     return status
+
+
+def entry() -> None:
+    """The ``rxunix`` console script and ``python -m rxunix``: :func:`main`, then exit with
+    its status. The run's own signal handlers are gone by then; a SIGINT/SIGTERM that
+    arrives while the process exits (``timeout`` sends one to the child and another to its
+    group) is ignored instead of killing the process with a status it did not choose."""
+    status = main()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+    sys.exit(status)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
