@@ -41,6 +41,39 @@ def quiet_runner(**kw: Any) -> tuple[Runner, io.StringIO]:
     return Runner(handle_signals=False, log=buf, **kw), buf
 
 
+def test_servers_stop_before_the_clients_they_may_feed() -> None:
+    """A relay (``server.out`` into ``client.in_``) stopped gracefully: the server drains
+    what it read into the client, which then writes it; the other way round the client
+    would be stopped before the server's last events reached it."""
+    from rxunix.flow import CLIENT, SERVER
+
+    log: list[str] = []
+    runner, _ = quiet_runner()
+
+    def flow(ctx: Flow) -> None:
+        ctx.add(Recorder("sink", log), order=SINK)
+        ctx.add(Recorder("server", log), order=SERVER)
+        ctx.add(Recorder("client", log), order=CLIENT)
+        ctx.add(Recorder("source", log), order=SOURCE)
+        ctx.spawn_later(0.01, ctx.exit, 0)
+
+    runner.deploy(flow)
+    assert runner.run() == 0
+    assert log[4:] == ["stop source", "stop server", "stop client", "stop sink"]
+
+
+def test_metrics_that_cannot_be_written_end_the_run_with_one_line_before_anything_starts() -> None:
+    from rxunix.app.monitoring import Monitor
+
+    log: list[str] = []
+    monitor = Monitor()
+    monitor.metrics = "/nonexistent-rxunix-dir/metrics.jsonl"
+    runner, buf = quiet_runner(monitor=monitor)
+    runner.deploy(lambda ctx: ctx.add(Recorder("server", log)))
+    assert runner.run() == 1
+    assert "error: metrics: [Errno 2] No such file or directory" in buf.getvalue() and log == []
+
+
 def test_start_order_sinks_first_and_stop_in_reverse() -> None:
     log: list[str] = []
     runner, _ = quiet_runner()

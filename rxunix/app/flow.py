@@ -81,9 +81,9 @@ Lifecycle
     3. The run lasts until SIGINT or SIGTERM (exit status 0), until a flow calls
        ``ctx.exit(status)`` or its exit connector receives an event (that
        status), or until every connector has stopped by itself (0).
-    4. Stopping drains, in reverse start order: sources stop reading; clients
-       write what they hold; servers write pending replies, flush preprocessor
-       tails and remove their socket file; sinks flush and close their files.
+    4. Stopping drains: file sources stop reading; servers flush preprocessor tails
+       (into the clients they feed), write pending replies and remove their socket
+       file; clients write what they hold; sinks flush and close their files.
        Each connector gets ``--drain-timeout`` seconds (default 5); one still
        not stopped 5 s later is abandoned and the status becomes 1. Another
        SIGINT/SIGTERM during the drain exits at once with ``128 + signal``; after
@@ -125,6 +125,7 @@ from ..edge.exit import ExitConnector
 from ..edge.files import FileSink, FileSource
 from ..edge.runtime import LocalRuntime, Runtime, get_runtime
 from .monitoring import Monitor
+from .ready import client_ready
 from .workers import supervise
 
 __all__ = ["Flow", "Runner", "FlowFileError", "load_flow_file", "out_or_exit", "client_ready",
@@ -163,22 +164,6 @@ def out_or_exit(events: Observable[Event], exit_value: Any = "exit") -> tuple[Ob
         return not is_exit(e)
 
     return events.pipe(ops.filter(is_out)), events.pipe(ops.filter(is_exit))
-
-
-def client_ready(client: Any, backlog: int = 1000) -> Callable[[], bool]:
-    """Backpressure for a source feeding ``client``: true while it can take another event.
-
-    While connected, the client may hold up to ``backlog`` unsent events; while
-    disconnected, no more than its ``queue_size`` (so nothing is refused)::
-
-        src = ctx.read_file("big.jsonl", ready=client_ready(client))
-    """
-
-    def ready() -> bool:
-        limit = backlog if client.connected else min(backlog, client.queue_size)
-        return bool(client.held < limit)
-
-    return ready
 
 
 @dataclass
@@ -398,7 +383,11 @@ class Runner:
         self.started_at = time.monotonic()
         started: list[_Entry] = []
         try:
-            self.monitor.begin(self)
+            try:
+                self.monitor.begin(self)
+            except OSError as exc:  # --metrics-port in use, --metrics FILE not writable: nothing started
+                self.log(f"error: metrics: {exc}")
+                return 1
             for entry in self._ordered():
                 if self._state.done.is_set():
                     break
@@ -438,7 +427,7 @@ class Runner:
         self._greenlets.clear()
         if self.summary and self._state.reason:
             self.log(f"stopping: {self._state.reason}")
-        for entry in reversed(list(started)):
+        for entry in sorted(reversed(list(started)), key=_stop_rank):
             limit = self.drain_timeout + self.stop_grace  # a connector that ignores its drain timeout
             try:
                 with gevent.Timeout(limit, TimeoutError(f"did not stop within {limit}s")):
@@ -451,6 +440,11 @@ class Runner:
             for entry in self._ordered():
                 counts = ", ".join(f"{k}={v}" for k, v in sorted(entry.connector.stats.items()))
                 self.log(f"{entry.name}: {counts or 'no events'}")
+
+
+def _stop_rank(entry: _Entry) -> int:
+    """Reverse start order, except servers before clients: what a server read drains into the clients it feeds."""
+    return -(CLIENT + 5 if entry.order == SERVER else entry.order)
 
 
 def _local_runtime() -> Runtime:
