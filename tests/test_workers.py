@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 import simplejson
 
+from rxunix.app.workers import SAME_SIGNAL_S
+
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = int(os.environ.get("RXUNIX_WORKERS_CLIENTS", "40"))
 EVENTS = int(os.environ.get("RXUNIX_WORKERS_EVENTS", "1000"))
@@ -503,9 +505,14 @@ def test_a_second_signal_kills_the_workers_at_once(service: Callable[..., Servic
     c.send([{"block": True, "c": 0, "i": 0}])
     svc.wait_line(r"^rxunix run \[worker \d\]: blocked$")
     svc.proc.send_signal(signal.SIGTERM)
+    first = time.monotonic()
     svc.wait_line("stopping: SIGTERM received")
+    # a repeat within SAME_SIGNAL_S is the same signal delivered twice (as `timeout` does): ignored
     svc.proc.send_signal(signal.SIGTERM)
+    time.sleep(max(0.0, first + SAME_SIGNAL_S + 0.05 - time.monotonic()))
+    svc.proc.send_signal(signal.SIGTERM)  # a second signal
     assert svc.proc.wait(10) == 128 + signal.SIGTERM, svc.text()
+    assert svc.text().count("SIGTERM again") == 1
     assert "SIGTERM again: killing the workers without draining" in svc.text()
     assert not any(alive(p) for p in pids.values())
     assert not os.path.exists(svc.path)

@@ -44,8 +44,9 @@ What the supervisor does
        pending replies, flushes tails) and exits. A worker still alive
        ``drain_timeout + stop_grace`` seconds later is killed (SIGKILL) and the
        exit status becomes 1. Then the supervisor removes each socket file,
-       once (workers never unlink). A second SIGINT/SIGTERM kills the workers
-       at once and exits with ``128 + signal``.
+       once (workers never unlink). A second SIGINT/SIGTERM (later than
+       :data:`SAME_SIGNAL_S` after the first) kills the workers at once and
+       exits with ``128 + signal``.
     5. No orphans: workers ask the kernel for SIGTERM when the supervisor dies
        (``prctl(PR_SET_PDEATHSIG)`` on Linux) and also check their parent
        every second; either way they drain and exit.
@@ -97,6 +98,8 @@ __all__ = ["Supervisor", "supervise", "RESTART_DELAY", "describe_status"]
 
 #: A worker that dies sooner than this (seconds) after it started is restarted this much later.
 RESTART_DELAY = 1.0
+#: A signal repeated within this many seconds is the same one delivered twice, not a second.
+SAME_SIGNAL_S = 0.25
 _waitpid: Callable[[int, int], tuple[int, int]] = monkey.get_original("os", "waitpid")
 
 
@@ -168,7 +171,7 @@ class Supervisor:
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         self._handlers: list[Any] = []
-        self._signals = 0
+        self._signals, self._first_signal = 0, 0.0
         self._failed = False
         self._in_child = False
         self.pid = os.getpid()
@@ -307,9 +310,12 @@ class Supervisor:
 
     # ---- signals ------------------------------------------------------------
     def _on_signal(self, signum: int) -> None:
+        name, now = signal.Signals(signum).name, time.monotonic()
+        if self._signals and now - self._first_signal < SAME_SIGNAL_S:
+            return  # one signal delivered twice (``timeout`` sends it to its child, then to the group)
         self._signals += 1
-        name = signal.Signals(signum).name
         if self._signals == 1:
+            self._first_signal = now
             self.runner.exit(0, f"{name} received")
             return
         self.runner.log(f"{name} again: killing the workers without draining")
