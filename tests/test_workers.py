@@ -386,6 +386,12 @@ def flow(ctx):
     assert "a datagram server cannot be shared by workers" in svc.text()
 
 
+def test_a_file_source_reading_stdin_is_refused(service: Callable[..., Service]) -> None:
+    svc = service(ECHO_FLOW + '    ctx.read_file("-")\n', 2)
+    assert svc.proc.wait(30) == 1
+    assert "stdin cannot be shared by workers" in svc.text()
+
+
 @pytest.mark.parametrize("extra", [[], ["--global-window", "40"]])
 def test_bench_workers_quick_runs_to_the_end(extra: list[str]) -> None:
     """The scaling benchmark's smoke run: every reply counted, one row per worker count (not timed)."""

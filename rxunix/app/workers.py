@@ -19,7 +19,8 @@ What the supervisor does
        :func:`rxunix.edge.listen.listen_socket`: the same path safety, mode,
        stale-socket rule, ``@abstract`` names and ``systemd`` sockets as
        without workers. A datagram server is refused (each datagram would go
-       to any worker, so one client's order could not be kept).
+       to any worker, so one client's order could not be kept), and so is a
+       file source reading stdin (each worker would read parts of its lines).
     2. It forks N workers (numbered 1..N). Each registers the inherited
        listening sockets (:mod:`rxunix.edge.prebound`), deploys the flow
        functions again, starts them (servers accept on the shared socket, each
@@ -219,6 +220,9 @@ class Supervisor:
             if conn.kind == DGRAM_SERVER:
                 self.runner.log(f"error: {entry.name}: a datagram server cannot be shared by workers "
                                 "(one client's datagrams would be spread over them, out of order)")
+                return False
+            if conn.kind == "read_file" and getattr(conn, "path", None) == "-":
+                self.runner.log(f"error: {entry.name}: stdin cannot be shared by workers (each would read parts)")
                 return False
             if conn.kind != SERVER or not entry.start:
                 continue
