@@ -278,3 +278,5 @@ def test_exit_connector() -> None:
     ex.in_.on_next(Event(5))  # only the first counts
     assert ex.join(1) and ex.status == 3 and seen == [3]
     assert [exit_status(v) for v in ("exit", 2, {"exit": 4}, None, True)] == [0, 2, 4, 0, 0]
+    # a failure never wraps round to success; a whole float counts as its int
+    assert [exit_status(v) for v in (256, 512, -1, 3.0, {"exit": 255}, 2.5)] == [1, 1, 1, 3, 255, 0]

@@ -1,7 +1,9 @@
 """Exit connector (Tremor's ``integration::exit``): the first event asks to exit.
 
-The status comes from the event: an ``int`` value, or ``{"exit": int}``; any
-other value means 0 (the source document sends the string ``"exit"``). The
+The status comes from the event: an ``int`` value (or a whole ``float``), or
+``{"exit": int}``; a number outside 0..255 is 1 (a failure never wraps round
+to success, as ``256 & 0xFF`` would); any other value means 0 (the source
+document sends the string ``"exit"``). The
 connector then calls ``on_exit(status)`` (the flow runner passes its own) and
 stops by itself, so code without a runner can simply wait::
 
@@ -31,11 +33,15 @@ def exit_status(value: Any) -> int:
 
     >>> exit_status("exit"), exit_status(3), exit_status({"exit": 2}), exit_status(True)
     (0, 3, 2, 0)
+    >>> exit_status(256), exit_status(-1), exit_status(3.0), exit_status({"exit": 2.5})
+    (1, 1, 3, 0)
     """
     if isinstance(value, Mapping):
         value = value.get("exit", 0)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
-        return value & 0xFF if value >= 0 else 1
+        return value if 0 <= value <= 255 else 1
     return 0
 
 
