@@ -140,3 +140,4 @@ def test_a_broken_flow_file_exits_1_with_a_message(short_tmp: str) -> None:
     status, stderr = finish(proc, 20)
     assert status == 1
     assert "flow 'flow'" in stderr and "mode" in stderr
+    assert f"(at {bad}:2)" in stderr  # the flow file's line that failed

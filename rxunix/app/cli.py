@@ -42,6 +42,7 @@ import os
 import signal
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -122,6 +123,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     )
 
 
+def _where_in(exc: BaseException, path: str) -> str:
+    """`` (at FILE:LINE)``: the last line of the flow file ``path`` that ``exc`` passed, if any."""
+    real = os.path.realpath(path)
+    here = [f for f in traceback.extract_tb(exc.__traceback__) if os.path.realpath(f.filename) == real]
+    return f" (at {path}:{here[-1].lineno})" if here else ""
+
+
 def _wants_progress(args: argparse.Namespace) -> bool:
     from .monitoring import wants_progress
 
@@ -177,7 +185,8 @@ def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         try:
             runner.deploy(fn)
         except Exception as exc:
-            runner.log(f"error: flow {getattr(fn, '__name__', fn)!r}: {type(exc).__name__}: {exc}")
+            runner.log(f"error: flow {getattr(fn, '__name__', fn)!r}: {type(exc).__name__}: {exc}"
+                       f"{_where_in(exc, args.flow_file)}")
             return 1
     exit_on_closed_stdout(runner)
     runner.log(f"running {', '.join(f.name for f in runner.flows)} (SIGINT/SIGTERM to stop)")
