@@ -18,7 +18,7 @@ server = rxunix.unix_socket_server(
     config={"path": path, "permissions": "=600", "buf_size": 1024},
 )
 server.out.subscribe(server.in_)  # echo: each reply goes back to the connection it came from
-server.err.subscribe(print)  # failures are error events, never exceptions
+server.err.subscribe(print)  # failures while running are error events, not exceptions
 
 client = rxunix.unix_socket_client(
     postprocessors=["separate"], preprocessors=["separate"], codec="json",

@@ -14,6 +14,8 @@ from rxunix.connectors.base import Connector
 from rxunix.event import Event
 from rxunix.flow import SINK, SOURCE, Flow, FlowFileError, Runner, load_flow_file, out_or_exit
 
+from tests.helpers import wait_for
+
 
 class Recorder(Connector):
     """A connector that records its lifecycle in a shared list."""
@@ -72,6 +74,40 @@ def test_metrics_that_cannot_be_written_end_the_run_with_one_line_before_anythin
     runner.deploy(lambda ctx: ctx.add(Recorder("server", log)))
     assert runner.run() == 1
     assert "error: metrics: [Errno 2] No such file or directory" in buf.getvalue() and log == []
+
+
+def test_error_events_nobody_subscribed_are_logged_then_counted(short_tmp: str) -> None:
+    """A server whose ``err`` the flow left alone: its decode errors are logged, the
+    first UNHEARD_LOGGED of them, then counted; a connector whose ``err`` has a
+    subscriber is left to it."""
+    from gevent import socket as gsocket
+
+    from rxunix.app.monitoring import UNHEARD_LOGGED
+
+    path, heard = os.path.join(short_tmp, "s.sock"), []
+    runner, buf = quiet_runner()
+
+    def flow(ctx: Flow) -> None:
+        ctx.server(path=path, preprocessors=["separate"])
+        other = ctx.server(path=path + "2", preprocessors=["separate"])
+        other.err.subscribe(heard.append)
+
+        def send() -> None:
+            for p in (path, path + "2"):
+                s = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+                s.connect(p)
+                s.sendall(b"not json\n" * (UNHEARD_LOGGED + 5))
+                s.close()
+            wait_for(lambda: len(heard) == UNHEARD_LOGGED + 5, what="the other server's errors")
+            ctx.exit(0)
+
+        ctx.spawn_later(0.05, send)
+
+    runner.deploy(flow)
+    assert runner.run() == 0
+    text = buf.getvalue()
+    assert text.count("error (decode): json: cannot decode") == UNHEARD_LOGGED, text
+    assert "further error events are only counted" in text and "errors=25" in text.replace(" ", "")
 
 
 def test_start_order_sinks_first_and_stop_in_reverse() -> None:

@@ -124,7 +124,7 @@ from ..edge.console import Console
 from ..edge.exit import ExitConnector
 from ..edge.files import FileSink, FileSource
 from ..edge.runtime import LocalRuntime, Runtime, get_runtime
-from .monitoring import Monitor
+from .monitoring import Monitor, log_unheard_errors
 from .ready import client_ready
 from .workers import supervise
 
@@ -385,6 +385,7 @@ class Runner:
         try:
             try:
                 self.monitor.begin(self)
+                log_unheard_errors(self.entries, self.log)
             except OSError as exc:  # --metrics-port in use, --metrics FILE not writable: nothing started
                 self.log(f"error: metrics: {exc}")
                 return 1

@@ -105,6 +105,32 @@ class Progress:
             g.kill(block=False)
 
 
+#: error events logged per connector whose ``err`` nobody subscribed; the rest are counted
+UNHEARD_LOGGED = 20
+
+
+def log_unheard_errors(entries: Sequence[Any], log: Callable[[str], None]) -> None:
+    """Log the error events of each connector whose ``err`` has no subscriber when a run
+    begins (the first :data:`UNHEARD_LOGGED`, then that the rest are counted in the
+    summary's ``errors=``): without a subscriber they would be a count and nothing more.
+    ``entries``: the runner's (``.name``, ``.connector``)."""
+    for entry in entries:
+        err = entry.connector.err
+        if getattr(err, "observers", True):  # someone listens (or not a subject): theirs
+            continue
+        seen = [0]
+
+        def heard(event: Event, name: str = entry.name, seen: list[int] = seen) -> None:
+            seen[0] += 1
+            if seen[0] <= UNHEARD_LOGGED:
+                value = event.value if isinstance(event.value, dict) else {"error": event.value}
+                log(f"{name}: error ({value.get('action', '?')}): {value.get('error')}")
+            if seen[0] == UNHEARD_LOGGED:
+                log(f"{name}: further error events are only counted (errors= in the summary)")
+
+        err.subscribe(heard)
+
+
 @dataclass
 class Monitor:
     """What a run does with metrics (``rxunix run --metrics/--metrics-port/--progress``).
