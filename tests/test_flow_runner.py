@@ -232,17 +232,23 @@ def test_params_and_paths() -> None:
     assert seen == {"socket": "/tmp/s.sock", "missing": "d", "log": "/tmp/logs/a.log"}
 
 
-def test_sigterm_stops_the_run_with_status_0() -> None:
-    log: list[str] = []
+def sigterm_run(connector: Connector) -> tuple[Runner, int]:
+    """A run (signal handlers installed) of ``connector`` that a SIGTERM ends: the runner and its status."""
     runner = Runner(log=io.StringIO())
 
     def flow(ctx: Flow) -> None:
-        ctx.add(Recorder("server", log))
+        ctx.add(connector)
         ctx.spawn_later(0.05, os.kill, os.getpid(), signal.SIGTERM)
 
     runner.deploy(flow)
+    return runner, runner.run()
+
+
+def test_sigterm_stops_the_run_with_status_0() -> None:
+    log: list[str] = []
     previous = signal.getsignal(signal.SIGTERM)
-    assert runner.run() == 0
+    runner, status = sigterm_run(Recorder("server", log))
+    assert status == 0
     assert runner.reason == "SIGTERM received" and log == ["start server", "stop server"]
     gevent.sleep(0)
     assert signal.getsignal(signal.SIGTERM) == previous
@@ -263,15 +269,8 @@ def test_another_signal_during_the_drain_exits_at_once_after_it_changes_nothing(
 
     exits: list[int] = []
     monkeypatch.setattr(flow_module.os, "_exit", exits.append)  # (the real one ends the process)
-    log: list[str] = []
-    runner = Runner(log=io.StringIO())
-
-    def flow(ctx: Flow) -> None:
-        ctx.add(SignalsInItsStop("server", log))
-        ctx.spawn_later(0.05, os.kill, os.getpid(), signal.SIGTERM)
-
-    runner.deploy(flow)
-    assert runner.run() == 0
+    runner, status = sigterm_run(SignalsInItsStop("server", []))
+    assert status == 0
     assert exits == [128 + signal.SIGTERM]  # the second SIGTERM, during the drain
     runner._on_signal(signal.SIGTERM)  # a third, once the drain is over (before the handlers go)
     assert exits == [128 + signal.SIGTERM] and runner.status == 0
