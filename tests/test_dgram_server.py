@@ -21,6 +21,7 @@ from rxunix.errors import SocketPathError
 from rxunix.event import Event
 from rxunix.origin import DGRAM_SERVER
 
+from rxunix.edge import dgram_server as dgram_server_module
 from rxunix.edge.dgram_server import UnixDatagramServer, unix_datagram_server
 from tests.helpers import wait_for
 from tests.peers.spawn import _RXUNIX_ROOT
@@ -180,6 +181,53 @@ def test_reply_to_a_sender_that_is_gone_is_a_write_error(run: Any, short_tmp: st
     r.server.in_.on_next(r.out[0])
     wait_for(lambda: r.errors("write"), what="the write error")
     assert r.server.running and "refused" in r.errors("write")[0]["error"].lower()
+
+
+def drain(s: socket.socket) -> list[bytes]:
+    """Every datagram queued for ``s`` now, without waiting."""
+    got: list[bytes] = []
+    s.setblocking(False)
+    try:
+        while True:
+            got.append(s.recv(65536))
+    except BlockingIOError:
+        return got
+    finally:
+        s.setblocking(True)
+
+
+def test_a_receiver_that_stops_reading_holds_up_only_its_own_replies(
+    run: Any, short_tmp: str, sock_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dgram_server_module, "REPLY_BLOCK_TIMEOUT", 120.0)
+    r = run()
+    stuck, other = dgram(os.path.join(short_tmp, "a")), dgram(os.path.join(short_tmp, "b"))
+    n = 60  # more than a socket's receive queue holds (net.unix.max_dgram_qlen, 10 by default)
+    for i in range(n):
+        stuck.sendto(b"%d\n" % i, sock_path)
+    wait_for(lambda: len(r.out) == n, what="the stuck receiver's events")
+    other.sendto(b"-1\n", sock_path)
+    assert recv(other, timeout=10.0) == b"-1\n"  # not behind the stuck receiver's replies
+    got: list[bytes] = []
+    wait_for(lambda: got.extend(drain(stuck)) or len(got) == n, what="the stuck receiver's replies")
+    assert got == [b"%d\n" % i for i in range(n)] and not r.err  # in order, none lost
+
+
+def test_replies_to_a_receiver_whose_queue_stays_full_are_reported_each(
+    run: Any, short_tmp: str, sock_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dgram_server_module, "REPLY_BLOCK_TIMEOUT", 0.2)
+    r = run()
+    stuck = dgram(os.path.join(short_tmp, "a"))
+    n = 60
+    for i in range(n):
+        stuck.sendto(b"%d\n" % i, sock_path)
+    wait_for(lambda: r.errors("write"), what="the dropped replies")
+    got, dropped = drain(stuck), r.errors("write")
+    assert got == [b"%d\n" % i for i in range(len(got))]  # what its queue held, in order
+    assert len(got) + len(dropped) == n and all("stayed full" in e["error"] for e in dropped)
+    stuck.sendto(b'"again"\n', sock_path)  # reading again: its next reply goes
+    assert recv(stuck) == b'"again"\n'
 
 
 def test_stop_emits_what_is_already_queued(run: Any, short_tmp: str, sock_path: str) -> None:

@@ -22,7 +22,9 @@ filesystem path, or ``@name`` for the Linux abstract namespace),
 systemd), ``buf_size`` (the largest datagram accepted, default 65536: a
 bigger one is dropped and reported once, action ``read``, never cut),
 ``max_pending_bytes`` (bound of reply bytes waiting for slow receivers,
-default 16 MiB) and ``systemd`` (``True`` or a ``LISTEN_FDNAMES`` name: take
+default 16 MiB; replies wait per receiver, so one that stops reading delays
+only its own, and are dropped and reported once it has refused them for
+:data:`REPLY_BLOCK_TIMEOUT` seconds) and ``systemd`` (``True`` or a ``LISTEN_FDNAMES`` name: take
 the socket systemd passed instead of binding; see
 :mod:`rxunix.edge.listen`).
 
@@ -40,7 +42,6 @@ from __future__ import annotations
 
 import errno
 import time
-from collections import deque
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -53,6 +54,7 @@ from ..core.address import peer_name, sockaddr
 from ..core.config import REQUIRED, Option
 from ..core.connector_options import SERVER_OPTIONS
 from ..core.datagram import CREDENTIALS_SIZE, DatagramTooLarge, parse_credentials, reply_route
+from ..core.dgram_replies import ReplyQueues
 from ..core.errors import RxUnixError
 from ..core.event import Event, is_failure
 from ..core.framing import Decoder, DecoderFactory, EncoderFactory
@@ -69,7 +71,8 @@ __all__ = ["UnixDatagramServer", "unix_datagram_server", "CONFIG_SCHEMA", "Unrou
 DEFAULT_BUF_SIZE = 65536
 #: Default bound of unsent reply bytes.
 DEFAULT_MAX_PENDING = 16 * 1024 * 1024
-#: Seconds a reply may wait for a receiver whose queue is full before it is dropped.
+#: Seconds a receiver may refuse its first waiting reply (its queue is full) before
+#: every reply waiting for it is dropped and reported.
 REPLY_BLOCK_TIMEOUT = 2.0
 _ANC_SIZE = gsocket.CMSG_SPACE(CREDENTIALS_SIZE)
 _MSG_TRUNC: int = gsocket.MSG_TRUNC
@@ -126,8 +129,7 @@ class UnixDatagramServer(Connector):
         self._writer: gevent.Greenlet | None = None
         self._waiting = False  # the reader is blocked in recvmsg (safe to kill)
         self._stopping = False
-        self._replies: deque[tuple[bytes, str, Mapping[str, Any]]] = deque()
-        self._pending = 0
+        self._replies = ReplyQueues(self._max_pending, REPLY_BLOCK_TIMEOUT)
         self._wake = gevent.event.Event()
         self._metas: dict[tuple[Any, ...], Mapping[str, Any]] = {}
         self._own_meta: Mapping[str, Any] = MappingProxyType({DGRAM_SERVER: MappingProxyType({"path": self.path})})
@@ -170,10 +172,8 @@ class UnixDatagramServer(Connector):
         if writer is not None:
             writer.join(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
             writer.kill(block=True, timeout=1.0)
-        for _, addr, meta in self._replies:
+        for addr, _, meta in self._replies.clear():
             self._error(UnroutableReply(f"stop: reply to {addr} not sent in time"), "write", addr, meta)
-        self._replies.clear()
-        self._pending = 0
         self._listening = None
         close_listening(self.path, ls)
 
@@ -283,17 +283,16 @@ class UnixDatagramServer(Connector):
         if self._raw is None or self.state == "stopped":
             self._error(UnroutableReply(f"reply to {addr}: server not running"), "write", addr, meta)
             return
-        if not self._replies and self._try_send(data, addr, meta):
+        replies = self._replies
+        if not replies.waiting(addr) and self._try_send(data, addr, meta):
             return
-        if self._pending + len(data) > self._max_pending:
+        if not replies.add(addr, data, meta):
             self._error(
-                UnroutableReply(f"reply to {addr} dropped: {self._pending} reply bytes already wait "
+                UnroutableReply(f"reply to {addr} dropped: {replies.pending} reply bytes already wait "
                                 f"> max_pending_bytes {self._max_pending}"),
                 "write", addr, meta, dropped_bytes=len(data),
             )
             return
-        self._replies.append((data, addr, meta))
-        self._pending += len(data)
         self._wake.set()
 
     def _try_send(self, data: bytes, addr: str, meta: Mapping[str, Any]) -> bool:
@@ -312,27 +311,42 @@ class UnixDatagramServer(Connector):
         return True
 
     def _write_loop(self) -> None:
-        q = self._replies
+        """Send what waits, each receiver's replies in order; a receiver whose queue
+        stays full holds up only its own replies (see :mod:`rxunix.core.dgram_replies`)."""
+        replies = self._replies
+        turns = Turns()
+        pause = 0.001
         while True:
-            if not q:
+            if not replies:
                 if self._stopping:
                     return
                 self._wake.clear()
                 self._wake.wait()
+                pause = 0.001
                 continue
-            data, addr, meta = q[0]
-            give_up = time.monotonic() + REPLY_BLOCK_TIMEOUT
-            pause = 0.001
-            while not self._try_send(data, addr, meta):
-                if time.monotonic() >= give_up:
-                    self._error(UnroutableReply(f"reply to {addr} dropped: its receive queue stayed full "
-                                                f"for {REPLY_BLOCK_TIMEOUT}s"), "write", addr, meta)
-                    break
+            sent = 0
+            for addr in replies.receivers():
+                sent += self._send_waiting(addr, turns)
+            if sent:
+                pause = 0.001
+            else:  # every receiver with replies waiting refuses them: give them time to read
                 gevent.sleep(pause)
                 pause = min(pause * 2, 0.05)
-            q.popleft()
-            self._pending -= len(data)
 
+    def _send_waiting(self, addr: str, turns: Turns) -> int:
+        """Send ``addr``'s waiting replies until it refuses one; how many went."""
+        replies, count = self._replies, 0
+        while replies.waiting(addr):
+            data, meta = replies.head(addr)
+            if not self._try_send(data, addr, meta):
+                for _, dropped in replies.refused(addr, time.monotonic()):
+                    self._error(UnroutableReply(f"reply to {addr} dropped: its receive queue stayed full "
+                                                f"for {replies.block_timeout}s"), "write", addr, dropped)
+                break
+            replies.sent(addr)  # sent, or failed and reported
+            count += 1
+            turns.took_turn()
+        return count
 
 def unix_datagram_server(config: Mapping[str, Any] | None = None, /, **options: Any) -> UnixDatagramServer:
     """Create a :class:`UnixDatagramServer` (not started).
