@@ -139,10 +139,23 @@ def test_keyed_event_time_windows_reply_to_their_own_connection() -> None:
         ([1, 3], [1]), ([2], [2]), ([30], [2])]
 
 
+def test_an_event_time_field_that_is_not_there_says_so() -> None:
+    errors: list[Event] = []
+    op = tumbling_time(10, event_time="ts", errors=errors.append)
+    out, _ = feed(op, [Event({"at": 1}), Event("text"), tev(3)])
+    assert [e.value["error"] for e in errors] == [
+        "event_time field 'ts' missing from the event's value (it has ['at'])",
+        "event_time field 'ts': the event's value is a str, not a mapping",
+    ]
+    assert stamps(out) == [[3]]
+
+
 @pytest.mark.parametrize("bad", [{"event_time": 3}, {"event_time": "ts", "allowed_lateness": -1},
-                                 {"event_time": "ts", "idle_timeout": 0}, {"allowed_lateness": 1}])
+                                 {"event_time": "ts", "idle_timeout": 0}, {"allowed_lateness": 1},
+                                 {"event_time": "ts", "allowed_lateness": float("inf")},
+                                 {"event_time": "ts", "idle_timeout": float("nan")}])
 def test_bad_event_time_options(bad: dict[str, Any]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="event_time|allowed_lateness|idle_timeout"):
         tumbling_time(10, **bad)
 
 

@@ -15,7 +15,15 @@ from reactivex import operators as ops
 from reactivex.subject import Subject
 from reactivex.testing import ReactiveTest, TestScheduler
 from rxunix.event import Event
-from rxunix.operators import connection_key, reducers, session_window, sliding_count, sliding_time
+from rxunix.operators import (
+    connection_key,
+    reducers,
+    session_window,
+    sliding_count,
+    sliding_time,
+    tumbling_count,
+    tumbling_time,
+)
 from rxunix.origin import SERVER, FrozenRecord, merge_origins
 
 from rxunix.rx.windows.clock import Clock
@@ -212,9 +220,44 @@ def test_sessions_partition_each_keys_events(
     assert op.live_groups == 0
 
 
+@pytest.mark.parametrize(
+    ("make", "at", "due"),
+    [
+        (lambda: session_window(2), 6.37, 8.37),
+        (lambda: sliding_time(0.3, 0.1), 0.05, 0.3),
+        (lambda: tumbling_time(1, event_time=lambda e: e.value + 0.2, idle_timeout=0.7), 0.1, 0.8),
+    ],
+)
+def test_decimal_times_close_windows_exactly_when_due(make: Any, at: float, due: float) -> None:
+    # due times like 6.37 + 2 are not whole microseconds, which RxPY's virtual clock keeps
+    got = virtual(make(), [(at, Event(at))], end=100)
+    assert [v for _, v in got] == [[at]] and got[0][0] == pytest.approx(due, abs=1e-6)
+
+
+@given(
+    times=st.lists(st.integers(1, 5000), min_size=1, max_size=20, unique=True),
+    gap=st.integers(1, 300),
+)
+def test_sessions_close_exactly_gap_after_their_last_event(times: list[int], gap: int) -> None:
+    # events on hundredths of a second, the gap half a hundredth off them (no ties to round)
+    times.sort()
+    timeline = [(t / 100, Event(t / 100)) for t in times]
+    seconds = (gap + 0.5) / 100
+    got = virtual(session_window(seconds), timeline, end=100)
+    model = session_model([(2 * t, None, t / 100) for t in times], 2 * gap + 1, None)
+    assert [v for _, v in got] == model.get(None, [])
+    for time, events in got[:-1]:  # the last one may be cut short by the completion at 100
+        assert time == pytest.approx(events[-1] + seconds, abs=1e-6)
+
+
 def test_time_windows_validate_their_arguments() -> None:
     for bad in (lambda: sliding_time(1, 2), lambda: sliding_time(0, 0), lambda: session_window(0),
                 lambda: session_window(1, max_duration=-1), lambda: sliding_time(1, 1, allowed_lateness=1),
-                lambda: session_window(1, late=print)):
+                lambda: session_window(1, late=print), lambda: session_window(float("inf")),
+                lambda: tumbling_time(float("inf")), lambda: sliding_time(float("inf"), 1)):
         with pytest.raises(ValueError):
             bad()
+    with pytest.raises(ValueError, match="at most 100,000: each event would belong to that many windows"):
+        sliding_time(1, 1e-300, event_time="ts")
+    with pytest.raises(ValueError, match="^n must be a positive int, got 0$"):
+        tumbling_count(0)

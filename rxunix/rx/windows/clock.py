@@ -25,7 +25,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -47,12 +47,21 @@ def time_getter(event_time: EventTime) -> Callable[[Event], Any]:
         name = event_time
 
         def by_field(event: Event) -> Any:
-            return event.value[name]
+            try:
+                return event.value[name]
+            except (KeyError, TypeError, IndexError):
+                raise ValueError(_no_field(event.value, name)) from None
 
         return by_field
     if callable(event_time):
         return event_time
     raise ValueError(f"event_time must be a field name or a callable Event -> seconds, got {event_time!r}")
+
+
+def _no_field(value: Any, name: str) -> str:
+    if isinstance(value, Mapping):
+        return f"event_time field {name!r} missing from the event's value (it has {sorted(map(str, value))[:8]})"
+    return f"event_time field {name!r}: the event's value is a {type(value).__name__}, not a mapping"
 
 
 def _seconds(raw: Any) -> float:
@@ -114,12 +123,16 @@ class Clock:
         if self.scheduler is not None:
             self.arrival = self.now()
 
-    def tick(self) -> float:
-        """The watermark now, advanced by processing time where that applies."""
+    def tick(self, woken_for: float = -INF) -> float:
+        """The watermark now, advanced by processing time where that applies.
+
+        ``woken_for`` is the processing time a timer was set for (:meth:`when`):
+        it has come, even where the scheduler's clock, kept in whole
+        microseconds, reads a hair less."""
         if self.event_time is None:
-            self.watermark = max(self.watermark, self.now())
+            self.watermark = max(self.watermark, self.now(), woken_for)
         elif self.idle_timeout is not None and self.base > -INF:
-            idle = self.now() - self.arrival
+            idle = max(self.now(), woken_for) - self.arrival
             if idle >= self.idle_timeout:
                 self.watermark = max(self.watermark, self.base + idle)
         return self.watermark

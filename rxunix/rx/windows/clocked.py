@@ -177,10 +177,11 @@ class ClockedChain(Outputs):
         self.timer = self.scheduler.schedule_relative(max(0.0, at - self.clock.now()), self._tick)
 
     def _tick(self, _scheduler: abc.SchedulerBase, _state: Any = None) -> None:
+        woken_for = self.timer_at
         self.timer, self.timer_at = None, INF
         if self.done:
             return
-        self.advance(self.clock.tick())
+        self.advance(self.clock.tick(woken_for))
         self.arm()
 
     def flush(self, key: Hashable, group: GroupBase) -> None:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable, Mapping
 from datetime import timedelta
 from types import MappingProxyType
@@ -79,17 +80,17 @@ def no_key(event: Event) -> Hashable:
 
 
 def seconds_of(value: Seconds, name: str, *, zero: bool = False) -> float:
-    """``value`` as float seconds; ``ValueError`` unless a positive number
+    """``value`` as float seconds; ``ValueError`` unless a finite positive number
     (or ``>= 0`` with ``zero``)::
 
         >>> seconds_of(timedelta(milliseconds=250), "gap")
         0.25
     """
     secs = value.total_seconds() if isinstance(value, timedelta) else value
-    if isinstance(secs, bool) or not isinstance(secs, (int, float)) or secs != secs:
-        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
-    if secs < 0 or (secs == 0 and not zero):
-        raise ValueError(f"{name} must be a {'non-negative' if zero else 'positive'} number, got {value!r}")
+    if (isinstance(secs, bool) or not isinstance(secs, (int, float)) or not math.isfinite(secs)
+            or secs < 0 or (secs == 0 and not zero)):
+        raise ValueError(f"{name} must be a finite {'non-negative' if zero else 'positive'} number of seconds, "
+                         f"got {value!r}")
     return float(secs)
 
 

@@ -23,7 +23,11 @@ from .operator import Window, check_count
 from .session import SessionGroup
 from .sliding import SlidingCountChain
 
-__all__ = ["SlidingCountWindow", "ClockedWindow", "GridWindow", "SessionWindow", "check_event_time_options"]
+__all__ = ["SlidingCountWindow", "ClockedWindow", "GridWindow", "SessionWindow", "check_event_time_options",
+           "MAX_WINDOWS_PER_EVENT"]
+
+#: The most windows of a ``sliding_time`` one event may belong to (``seconds / step``).
+MAX_WINDOWS_PER_EVENT = 100_000
 
 
 def check_event_time_options(event_time: EventTime | None, allowed_lateness: Seconds,
@@ -93,6 +97,9 @@ class GridWindow(ClockedWindow):
         size_s, step_s = seconds_of(size, "seconds"), seconds_of(step, "step")
         if step_s > size_s:
             raise ValueError(f"step ({step}) must not exceed seconds ({size}): events between windows would be lost")
+        if size_s / step_s > MAX_WINDOWS_PER_EVENT:
+            raise ValueError(f"seconds / step ({size} / {step}) must be at most {MAX_WINDOWS_PER_EVENT:,}: "
+                             f"each event would belong to that many windows")
         super().__init__(**common)
         self.grid = Grid(size_s, step_s, 0 if self.event_time is None else None)
 

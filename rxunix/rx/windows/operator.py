@@ -175,7 +175,7 @@ class TumblingWindow(Window):
     ) -> None:
         if count is None and seconds is None:
             raise ValueError("a window needs a count, a duration or both")
-        check_count(count, "count")
+        check_count(count, "n")
         if seconds is not None:
             seconds_of(seconds, "seconds")
         super().__init__(key=key, reduce=reduce, scheduler=scheduler, release=release, errors=errors)
