@@ -181,6 +181,7 @@ def test_reply_to_a_sender_that_is_gone_is_a_write_error(run: Any, short_tmp: st
     r.server.in_.on_next(r.out[0])
     wait_for(lambda: r.errors("write"), what="the write error")
     assert r.server.running and "refused" in r.errors("write")[0]["error"].lower()
+    assert r.errors("write")[0]["value"] == r.out[0].value  # the reply itself is not lost
 
 
 def drain(s: socket.socket) -> list[bytes]:
@@ -226,6 +227,7 @@ def test_replies_to_a_receiver_whose_queue_stays_full_are_reported_each(
     got, dropped = drain(stuck), r.errors("write")
     assert got == [b"%d\n" % i for i in range(len(got))]  # what its queue held, in order
     assert len(got) + len(dropped) == n and all("stayed full" in e["error"] for e in dropped)
+    assert [e["value"] for e in dropped] == list(range(len(got), n))  # each with its reply's value
     stuck.sendto(b'"again"\n', sock_path)  # reading again: its next reply goes
     assert recv(stuck) == b'"again"\n'
 

@@ -264,6 +264,7 @@ def test_routing_rules(run: Any, sock_path: str) -> None:
     # unknown peer -> one error event, nothing else disturbed
     r.server.in_.on_next(Event("x", {"unix_socket_server": {"path": path, "peer": 10**9}}))
     assert len(r.errors("route")) == 1 and r.errors("route")[0].value["stream"] == [10**9]
+    assert r.errors("route")[0].value["value"] == "x"  # the reply itself is not lost
     # partially routable: delivered to the live one, the missing one reported
     b.close()
     wait_for(lambda: by[1] not in r.server.peers, what="b dropped")

@@ -304,6 +304,7 @@ def test_a_window_that_cannot_be_encoded_is_an_error_in_its_place(sock_path: str
     assert lines[:3] == [[{"n": 0}, {"n": 1}], [{"n": 3}, {"n": 4}], [{"n": 4}, {"n": 5}]]
     encode = [e for e in errors if e.value["action"] == "encode"]
     assert len(encode) == 2 and all(e.value["stream"] == peer for e in encode), errors
+    assert [e.value["value"] for e in encode] == [[{"n": 1}, {"set": {1}}], [{"set": {1}}, {"n": 3}]]
     assert all(rec["peer"] == peer for e in encode for rec in e.meta["unix_socket_server"])
 
 

@@ -103,7 +103,7 @@ class Console(Connector):
         try:
             line = to_json_line(event, pretty=self.pretty, meta=self.meta)
         except (TypeError, ValueError) as exc:
-            self._error(exc, "encode", meta=event.meta)
+            self._error(exc, "encode", meta=event.meta, value=event.value)
             return
         try:
             self.stream.write(line + "\n")

@@ -172,8 +172,9 @@ class UnixDatagramServer(Connector):
         if writer is not None:
             writer.join(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
             writer.kill(block=True, timeout=1.0)
-        for addr, _, meta in self._replies.clear():
-            self._error(UnroutableReply(f"stop: reply to {addr} not sent in time"), "write", addr, meta)
+        for addr, _, event in self._replies.clear():
+            self._error(UnroutableReply(f"stop: reply to {addr} not sent in time"), "write", addr, event.meta,
+                        value=event.value)
         self._listening = None
         close_listening(self.path, ls)
 
@@ -268,34 +269,36 @@ class UnixDatagramServer(Connector):
         if r.unbound or not r.targets:
             why = (f"{r.unbound} sender(s) of this reply are unbound (no address to answer)" if r.unbound
                    else "no sender address in meta['unix_datagram_server']")
-            self._error(UnroutableReply(f"reply on {self.path}: {why}"), "route", None, meta, delivered=r.targets)
+            self._error(UnroutableReply(f"reply on {self.path}: {why}"), "route", None, meta, delivered=r.targets,
+                        value=event.value)
         if not r.targets:
             return
         try:
             data = self._encode(event.value)
         except RxUnixError as exc:
-            self._error(exc, "encode", r.targets[0], meta)
+            self._error(exc, "encode", r.targets[0], meta, value=event.value)
             return
         for addr in r.targets:
-            self._send(data, addr, meta)
+            self._send(data, addr, event)
 
-    def _send(self, data: bytes, addr: str, meta: Mapping[str, Any]) -> None:
+    def _send(self, data: bytes, addr: str, event: Event) -> None:
         if self._raw is None or self.state == "stopped":
-            self._error(UnroutableReply(f"reply to {addr}: server not running"), "write", addr, meta)
+            self._error(UnroutableReply(f"reply to {addr}: server not running"), "write", addr, event.meta,
+                        value=event.value)
             return
         replies = self._replies
-        if not replies.waiting(addr) and self._try_send(data, addr, meta):
+        if not replies.waiting(addr) and self._try_send(data, addr, event):
             return
-        if not replies.add(addr, data, meta):
+        if not replies.add(addr, data, event):
             self._error(
                 UnroutableReply(f"reply to {addr} dropped: {replies.pending} reply bytes already wait "
                                 f"> max_pending_bytes {self._max_pending}"),
-                "write", addr, meta, dropped_bytes=len(data),
+                "write", addr, event.meta, dropped_bytes=len(data), value=event.value,
             )
             return
         self._wake.set()
 
-    def _try_send(self, data: bytes, addr: str, meta: Mapping[str, Any]) -> bool:
+    def _try_send(self, data: bytes, addr: str, event: Event) -> bool:
         """Send now without waiting: True if done (sent, or failed and reported), False if it would block."""
         try:
             self._raw.sendto(data, sockaddr(addr))
@@ -304,7 +307,7 @@ class UnixDatagramServer(Connector):
         except OSError as exc:
             if exc.errno in (errno.EAGAIN, errno.ENOBUFS):
                 return False
-            self._error(exc, "write", addr, meta, dropped_bytes=len(data))  # sender gone, too large...
+            self._error(exc, "write", addr, event.meta, dropped_bytes=len(data), value=event.value)  # gone, too large
             return True
         self.stats["replies"] += 1
         self.stats["bytes_written"] += len(data)
@@ -337,16 +340,18 @@ class UnixDatagramServer(Connector):
         """Send ``addr``'s waiting replies until it refuses one; how many went."""
         replies, count = self._replies, 0
         while replies.waiting(addr):
-            data, meta = replies.head(addr)
-            if not self._try_send(data, addr, meta):
+            data, event = replies.head(addr)
+            if not self._try_send(data, addr, event):
                 for _, dropped in replies.refused(addr, time.monotonic()):
                     self._error(UnroutableReply(f"reply to {addr} dropped: its receive queue stayed full "
-                                                f"for {replies.block_timeout}s"), "write", addr, dropped)
+                                                f"for {replies.block_timeout}s"), "write", addr, dropped.meta,
+                                value=dropped.value)
                 break
             replies.sent(addr)  # sent, or failed and reported
             count += 1
             turns.took_turn()
         return count
+
 
 def unix_datagram_server(config: Mapping[str, Any] | None = None, /, **options: Any) -> UnixDatagramServer:
     """Create a :class:`UnixDatagramServer` (not started).

@@ -231,7 +231,7 @@ class FileSink(Connector):
         try:
             data = self._encoder.encode(event.value)
         except RxUnixError as exc:
-            self._error(exc, "encode", stream=self.path, meta=event.meta)
+            self._error(exc, "encode", stream=self.path, meta=event.meta, value=event.value)
             return
         try:
             fh.write(data)

@@ -141,7 +141,7 @@ class ReplyWriter:
         if r.missing or not r.targets:
             names = ", ".join(map(str, r.missing)) or "no peer in meta['unix_socket_server']"
             self._error(UnroutableError(f"reply for {names}: no such live connection on {self.path}"),
-                        "route", r.missing or None, meta, delivered=r.targets)
+                        "route", r.missing or None, meta, delivered=r.targets, value=event.value)
 
     def _deliver(self, conn: PeerConnection, event: Event) -> None:
         if conn.deferred is not None or self._in_read():
@@ -154,7 +154,7 @@ class ReplyWriter:
         elif isinstance(result, Evicted):
             self._evicted(conn, result)
         else:
-            self._error(result, "encode", conn.peer, event.meta)
+            self._error(result, "encode", conn.peer, event.meta, value=event.value)
 
     # ---- gathering a read's replies -------------------------------------------
     def _in_read(self) -> bool:
@@ -197,7 +197,7 @@ class ReplyWriter:
             self._evicted(conn, result)
             return False
         for i, exc in result:  # type: ignore[misc]
-            self._error(exc, "encode", conn.peer, shared if events is None else events[i].meta)
+            self._error(exc, "encode", conn.peer, shared if events is None else events[i].meta, value=values[i])
         return True
 
     def _flush_dirty(self) -> None:
