@@ -1,10 +1,11 @@
 """``msgpack``: MessagePack (extra ``rxunix[msgpack]``).
 
-Strings are UTF-8 ``str``, binary data ``bytes``, arrays lists::
+Strings are UTF-8 ``str``, binary data ``bytes``, arrays lists; map keys may be
+strings, bytes or numbers (what the encoder writes, the decoder reads back)::
 
     >>> c = MsgpackCodec()
-    >>> c.decode(c.encode({"a": [1, 2.5, "é", b"\\x00"]}))
-    {'a': [1, 2.5, 'é', b'\\x00']}
+    >>> c.decode(c.encode({"a": [1, 2.5, "é", b"\\x00"], 7: None}))
+    {'a': [1, 2.5, 'é', b'\\x00'], 7: None}
 
 Trailing bytes after one object, truncated data, invalid UTF-8 in a string and
 values msgpack cannot represent are :class:`~rxunix.errors.CodecError`.
@@ -49,10 +50,10 @@ class MsgpackCodec(Codec):
 
     def decode(self, data: bytes) -> Any:
         try:
-            return self._unpackb(data, raw=False)
+            return self._unpackb(data, raw=False, strict_map_key=False)
         except Exception as exc:  # ExtraData, FormatError, StackError, ValueError, TypeError...
             raise CodecError(
-                f"msgpack: cannot decode {len(data)} bytes: {type(exc).__name__}: {exc}"
+                f"msgpack: cannot decode {len(data)} bytes: {type(exc).__name__}: {str(exc) or 'not MessagePack'}"
             ) from None
 
     def encode(self, value: Any) -> bytes:

@@ -14,6 +14,10 @@ serializer does not, so the bytes match Tremor's for long lines)::
 
 An empty frame, several documents in one frame, invalid UTF-8 and YAML
 syntax errors are :class:`~rxunix.errors.CodecError`.
+
+A YAML document spans lines and ends with a newline, so frame it by length
+(``length-prefixed`` pre- and postprocessors) or send one per datagram; the
+line framing ``separate`` cuts a block-style document apart.
 """
 
 from __future__ import annotations
