@@ -265,10 +265,10 @@ class SignalsInItsStop(Recorder):
 
 def test_another_signal_during_the_drain_exits_at_once_after_it_changes_nothing(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import rxunix.app.flow as flow_module
+    import rxunix.app.signals as signals_module
 
     exits: list[int] = []
-    monkeypatch.setattr(flow_module.os, "_exit", exits.append)  # (the real one ends the process)
+    monkeypatch.setattr(signals_module.os, "_exit", exits.append)  # (the real one ends the process)
     runner, status = sigterm_run(SignalsInItsStop("server", []))
     assert status == 0
     assert exits == [128 + signal.SIGTERM]  # the second SIGTERM, during the drain

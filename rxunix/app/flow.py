@@ -103,15 +103,11 @@ In code the same runner is available::
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import signal
 import sys
 import time
-import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 import gevent
 import gevent.event
@@ -120,26 +116,16 @@ from reactivex import operators as ops
 
 from ..core.event import Event
 from ..edge.base import Connector
-from ..edge.console import Console
-from ..edge.exit import ExitConnector
-from ..edge.files import FileSink, FileSource
 from ..edge.runtime import LocalRuntime, Runtime, get_runtime
+from .flow_context import CLIENT, SERVER, SINK, SOURCE, C, Flow, FlowFunction
+from .flow_files import FlowFileError, load_flow_file
 from .monitoring import Monitor, log_unheard_errors
 from .ready import client_ready
+from .signals import StopSignals
 from .workers import supervise
 
 __all__ = ["Flow", "Runner", "FlowFileError", "load_flow_file", "out_or_exit", "client_ready",
            "SINK", "SERVER", "CLIENT", "SOURCE"]
-
-C = TypeVar("C", bound=Connector)
-FlowFunction = Callable[["Flow"], Any]
-
-#: Start order classes: lower starts first and stops last.
-SINK, SERVER, CLIENT, SOURCE = 0, 10, 20, 30
-
-
-class FlowFileError(Exception):
-    """A flow file cannot be loaded or names no flow."""
 
 
 def out_or_exit(events: Observable[Event], exit_value: Any = "exit") -> tuple[Observable[Event], Observable[Event]]:
@@ -182,85 +168,6 @@ class _State:
     done: gevent.event.Event = field(default_factory=gevent.event.Event)
 
 
-class Flow:
-    """The context a flow function receives: creates and registers connectors."""
-
-    def __init__(self, runner: Runner, name: str) -> None:
-        self.runner = runner
-        self.name = name
-        self.params: Mapping[str, str] = runner.params
-
-    # ---- connectors -------------------------------------------------------
-    def add(self, connector: C, *, name: str | None = None, order: int = SERVER, start: bool = True) -> C:
-        """Register ``connector``: the runner starts it (unless ``start=False``) and stops it.
-
-        Adding a registered connector again only changes ``start``.
-        """
-        return self.runner._add(self, connector, name=name, order=order, start=start)
-
-    def server(self, *, name: str | None = None, **options: Any) -> Any:
-        """A ``unix_socket_server`` (same options as in code)."""
-        from ..edge.server import unix_socket_server
-
-        options.setdefault("runtime", self.runner.runtime)
-        return self.add(unix_socket_server(**options), name=name, order=SERVER)
-
-    def client(self, *, name: str | None = None, **options: Any) -> Any:
-        """A ``unix_socket_client`` (same options as in code)."""
-        from ..edge.client import unix_socket_client
-
-        options.setdefault("runtime", self.runner.runtime)
-        return self.add(unix_socket_client(**options), name=name, order=CLIENT)
-
-    def read_file(self, path: str, *, name: str | None = None, **options: Any) -> FileSource:
-        """A file source (``"-"``: stdin); see :class:`~rxunix.connectors.files.FileSource`."""
-        options.setdefault("runtime", self.runner.runtime)
-        return self.add(FileSource(path, **options), name=name, order=SOURCE)
-
-    def write_file(self, path: str, *, name: str | None = None, **options: Any) -> FileSink:
-        """A file sink; see :class:`~rxunix.connectors.files.FileSink`."""
-        options.setdefault("runtime", self.runner.runtime)
-        return self.add(FileSink(path, **options), name=name, order=SINK)
-
-    def console(self, *, name: str | None = None, **options: Any) -> Console:
-        """JSON lines on stdout; see :class:`~rxunix.connectors.console.Console`."""
-        options.setdefault("runtime", self.runner.runtime)
-        return self.add(Console(**options), name=name, order=SINK)
-
-    def exit_connector(self, *, name: str | None = None) -> ExitConnector:
-        """Tremor's ``integration::exit``: its first event ends the run with that status."""
-        conn = ExitConnector(
-            lambda status: self.exit(status, f"flow {self.name!r}: exit connector, status {status}"),
-            runtime=self.runner.runtime,
-        )
-        return self.add(conn, name=name, order=SINK)
-
-    # ---- control ------------------------------------------------------------
-    def exit(self, status: int = 0, reason: str = "") -> None:
-        """End the run with ``status`` (safe from any callback; the first request wins)."""
-        self.runner.exit(status, reason or f"flow {self.name!r} asked to exit")
-
-    def param(self, name: str, default: str | None = None) -> str | None:
-        """A ``--set NAME=VALUE`` parameter, or ``default``."""
-        return self.params.get(name, default)
-
-    def path(self, filename: str) -> str:
-        """``filename`` inside the ``dir`` parameter (default: the working directory)."""
-        return os.path.join(self.params.get("dir", "."), filename)
-
-    def log(self, message: str) -> None:
-        """One line on stderr, prefixed with the runner's and the flow's name."""
-        self.runner.log(f"[{self.name}] {message}")
-
-    def spawn_later(self, seconds: float, fn: Callable[..., Any], *args: Any) -> gevent.Greenlet:
-        """Run ``fn(*args)`` after ``seconds`` on the hub; killed when the run stops (never started once it is)."""
-        if self.runner._stopping:  # nothing new once the run is stopping
-            return gevent.Greenlet(fn, *args)
-        g = gevent.spawn_later(seconds, fn, *args)
-        self.runner._greenlets.append(g)
-        return g
-
-
 class Runner:
     """Deploys flows, starts their connectors, waits, stops them with a drain.
 
@@ -300,7 +207,9 @@ class Runner:
         self._state = _State()
         self._greenlets: list[gevent.Greenlet] = []
         self._stopping = False
-        self._signals, self._drained = 0, False  # signals received; the stop's drain is over
+        #: SIGINT/SIGTERM (``handle_signals``): the first stops with a drain; another during it exits at once.
+        self._on_signal = StopSignals(lambda reason: self.exit(0, reason),
+                                      lambda name: self.log(f"{name} again: exiting without draining"))
         self.started_at: float | None = None
         self.elapsed: float = 0.0
         #: Metrics file, Prometheus and progress options (``rxunix run``).
@@ -360,14 +269,6 @@ class Runner:
     def reason(self) -> str:
         return self._state.reason
 
-    def _on_signal(self, signum: int) -> None:
-        self._signals += 1
-        signame = signal.Signals(signum).name
-        if self._signals > 1 and not self._drained:
-            self.log(f"{signame} again: exiting without draining")
-            os._exit(128 + signum)
-        self.exit(0, f"{signame} received")
-
     # ---- running ------------------------------------------------------------
     def _ordered(self) -> list[_Entry]:
         return sorted(self.entries, key=lambda e: e.order)  # stable: registration order within a class
@@ -376,10 +277,7 @@ class Runner:
         """Start everything (``workers=N``: N worker processes), wait for the end, drain; return the status."""
         if self.workers:
             return supervise(self)
-        handlers = []
-        if self.handle_signals:
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                handlers.append(gevent.signal_handler(signum, self._on_signal, signum))
+        handlers = self._on_signal.install() if self.handle_signals else []
         self.started_at = time.monotonic()
         started: list[_Entry] = []
         try:
@@ -406,7 +304,7 @@ class Runner:
                 self.on_started()
             self._wait(started)
             self._stop_all(started)
-            self._drained = True
+            self._on_signal.drained = True
         finally:
             self.monitor.end()
             for h in handlers:
@@ -452,44 +350,3 @@ def _local_runtime() -> Runtime:
     """The calling thread's hub: a runner waits on it, so it must be local."""
     rt = get_runtime()
     return rt if isinstance(rt, LocalRuntime) and rt.in_hub_thread() else LocalRuntime()
-
-
-def _flow_functions(module: types.ModuleType, path: str, names: Sequence[str] | None) -> list[FlowFunction]:
-    if names:
-        fns = []
-        for n in names:
-            fn = getattr(module, n, None)
-            if not callable(fn):
-                raise FlowFileError(f"{path}: no flow function named {n!r}")
-            fns.append(fn)
-        return fns
-    listed = getattr(module, "flows", None)
-    if listed is not None:
-        if not isinstance(listed, (list, tuple)) or not all(callable(f) for f in listed):
-            raise FlowFileError(f"{path}: 'flows' must be a list of flow functions")
-        return list(listed)
-    fn = getattr(module, "flow", None)
-    if callable(fn):
-        return [fn]
-    raise FlowFileError(f"{path}: defines neither a list 'flows' nor a function 'flow(ctx)'")
-
-
-def load_flow_file(path: str, names: Sequence[str] | None = None) -> list[FlowFunction]:
-    """Import a flow file and return the flow functions to deploy.
-
-    The file's directory is put first on ``sys.path`` (as ``python FILE`` does),
-    so flow files can import their neighbours.
-    """
-    if not os.path.isfile(path):
-        raise FlowFileError(f"{path}: no such file")
-    directory = os.path.dirname(os.path.abspath(path))
-    if directory not in sys.path:
-        sys.path.insert(0, directory)
-    mod_name = "rxunix_flow_" + os.path.splitext(os.path.basename(path))[0].replace("-", "_")
-    spec = importlib.util.spec_from_file_location(mod_name, path)
-    if spec is None or spec.loader is None:
-        raise FlowFileError(f"{path}: not a Python file")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[mod_name] = module
-    spec.loader.exec_module(module)
-    return _flow_functions(module, path, names)

@@ -73,27 +73,23 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import gevent
 import gevent.os
 import gevent.select
-from gevent import monkey
-from gevent import socket as gsocket
 
-from ..core.origin import DGRAM_SERVER, SERVER
-from ..edge.balance import AcceptTable
-from ..edge.listen import Listening, close_listening, listen_socket
 from . import across
+from .child_processes import describe_status, drain_pipe, flush, kill, read_pending, wait_blocking, waitpid
+from .signals import StopSignals
 from .worker_logs import LogRelay
 from .worker_metrics import MESSAGE as METRICS_MESSAGE
 from .worker_metrics import SupervisorMetrics
 from .worker_process import label, run_worker
+from .worker_sockets import WorkerSockets
 
 __all__ = ["Supervisor", "supervise", "RESTART_DELAY", "describe_status"]
 
@@ -101,39 +97,11 @@ __all__ = ["Supervisor", "supervise", "RESTART_DELAY", "describe_status"]
 RESTART_DELAY = 1.0
 #: A signal repeated within this many seconds is the same one delivered twice, not a second.
 SAME_SIGNAL_S = 0.25
-_waitpid: Callable[[int, int], tuple[int, int]] = monkey.get_original("os", "waitpid")
 
 
 def supervise(runner: Any) -> int:
     """Run ``runner``'s deployed flows in ``runner.workers`` worker processes; return the exit status."""
     return Supervisor(runner).run()
-
-
-def describe_status(status: int | None) -> str:
-    """A wait status in words::
-
-    >>> describe_status(0), describe_status(9), describe_status(3 << 8), describe_status(None)
-    ('exit status 0', 'killed by SIGKILL', 'exit status 3', 'exit status unknown')
-    """
-    if status is None:
-        return "exit status unknown"
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        try:
-            return f"killed by {signal.Signals(sig).name}"
-        except ValueError:
-            return f"killed by signal {sig}"
-    return f"exit status {os.waitstatus_to_exitcode(status)}"
-
-
-@dataclass
-class _Bound:
-    """A listening socket the supervisor bound for its workers."""
-
-    path: str
-    kind: int
-    listening: Listening
-    row: int | None = None  # its row in the workers' accept table (servers' sockets)
 
 
 @dataclass
@@ -151,7 +119,7 @@ class _Worker:
     buffer: bytes = b""
 
 
-class Supervisor:
+class Supervisor(WorkerSockets):
     """Binds the servers' sockets, forks and supervises ``runner.workers`` workers (see the module docs)."""
 
     def __init__(self, runner: Any) -> None:
@@ -160,9 +128,8 @@ class Supervisor:
             raise ValueError(f"workers must be an int >= 1, got {workers!r}")
         self.runner = runner
         self.count: int = workers
-        self.bound: list[_Bound] = []
-        #: Each worker's open connections on each server socket: connections go to the least-loaded.
-        self.accepts: AcceptTable | None = None
+        self.bound = []
+        self.accepts = None
         self.workers: dict[int, _Worker] = {}
         #: Restarts done (workers that died and were replaced).
         self.restarts = 0
@@ -172,14 +139,16 @@ class Supervisor:
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         self._handlers: list[Any] = []
-        self._signals, self._first_signal = 0, 0.0
+        #: SIGINT/SIGTERM: the first stops with a drain; a second (not a repeat) kills the workers.
+        self._on_signal = StopSignals(lambda reason: runner.exit(0, reason), self._abandon,
+                                      same_within=SAME_SIGNAL_S)
         self._failed = False
         self._in_child = False
         self.pid = os.getpid()
         #: Windows declared with across_workers() in the supervisor's build (run by the aggregator).
         self.windows = across.take_registered()
         self.link_path = ""
-        self._link_dir: str | None = None
+        self._link_dir = None
         #: The workers' metrics, merged, written and served here.
         self.metrics = SupervisorMetrics(runner.monitor, runner.log)
         self._logs = runner._log if runner._log is not None else sys.stderr
@@ -195,7 +164,7 @@ class Supervisor:
             if not self._bind() or not self._begin_metrics():
                 return 1
             if runner.handle_signals:
-                self._handlers = [gevent.signal_handler(s, self._on_signal, s) for s in (signal.SIGINT, signal.SIGTERM)]
+                self._handlers = self._on_signal.install()
             for number in range(0 if self.windows else 1, self.count + 1):
                 self._spawn(number)
             while runner.status is None:
@@ -212,34 +181,6 @@ class Supervisor:
             runner.elapsed = time.monotonic() - runner.started_at
         status = runner.status or 0
         return 1 if self._failed and status == 0 else status
-
-    def _bind(self) -> bool:
-        """Bind every stream server's socket (as the server itself would); False after a failure."""
-        for entry in self.runner.entries:
-            conn = entry.connector
-            if conn.kind == DGRAM_SERVER:
-                self.runner.log(f"error: {entry.name}: a datagram server cannot be shared by workers "
-                                "(one client's datagrams would be spread over them, out of order)")
-                return False
-            if conn.kind == "read_file" and getattr(conn, "path", None) == "-":
-                self.runner.log(f"error: {entry.name}: stdin cannot be shared by workers (each would read parts)")
-                return False
-            if conn.kind != SERVER or not entry.start:
-                continue
-            try:
-                ls = listen_socket(conn.path, gsocket.SOCK_STREAM, conn.config["permissions"],
-                                   backlog=conn.config["backlog"], systemd=conn.config["systemd"] or False)
-            except Exception as exc:
-                self.runner.log(f"{entry.name}: cannot start: {exc}")
-                return False
-            self.bound.append(_Bound(conn.path, gsocket.SOCK_STREAM, ls, row=len(self.bound)))
-        self.accepts = AcceptTable(len(self.bound), self.count)
-        if self.windows:  # the aggregator's internal socket, private to this run
-            self._link_dir = tempfile.mkdtemp(prefix="rx-agg-")
-            self.link_path = os.path.join(self._link_dir, "link.sock")
-            ls = listen_socket(self.link_path, gsocket.SOCK_STREAM, "=600")
-            self.bound.append(_Bound(self.link_path, gsocket.SOCK_STREAM, ls))
-        return True
 
     def _begin_metrics(self) -> bool:
         """Open the metrics file and start the exposition server; False (logged) if that fails."""
@@ -263,7 +204,7 @@ class Supervisor:
         except (OSError, ValueError):
             readable = []
         if self._wake_r in readable:
-            _drain(self._wake_r)
+            drain_pipe(self._wake_r)
         for w in list(self.workers.values()):
             if w.pipe in readable:
                 self._read(w)
@@ -283,52 +224,29 @@ class Supervisor:
         for b in self.bound:  # the workers' copies keep accepting until each drains
             b.listening.sock.close()
         for w in self.workers.values():
-            _kill(w.pid, signal.SIGTERM)
+            kill(w.pid, signal.SIGTERM)
         limit = runner.drain_timeout + runner.stop_grace
         deadline = time.monotonic() + limit
         while self.workers and time.monotonic() < deadline:
             self._tick(min(0.5, max(0.0, deadline - time.monotonic())))
         for w in list(self.workers.values()):
             runner.log(f"{label(w.number)} (pid {w.pid}) did not stop within {limit:g}s: killed (SIGKILL)")
-            _kill(w.pid, signal.SIGKILL)
+            kill(w.pid, signal.SIGKILL)
             self.killed += 1
             self._failed = True
-            self._forget(w, _wait_blocking(w.pid))
+            self._forget(w, wait_blocking(w.pid))
         if runner.summary:
             runner.log(f"{self.count} workers: {self.restarts} restarted, {self.killed} killed")
 
-    def _remove_sockets(self) -> None:
-        """Close the supervisor's listening sockets and unlink each path that is still ours (once)."""
-        bound, self.bound = self.bound, []
-        for b in bound:
-            try:
-                close_listening(b.path, b.listening)
-            except OSError as exc:
-                self.runner.log(f"{b.path}: cannot remove the socket: {exc}")
-        if self._link_dir is not None:
-            try:
-                os.rmdir(self._link_dir)
-            except OSError as exc:
-                self.runner.log(f"{self._link_dir}: cannot remove the directory: {exc}")
-            self._link_dir = None
-
     # ---- signals ------------------------------------------------------------
-    def _on_signal(self, signum: int) -> None:
-        name, now = signal.Signals(signum).name, time.monotonic()
-        if self._signals and now - self._first_signal < SAME_SIGNAL_S:
-            return  # one signal delivered twice (``timeout`` sends it to its child, then to the group)
-        self._signals += 1
-        if self._signals == 1:
-            self._first_signal = now
-            self.runner.exit(0, f"{name} received")
-            return
+    def _abandon(self, name: str) -> None:
+        """A second signal: kill the workers without draining and remove the sockets (then the process exits)."""
         self.runner.log(f"{name} again: killing the workers without draining")
         for w in self.workers.values():
-            _kill(w.pid, signal.SIGKILL)
+            kill(w.pid, signal.SIGKILL)
         for w in list(self.workers.values()):
-            _wait_blocking(w.pid)
+            wait_blocking(w.pid)
         self._remove_sockets()
-        os._exit(128 + signum)
 
     def _wake(self, *_: Any) -> None:
         if not self._in_child:
@@ -341,7 +259,7 @@ class Supervisor:
     def _spawn(self, number: int) -> None:
         """Fork worker ``number``; the child never returns from here."""
         for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
-            _flush(stream)
+            flush(stream)
         try:
             read_fd, write_fd = os.pipe()
             err_r, err_w = os.pipe()
@@ -369,7 +287,7 @@ class Supervisor:
         """Take what worker ``w`` wrote on its pipe (messages, or EOF once it is gone)."""
         if w.eof:
             return
-        for data in _pending(w.pipe, 4096):
+        for data in read_pending(w.pipe, 4096):
             if not data:
                 w.eof = True
                 return
@@ -380,7 +298,7 @@ class Supervisor:
 
     def _relay(self, w: _Worker) -> None:
         """Write the complete lines worker ``w`` wrote on its stderr, tagged."""
-        for data in _pending(w.errpipe, 65536):
+        for data in read_pending(w.errpipe, 65536):
             if data:
                 w.relay.feed(data)
 
@@ -397,7 +315,7 @@ class Supervisor:
     def _reap(self) -> None:
         for w in list(self.workers.values()):
             try:
-                pid, status = _waitpid(w.pid, os.WNOHANG)
+                pid, status = waitpid(w.pid, os.WNOHANG)
             except ChildProcessError:  # reaped by someone else (gevent's child watchers)
                 pid, status = w.pid, None
             if pid == 0:
@@ -452,48 +370,6 @@ class Supervisor:
             traceback.print_exc()
         finally:
             for stream in (sys.stdout, sys.stderr):
-                _flush(stream)
+                flush(stream)
             os._exit(status)
 
-
-def _drain(fd: int) -> None:
-    try:
-        while os.read(fd, 4096):
-            pass
-    except OSError:
-        pass
-
-
-def _flush(stream: Any) -> None:
-    try:
-        stream.flush()
-    except (OSError, ValueError, AttributeError):
-        pass
-
-
-def _kill(pid: int, signum: int) -> None:
-    try:
-        os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
-
-
-def _wait_blocking(pid: int) -> int | None:
-    try:
-        return _waitpid(pid, 0)[1]
-    except ChildProcessError:
-        return None
-
-
-def _pending(fd: int, size: int) -> Iterator[bytes]:
-    """The chunks a non-blocking pipe holds now; the last one is ``b""`` at EOF (or a read error)."""
-    while True:
-        try:
-            data = os.read(fd, size)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        yield data
-        if not data:
-            return

@@ -71,7 +71,6 @@ from typing import Any
 
 import gevent
 import gevent.event
-from gevent import socket as gsocket
 
 from ..core.connector_options import parse_client_options
 from ..core.event import Event, EventBatch
@@ -83,20 +82,15 @@ from ..core.registry import Spec
 from .base import Connector
 from .flowctl import READY_BACKLOG
 from .gcpause import GcPause
+from .reconnecting import Reconnecting
 from .runtime import Runtime
 from .session import Session as _Session
-from .session import connect_stream
-from .sockbuf import apply_send_buffer, check_send_buffer
-from .sockpath import describe_connect_error
+from .sockbuf import check_send_buffer
 from .turns import OncePerPass, Turns
 
 __all__ = ["UnixSocketClient", "unix_socket_client"]
 
-#: Seconds the reader may still drain after the writer saw the connection break.
-_READ_GRACE = 1.0
-
-
-class UnixSocketClient(Connector):
+class UnixSocketClient(Reconnecting, Connector):
     """A client connector; build it with :func:`unix_socket_client`.
 
     Counters: :attr:`pushed`, :attr:`written`, :attr:`reported` (also in
@@ -289,107 +283,6 @@ class UnixSocketClient(Connector):
                 self._stats["out"] += len(part)
                 for exc in self._out.on_next_batch(part):  # a subscriber raised: keep the connection
                     self._error(exc, "emit", stream=self.path, meta=self._meta)
-
-    # ---- the connection supervisor ------------------------------------------
-    def _run(self) -> None:
-        try:
-            while True:
-                sock, error = self._connect()
-                if self._quit.is_set():
-                    if sock is not None:
-                        sock.close()
-                    return
-                if sock is None:
-                    self._give_up(self._gave_up_message(error))
-                    return
-                began = time.monotonic()
-                self._serve(sock)
-                if self._quit.is_set() or not self._after_loss(began):
-                    return
-        except gevent.GreenletExit:
-            raise
-        except Exception as exc:  # a bug must not lose events silently
-            self._give_up(f"internal error: {type(exc).__name__}: {exc}")
-
-    def _after_loss(self, began: float) -> bool:
-        """A connection was lost: False if the client gives up, else wait as the policy says."""
-        policy = self.policy
-        if policy is None:
-            self._give_up(f"connection to {self.path} lost and no reconnect is configured")
-            return False
-        if time.monotonic() - began < policy.interval_ms / 1000.0:
-            # lost as soon as made (a dying or refusing server): counts as a failed
-            # attempt, so that reconnecting never spins
-            wait = policy.next_wait()
-            if wait is None:
-                self._give_up(self._gave_up_message(ConnectionError("connection lost at once")))
-                return False
-            self._stats["retries"] += 1
-            self._quit.wait(wait / 1000.0)
-        return True
-
-    def _gave_up_message(self, error: BaseException | None) -> str:
-        why = describe_connect_error(self.path, error) if error is not None else "unknown error"
-        if self.policy is None:
-            return f"could not connect to {self.path} ({why}); no reconnect is configured"
-        return f"gave up connecting to {self.path} after {self.policy.retries} retries ({why})"
-
-    def _give_up(self, message: str) -> None:
-        self._error(message, "connect", stream=self.path, meta=self._meta,
-                    retries=self.policy.retries if self.policy else 0)
-        self._box.close(message, action="write")
-        self._report_outbox()
-        self._finished()
-
-    def _connect(self) -> tuple[gsocket.socket | None, BaseException | None]:
-        """Connect, retrying per policy; ``(socket, None)`` or ``(None, last error)``."""
-        policy = self.policy
-        error: BaseException | None = None
-        while not self._quit.is_set():
-            try:
-                sock = connect_stream(self.path)
-            except OSError as exc:
-                error = exc
-            else:
-                if policy is not None:
-                    policy.reset()
-                size = self.config["send_buffer_bytes"]
-                if size is not None and (problem := apply_send_buffer(sock, size)):
-                    self._error(problem, "connect", stream=self.path, meta=self._meta, send_buffer_bytes=size)
-                return sock, None
-            wait = policy.next_wait() if policy is not None else None
-            if wait is None:
-                return None, error
-            self._stats["retries"] += 1
-            self._quit.wait(wait / 1000.0)
-        return None, error
-
-    def _serve(self, sock: gsocket.socket) -> None:
-        sess = _Session(sock, self._decoders())
-        self._session = sess
-        if self._box.state is OutboxState.DISCONNECTED:
-            self._box.connected(self._encoders())
-        self._stats["connects"] += 1
-        self._update_ready()
-        sess.reader = reader = gevent.spawn(self._read_loop, sess)
-        sess.writer = writer = gevent.spawn(self._write_loop, sess)
-        try:
-            sess.lost.wait()
-            if not sess.closing and not reader.dead:
-                # the writer saw the break: let the reader take what already arrived
-                reader.join(timeout=_READ_GRACE)
-        finally:
-            sess.closing = True
-            self._wake.set()
-            sock.close()  # wakes a reader/writer blocked on the socket
-            writer.join()
-            reader.join()
-            self._box.disconnected()
-            self._report_outbox()
-            self._session = None
-            self._stats["disconnects"] += 1
-            self._update_ready()
-            self._deliver(EventBatch.of(sess.decoder.finish(), self._meta, clean=sess.decoder.clean))
 
     def _read_loop(self, sess: _Session) -> None:
         recv = sess.sock.recv

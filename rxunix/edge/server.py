@@ -64,7 +64,6 @@ Error actions on ``err``: ``decode``, ``encode``, ``read``, ``write``, ``route``
 
 from __future__ import annotations
 
-import errno
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -77,26 +76,25 @@ from gevent import socket as gsocket
 from reactivex import Observable
 from reactivex.subject import Subject
 
-from ..core.balance import ABSENT
 from ..core.connector_options import parse_server_options
 from ..core.errors import SlowReaderError, UnroutableError
 from ..core.event import Event, EventBatch
 from ..core.framing import DecoderFactory, EncoderFactory
 from ..core.origin import SERVER, FrozenRecord
 from ..core.registry import Spec
-from ..core.server_conn import ServerConn
+from .accept import Acceptor
 from .balance import AcceptShare
 from .base import Connector
 from .gcpause import MIN_BYTES as GC_PAUSE_BYTES
 from .gcpause import GcPause
 from .limits import ConnectionLimit
-from .listen import check_listen_config, listen_socket, worker_meta
-from .peers import PeerConnection, next_peer_id, peer_credentials, peer_gone
+from .listen import check_listen_config, listen_socket
+from .peers import PeerConnection, peer_gone
 from .prebound import take_share
 from .replies import ReplyWriter
 from .runtime import Runtime
-from .sockbuf import apply_send_buffer, check_send_buffer
-from .sockpath import SocketIdentity, remove_if_ours
+from .sockbuf import check_send_buffer
+from .sockpath import SocketIdentity
 from .turns import Turns
 
 __all__ = ["UnixSocketServer", "unix_socket_server", "UnroutableError", "SlowReaderError", "HALF_CLOSE_POLL"]
@@ -105,7 +103,7 @@ __all__ = ["UnixSocketServer", "unix_socket_server", "UnroutableError", "SlowRea
 HALF_CLOSE_POLL = 0.5
 
 
-class UnixSocketServer(ReplyWriter, Connector):
+class UnixSocketServer(ReplyWriter, Acceptor, Connector):
     """The ``unix_socket_server`` connector; build it with :func:`unix_socket_server`.
 
     ``out``: received events; ``err``: error events; ``in_``: replies (also
@@ -235,77 +233,6 @@ class UnixSocketServer(ReplyWriter, Connector):
         for g in writers:
             g.kill(block=True, timeout=1.0)
 
-    def _close_listener(self) -> None:
-        """Stop accepting; connections already in the backlog are taken (and drained); the path is freed."""
-        if self._acceptor is not None:
-            self._acceptor.kill()
-            self._acceptor = None
-        if self._listener is not None:
-            self._accept_backlog(self._listener)
-            self._listener.close()
-            self._listener = None
-        if self._share is not None:
-            self._share.publish(ABSENT)
-            self._share = None
-        if self._ident is not None:
-            remove_if_ours(self.path, self._ident)
-            self._ident = None
-
-    # ---- accepting --------------------------------------------------------
-    def _accept_loop(self, listener: Any) -> None:
-        backoff = 0.0
-        while True:
-            self._limit.wait_for_room(self._conns.__len__, listener.fileno(), self._limit_notice)
-            if self._share is not None:
-                self._share.wait_turn(listener.fileno())
-            try:
-                sock, _ = listener.accept()
-            except OSError as exc:
-                if self._stopping or listener.fileno() < 0:
-                    return
-                if exc.errno in (errno.EAGAIN, errno.EINTR, errno.ECONNABORTED):
-                    continue
-                self._error(exc, "accept", self.path, self._listener_meta)
-                backoff = min(max(backoff * 2, 0.01), 1.0)
-                gevent.sleep(backoff)
-                continue
-            backoff = 0.0
-            self._open(sock)
-
-    def _limit_notice(self, limit: int) -> None:
-        self._error(f"max_connections {limit} reached: new connections wait in the backlog until one closes",
-                    "limit", self.path, self._listener_meta, max_connections=limit)
-
-    def _accept_backlog(self, listener: Any) -> None:
-        listener.settimeout(0.0)
-        while True:
-            try:
-                sock, _ = listener.accept()
-            except OSError:
-                return
-            sock.settimeout(None)
-            self._open(sock)
-
-    def _open(self, sock: Any) -> None:
-        peer = next_peer_id()
-        if self._send_buffer is not None and (problem := apply_send_buffer(sock, self._send_buffer)):
-            self._error(problem, "accept", peer, self._listener_meta, send_buffer_bytes=self._send_buffer)
-        pid, uid, gid = peer_credentials(sock)
-        record = FrozenRecord(path=self.path, peer=peer, pid=pid, uid=uid, gid=gid, **worker_meta())
-        core = ServerConn(self._decoders(), self._encoders(), meta=MappingProxyType({SERVER: record}),
-                          max_pending=self._max_pending)
-        conn = PeerConnection(sock, peer, record, core)
-        self._conns[peer] = conn
-        self._by_record[id(record)] = conn
-        self.stats["connections"] += 1
-        self._publish_count()
-        conn.writer = gevent.spawn(self._write_loop, conn)
-        conn.reader = gevent.spawn(self._read_loop, conn)
-
-    def _publish_count(self) -> None:
-        if self._share is not None:
-            self._share.publish(len(self._conns))
-
     # ---- counters ---------------------------------------------------------
     @property
     def stats(self) -> Counter[str]:
@@ -428,30 +355,6 @@ class UnixSocketServer(ReplyWriter, Connector):
     def _emit_batch(self, conn: PeerConnection, batch: EventBatch) -> None:
         self._n_out += batch.size
         for exc in self._out.on_next_batch(batch):  # a subscriber failed: report, keep the stream
-            self._error(exc, "emit", conn.peer, conn.core.meta)
-
-    def _end(self, conn: PeerConnection) -> None:
-        """Forget and close a connection (idempotent); its greenlets end by themselves."""
-        if conn.ended:
-            return
-        conn.ended = True
-        self._drop_deferred(conn)
-        conn.core.close()
-        self._conns.pop(conn.peer, None)
-        self._by_record.pop(id(conn.record), None)
-        try:
-            conn.sock.close()  # wakes a reader/writer blocked on it
-        except OSError:
-            pass
-        conn.wake.set()
-        conn.done.set()
-        conn.room.set()
-        self.stats["closed"] += 1
-        self._limit.freed()
-        self._publish_count()
-        try:
-            self._closed.on_next(Event(None, conn.core.meta))
-        except Exception as exc:  # a subscriber failed: report, keep going
             self._error(exc, "emit", conn.peer, conn.core.meta)
 
     def _finished(self) -> None:
