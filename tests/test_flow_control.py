@@ -111,6 +111,18 @@ def test_sink_ending_hands_over_held_events_and_keeps_the_source_paused() -> Non
     assert src.gate.open
 
 
+def test_a_sink_that_ends_while_ready_pauses_the_source_too() -> None:
+    src, sink = Source(), Sink()
+    link = connect(src, sink)
+    sink.start()
+    _push(src, 1)
+    assert sink.got == [1] and src.gate.open
+    sink.stop()  # ready all along: nothing the source reads from now on could be taken
+    assert not src.gate.open
+    link.dispose()
+    assert src.gate.open
+
+
 def test_dispose_flushes_and_releases() -> None:
     src, sink = Source(), Sink()
     link = connect(src, sink)

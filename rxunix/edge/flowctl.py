@@ -210,10 +210,15 @@ class Link(abc.DisposableBase):
             end()
 
     def _on_sink_ended(self) -> None:
-        """The sink stopped: hand it everything (it reports what it cannot take); the
-        source stays paused, so it reads no more than it must (e.g. while stopping)."""
+        """The sink stopped (or gave up reconnecting): hand it what the link holds and
+        whatever the source had already read (it reports what it cannot take); the
+        source is paused from now on, whether or not the sink was ready, so it reads
+        nothing that only a stopped sink would get."""
         self._ended = True
         self._open = True
+        if not self._disposed:
+            for g in self._gates:
+                g.hold(self)
         if self._held and not self._draining:
             self._draining = True
             self._drain()
