@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from reactivex import operators as ops
 from reactivex.subject import Subject
 from rxunix.connectors.base import Connector
 from rxunix.connectors.files import write_file
@@ -158,6 +159,25 @@ def test_connect_refuses_what_it_cannot_pause(sock_path: str) -> None:
         connect(Subject(), client)
     with pytest.raises(TypeError, match="sink"):
         connect(Source(), print)
+    with pytest.raises(TypeError, match="source must be"):
+        connect([1, 2], client)
+    src = Source()
+    mapped = src.out.pipe(ops.map(lambda e: e))
+    for bad in (42, [src, "x"], client.in_):
+        with pytest.raises(TypeError, match="pause must be"):
+            connect(mapped, client, pause=bad)
+    with pytest.raises(ValueError, match="pauses nothing"):
+        connect(mapped, client, pause=[])
+
+
+def test_pause_may_name_a_connector_or_its_out() -> None:
+    src, sink = Source(), Sink()
+    for pause in (src, src.out, [src.out], (src,)):  # an observable is not taken for a list (it never ends)
+        link = connect(src.out.pipe(ops.map(lambda e: e)), sink, pause=pause)
+        sink._set_ready(False)
+        assert not src.gate.open
+        sink._set_ready(True)
+        link.dispose()
 
 
 def test_flow_files_link_automatically(sock_path: str) -> None:

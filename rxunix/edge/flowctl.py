@@ -249,11 +249,12 @@ def _owner(port: Any) -> Connector | None:
     return bound.connector if isinstance(bound, Inlet) else None  # type: ignore[return-value]
 
 
-def connect(source: Any, sink: Any, *, pause: Connector | Iterable[Connector] | None = None) -> abc.DisposableBase:
+def connect(source: Any, sink: Any, *, pause: Any = None) -> abc.DisposableBase:
     """Forward ``source``'s events to ``sink``; pause the source while the sink is not ready.
 
     ``source``: a connector (its ``out``), its ``out``, or any observable of
-    events together with ``pause=`` (the connector(s) to pause). ``sink``: a
+    events together with ``pause=`` (the connector to pause, or its ``out``, or a
+    list of them; anything else is a ``TypeError``). ``sink``: a
     connector, its ``in_`` or ``in_.on_next``. Returns a disposable that
     unwires. A sink that is always ready gets a plain subscription::
 
@@ -263,13 +264,9 @@ def connect(source: Any, sink: Any, *, pause: Connector | Iterable[Connector] | 
     target = _owner(sink)
     if target is None:
         raise TypeError(f"connect(): sink must be a connector or its in_, got {sink!r}")
-    if pause is None:
-        found = _owner(source)
-        if found is None:
-            raise TypeError("connect(): pass pause=<source connector> when source is not a connector's out")
-        pauses: list[Connector] = [found]
-    else:
-        pauses = [pause] if _owner(pause) is pause else list(pause)  # type: ignore[arg-type]
+    if not isinstance(source, Observable) and _owner(source) is None:
+        raise TypeError(f"connect(): source must be a connector, its out or an observable of events, got {source!r}")
+    pauses = _pauses(source, pause)
     owner = _owner(source)
     observable: Observable[Event] = owner.out if owner is not None and owner is source else source
     for p in pauses:
@@ -280,6 +277,26 @@ def connect(source: Any, sink: Any, *, pause: Connector | Iterable[Connector] | 
     gates = [p.gate for p in pauses]
     # built on the hub: the sink's ready may pause the source at once
     return target.runtime.call(lambda: Link(observable, target.in_, target.ready, gates))
+
+
+def _pauses(source: Any, pause: Any) -> list[Connector]:
+    """The connectors ``connect()`` pauses: ``pause`` (a connector, its ``out``, or a
+    list or tuple of them), else the connector behind ``source``."""
+    if pause is None:
+        found = _owner(source)
+        if found is None:
+            raise TypeError("connect(): pass pause=<source connector> when source is not a connector's out")
+        return [found]
+    given = list(pause) if isinstance(pause, (list, tuple)) else [pause]  # (an Observable is iterable, endlessly)
+    pauses = []
+    for p in given:
+        found = _owner(p)
+        if found is None or isinstance(p, Inlet):
+            raise TypeError(f"connect(): pause must be a connector (or its out), or a list of them, got {p!r}")
+        pauses.append(found)
+    if not pauses:
+        raise ValueError("connect(): pause=[] pauses nothing; name the connector(s) whose reads feed source")
+    return pauses
 
 
 def auto_link_hook(connector: Connector) -> Callable[[Any], abc.DisposableBase | None]:
