@@ -58,6 +58,7 @@ class Acceptor:
     _by_record: dict[int, PeerConnection]
     _closed: Subject[Event]
     _error: Callable[..., None]
+    _spawn: Callable[..., gevent.Greenlet]
     _read_loop: Callable[[PeerConnection], None]
     _write_loop: Callable[[PeerConnection], None]
     _drop_deferred: Callable[[PeerConnection], None]
@@ -125,8 +126,8 @@ class Acceptor:
         self._by_record[id(record)] = conn
         self.stats["connections"] += 1
         self._publish_count()
-        conn.writer = gevent.spawn(self._write_loop, conn)
-        conn.reader = gevent.spawn(self._read_loop, conn)
+        conn.writer = self._spawn(self._write_loop, conn)
+        conn.reader = self._spawn(self._read_loop, conn)
 
     def _publish_count(self) -> None:
         if self._share is not None:

@@ -8,12 +8,14 @@ A connector is *hot*: subscribe to ``out`` and ``err`` before ``start()``.
 
 from __future__ import annotations
 
+import weakref
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
+import gevent
 import gevent.event
 from reactivex import Observable
 from reactivex.subject import Subject
@@ -60,6 +62,8 @@ class Connector(ABC):
         self.stats: Counter[str] = Counter()
         self.state: ConnectorState = ConnectorState.NEW
         self._stopped = gevent.event.Event()
+        self._own_greenlets: weakref.WeakSet[gevent.Greenlet] = weakref.WeakSet()
+        self._stop_later: gevent.Greenlet | None = None
         #: Name in metrics tags and summaries (a flow runner sets it); default: path or kind.
         self.name: str | None = None
         #: Held by flow-control links while a sink this source feeds is not ready.
@@ -136,9 +140,21 @@ class Connector(ABC):
         return self
 
     def stop(self, timeout: float | None = 10.0) -> None:
-        """Stop and drain: pending output written, tails flushed, resources released."""
+        """Stop and drain: pending output written, tails flushed, resources released;
+        returns once stopped.
+
+        Called from this connector's own callbacks (a subscriber of its ``out``,
+        ``err`` or ``metrics``, e.g. stopping on an ``"exit"`` event), the stop
+        begins as soon as the callback returns and ``stop()`` returns at once: it
+        cannot wait for the very greenlet it runs on (:meth:`join` from elsewhere
+        waits for it). A ``stop()`` while another one drains waits for that one.
+        """
         if self.state in ("new", "stopped"):
             self.state = advance(self.state, ConnectorState.STOPPED)
+            return
+        if self.runtime.in_hub_thread() and gevent.getcurrent() in self._own_greenlets:
+            if self._stop_later is None:
+                self._stop_later = gevent.spawn(self._stop_in_hub, timeout)
             return
         self.runtime.call(self._stop_in_hub, timeout, timeout=None if timeout is None else timeout + 5)
 
@@ -172,8 +188,18 @@ class Connector(ABC):
         self.state = advance(self.state, ConnectorState.RUNNING)
         self._meter.start()
 
+    def _spawn(self, fn: Callable[..., Any], *args: Any) -> gevent.Greenlet:
+        """Spawn one of this connector's own greenlets (reads, writes, timers): its
+        subscribers' callbacks run there, so a ``stop()`` from one must not wait for it."""
+        g = gevent.spawn(fn, *args)
+        self._own_greenlets.add(g)
+        return g
+
     def _stop_in_hub(self, timeout: float | None) -> None:
         if self.state == "stopped":
+            return
+        if self.state == "stopping":  # another stop drains: wait for it
+            self._stopped.wait(timeout)
             return
         self.state = advance(self.state, ConnectorState.STOPPING)
         try:

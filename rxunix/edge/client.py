@@ -186,7 +186,7 @@ class UnixSocketClient(Reconnecting, Connector):
     # ---- pushing (hub thread) -------------------------------------------------
     def _start(self) -> None:
         self._update_ready()
-        self._runner = gevent.spawn(self._run)
+        self._runner = self._spawn(self._run)
 
     def _receive(self, event: Event) -> None:
         self._box.push(event if isinstance(event, Event) else Event(event))

@@ -157,7 +157,7 @@ class UnixDatagramClient(Connector):
 
     # ---- Connector hooks (hub thread) ---------------------------------------
     def _start(self) -> None:
-        self._runner = gevent.spawn(self._run)
+        self._runner = self._spawn(self._run)
 
     def _receive(self, event: Event) -> None:
         self.stats["pushed"] += 1
@@ -302,7 +302,7 @@ class UnixDatagramClient(Connector):
         self._sock = sock
         self.stats["connects"] += 1
         lost: list[OSError] = []
-        reader = gevent.spawn(self._read_loop, sock, lost)
+        reader = self._spawn(self._read_loop, sock, lost)
         try:
             return self._send_loop(sock, lost)
         finally:

@@ -145,8 +145,8 @@ class UnixDatagramServer(Connector):
         self._listening = ls
         self._raw = getattr(ls.sock, "_sock", ls.sock)
         self._stopping = False
-        self._reader = gevent.spawn(self._read_loop, ls.sock)
-        self._writer = gevent.spawn(self._write_loop)
+        self._reader = self._spawn(self._read_loop, ls.sock)
+        self._writer = self._spawn(self._write_loop)
 
     def _stop(self, timeout: float | None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -110,7 +110,7 @@ class FileSource(Connector):
         else:
             fd, self._close_fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC), True
         self._fd = fd
-        self._greenlet = gevent.spawn(self._run, fd)
+        self._greenlet = self._spawn(self._run, fd)
 
     def _run(self, fd: int) -> None:
         decoder = self._decoders()

@@ -48,7 +48,7 @@ class Meter:
     def start(self) -> None:
         """Begin emitting every interval (nothing without an interval)."""
         if self.interval_s is not None and self._greenlet is None and not self._done:
-            self._greenlet = gevent.spawn(self._loop, self.interval_s)
+            self._greenlet = self._c._spawn(self._loop, self.interval_s)
 
     def _loop(self, seconds: float) -> None:
         interval = Interval(seconds, time.monotonic())

@@ -55,6 +55,7 @@ class Reconnecting:
     _session: _Session | None
     _wake: gevent.event.Event
     _quit: gevent.event.Event
+    _spawn: Callable[..., gevent.Greenlet]
     _decoders: DecoderFactory
     _encoders: EncoderFactory
     _error: Callable[..., None]
@@ -145,8 +146,8 @@ class Reconnecting:
             self._box.connected(self._encoders())
         self._stats["connects"] += 1
         self._update_ready()
-        sess.reader = reader = gevent.spawn(self._read_loop, sess)
-        sess.writer = writer = gevent.spawn(self._write_loop, sess)
+        sess.reader = reader = self._spawn(self._read_loop, sess)
+        sess.writer = writer = self._spawn(self._write_loop, sess)
         try:
             sess.lost.wait()
             if not sess.closing and not reader.dead:

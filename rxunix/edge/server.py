@@ -196,7 +196,7 @@ class UnixSocketServer(ReplyWriter, Acceptor, Connector):
         if self._share is not None:  # a worker: it accepts only after its turn (wait_turn)
             sock.settimeout(0.0)
         self._publish_count()
-        self._acceptor = gevent.spawn(self._accept_loop, sock)
+        self._acceptor = self._spawn(self._accept_loop, sock)
 
     def _stop(self, timeout: float | None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
