@@ -516,6 +516,32 @@ def test_a_server_that_closes_at_once_is_not_hammered(sock_path: str) -> None:
     assert accounted(client) and rec.errors("connect") == []
 
 
+def test_a_server_that_closes_at_once_counts_against_max_retries(sock_path: str) -> None:
+    listener = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+    listener.bind(sock_path)
+    listener.listen(8)
+    accepted = [0]
+
+    def refuse() -> None:
+        while True:
+            conn, _ = listener.accept()
+            accepted[0] += 1
+            conn.close()
+
+    server = gevent.spawn(refuse)
+    client = unix_socket_client(config={"path": sock_path}, reconnect=retry(interval_ms=50, max_retries=3), **LINES)
+    rec = Recorder(client)
+    client.start()
+    try:
+        assert client.join(10), "the client kept reconnecting to a server that closes at once"
+    finally:
+        server.kill()
+        listener.close()
+    [gave_up] = rec.errors("connect")
+    assert "after 3 retries" in gave_up.value["error"] and client.stats["retries"] == 3
+    assert accepted[0] == 4  # the first connection, then three retries
+
+
 # ---- direct writes from in_ ------------------------------------------------------------
 
 def _serve_and_connect(sock_path: str, client: Any) -> tuple[Any, Any]:

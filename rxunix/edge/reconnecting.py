@@ -3,16 +3,18 @@
 One greenlet per client (:meth:`Reconnecting._run`) keeps it connected:
 
 * it connects, retrying as the ``reconnect`` policy says
-  (:class:`~rxunix.core.reconnect.RetryPolicy`); a successful connect resets
-  the policy's schedule and applies ``send_buffer_bytes``;
+  (:class:`~rxunix.core.reconnect.RetryPolicy`), and applies
+  ``send_buffer_bytes``; a connection that lasts at least ``interval_ms``
+  resets the policy's schedule;
 * it serves one connection at a time with a reader and a writer greenlet
   (:class:`~rxunix.edge.session.Session`); when the writer sees the
   connection break first, the reader may still take what already arrived for
   up to :data:`_READ_GRACE` seconds; then the preprocessors' tail is flushed as
   events;
 * a connection lost within ``interval_ms`` of being made counts as a failed
-  attempt (the policy's next wait), so a server that accepts and closes at once
-  is not hammered; without a policy the first loss ends the client;
+  attempt (the policy's next wait, growing, up to ``max_retries``), so a server
+  that accepts and closes at once is neither hammered nor retried forever;
+  without a policy the first loss ends the client;
 * giving up is one ``connect`` error, every held event reported (action
   ``write``), and ``out``/``err`` completed.
 """
@@ -92,9 +94,11 @@ class Reconnecting:
         if policy is None:
             self._give_up(f"connection to {self.path} lost and no reconnect is configured")
             return False
-        if time.monotonic() - began < policy.interval_ms / 1000.0:
+        if time.monotonic() - began >= policy.interval_ms / 1000.0:
+            policy.reset()  # the connection lasted: start the schedule afresh
+        else:
             # lost as soon as made (a dying or refusing server): counts as a failed
-            # attempt, so that reconnecting never spins
+            # attempt, so that reconnecting never spins nor goes on forever
             wait = policy.next_wait()
             if wait is None:
                 self._give_up(self._gave_up_message(ConnectionError("connection lost at once")))
@@ -126,8 +130,6 @@ class Reconnecting:
             except OSError as exc:
                 error = exc
             else:
-                if policy is not None:
-                    policy.reset()
                 size = self.config["send_buffer_bytes"]
                 if size is not None and (problem := apply_send_buffer(sock, size)):
                     self._error(problem, "connect", stream=self.path, meta=self._meta, send_buffer_bytes=size)
