@@ -55,8 +55,9 @@ class LiveView(abc.ObserverBase[Event]):
     lock. Widgets (ipywidgets ``HTML`` counter + ``Image`` plot, the ``notebook``
     extra) are created by the first display, and a refresher thread re-renders at
     most every ``refresh`` seconds when something changed; the kernel sends those
-    updates even while idle. :meth:`close` stops the refresher (also when the
-    stream completes) after a last refresh.
+    updates even while idle. :meth:`close` stops the refresher after a last
+    refresh and waits for it; the stream's completion stops it too, without
+    waiting (the hub thread never blocks on the view).
     """
 
     def __init__(
@@ -141,10 +142,10 @@ class LiveView(abc.ObserverBase[Event]):
             self._version += 1
 
     def on_error(self, error: Exception) -> None:
-        self.close()
+        self._closed = True  # the refresher makes its last refresh; the hub never waits for it
 
     def on_completed(self) -> None:
-        self.close()
+        self._closed = True
 
     def __call__(self, value: Event) -> None:
         self.on_next(value)
@@ -174,7 +175,7 @@ class LiveView(abc.ObserverBase[Event]):
     def summary_html(self) -> str:
         with self._lock:
             total, last, n = self.total, self.last, len(self._counts)
-        unit = "windows" if self.per_window else "buckets"
+        unit = "ticks" if self.metric is not None else "windows" if self.per_window else "buckets"
         last_text = html.escape(value_text(last.value, 120)) if last is not None else "-"
         return (
             f"<b>{html.escape(self.title)}</b>: <b>{total}</b> events in {n} {unit}; "

@@ -249,3 +249,23 @@ def test_plots_render_to_png() -> None:
     v.on_next(Event(2))
     assert v.total == 2 and v.counts == [2] and "2</b> events" in v.summary_html()
     assert png_bytes(v.figure()).startswith(b"\x89PNG")
+
+
+def test_a_live_views_stream_completing_never_waits_for_its_refresher() -> None:
+    import time
+
+    from rxunix.event import Event
+
+    from rxunix.notebook import LiveView
+
+    v = LiveView(bucket=0.5, refresh=3.0)
+    v.widget()  # displayed: its refresher thread sleeps 3 s between refreshes
+    v.on_next(Event(1))
+    t0 = time.monotonic()
+    v.on_completed()  # on the hub thread: must not wait out the refresher's sleep
+    assert time.monotonic() - t0 < 1.0
+    v.close()  # an explicit close waits for the last refresh
+    assert "1</b> events" in v._widgets[0].value  # type: ignore[index]
+    m = LiveView(metric="connector_events")
+    m.on_next(Event({"measurement": "connector_events", "tags": {}, "fields": {"count": 4}, "timestamp": 1}))
+    assert "4</b> events in 1 ticks" in m.summary_html()
