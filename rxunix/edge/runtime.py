@@ -3,7 +3,10 @@
 Scripts and services use a :class:`LocalRuntime` (the default): connectors'
 greenlets run on the hub of the thread that started them, and the program must
 let that hub run (``gevent.wait()``, ``connector.join()``, blocking gevent
-calls...). Notebooks and REPLs use a :class:`ThreadRuntime`: the hub runs in its
+calls...). RxPY's blocking ``Observable.run()`` waits on an OS lock, which
+never lets the hub run: in an unpatched script it hangs; use it with a
+:class:`ThreadRuntime` (or a monkey-patched process), or collect with a
+subscriber and ``join()``. Notebooks and REPLs use a :class:`ThreadRuntime`: the hub runs in its
 own OS thread, so events keep flowing while the interpreter is idle; calls made
 from any other thread are handed into the hub thread safely. Inside an IPython
 kernel the thread runtime is chosen automatically::
