@@ -372,6 +372,8 @@ def test_slow_reader_evicted_others_keep_flowing(run: Any, sock_path: str) -> No
     flooder.join(10)
     fast.close()
     slow.close()
+    wait_for(lambda: len(r.server.peers) == 0, what="both connections closed")
+    assert not r.errors("decode")  # the evicted peer's cut-off last line is no frame
 
 
 # ---- credentials ----------------------------------------------------------------------------

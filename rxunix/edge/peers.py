@@ -47,7 +47,7 @@ class PeerConnection:
     """One accepted connection at the edge (hub thread only)."""
 
     __slots__ = ("sock", "raw", "peer", "record", "core", "wake", "done", "reader", "writer", "writing", "ended",
-                 "deferred", "paused", "room")
+                 "evicted", "deferred", "paused", "room")
 
     def __init__(self, sock: Any, peer: int, record: FrozenRecord, core: ServerConn) -> None:
         self.sock = sock
@@ -61,6 +61,7 @@ class PeerConnection:
         self.writer: gevent.Greenlet | None = None
         self.writing = False  # the writer greenlet is inside a blocking send
         self.ended = False  # the socket is closed and the connection forgotten
+        self.evicted = False  # closed by the server for not reading its replies (mid-frame: no tail)
         #: replies gathered during a read, encoded together at its end (None: not gathering)
         self.deferred: list[Event] | None = None
         self.paused = False  # the reader waits for its unsent replies to shrink

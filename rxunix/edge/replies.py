@@ -218,6 +218,7 @@ class ReplyWriter:
                         conn.core.meta, dropped_replies=count)
 
     def _evicted(self, conn: PeerConnection, evicted: Evicted) -> None:
+        conn.evicted = True
         self._error(SlowReaderError(f"peer {conn.peer} does not read: {evicted.pending} reply bytes pending "
                                     f"> max_pending_bytes {evicted.max_pending}; connection closed"),
                     "write", conn.peer, conn.core.meta, dropped_bytes=evicted.pending)

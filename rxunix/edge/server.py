@@ -278,7 +278,8 @@ class UnixSocketServer(ReplyWriter, Acceptor, Connector):
                     self._pause_reading(conn)
                 turns.took_turn()  # a flooding peer must not starve the hub
         finally:
-            publish(conn, conn.core.receive_eof())
+            if not conn.evicted:  # (an evicted peer was cut off mid-stream: its tail is no frame)
+                publish(conn, conn.core.receive_eof())
         self._after_eof(conn)
 
     def _read(self, conn: PeerConnection, data: bytes) -> None:
