@@ -141,3 +141,43 @@ def test_a_broken_flow_file_exits_1_with_a_message(short_tmp: str) -> None:
     assert status == 1
     assert "flow 'flow'" in stderr and "mode" in stderr
     assert f"(at {bad}:2)" in stderr  # the flow file's line that failed
+
+
+BUSY_FLOW = '''
+import time
+
+def flow(ctx):
+    server = ctx.server(path=ctx.param("socket"), preprocessors=["separate"])
+
+    def busy(event):  # keeps the hub busy for a minute (pure Python: no greenlet switch)
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            pass
+
+    server.out.subscribe(busy)
+    ctx.log("ready")
+'''
+
+
+def test_a_second_sigterm_ends_the_run_at_once_even_while_a_callback_keeps_the_hub_busy(short_tmp: str) -> None:
+    flow = os.path.join(short_tmp, "busy.py")
+    sock = os.path.join(short_tmp, "s.sock")
+    with open(flow, "w", encoding="utf-8") as fh:
+        fh.write(BUSY_FLOW)
+    proc = gsubprocess.Popen([sys.executable, "-m", "rxunix", "run", flow, "--set", f"socket={sock}"],
+                             cwd=short_tmp, env=ENV, stdout=gsubprocess.DEVNULL, stderr=gsubprocess.PIPE)
+    try:
+        wait_for(lambda: os.path.exists(sock), 30, "the server's socket")
+        peer = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+        peer.connect(sock)
+        peer.sendall(b"1\n")  # the callback starts its minute
+        gevent.sleep(0.5)  # (only lets it begin; the assertions below do not depend on it)
+        proc.send_signal(signal.SIGTERM)  # asks for a drain the busy hub cannot start
+        gevent.sleep(0.5)  # two signals at once would be one (the kernel and Python coalesce them)
+        proc.send_signal(signal.SIGTERM)
+        status, err = finish(proc, 20)  # well before the callback's minute is over
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert status == 128 + signal.SIGTERM, err
+    assert "SIGTERM again: exiting without draining" in err

@@ -54,6 +54,9 @@ class StopSignals:
         self._first = 0.0
 
     def __call__(self, signum: int) -> None:
+        self._take(signum, self.stop)
+
+    def _take(self, signum: int, stop: Callable[[str], None]) -> None:
         name, now = signal.Signals(signum).name, time.monotonic()
         if self.received and now - self._first < self.same_within:
             return
@@ -61,10 +64,44 @@ class StopSignals:
         if self.received == 1:
             self._first = now
         elif not self.drained:
-            self.abandon(name)
-            os._exit(128 + signum)
-        self.stop(f"{name} received")
+            try:
+                self.abandon(name)
+            finally:
+                os._exit(128 + signum)
+        stop(f"{name} received")
 
     def install(self) -> list[Any]:
-        """Handle :data:`STOP_SIGNALS` on the calling thread's hub; cancel the handlers returned to stop."""
-        return [gevent.signal_handler(signum, self, signum) for signum in STOP_SIGNALS]
+        """Handle :data:`STOP_SIGNALS` (from the main thread); cancel the handlers returned to stop.
+
+        The handlers are Python-level (``signal.signal``): Python runs them between
+        two bytecodes of whatever the main thread is doing, and gevent checks for
+        them while its hub waits. So a second signal ends the process at once even
+        while a callback keeps the hub busy; the stop a first one asks for is handed
+        to the hub (a callback of its loop), which runs it as soon as it can. Off
+        the main thread, gevent's signal watchers are used instead.
+        """
+        loop = gevent.get_hub().loop
+
+        def stop_on_hub(reason: str) -> None:
+            loop.run_callback(self.stop, reason)
+
+        def handler(signum: int, _frame: Any) -> None:
+            self._take(signum, stop_on_hub)
+
+        installed: list[Any] = []
+        for signum in STOP_SIGNALS:
+            try:
+                installed.append(_Installed(signum, signal.signal(signum, handler)))
+            except ValueError:  # not the main thread
+                installed.append(gevent.signal_handler(signum, self, signum))
+        return installed
+
+
+class _Installed:
+    """One installed handler; :meth:`cancel` puts the previous one back."""
+
+    def __init__(self, signum: int, previous: Any) -> None:
+        self.signum, self.previous = signum, previous
+
+    def cancel(self) -> None:
+        signal.signal(self.signum, self.previous if self.previous is not None else signal.SIG_DFL)

@@ -111,7 +111,8 @@ def check_path(path: str, kind: int = _STREAM) -> os.stat_result | None:
     mode = st.st_mode
     if stat.S_ISSOCK(mode):
         if probe_live(path, kind=kind):
-            raise SocketPathError(f"socket path {path!r} is in use: a live socket (this process or another) accepts connections on it")
+            raise SocketPathError(f"socket path {path!r} is in use: a live socket (this process or another) "
+                                  "accepts connections on it")
         return st
     raise SocketPathError(f"socket path {path!r} exists and is {_kind(mode)}; refusing to replace it")
 
