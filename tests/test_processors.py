@@ -146,7 +146,7 @@ def test_textual_oversize_is_one_error_and_stays_in_sync() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [b"x", b"12x", b" ", b"-1 a", b"1\t", b"123456789012345678901", b"+2 ab", b"\xef\xbc\x91 a"],
+    [b"x", b"12x", b" ", b"-1 a", b"1\x0b", b"123456789012345678901", b"++2 ab", b"\xef\xbc\x91 a"],
 )
 def test_textual_malformed_header_poisons_the_stream_until_finish(bad: bytes) -> None:
     p = TextualLengthPrefixedPre()

@@ -71,3 +71,12 @@ def test_textual_length_pre_post(length: int) -> None:
     # textual_length_prefixed.rs and preprocessor.rs: textual_length_pre_post
     encoded = create_postprocessor("textual-length-prefixed").process(b"\x01" * length)[0]
     assert [len(f) for f in pre().feed(encoded)] == [length]
+
+
+def test_the_length_ends_at_any_ascii_whitespace_and_may_have_a_plus() -> None:
+    # textual_length_prefixed.rs: the header ends at the first `is_ascii_whitespace` byte and its
+    # digits are parsed as u32 (which takes one leading "+"); vertical tab is not ASCII whitespace there
+    for sep in (b" ", b"\t", b"\n", b"\x0c", b"\r"):
+        assert pre().feed(b"3" + sep + b"abc" + b"+2" + sep + b"xy") == [b"abc", b"xy"]
+    assert [type(f).__name__ for f in pre().feed(b"3\x0babc")] == ["FramingError"]
+    assert [type(f).__name__ for f in pre().feed(b"++3 abc")] == ["FramingError"]

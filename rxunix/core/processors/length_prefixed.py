@@ -2,7 +2,8 @@
 
 ``length-prefixed`` puts the payload length in front of each frame as an
 8-byte big-endian u64; ``textual-length-prefixed`` as ASCII decimal digits and
-one space (RFC 5425 octet counting, ``"5 hello"``). Both preprocessors are
+one space (RFC 5425 octet counting, ``"5 hello"``; read, as Tremor does, up to
+any ASCII whitespace byte, with an optional ``+``). Both preprocessors are
 streaming: frames may be split across chunks, and a chunk may hold many frames::
 
     >>> LengthPrefixedPost().process(b"hi")
@@ -21,8 +22,8 @@ frame is read normally, so the stream stays in sync::
     >>> [f if isinstance(f, bytes) else type(f).__name__ for f in out]
     ['FrameTooLarge', b'!']
 
-A malformed textual header (a byte other than a digit before the space, a
-space without digits, or more than 20 digits) cannot be resynchronised from:
+A malformed textual header (a byte other than a digit before the whitespace,
+whitespace without digits, or more than 20 digits) cannot be resynchronised from:
 the stream has no delimiter to look for, and guessing would turn payload bytes
 into frames. It is reported once as a :class:`~rxunix.errors.FramingError`; the
 frames completed before it are kept, and every later byte of the stream is
@@ -32,6 +33,7 @@ discarded (:attr:`TextualLengthPrefixedPre.discarded` counts them) until
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..config import validate
@@ -48,6 +50,10 @@ __all__ = [
 
 _U64 = 8
 _MAX_DIGITS = 20  # len(str(2**64 - 1))
+#: What ends a textual header: ASCII whitespace as Rust's ``u8::is_ascii_whitespace`` (Tremor).
+_SPACE = re.compile(rb"[ \t\n\x0c\r]")
+#: A header's digits so far: an optional ``+`` (Rust's ``u32`` parse takes one), then digits.
+_DIGITS = re.compile(rb"\+?[0-9]*")
 
 
 class _PrefixedPre(Preprocessor):
@@ -149,9 +155,11 @@ class LengthPrefixedPre(_PrefixedPre):
 
 
 class TextualLengthPrefixedPre(_PrefixedPre):
-    """Split at ``<decimal length><space>`` headers; ``max_length`` (default 16 MiB, 0 = none).
+    """Split at ``<decimal length><whitespace>`` headers; ``max_length`` (default 16 MiB, 0 = none).
 
-    Leading zeros are accepted; at most 20 digits. See the module docs for
+    As Tremor: the length ends at the first ASCII whitespace byte (space, tab,
+    newline, form feed, carriage return) and may have one leading ``+``;
+    leading zeros are accepted; at most 20 digits. See the module docs for
     what happens after a malformed header.
     """
 
@@ -177,20 +185,21 @@ class TextualLengthPrefixedPre(_PrefixedPre):
         hdr = self._hdr
         room = _MAX_DIGITS + 1 - len(hdr)
         seg = data[pos : pos + room]
-        i = seg.find(b" ")
-        if i < 0:
-            if not seg.isdigit():
+        space = _SPACE.search(seg)
+        if space is None:
+            if not _DIGITS.fullmatch(bytes(hdr + seg)):
                 return self._malformed(f"non-digit in {bytes(hdr + seg)[:24]!r}", out, len(data) - pos)
             hdr += seg
-            if len(hdr) > _MAX_DIGITS:
+            if len(hdr.lstrip(b"+")) > _MAX_DIGITS:
                 return self._malformed(f"more than {_MAX_DIGITS} digits", out, len(data) - pos)
             return pos + len(seg)
+        i = space.start()
         digits = seg[:i]
-        if digits and not digits.isdigit():
+        if not _DIGITS.fullmatch(bytes(hdr + digits)):
             return self._malformed(f"non-digit in {bytes(hdr + digits)[:24]!r}", out, len(data) - pos)
         hdr += digits
-        if not hdr:
-            return self._malformed("no digits before the space", out, len(data) - pos)
+        if not hdr.lstrip(b"+"):
+            return self._malformed("no digits before the whitespace", out, len(data) - pos)
         length = int(hdr)
         hdr.clear()
         self._start(length, out)
