@@ -22,3 +22,9 @@ def test_module_doc_example() -> None:
     value = codec.decode(line)
     assert value == ['some " field', "1234567", "other_text", "2020-01-01 00:00:00"]
     assert codec.decode(codec.encode(value)) == value
+
+
+def test_floats_are_written_as_tremor_displays_them() -> None:
+    # codec/csv.rs encodes each value with to_string (Rust's Display: no exponent, no ".0")
+    c = create_codec("csv")
+    assert c.encode([1.0, 2.5, 1e-7, 1e21, -0.0, True, None]) == b"1,2.5,0.0000001,1000000000000000000000,-0,true,null"

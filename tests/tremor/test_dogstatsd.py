@@ -157,3 +157,10 @@ def test_anything_decodes_or_is_an_error_and_round_trips(data: bytes) -> None:
 def test_a_metric_name_with_a_bar_is_an_error_not_a_value_that_cannot_be_written_back(line: bytes) -> None:
     with pytest.raises(CodecError, match="not a 'metric:value|type' line"):
         DogStatsdCodec().decode(line)
+
+
+def test_fractional_values_are_written_as_ryu_writes_them() -> None:
+    # codec/dogstatsd.rs: encode_metric writes a value with a fraction with ryu
+    c = create_codec("dogstatsd")
+    for value, text in ((1.5e-7, b"1.5e-7"), (1e-5, b"0.00001"), (0.25, b"0.25"), (2.0, b"2")):
+        assert c.encode({"metric": {"metric": "m", "type": "c", "values": [value]}}) == b"m:" + text + b"|c"

@@ -1,14 +1,15 @@
 """``csv``: one RFC 4180 CSV record per frame <-> a list of strings.
 
 As in Tremor, every field decodes to a string and a list encodes to one line
-without a trailing newline; strings are written as they are, other values as
-their JSON text (``123``, ``true``, ``null``)::
+without a trailing newline; strings are written as they are, numbers, booleans
+and null as Tremor displays them (``123``, ``2.5``, ``1`` for ``1.0``, never an
+exponent; ``true``, ``null``), lists and maps as their JSON text::
 
     >>> c = CsvCodec()
     >>> c.decode(b'"some "" field",1234567,other_text')
     ['some " field', '1234567', 'other_text']
-    >>> c.encode(["a", "b,c", 123, None])
-    b'a,"b,c",123,null'
+    >>> c.encode(["a", "b,c", 123, None, 1.0, 1e-7, 1e21])
+    b'a,"b,c",123,null,1,0.0000001,1000000000000000000000'
 
 Beyond Tremor, which silently drops every record after the first, a frame
 holding more than one record is a :class:`~rxunix.errors.CodecError` (use the
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+from decimal import Decimal
 from typing import Any
 
 from ..config import validate
@@ -30,6 +33,15 @@ from .json_codec import JsonCodec
 __all__ = ["CsvCodec"]
 
 _JSON = JsonCodec()
+
+
+def _display(value: float) -> str:
+    """A float as Rust's ``Display`` writes it (Tremor's ``to_string``): the shortest
+    digits that read back, in plain decimal notation, no ``.0``."""
+    if not math.isfinite(value):
+        return "NaN" if value != value else ("inf" if value > 0 else "-inf")
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 class _Dialect(csv.Dialect):
@@ -72,7 +84,8 @@ class CsvCodec(Codec):
             raise CodecError(f"csv: can only encode a list of fields, got {type(value).__name__}")
         if not value:
             raise CodecError("csv: cannot encode an empty record")
-        fields = [v if isinstance(v, str) else _JSON.encode(v).decode("utf-8") for v in value]
+        fields = [v if isinstance(v, str) else _display(v) if isinstance(v, float) else _JSON.encode(v).decode("utf-8")
+                  for v in value]
         out = io.StringIO(newline="")
         try:
             csv.writer(out, _Dialect).writerow(fields)

@@ -37,7 +37,7 @@ from typing import Any
 from ..config import validate
 from ..errors import CodecError
 from .base import Codec
-from .json_codec import JsonCodec
+from .json_codec import JsonCodec, ryu_text
 
 __all__ = ["DogStatsdCodec", "METRIC_TYPES"]
 
@@ -144,7 +144,7 @@ def _num(value: Any, what: str) -> str:
         raise CodecError(f"dogstatsd: {what} must be a finite number, got {value!r}")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return repr(value) if isinstance(value, float) else str(value)
+    return ryu_text(value) if isinstance(value, float) else str(value)
 
 
 def _tags_and_id(v: Mapping[str, Any], parts: list[str], container_last: bool = True) -> None:

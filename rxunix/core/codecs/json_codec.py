@@ -130,6 +130,15 @@ def _ryu_float(m: re.Match[str]) -> str:
     return f"{mantissa}e{exp}"
 
 
+def ryu_text(value: float) -> str:
+    """A finite float as Tremor's ryu writes it (``1e-7``, ``0.00001``, ``1.5e300``)::
+
+        >>> ryu_text(1.5e-07), ryu_text(1e-05), ryu_text(0.25)
+        ('1.5e-7', '0.00001', '0.25')
+    """
+    return _TOKEN.sub(_ryu_float, repr(value))
+
+
 def _has_nonfinite(value: Any) -> bool:
     if isinstance(value, float):
         return not math.isfinite(value)

@@ -1,16 +1,27 @@
 """``yaml``: YAML documents (extra ``rxunix[yaml]``), one document per frame.
 
-Decoding uses PyYAML's *safe* loader (the C one when available) with one
-change: timestamps stay strings, so decoded values stay JSON-like. Encoding
-uses the safe dumper in block style, UTF-8, keys in their original order, and
-never folds long strings (PyYAML folds at 80 columns by default; Tremor's
-serializer does not, so the bytes match Tremor's for long lines)::
+Plain scalars are read as Tremor's serde_yaml 0.9 reads them (YAML 1.2), not
+as PyYAML's YAML 1.1: null is ``~``, ``null``, ``Null``, ``NULL`` or nothing;
+booleans are ``true``/``True``/``TRUE`` and ``false``/``False``/``FALSE`` only
+(``on``, ``yes``, ``y`` stay strings); integers are decimal, ``0x``, ``0o`` or
+``0b``, with no ``_`` and no leading zero (``0123`` stays a string); floats are
+what Rust parses (``1e5``, ``.5``, ``-2.``) and ``.inf``/``.nan``; a number
+too large for a float, timestamps and sexagesimal ``1:20`` stay strings; ``<<``
+is an ordinary key (no merging). Decoding uses PyYAML's *safe* loader (the C
+one when available) with those rules. Encoding uses the safe dumper with the
+same rules (a string is quoted when it would read back as something else), in
+block style, UTF-8, keys in their original order, never folding long strings
+(PyYAML folds at 80 columns by default; Tremor's serializer does not)::
 
     >>> c = YamlCodec()
-    >>> c.decode(b"a: [1, 2.5, on]\\nwhen: 2001-12-14\\n")
-    {'a': [1, 2.5, True], 'when': '2001-12-14'}
-    >>> c.encode({"b": 1, "a": ["é"]})
-    b'b: 1\\na:\\n- \\xc3\\xa9\\n'
+    >>> c.decode(b"a: [1, 2.5, on, 0o17, 1e3]\\nwhen: 2001-12-14\\nn: 0123\\n")
+    {'a': [1, 2.5, 'on', 15, 1000.0], 'when': '2001-12-14', 'n': '0123'}
+    >>> c.encode({"b": 1, "a": ["é", "on", "1e3"]})
+    b"b: 1\\na:\\n- \\xc3\\xa9\\n- on\\n- '1e3'\\n"
+
+Floats are written by PyYAML (``1.0e+16``, where serde_yaml writes ``1e16``)
+and strings with line breaks in quoted style (serde_yaml uses a literal
+block): either reads back to the same value.
 
 An empty frame, several documents in one frame, invalid UTF-8 and YAML
 syntax errors are :class:`~rxunix.errors.CodecError`.
@@ -22,6 +33,8 @@ line framing ``separate`` cuts a block-style document apart.
 
 from __future__ import annotations
 
+import math
+import re
 from types import MappingProxyType
 from typing import Any
 
@@ -34,6 +47,35 @@ __all__ = ["YamlCodec"]
 _CLASSES: tuple[Any, Any, Any] | None = None
 #: Line width given to the emitter: large enough that no string is ever folded.
 _NO_FOLD = 2**31 - 1
+
+_INT = re.compile(r"^(?:[-+]?0x[0-9a-fA-F]+|[-+]?0o[0-7]+|[-+]?0b[01]+|[-+]?(?:0|[1-9][0-9]*))$")
+_FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9]+\.[0-9]*(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?
+                        |[0-9]+[eE][-+]?[0-9]+)
+                     |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""", re.X)
+#: serde_yaml 0.9's plain scalars: (tag, regexp, first characters).
+_RESOLVERS: list[tuple[str, re.Pattern[str], list[str]]] = [
+    ("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")),
+    ("tag:yaml.org,2002:int", _INT, list("-+0123456789")),
+    ("tag:yaml.org,2002:float", _FLOAT, list("-+.0123456789")),
+]
+
+
+def _construct_int(loader: Any, node: Any) -> Any:
+    text = loader.construct_scalar(node)
+    body = text.lstrip("+-")
+    sign = -1 if text.startswith("-") else 1
+    base = {"0x": 16, "0o": 8, "0b": 2}.get(body[:2])
+    return sign * int(body[2:], base) if base else int(text)
+
+
+def _construct_float(loader: Any, node: Any) -> Any:
+    text = loader.construct_scalar(node)
+    special = {".inf": math.inf, ".nan": math.nan}.get(text.lstrip("+-").lower())
+    if special is not None:
+        return -special if text.startswith("-") else special
+    value = float(text)
+    return value if math.isfinite(value) else text  # too large for a float: a string, as serde_yaml
 
 
 def _classes() -> tuple[Any, Any, Any]:
@@ -48,16 +90,17 @@ def _classes() -> tuple[Any, Any, Any]:
         base_dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
         class Loader(base_loader):  # type: ignore[misc, valid-type]
-            """Safe loader that keeps timestamps as strings."""
-
-        Loader.yaml_implicit_resolvers = {
-            first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-            for first, resolvers in base_loader.yaml_implicit_resolvers.items()
-        }
+            """Safe loader with serde_yaml 0.9's (YAML 1.2) plain scalars."""
 
         class Dumper(base_dumper):  # type: ignore[misc, valid-type]
-            """Safe dumper that also writes read-only mappings (event metadata)."""
+            """Safe dumper with the same scalars; also writes read-only mappings (event metadata)."""
 
+        for cls in (Loader, Dumper):
+            cls.yaml_implicit_resolvers = {}
+            for tag, regexp, first in _RESOLVERS:
+                cls.add_implicit_resolver(tag, regexp, first)
+        Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+        Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
         Dumper.add_representer(MappingProxyType, lambda dumper, data: dumper.represent_dict(dict(data)))
         _CLASSES = (yaml, Loader, Dumper)
     return _CLASSES
