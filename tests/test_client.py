@@ -259,11 +259,18 @@ def test_lost_connection_is_noticed_without_writes_and_schedule_resets(
     wait_for(lambda: not client.connected, 5, "the client to notice (nothing written)")
     wait_for(lambda: client.stats["retries"] >= 2, 5, "reconnect attempts to start at once")
     assert client.pushed == 1 and client.policy is not None
-    servers.append(start_echo_server(sock_path))
+    second = start_echo_server(sock_path)
+    servers.append(second)
     wait_for(lambda: client.connected, 10, "reconnect")
-    assert client.stats["connects"] == 2 and client.policy.retries == 0  # reset after success
+    assert client.stats["connects"] == 2
     client.in_.on_next(Event("b"))
     wait_for(lambda: rec.values() == ["a", "b"], 10, "echo after reconnect")
+    gevent.sleep(0.05)  # the connection lasts longer than interval_ms: its loss restarts the schedule
+    before = client.stats["retries"]
+    terminate(second)
+    wait_for(lambda: not client.connected, 5, "the second loss")
+    wait_for(lambda: client.stats["retries"] > before, 5, "retries after the second loss")
+    assert client.policy.retries <= client.stats["retries"] - before  # counted afresh, not on from the first
     client.stop()
     assert accounted(client) and rec.errors("connect") == []
 
