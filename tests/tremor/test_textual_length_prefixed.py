@@ -80,3 +80,14 @@ def test_the_length_ends_at_any_ascii_whitespace_and_may_have_a_plus() -> None:
         assert pre().feed(b"3" + sep + b"abc" + b"+2" + sep + b"xy") == [b"abc", b"xy"]
     assert [type(f).__name__ for f in pre().feed(b"3\x0babc")] == ["FramingError"]
     assert [type(f).__name__ for f in pre().feed(b"++3 abc")] == ["FramingError"]
+
+
+def test_a_plus_and_twenty_digits_is_the_longest_header_in_any_chunking() -> None:
+    twenty = b"+" + b"0" * 19 + b"5"
+    for chunks in ([twenty + b" hello"], [twenty, b" hello"], [b"+", b"0" * 19, b"5", b" hel", b"lo"]):
+        p = pre()
+        assert [f for c in chunks for f in p.feed(c)] == [b"hello"]
+    for too_long in (b"+" + b"0" * 20 + b"5 hello", b"0" * 20 + b"5 hello", b"+" + b"0" * 21):
+        for chunks in ([too_long], [too_long[:10], too_long[10:21], too_long[21:]]):
+            p = pre()
+            assert [type(f).__name__ for c in chunks for f in p.feed(c)] == ["FramingError"]

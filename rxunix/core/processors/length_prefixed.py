@@ -183,7 +183,9 @@ class TextualLengthPrefixedPre(_PrefixedPre):
 
     def _header(self, data: bytes, pos: int, out: list[Frame]) -> int:
         hdr = self._hdr
-        room = _MAX_DIGITS + 1 - len(hdr)
+        # an optional "+", at most _MAX_DIGITS digits, the whitespace; hdr never holds more
+        # than the first two (checked below), so room >= 1 and every call makes progress
+        room = _MAX_DIGITS + 2 - len(hdr)
         seg = data[pos : pos + room]
         space = _SPACE.search(seg)
         if space is None:
@@ -198,6 +200,8 @@ class TextualLengthPrefixedPre(_PrefixedPre):
         if not _DIGITS.fullmatch(bytes(hdr + digits)):
             return self._malformed(f"non-digit in {bytes(hdr + digits)[:24]!r}", out, len(data) - pos)
         hdr += digits
+        if len(hdr.lstrip(b"+")) > _MAX_DIGITS:
+            return self._malformed(f"more than {_MAX_DIGITS} digits", out, len(data) - pos)
         if not hdr.lstrip(b"+"):
             return self._malformed("no digits before the whitespace", out, len(data) - pos)
         length = int(hdr)
