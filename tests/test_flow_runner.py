@@ -329,3 +329,28 @@ def test_example_files_define_their_flows() -> None:
     assert [f.__name__ for f in load_flow_file(os.path.join(here, "echo_server.py"))] == ["server"]
     assert [f.__name__ for f in load_flow_file(os.path.join(here, "echo_client.py"))] == ["client"]
     assert [f.__name__ for f in load_flow_file(os.path.join(here, "echo.py"))] == ["server", "client"]
+
+
+def test_a_file_feeding_a_client_that_gives_up_still_ends_the_run(short_tmp: str) -> None:
+    """The client cannot connect and gives up while its queue is full (not ready, so its
+    link pauses the file): the file must still be read to its end and the run end, every
+    event counted as written or reported."""
+    path = os.path.join(short_tmp, "in.jsonl")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.writelines(f'{{"n": {i}}}\n' for i in range(3000))
+    runner, log = quiet_runner()
+    made: dict[str, Any] = {}
+
+    def flow(ctx: Flow) -> None:
+        src = ctx.read_file(path)
+        client = made["client"] = ctx.client(
+            postprocessors=["separate"],
+            reconnect={"retry": {"interval_ms": 20, "growth_rate": 1, "max_retries": 3}},
+            config={"path": os.path.join(short_tmp, "nobody.sock"), "queue_size": 10},
+        )
+        src.out.subscribe(client.in_)
+
+    runner.deploy(flow)
+    assert runner.run() in (0, 1), log.getvalue()  # ends (pytest-timeout would end a hang)
+    client = made["client"]
+    assert client.pushed == 3000 and client.written + client.reported == client.pushed

@@ -210,15 +210,14 @@ class Link(abc.DisposableBase):
             end()
 
     def _on_sink_ended(self) -> None:
-        """The sink stopped (or gave up reconnecting): hand it what the link holds and
-        whatever the source had already read (it reports what it cannot take); the
-        source is paused from now on, whether or not the sink was ready, so it reads
-        nothing that only a stopped sink would get."""
+        """The sink stopped (or gave up reconnecting): from now on it gets every event at
+        once, what the link holds first (it counts what it cannot take as reported), and
+        the link no longer pauses the source: a source that pauses for a sink that will
+        never be ready again would never end, nor serve its other subscribers."""
         self._ended = True
         self._open = True
-        if not self._disposed:
-            for g in self._gates:
-                g.hold(self)
+        for g in self._gates:
+            g.release(self)
         if self._held and not self._draining:
             self._draining = True
             self._drain()
