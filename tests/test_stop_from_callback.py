@@ -9,11 +9,14 @@ import time
 from typing import Any
 
 import gevent
+import gevent.event
 from gevent import socket
 
 import rxunix
 from rxunix import Event
-from tests.helpers import recv_exactly, wait_for
+from rxunix.edge.base import Connector
+from rxunix.edge.runtime import ThreadRuntime
+from tests.helpers import recv_exactly
 
 LINES = b'1\n2\n"exit"\n3\n'
 
@@ -80,14 +83,71 @@ def test_a_datagram_server_stopped_by_its_own_subscriber(short_tmp: str, sock_pa
         assert [peer.recv(100) for _ in range(4)] == LINES.splitlines(keepends=True)
 
 
-def test_a_second_stop_while_one_drains_waits_for_it(sock_path: str) -> None:
-    server = rxunix.unix_socket_server(path=sock_path, preprocessors=["separate"])
-    returned: list[float] = []
-    stop_on_exit(server, returned)
-    server.start()
-    peer = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    peer.connect(sock_path)
-    peer.sendall(b'"exit"\n')
-    wait_for(lambda: returned, what="the stop from the callback")
-    server.stop()  # from elsewhere, while (or after) the first one drains
-    assert server.state == "stopped"
+class SlowStop(Connector):
+    """A connector whose drain takes a while and reports an error on the way."""
+
+    kind = "slow"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.draining = gevent.event.Event()
+        self.finish = gevent.event.Event()
+
+    def _start(self) -> None: ...
+
+    def _receive(self, event: Event) -> None: ...
+
+    def _stop(self, timeout: float | None) -> None:
+        self.draining.set()
+        self._error("not delivered", "write")  # its err subscriber may call stop() again
+        self.finish.wait(10)
+
+
+def test_a_second_stop_while_one_drains_waits_for_it() -> None:
+    c = SlowStop().start()
+    first = gevent.spawn(c.stop)
+    c.draining.wait(5)
+    second = gevent.spawn(c.stop)
+    gevent.sleep(0.05)  # (gives the second stop a chance to return early, which it must not)
+    assert not second.dead and c.state == "stopping"
+    c.finish.set()
+    assert second.get(timeout=5) is None and first.get(timeout=5) is None and c.state == "stopped"
+
+
+def test_a_stop_from_a_callback_of_the_stop_itself_returns_at_once() -> None:
+    c = SlowStop().start()
+    took: list[float] = []
+
+    def on_error(_: Event) -> None:  # runs inside the drain
+        t0 = time.monotonic()
+        c.stop(timeout=None)  # waiting for the drain it runs in would never end
+        took.append(time.monotonic() - t0)
+
+    c.err.subscribe(on_error)
+    stopper = gevent.spawn(c.stop)
+    c.draining.wait(5)
+    assert took and took[0] < 1.0
+    c.finish.set()
+    stopper.get(timeout=5)
+    assert c.state == "stopped"
+
+
+def test_a_stop_from_an_err_callback_on_a_thread_runtime(sock_path: str) -> None:
+    runtime = ThreadRuntime()
+    try:
+        server = rxunix.unix_socket_server(path=sock_path, runtime=runtime)
+        outcome: list[str] = []
+
+        def on_error(_: Event) -> None:  # a route error, reported on the hub (handed in from this thread)
+            try:
+                server.stop()
+                outcome.append("returned")
+            except BaseException as exc:  # noqa: BLE001 - what the test looks for
+                outcome.append(f"{type(exc).__name__}: {exc}")
+
+        server.err.subscribe(on_error)
+        server.start()
+        server.in_.on_next(Event(1))  # names no connection
+        assert server.join(10) and outcome == ["returned"] and server.state == "stopped"
+    finally:
+        runtime.close()

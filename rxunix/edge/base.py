@@ -64,6 +64,7 @@ class Connector(ABC):
         self._stopped = gevent.event.Event()
         self._own_greenlets: weakref.WeakSet[gevent.Greenlet] = weakref.WeakSet()
         self._stop_later: gevent.Greenlet | None = None
+        self._draining: Any = None  # the greenlet running the stop
         #: Name in metrics tags and summaries (a flow runner sets it); default: path or kind.
         self.name: str | None = None
         #: Held by flow-control links while a sink this source feeds is not ready.
@@ -147,15 +148,23 @@ class Connector(ABC):
         ``err`` or ``metrics``, e.g. stopping on an ``"exit"`` event), the stop
         begins as soon as the callback returns and ``stop()`` returns at once: it
         cannot wait for the very greenlet it runs on (:meth:`join` from elsewhere
-        waits for it). A ``stop()`` while another one drains waits for that one.
+        waits for it). Called from a callback of the stop itself (an ``err``
+        subscriber told of what the stop could not deliver), it returns at once.
+        A ``stop()`` from anywhere else while one drains waits for that one.
         """
         if self.state in ("new", "stopped"):
             self.state = advance(self.state, ConnectorState.STOPPED)
             return
-        if self.runtime.in_hub_thread() and gevent.getcurrent() in self._own_greenlets:
-            if self._stop_later is None:
-                self._stop_later = gevent.spawn(self._stop_in_hub, timeout)
-            return
+        if self.runtime.in_hub_thread():
+            current = gevent.getcurrent()
+            if current is self._draining:
+                return
+            # the connector's own greenlets, or the hub itself (callbacks handed in from
+            # another thread run there and must not block): stop once they return
+            if current in self._own_greenlets or current is self.runtime.hub:
+                if self._stop_later is None:
+                    self._stop_later = gevent.spawn(self._stop_in_hub, timeout)
+                return
         self.runtime.call(self._stop_in_hub, timeout, timeout=None if timeout is None else timeout + 5)
 
     def join(self, timeout: float | None = None) -> bool:
@@ -199,13 +208,16 @@ class Connector(ABC):
         if self.state == "stopped":
             return
         if self.state == "stopping":  # another stop drains: wait for it
-            self._stopped.wait(timeout)
+            if gevent.getcurrent() is not self._draining:
+                self._stopped.wait(timeout)
             return
         self.state = advance(self.state, ConnectorState.STOPPING)
+        self._draining = gevent.getcurrent()
         try:
             self._stop(timeout)
         finally:
             self._finished()
+            self._draining = None
 
     def _finished(self) -> None:
         """Mark stopped and complete ``out`` and ``err`` (idempotent)."""
