@@ -150,8 +150,9 @@ def test_connect_refuses_what_it_cannot_pause(sock_path: str) -> None:
         connect(Subject(), client)
     with pytest.raises(TypeError, match="sink"):
         connect(Source(), print)
-    with pytest.raises(TypeError, match="source must be"):
-        connect([1, 2], client)
+    for bad_source in ([1, 2], client.in_, client.in_.on_next):
+        with pytest.raises(TypeError, match="source must be"):
+            connect(bad_source, client)
     src = Source()
     mapped = src.out.pipe(ops.map(lambda e: e))
     for bad in (42, [src, "x"], client.in_):

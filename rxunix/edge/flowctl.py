@@ -263,7 +263,7 @@ def connect(source: Any, sink: Any, *, pause: Any = None) -> abc.DisposableBase:
     target = _owner(sink)
     if target is None:
         raise TypeError(f"connect(): sink must be a connector or its in_, got {sink!r}")
-    if not isinstance(source, Observable) and _owner(source) is None:
+    if not isinstance(source, Observable) and _owner(source) is not source:  # (an in_ is no source)
         raise TypeError(f"connect(): source must be a connector, its out or an observable of events, got {source!r}")
     pauses = _pauses(source, pause)
     owner = _owner(source)
