@@ -536,7 +536,8 @@ def test_a_server_that_closes_at_once_counts_against_max_retries(sock_path: str)
             conn.close()
 
     server = gevent.spawn(refuse)
-    client = unix_socket_client(config={"path": sock_path}, reconnect=retry(interval_ms=50, max_retries=3), **LINES)
+    policy = retry(interval_ms=200, growth_rate=1, max_retries=3)  # an accept-and-close takes far less than 200 ms
+    client = unix_socket_client(config={"path": sock_path}, reconnect=policy, **LINES)
     rec = Recorder(client)
     client.start()
     try:
@@ -547,6 +548,35 @@ def test_a_server_that_closes_at_once_counts_against_max_retries(sock_path: str)
     [gave_up] = rec.errors("connect")
     assert "after 3 retries" in gave_up.value["error"] and client.stats["retries"] == 3
     assert accepted[0] == 4  # the first connection, then three retries
+
+
+def test_a_server_that_answers_once_per_connection_is_not_a_failing_one(sock_path: str) -> None:
+    listener = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+    listener.bind(sock_path)
+    listener.listen(8)
+
+    def answer_once() -> None:
+        while True:
+            conn, _ = listener.accept()
+            line = conn.makefile("rb").readline()
+            conn.sendall(line)
+            conn.close()
+
+    server = gevent.spawn(answer_once)
+    client = unix_socket_client(config={"path": sock_path}, reconnect=retry(interval_ms=2000, max_retries=1),
+                                **LINES)
+    rec = Recorder(client)
+    client.start()
+    try:
+        for i in range(4):  # each on a connection closed at once, but answered
+            client.in_.on_next(Event(i))
+            wait_for(lambda i=i: rec.values() == list(range(i + 1)), 10, f"answer {i}")
+            wait_for(lambda i=i: client.stats["connects"] >= i + 2, 10, "the next connection")
+        assert client.running and rec.errors("connect") == []
+    finally:
+        client.stop()
+        server.kill()
+        listener.close()
 
 
 # ---- direct writes from in_ ------------------------------------------------------------

@@ -9,7 +9,7 @@ source document's configuration waits exactly 100, 200, 400 ms, then gives up::
     [100.0, 200.0, 400.0]
     >>> p.next_wait() is None      # retries exhausted: give up
     True
-    >>> p.reset(); p.next_wait()   # after a connection that lasted, start afresh
+    >>> p.reset(); p.next_wait()   # after a connection that served, start afresh
     100.0
 
 Rules (SPEC section 4):
@@ -22,8 +22,8 @@ Rules (SPEC section 4):
   the previous nominal one and never exceed the cap);
 * ``max_retries`` (default: unlimited) is the number of retries after a failed
   attempt: ``next_wait()`` returns ``None`` once they are used up;
-* ``reset()`` (after a connection that lasted at least ``interval_ms``) starts
-  the schedule afresh.
+* ``reset()`` (after a connection that lasted at least ``interval_ms``, or on
+  which the server answered) starts the schedule afresh.
 
 ``RetryPolicy.from_config(None)`` (or ``"none"``) returns ``None``: no reconnect.
 The random source is injectable (``rng=random.Random(seed)``) for tests.

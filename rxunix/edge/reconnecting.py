@@ -4,16 +4,18 @@ One greenlet per client (:meth:`Reconnecting._run`) keeps it connected:
 
 * it connects, retrying as the ``reconnect`` policy says
   (:class:`~rxunix.core.reconnect.RetryPolicy`), and applies
-  ``send_buffer_bytes``; a connection that lasts at least ``interval_ms``
-  resets the policy's schedule;
+  ``send_buffer_bytes``; a connection that lasts at least ``interval_ms``, or
+  on which the server sent something, resets the policy's schedule;
 * it serves one connection at a time with a reader and a writer greenlet
   (:class:`~rxunix.edge.session.Session`); when the writer sees the
   connection break first, the reader may still take what already arrived for
   up to :data:`_READ_GRACE` seconds; then the preprocessors' tail is flushed as
   events;
-* a connection lost within ``interval_ms`` of being made counts as a failed
-  attempt (the policy's next wait, growing, up to ``max_retries``), so a server
-  that accepts and closes at once is neither hammered nor retried forever;
+* a connection lost within ``interval_ms`` of being made, with nothing
+  received on it, counts as a failed attempt (the policy's next wait, growing,
+  up to ``max_retries``), so a server that accepts and closes at once is
+  neither hammered nor retried forever, while one that answers a request per
+  connection is not taken for a failing one;
   without a policy the first loss ends the client;
 * giving up is one ``connect`` error, every held event reported (action
   ``write``), and ``out``/``err`` completed.
@@ -79,23 +81,24 @@ class Reconnecting:
                 if sock is None:
                     self._give_up(self._gave_up_message(error))
                     return
-                began = time.monotonic()
+                began, read = time.monotonic(), self._stats["bytes_read"]
                 self._serve(sock)
-                if self._quit.is_set() or not self._after_loss(began):
+                if self._quit.is_set() or not self._after_loss(began, self._stats["bytes_read"] > read):
                     return
         except gevent.GreenletExit:
             raise
         except Exception as exc:  # a bug must not lose events silently
             self._give_up(f"internal error: {type(exc).__name__}: {exc}")
 
-    def _after_loss(self, began: float) -> bool:
-        """A connection was lost: False if the client gives up, else wait as the policy says."""
+    def _after_loss(self, began: float, answered: bool) -> bool:
+        """A connection was lost: False if the client gives up, else wait as the policy says.
+        ``answered``: the server sent something on it."""
         policy = self.policy
         if policy is None:
             self._give_up(f"connection to {self.path} lost and no reconnect is configured")
             return False
-        if time.monotonic() - began >= policy.interval_ms / 1000.0:
-            policy.reset()  # the connection lasted: start the schedule afresh
+        if answered or time.monotonic() - began >= policy.interval_ms / 1000.0:
+            policy.reset()  # the connection served: start the schedule afresh
         else:
             # lost as soon as made (a dying or refusing server): counts as a failed
             # attempt, so that reconnecting never spins nor goes on forever
