@@ -223,7 +223,8 @@ def test_replies_to_a_receiver_whose_queue_stays_full_are_reported_each(
     n = 60
     for i in range(n):
         stuck.sendto(b"%d\n" % i, sock_path)
-    wait_for(lambda: r.errors("write"), what="the dropped replies")
+    wait_for(lambda: len(r.out) == n and r.errors("write"), what="every event, and dropped replies")
+    wait_for(lambda: not r.server._replies, what="no reply left waiting")  # each in its queue or dropped
     got, dropped = drain(stuck), r.errors("write")
     assert got == [b"%d\n" % i for i in range(len(got))]  # what its queue held, in order
     assert len(got) + len(dropped) == n and all("stayed full" in e["error"] for e in dropped)
