@@ -694,3 +694,14 @@ def test_every_codec_decode_raises_only_codec_error(data: bytes) -> None:
             create_codec(name).decode(data)
         except CodecError:
             pass
+
+
+@pytest.mark.timeout(30)  # linear: milliseconds; the old number patterns backtracked for minutes on these
+@pytest.mark.parametrize(
+    ("name", "line"),
+    [("influx", b"m f=" + b"1" * 65000 + b"x"), ("statsd", b"m:" + b"1" * 65000 + b"x|c"),
+     ("dogstatsd", b"m:" + b"1" * 65000 + b"e|c"), ("dogstatsd", b"m:1|c|@" + b"1" * 65000 + b"x")],
+)
+def test_a_long_malformed_number_is_refused_in_linear_time(name: str, line: bytes) -> None:
+    with pytest.raises(CodecError):
+        create_codec(name).decode(line)

@@ -44,7 +44,7 @@ __all__ = ["DogStatsdCodec", "METRIC_TYPES"]
 #: The metric types of DogStatsD.
 METRIC_TYPES = ("c", "d", "g", "h", "ms", "s")
 
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _U32 = 2**32 - 1
 _EVENT_HEAD = re.compile(rb"_e\{([0-9]+),([0-9]+)\}:")
 _EVENT_KEYS = {"d:": "timestamp", "h:": "hostname", "k:": "aggregation_key", "p:": "priority",

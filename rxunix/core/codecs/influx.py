@@ -54,7 +54,7 @@ _U64_MAX = 2**64 - 1
 _TRUE = frozenset(("t", "T", "true", "True", "TRUE"))
 _FALSE = frozenset(("f", "F", "false", "False", "FALSE"))
 _INT = re.compile(r"[+-]?[0-9]+")
-_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _TIMESTAMP = re.compile(r"-?[0-9]+")
 # a backslash is escaped only where it would otherwise start an escape (or dangle)
 _KEY_ESCAPES = re.compile(r"\\(?=[\\, =]|$)|[, =]")

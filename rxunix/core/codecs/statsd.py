@@ -41,7 +41,7 @@ _LINE = re.compile(
     r"(?:\|@(?P<rate>[0-9.eE+-]+))?"
 )
 _INT = re.compile(r"[0-9]+")
-_FLOAT = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_FLOAT = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _JSON = JsonCodec()
 
 
