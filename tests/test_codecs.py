@@ -705,3 +705,14 @@ def test_every_codec_decode_raises_only_codec_error(data: bytes) -> None:
 def test_a_long_malformed_number_is_refused_in_linear_time(name: str, line: bytes) -> None:
     with pytest.raises(CodecError):
         create_codec(name).decode(line)
+
+
+def test_yaml_aliases_that_would_blow_up_or_loop_are_refused() -> None:
+    c = YamlCodec()
+    laughs = "a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8))
+    with pytest.raises(CodecError, match="aliases repeat"):
+        c.decode(laughs.encode())  # 300 bytes standing for 10**9 values
+    with pytest.raises(CodecError, match="recursive"):
+        c.decode(b"&a [*a]")
+    assert c.decode(b"a: &x {k: 1}\nb: *x\nc: [*x, *x]\n") == {"a": {"k": 1}, "b": {"k": 1}, "c": [{"k": 1}] * 2}

@@ -34,7 +34,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import gevent
 import gevent.event
@@ -267,7 +267,7 @@ def connect(source: Any, sink: Any, *, pause: Any = None) -> abc.DisposableBase:
         raise TypeError(f"connect(): source must be a connector, its out or an observable of events, got {source!r}")
     pauses = _pauses(source, pause)
     owner = _owner(source)
-    observable: Observable[Event] = owner.out if owner is not None and owner is source else source
+    observable: Observable[Event] = owner.out if owner is not None and owner is source else cast(Any, source)
     for p in pauses:
         if p.runtime is not target.runtime:
             raise ValueError(f"connect(): {p.kind} and {target.kind} run on different runtimes")

@@ -45,6 +45,8 @@ from .base import Codec
 __all__ = ["YamlCodec"]
 
 _CLASSES: tuple[Any, Any, Any] | None = None
+#: How many times a document's aliases may repeat its own nodes (see ``_check_aliases``).
+ALIAS_EXPANSION = 100
 #: Line width given to the emitter: large enough that no string is ever folded.
 _NO_FOLD = 2**31 - 1
 
@@ -59,6 +61,36 @@ _RESOLVERS: list[tuple[str, re.Pattern[str], list[str]]] = [
     ("tag:yaml.org,2002:int", _INT, list("-+0123456789")),
     ("tag:yaml.org,2002:float", _FLOAT, list("-+.0123456789")),
 ]
+
+
+def _check_aliases(root: Any) -> None:
+    """Refuse a document whose aliases repeat more than :data:`ALIAS_EXPANSION` times
+    its own nodes (a "billion laughs": 300 bytes that stand for 10**9 values) or
+    refer to themselves: as serde_yaml does, so that no one downstream walks them."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    open_: set[int] = set()
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            open_.discard(key)
+            kids = [] if isinstance(node.value, str) else node.value
+            flat = [n for kid in kids for n in (kid if isinstance(kid, tuple) else (kid,))]
+            sizes[key] = 1 + sum(sizes[id(n)] for n in flat)
+            if sizes[key] > ALIAS_EXPANSION * len(sizes) + 1000:
+                raise CodecError(f"yaml: its aliases repeat more than {ALIAS_EXPANSION} times its own values")
+            continue
+        if key in sizes:
+            continue
+        if key in open_:
+            raise CodecError("yaml: an alias refers to a value that holds it (a recursive value)")
+        open_.add(key)
+        stack.append((node, True))
+        if not isinstance(node.value, str):
+            for kid in node.value:
+                for n in kid if isinstance(kid, tuple) else (kid,):
+                    stack.append((n, False))
 
 
 def _construct_int(loader: Any, node: Any) -> Any:
@@ -122,10 +154,19 @@ class YamlCodec(Codec):
             raise CodecError(f"yaml: invalid UTF-8 at byte {exc.start}") from None
         if not text.strip():
             raise CodecError("yaml: empty frame")
+        loader = self._loader(text)
         try:
-            return self._yaml.load(text, Loader=self._loader)
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _check_aliases(node)
+            return loader.construct_document(node)
+        except CodecError:
+            raise
         except Exception as exc:  # YAMLError, RecursionError, TypeError (unhashable key)...
             raise CodecError(f"yaml: cannot decode {bytes(data[:40])!r}: {exc}") from None
+        finally:
+            loader.dispose()
 
     def encode(self, value: Any) -> bytes:
         try:
