@@ -233,6 +233,26 @@ def test_replies_to_a_receiver_whose_queue_stays_full_are_reported_each(
     assert recv(stuck) == b'"again"\n'
 
 
+def test_a_gelf_message_chunked_over_several_datagrams_is_one_event(
+        run: Any, short_tmp: str, sock_path: str) -> None:
+    from rxunix.processors.gelf import GelfChunkingPost
+
+    r = run(echo=False, preprocessors=["gelf-chunking"], postprocessors=[])
+    sender = dgram(os.path.join(short_tmp, "gelf"))
+    message = {"short_message": "x" * 100, "host": "h"}
+    chunks = GelfChunkingPost(chunk_size=40).process(json.dumps(message).encode())
+    assert len(chunks) > 3
+    for c in reversed(chunks):  # one datagram each, out of order
+        sender.sendto(c, sock_path)
+    sender.sendto(GelfChunkingPost(chunk_size=40).process(b'{"a": 1}')[0], sock_path)  # another, whole
+    sender.sendto(chunks[0], sock_path)  # the first chunk of a message that never completes
+    wait_for(lambda: len(r.out) == 2, what="both messages")
+    assert r.values() == [message, {"a": 1}] and not r.err
+    r.server.stop()
+    assert [e.value["action"] for e in r.err] == ["decode"]  # the incomplete one, reported at stop
+    assert "incomplete at the end of the stream" in r.err[0].value["error"]
+
+
 def test_stop_emits_what_is_already_queued(run: Any, short_tmp: str, sock_path: str) -> None:
     r = run(echo=False)
     c = dgram()

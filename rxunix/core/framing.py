@@ -304,6 +304,12 @@ class DecoderFactory:
     def __call__(self) -> Decoder:
         return Decoder([p() for p in self._pres], self._codec())
 
+    @property
+    def spans_frames(self) -> bool:
+        """True if a preprocessor joins pieces of one message from several frames
+        (GELF chunks): such a decoder must see every frame of a source, not one each."""
+        return any(make().spans_frames for make in self._pres)
+
 
 class EncoderFactory:
     """Validated specs for making one :class:`Encoder` per stream."""

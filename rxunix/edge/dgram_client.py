@@ -100,6 +100,7 @@ class UnixDatagramClient(Connector):
         opts, cfg = parse_options(DGRAM_CLIENT, config, options, CLIENT_OPTIONS, CONFIG_SCHEMA)
         check_length(cfg["path"])
         self._decoders = DecoderFactory(opts["preprocessors"] or [], opts["codec"])
+        self._reply_decoder = self._decoders() if self._decoders.spans_frames else None
         self._encoders = EncoderFactory(opts["codec"], opts["postprocessors"] or [])
         self.policy: RetryPolicy | None = RetryPolicy.from_config(opts["reconnect"], rng=opts["rng"])
         super().__init__(runtime=opts["runtime"], metrics_interval_s=opts["metrics_interval_s"])
@@ -370,9 +371,13 @@ class UnixDatagramClient(Connector):
             turns.took_turn()
 
     def _deliver(self, data: bytes) -> None:
-        decoder = self._decoders()
-        items = decoder.feed(data)
-        items.extend(decoder.finish())
+        decoder = self._reply_decoder
+        if decoder is not None:  # one for every reply (GELF chunks of a message span datagrams)
+            items = decoder.feed(data)
+        else:
+            decoder = self._decoders()
+            items = decoder.feed(data)
+            items.extend(decoder.finish())
         meta = self._meta
         for item in items:
             try:

@@ -2,7 +2,8 @@
 
 One datagram is one frame: it goes through the preprocessors on its own (a
 ``separate`` splits a datagram holding several lines; the tail of one
-datagram never joins the next) and the codec. Events carry the frozen record
+datagram never joins the next) and the codec; only ``gelf-chunking``, whose
+messages span datagrams, keeps one preprocessor for them all. Events carry the frozen record
 ``meta["unix_datagram_server"] = {"path", "peer", "pid", "uid", "gid"}``:
 ``peer`` is the sender's bound address (``"/path"`` or ``"@abstract"``; ``None``
 for an unbound sender), ``pid/uid/gid`` the sender's credentials as the kernel
@@ -120,7 +121,10 @@ class UnixDatagramServer(Connector):
         self.path: str = cfg["path"]
         self._buf_size: int = cfg["buf_size"]
         self._max_pending: int = cfg["max_pending_bytes"]
-        self._shared_decoder: Decoder | None = None if opts["preprocessors"] else self._decoders()
+        # one decoder per datagram (a datagram's tail never joins the next), unless a
+        # preprocessor joins messages from several datagrams (GELF chunks)
+        shared_decoder = not opts["preprocessors"] or self._decoders.spans_frames
+        self._shared_decoder: Decoder | None = self._decoders() if shared_decoder else None
         shared = self._encoders()
         self._shared_encoder = shared if shared.stateless else None
         self._listening: Listening | None = None
@@ -166,6 +170,8 @@ class UnixDatagramServer(Connector):
                 reader.join(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
                 reader.kill(block=True, timeout=1.0)
         self._drain_queued()
+        if self._shared_decoder is not None:  # what a shared decoder still holds (incomplete GELF messages)
+            self._emit_items(self._shared_decoder.finish(), self.path, self._own_meta)
         self._complete_out()  # nothing more is read: windows flush while replies can still be sent
         self._wake.set()
         writer = self._writer
@@ -246,6 +252,9 @@ class UnixDatagramServer(Connector):
             decoder = self._decoders()
             items = decoder.feed(data)
             items.extend(decoder.finish())
+        self._emit_items(items, peer, meta)
+
+    def _emit_items(self, items: list[Any], peer: Any, meta: Mapping[str, Any]) -> None:
         for item in items:
             if is_failure(item):
                 self._error(item, "decode", peer, meta)

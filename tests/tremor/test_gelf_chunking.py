@@ -111,3 +111,30 @@ def test_gelf_messages_over_a_stream() -> None:
     assert decode_chunks(["length-prefixed", "gelf-chunking", "decompress"], byte_by_byte) == [
         gzip.decompress(m) for m in messages
     ]
+
+
+def test_incomplete_messages_are_bounded_by_max_length_oldest_dropped_first() -> None:
+    g = GelfChunkingPre(max_length=100)
+    assert g.feed(chunk(1, 0, 2, b"a" * 60)) == []
+    assert g.feed(chunk(2, 0, 2, b"b" * 30)) == []
+    out = g.feed(chunk(3, 0, 2, b"c" * 30))  # 120 > 100: message 1, the oldest, goes
+    assert [type(f).__name__ for f in out] == ["FramingError"] and "0x1 dropped incomplete" in str(out[0])
+    assert g.feed(chunk(2, 1, 2, b"B")) == [b"b" * 30 + b"B"]  # the others are whole
+    out = g.feed(chunk(4, 0, 2, b"d" * 101))  # one chunk larger than max_length
+    assert "exceeds max_length" in str(out[-1])
+    assert [type(f).__name__ for f in g.feed(chunk(5, 0, 129, b"x"))] == ["FramingError"]  # GELF: at most 128
+
+
+def test_messages_incomplete_at_the_end_are_reported() -> None:
+    g = GelfChunkingPre()
+    g.feed(chunk(7, 0, 3, b"x"))
+    (err,) = g.finish()
+    assert isinstance(err, FramingError) and "incomplete at the end of the stream, with 1 of 3" in str(err)
+    assert g.finish() == []
+
+
+def test_many_partial_messages_hold_at_most_max_length() -> None:
+    g = GelfChunkingPre(max_length=1 << 20)  # a flood of first chunks, never completed
+    errors = sum(len(g.feed(chunk(i, 0, 2, b"z" * 8000))) for i in range(2000))
+    held = len(g._current) + len(g._previous)
+    assert held == (1 << 20) // 8000 and errors == 2000 - held  # every dropped one reported

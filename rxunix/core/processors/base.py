@@ -29,6 +29,10 @@ class Preprocessor(ABC):
     """Stateful, per-stream transform of received bytes into frames."""
 
     name: str = ""
+    #: True for a preprocessor whose frames are pieces of messages spread over several
+    #: frames (GELF chunks): a datagram server keeps one for all its datagrams instead
+    #: of one per datagram.
+    spans_frames: bool = False
 
     @abstractmethod
     def feed(self, data: bytes) -> list[Frame]:

@@ -7,7 +7,9 @@ emits the message once all its chunks are in, in sequence order, whatever
 order they came in. A frame that is not chunked passes as it is: an
 uncompressed JSON message (``{...}``), or Wayfair's ``0x1f 0x3c`` header
 (stripped). As in Tremor, a message still incomplete after 5 to 10 seconds is
-dropped::
+dropped. On a datagram server one preprocessor serves every datagram (the
+chunks of a message come as several datagrams; message ids tell messages
+apart)::
 
     >>> post = GelfChunkingPost(chunk_size=16)
     >>> chunks = post.process(b'{"short_message":"hi"}')
@@ -20,7 +22,11 @@ dropped::
 Beyond Tremor, what it drops is reported in line as a
 :class:`~rxunix.errors.FramingError` (Tremor only logs): a bad header, a
 chunk out of its message's range, a duplicate chunk (the message is
-dropped), a message that expired incomplete. The postprocessor's
+dropped), a message that expired incomplete or was still incomplete when the
+stream ended (``finish()``). Memory is bounded: ``max_length`` (default 16 MiB,
+0 = none) bounds the bytes of incomplete messages held; a chunk that would go
+beyond it drops the oldest incomplete messages first, each reported; a chunk
+count above 128 (GELF's limit) is an error. The postprocessor's
 ``chunk_size`` (default 8192, Tremor's fixed size) is configurable, a message
 needing more than 128 chunks is an error (as in Tremor), and an empty message
 is sent as one empty chunk instead of nothing.
@@ -34,6 +40,7 @@ from typing import Any
 
 from ..config import Option, validate
 from ..errors import FramingError
+from ._options import BIG_MAX_LENGTH, max_length
 from .base import Frame, Postprocessor, Preprocessor
 
 __all__ = ["GelfChunkingPre", "GelfChunkingPost"]
@@ -47,28 +54,56 @@ _MAX_CHUNKS = 128
 class _Partial:
     """The chunks of one message received so far."""
 
-    __slots__ = ("parts", "stored")
+    __slots__ = ("parts", "stored", "size")
 
     def __init__(self, count: int) -> None:
         self.parts: list[bytes | None] = [None] * count
         self.stored = 0
+        self.size = 0  # bytes held
 
 
 class GelfChunkingPre(Preprocessor):
-    """Reassemble GELF chunks into messages; takes no options.
+    """Reassemble GELF chunks into messages; ``max_length`` (default 16 MiB, 0 = none)
+    bounds the bytes of incomplete messages held.
 
     :attr:`clock` (monotonic ns) drives the expiry of incomplete messages.
     """
 
     name = "gelf-chunking"
-    __slots__ = ("_current", "_previous", "_last_swap", "clock")
+    spans_frames = True
+    SCHEMA = {"max_length": max_length(BIG_MAX_LENGTH)}
+    __slots__ = ("_current", "_previous", "_last_swap", "clock", "_max", "_held")
 
     def __init__(self, **options: Any) -> None:
-        validate("gelf-chunking", options, {})
+        self._max: int = validate("gelf-chunking", options, self.SCHEMA)["max_length"]
+        self._held = 0
         self._current: dict[int, _Partial] = {}
         self._previous: dict[int, _Partial] = {}
         self.clock: Callable[[], int] = time.monotonic_ns
         self._last_swap = self.clock()
+
+    def finish(self) -> list[Frame]:
+        """The stream ended: every incomplete message is dropped, each reported."""
+        left = [
+            FramingError(f"gelf-chunking: message {mid:#x} incomplete at the end of the stream, "
+                         f"with {m.stored} of {len(m.parts)} chunks")
+            for table in (self._previous, self._current) for mid, m in table.items()
+        ]
+        self._previous, self._current, self._held = {}, {}, 0
+        return list(left)
+
+    def _make_room(self, size: int) -> list[Frame]:
+        """Drop the oldest incomplete messages until ``size`` more bytes fit in ``max_length``."""
+        dropped: list[Frame] = []
+        for table in (self._previous, self._current):
+            while table and self._held + size > self._max:
+                mid = next(iter(table))
+                m = table.pop(mid)
+                self._held -= m.size
+                dropped.append(FramingError(f"gelf-chunking: message {mid:#x} dropped incomplete ({m.stored} of "
+                                            f"{len(m.parts)} chunks): incomplete messages would hold more than "
+                                            f"max_length {self._max} bytes"))
+        return dropped
 
     def _expire(self) -> list[Frame]:
         now = self.clock()
@@ -78,6 +113,7 @@ class GelfChunkingPre(Preprocessor):
             FramingError(f"gelf-chunking: message {mid:#x} expired with {m.stored} of {len(m.parts)} chunks")
             for mid, m in self._previous.items()
         ]
+        self._held -= sum(m.size for m in self._previous.values())
         self._previous, self._current, self._last_swap = self._current, {}, now
         return list(dropped)
 
@@ -95,19 +131,38 @@ class GelfChunkingPre(Preprocessor):
     def _chunk(self, mid: int, seq: int, count: int, piece: bytes) -> list[Frame]:
         if count == 1:
             return [piece]
+        if count > _MAX_CHUNKS:
+            return [FramingError(f"gelf-chunking: chunk count {count} of message {mid:#x} above GELF's {_MAX_CHUNKS}")]
         if seq >= count:
             return [FramingError(f"gelf-chunking: chunk {seq} out of range 0..{count - 1} for message {mid:#x}")]
         table = self._current if mid in self._current or mid not in self._previous else self._previous
-        m = table.setdefault(mid, _Partial(count))
-        if len(m.parts) != count or m.parts[seq] is not None:
+        m = table.get(mid)
+        if m is not None and (len(m.parts) != count or m.parts[seq] is not None):
             del table[mid]
+            self._held -= m.size
             return [FramingError(f"gelf-chunking: duplicate or inconsistent chunk {seq} of message {mid:#x}")]
+        out: list[Frame] = []
+        if self._max and self._held + len(piece) > self._max:
+            out = self._make_room(len(piece))
+            if self._held + len(piece) > self._max:  # one chunk alone is more than max_length
+                if m is not None:
+                    del table[mid]
+                    self._held -= m.size
+                return [*out, FramingError(f"gelf-chunking: a chunk of message {mid:#x} exceeds max_length "
+                                           f"{self._max} bytes; message dropped")]
+            table = self._current if mid in self._current or mid not in self._previous else self._previous
+            m = table.get(mid)
+        if m is None:
+            m = table[mid] = _Partial(count)
         m.parts[seq] = piece
         m.stored += 1
+        m.size += len(piece)
+        self._held += len(piece)
         if m.stored < count:
-            return []
+            return out
         del table[mid]
-        return [b"".join(p for p in m.parts if p is not None)]
+        self._held -= m.size
+        return [*out, b"".join(p for p in m.parts if p is not None)]
 
 
 class GelfChunkingPost(Postprocessor):
