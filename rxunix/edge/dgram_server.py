@@ -64,6 +64,7 @@ from ..core.origin import DGRAM_SERVER
 from ..core.permissions import check_permissions
 from .base import Connector
 from .listen import Listening, check_listen_config, close_listening, listen_socket
+from .sockbuf import send_buffer_full
 from .turns import Turns
 
 __all__ = ["UnixDatagramServer", "unix_datagram_server", "CONFIG_SCHEMA", "UnroutableReply"]
@@ -351,10 +352,14 @@ class UnixDatagramServer(Connector):
         while replies.waiting(addr):
             data, event = replies.head(addr)
             if not self._try_send(data, addr, event):
-                for _, dropped in replies.refused(addr, time.monotonic()):
-                    self._error(UnroutableReply(f"reply to {addr} dropped: its receive queue stayed full "
-                                                f"for {replies.block_timeout}s"), "write", addr, dropped.meta,
-                                value=dropped.value)
+                given_up = replies.refused(addr, time.monotonic())
+                if given_up:
+                    why = (f"the server's send buffer stayed full for {replies.block_timeout}s of replies that "
+                           "their receivers have not read" if send_buffer_full(self._raw, len(data)) else
+                           f"its receive queue stayed full for {replies.block_timeout}s")
+                    for _, dropped in given_up:
+                        self._error(UnroutableReply(f"reply to {addr} dropped: {why}"), "write", addr, dropped.meta,
+                                    value=dropped.value)
                 break
             replies.sent(addr)  # sent, or failed and reported
             count += 1

@@ -31,8 +31,11 @@ it says::
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import socket
+import struct
+import termios
 from typing import Any
 
 from ..core.errors import ConfigError
@@ -91,3 +94,15 @@ def check_send_buffer(kind: str, size: int | None) -> None:
     if granted < size:
         raise ConfigError(f"{kind} config: 'send_buffer_bytes' ({size}) is more than the kernel allows "
                           f"({granted} bytes; on Linux net.core.wmem_max, raised with sysctl)")
+
+
+def send_buffer_full(sock: Any, size: int) -> bool:
+    """True if ``sock``'s send buffer cannot take ``size`` more bytes now. For a unix
+    datagram socket, Linux charges a datagram to its sender until the receiver reads
+    it, so a full send buffer means replies some receivers have not read yet."""
+    try:
+        queued = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+        limit = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+    except OSError:
+        return False
+    return bool(queued + size >= limit)
