@@ -68,6 +68,16 @@ PATH = Option((str, os.PathLike), REQUIRED, convert=_fspath, check=_usable,
               expect=f"a non-empty path shorter than {MAX_PATH_BYTES + 1} bytes, not ending in '/', "
                      "or an @abstract name")
 
+def _uids(value: Any) -> frozenset[int]:
+    return frozenset(value)
+
+
+#: ``allow_uids``: the uids a server accepts connections from (None: any)
+ALLOW_UIDS = Option((list, tuple, set, frozenset), None, convert=_uids,
+                    check=lambda v: bool(v) and all(isinstance(u, int) and not isinstance(u, bool) and u >= 0
+                                                    for u in v),
+                    expect="a non-empty list of uids (ints >= 0)")
+
 #: Keys of the server's ``config``.
 SERVER_CONFIG: Mapping[str, Option] = {
     "path": PATH,
@@ -79,6 +89,7 @@ SERVER_CONFIG: Mapping[str, Option] = {
     "systemd": Option((bool, str), False),
     "max_connections": _positive(None),
     "send_buffer_bytes": SEND_BUFFER,
+    "allow_uids": ALLOW_UIDS,
 }
 
 #: Keys of the client's ``config``.

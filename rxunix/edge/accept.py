@@ -51,6 +51,7 @@ class Acceptor:
     _limit: ConnectionLimit
     _listener_meta: Mapping[str, Any]
     _send_buffer: int | None
+    _allow_uids: frozenset[int] | None
     _decoders: DecoderFactory
     _encoders: EncoderFactory
     _max_pending: int
@@ -118,6 +119,12 @@ class Acceptor:
         if self._send_buffer is not None and (problem := apply_send_buffer(sock, self._send_buffer)):
             self._error(problem, "accept", peer, self._listener_meta, send_buffer_bytes=self._send_buffer)
         pid, uid, gid = peer_credentials(sock)
+        if self._allow_uids is not None and uid not in self._allow_uids:  # fails closed (uid None too)
+            sock.close()
+            self.stats["refused"] += 1
+            self._error(f"connection refused: peer uid {uid} (pid {pid}) is not in allow_uids", "accept",
+                        peer, self._listener_meta, uid=uid, pid=pid)
+            return
         record = FrozenRecord(path=self.path, peer=peer, pid=pid, uid=uid, gid=gid, **worker_meta())
         core = ServerConn(self._decoders(), self._encoders(), meta=MappingProxyType({SERVER: record}),
                           max_pending=self._max_pending)

@@ -31,8 +31,11 @@ until half of them are written, so a peer that sends faster than it reads its
 replies waits, as on a pipe, instead of being evicted), ``backlog``
 (1024), ``systemd`` (socket activation), ``max_connections`` (unlimited: at
 the limit new connections wait in the backlog; one ``"limit"`` notice per pause)
-and ``send_buffer_bytes`` (the kernel's send buffer of each connection, see
-:mod:`rxunix.edge.sockbuf`; default: the kernel's).
+``send_buffer_bytes`` (the kernel's send buffer of each connection, see
+:mod:`rxunix.edge.sockbuf`; default: the kernel's) and ``allow_uids`` (a list
+of uids: a connection from any other uid, as ``SO_PEERCRED`` tells, is closed
+when accepted, before anything it sent is read, and reported, action
+``"accept"``; default: any uid the socket's permissions let in).
 Reading pauses while a flow-control link holds ``gate`` (:func:`rxunix.connect`).
 
 The decisions about one connection (framing, reply accounting, slow-reader
@@ -136,6 +139,7 @@ class UnixSocketServer(ReplyWriter, Acceptor, Connector):
         self._limit = ConnectionLimit(cfg["max_connections"])
         check_send_buffer(SERVER, cfg["send_buffer_bytes"])
         self._send_buffer: int | None = cfg["send_buffer_bytes"]
+        self._allow_uids: frozenset[int] | None = cfg["allow_uids"]
         self._conns: dict[int, PeerConnection] = {}
         self._by_record: dict[int, PeerConnection] = {}
         self._dirty: list[PeerConnection] = []
@@ -377,7 +381,7 @@ def unix_socket_server(
 
     ``config`` is the ``config`` dict (``path``, ``permissions``, ``buf_size``,
     ``max_pending_bytes``, ``pause_reading_bytes``, ``backlog``, ``systemd``,
-    ``max_connections``, ``send_buffer_bytes``) or Tremor's whole connector dict
+    ``max_connections``, ``send_buffer_bytes``, ``allow_uids``) or Tremor's whole connector dict
     (``unix_socket_server(tremor)`` and ``unix_socket_server(**tremor)`` both
     work); ``config_keys`` are keyword
     shortcuts for the config keys (``path=...``). Unknown keys or wrong types
@@ -389,7 +393,7 @@ def unix_socket_server(
         ...
         rxunix.ConfigError: unix_socket_server: unknown option 'reconnect'; allowed: codec, \
 preprocessors, postprocessors, config, runtime, metrics_interval_s, path, permissions, buf_size, \
-max_pending_bytes, pause_reading_bytes, backlog, systemd, max_connections, send_buffer_bytes
+max_pending_bytes, pause_reading_bytes, backlog, systemd, max_connections, send_buffer_bytes, allow_uids
     """
     named = {"codec": codec, "preprocessors": preprocessors, "postprocessors": postprocessors,
              "runtime": runtime, "metrics_interval_s": metrics_interval_s}

@@ -5,7 +5,9 @@
 likewise). :func:`allow_uids` lets through only the events of listed uids; the
 events of any other peer are dropped and each is reported as an error event
 (action ``"admit"``) to ``errors``. Fail closed: an event without credentials
-is refused too::
+is refused too. It acts on decoded events: to keep other uids from reaching the
+decoders at all, give a stream server the ``allow_uids`` config key, which
+closes their connections when accepted::
 
     >>> import reactivex as rx
     >>> from rxunix.core.event import Event
