@@ -92,7 +92,7 @@ def test_listen_fds_parsing() -> None:
     assert listen_fds(env, pid=10) == [Inherited(3, "a"), Inherited(4, "b"), Inherited(5, "unknown")]
     assert listen_fds(env, pid=11) == []  # meant for another process
     assert listen_fds({}, pid=10) == []
-    assert listen_fds({"LISTEN_FDS": "1"}, pid=10) == [Inherited(3, "unknown")]  # no LISTEN_PID: ours
+    assert listen_fds({"LISTEN_FDS": "1"}, pid=10) == []  # no LISTEN_PID: not for us (as sd_listen_fds)
     with pytest.raises(ActivationError, match="LISTEN_FDS='x' is not a number"):
         listen_fds({"LISTEN_FDS": "x", "LISTEN_PID": "10"}, pid=10)
 

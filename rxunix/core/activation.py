@@ -60,8 +60,9 @@ def _int(env: Mapping[str, str], key: str) -> int | None:
 def listen_fds(env: Mapping[str, str] | None = None, pid: int | None = None) -> list[Inherited]:
     """The sockets passed to process ``pid`` (default: this one) per ``env`` (default: ``os.environ``).
 
-    ``[]`` when ``LISTEN_FDS`` is unset or ``LISTEN_PID`` names another process
-    (the variables were inherited through a fork and are not for us). Names
+    ``[]`` when ``LISTEN_FDS`` is unset, or ``LISTEN_PID`` is unset or names another
+    process (the variables were inherited and are not for us), as systemd's
+    ``sd_listen_fds`` decides. Names
     missing from ``LISTEN_FDNAMES`` are ``"unknown"``, as systemd defines.
     Raises :class:`ActivationError` for values that are not numbers.
     """
@@ -71,7 +72,7 @@ def listen_fds(env: Mapping[str, str] | None = None, pid: int | None = None) -> 
     owner = _int(env, "LISTEN_PID")
     if count is None or count <= 0:
         return []
-    if owner is not None and owner != pid:
+    if owner != pid:
         return []
     names = env.get("LISTEN_FDNAMES", "").split(":") if env.get("LISTEN_FDNAMES") else []
     names += ["unknown"] * (count - len(names))
