@@ -716,3 +716,8 @@ def test_yaml_aliases_that_would_blow_up_or_loop_are_refused() -> None:
     with pytest.raises(CodecError, match="recursive"):
         c.decode(b"&a [*a]")
     assert c.decode(b"a: &x {k: 1}\nb: *x\nc: [*x, *x]\n") == {"a": {"k": 1}, "b": {"k": 1}, "c": [{"k": 1}] * 2}
+
+
+def test_syslog_numbers_of_thousands_of_digits_are_a_codec_error() -> None:
+    with pytest.raises(CodecError, match="syslog: cannot decode"):
+        create_codec("syslog").decode(b"<" + b"1" * 8000 + b">msg")

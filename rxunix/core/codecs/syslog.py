@@ -156,7 +156,10 @@ class SyslogCodec(Codec):
             line = line[:-2] if line.endswith("\r\n") else line[:-1]
         if not line:
             raise CodecError("syslog: empty frame")
-        value = parse_line(line, self._year_of)
+        try:
+            value = parse_line(line, self._year_of)
+        except ValueError as exc:  # e.g. a number of thousands of digits (Python's int limit)
+            raise CodecError(f"syslog: cannot decode {line[:60]!r}: {exc}") from None
         if value is not None:
             return value
         if self.strict:
