@@ -9,9 +9,9 @@ from typing import Any
 import gevent
 import pytest
 from gevent import socket
+from rxunix.errors import ConfigError
 
 import rxunix
-from rxunix.errors import ConfigError
 
 LINES: dict[str, Any] = {"preprocessors": ["separate"], "postprocessors": ["separate"]}
 

@@ -174,3 +174,17 @@ def test_more_than_the_kernel_allows_is_refused_not_capped(make: Any) -> None:
     with pytest.raises(ConfigError, match=rf"'send_buffer_bytes' \({too_much}\) is more than the kernel allows"):
         make(path="/tmp/rx-sb.sock", send_buffer_bytes=too_much)
     check_send_buffer("x", too_much - 1)  # what it allows is accepted
+
+
+def test_a_datagram_server_takes_send_buffer_bytes(short_tmp: str) -> None:
+    # Linux charges each reply to the server's socket until its receiver reads it
+    size = min(_allowed(), 4 * _granted())  # more than the default holds, what the kernel allows
+    server = rxunix.unix_datagram_server(path=f"{short_tmp}/d.sock", send_buffer_bytes=size)
+    server.start()
+    try:
+        assert server._raw.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) >= size
+    finally:
+        server.stop()
+    for bad in (0, 2**30):
+        with pytest.raises(ConfigError, match="send_buffer_bytes"):
+            rxunix.unix_datagram_server(path=f"{short_tmp}/e.sock", send_buffer_bytes=bad)

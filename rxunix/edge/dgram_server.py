@@ -22,7 +22,9 @@ filesystem path, or ``@name`` for the Linux abstract namespace),
 ``permissions`` (as the stream server; not with an abstract name or
 systemd), ``buf_size`` (the largest datagram accepted, default 65536: a
 bigger one is dropped and reported once, action ``read``, never cut),
-``max_pending_bytes`` (bound of reply bytes waiting for slow receivers,
+``send_buffer_bytes`` (the socket's send buffer, ``SO_SNDBUF``: Linux charges
+each reply to it until its receiver reads it, see :mod:`rxunix.edge.sockbuf`;
+default: the kernel's), ``max_pending_bytes`` (bound of reply bytes waiting for slow receivers,
 default 16 MiB; replies wait per receiver, so one that stops reading delays
 only its own, and are dropped and reported once it has refused them for
 :data:`REPLY_BLOCK_TIMEOUT` seconds) and ``systemd`` (``True`` or a ``LISTEN_FDNAMES`` name: take
@@ -53,7 +55,7 @@ from gevent import socket as gsocket
 
 from ..core.address import peer_name, sockaddr
 from ..core.config import REQUIRED, Option
-from ..core.connector_options import SERVER_OPTIONS
+from ..core.connector_options import SEND_BUFFER, SERVER_OPTIONS
 from ..core.datagram import CREDENTIALS_SIZE, DatagramTooLarge, parse_credentials, reply_route
 from ..core.dgram_replies import ReplyQueues
 from ..core.errors import RxUnixError
@@ -64,7 +66,7 @@ from ..core.origin import DGRAM_SERVER
 from ..core.permissions import check_permissions
 from .base import Connector
 from .listen import Listening, check_listen_config, close_listening, listen_socket
-from .sockbuf import send_buffer_full
+from .sockbuf import apply_send_buffer, check_send_buffer, send_buffer_full
 from .turns import Turns
 
 __all__ = ["UnixDatagramServer", "unix_datagram_server", "CONFIG_SCHEMA", "UnroutableReply"]
@@ -101,6 +103,7 @@ CONFIG_SCHEMA: dict[str, Option] = {
     "buf_size": _positive(DEFAULT_BUF_SIZE),
     "max_pending_bytes": _positive(DEFAULT_MAX_PENDING),
     "systemd": Option((bool, str), False),
+    "send_buffer_bytes": SEND_BUFFER,
 }
 
 
@@ -114,6 +117,7 @@ class UnixDatagramServer(Connector):
             options["path"] = str(options["path"])  # os.PathLike
         opts, cfg = parse_options(DGRAM_SERVER, config, options, SERVER_OPTIONS, CONFIG_SCHEMA)
         self._systemd = check_listen_config(cfg["path"], cfg["permissions"], cfg["systemd"])
+        check_send_buffer(DGRAM_SERVER, cfg["send_buffer_bytes"])
         self._decoders = DecoderFactory(opts["preprocessors"] or [], opts["codec"])
         self._encoders = EncoderFactory(opts["codec"], opts["postprocessors"] or [])
         super().__init__(runtime=opts["runtime"], metrics_interval_s=opts["metrics_interval_s"])
@@ -147,6 +151,9 @@ class UnixDatagramServer(Connector):
         except BaseException:
             close_listening(self.path, ls)
             raise
+        size = self.config["send_buffer_bytes"]
+        if size is not None and (problem := apply_send_buffer(ls.sock, size)):
+            self._error(problem, "read", self.path, self._own_meta, send_buffer_bytes=size)
         self._listening = ls
         self._raw = getattr(ls.sock, "_sock", ls.sock)
         self._stopping = False
