@@ -98,7 +98,7 @@ def test_source_document_config_accepted_as_is() -> None:
     assert dict(s.config) == {"path": "/tmp/unix-socket.sock", "permissions": "=600", "buf_size": 1024,
                               "max_pending_bytes": 16 * 1024 * 1024, "pause_reading_bytes": 0,
                               "backlog": 1024, "systemd": False, "max_connections": None,
-                              "send_buffer_bytes": None}
+                              "send_buffer_bytes": None, "allow_uids": None}
     assert unix_socket_server(DOC_CONFIG).config == s.config  # whole dict positionally
     assert rxunix.unix_socket_server(path="/tmp/x.sock", buf_size=10).config["buf_size"] == 10
     assert unix_socket_server({"path": "/tmp/x.sock"}).path == "/tmp/x.sock"  # config positionally
