@@ -168,7 +168,7 @@ def test_client_without_a_server_fails_with_json_errors(short_tmp: str) -> None:
         (["server", "/tmp/x.sock", "--buf-size", "0"], "--buf-size"),
         (["server", "/tmp/x.sock", "--send-buffer-bytes", "1073741823"], "--send-buffer-bytes"),
         (["client", "/tmp/x.sock", "--send-buffer-bytes", "2147483648"], "--send-buffer-bytes"),
-        (["server", "/tmp/x.sock", "--dgram", "--send-buffer-bytes", "65536"], "--send-buffer-bytes"),
+        (["client", "/tmp/x.sock", "--dgram", "--send-buffer-bytes", "65536"], "--send-buffer-bytes"),
         (["server", "/tmp/" + "x" * 120], "PATH"),
         (["client", "/tmp/x.sock", "--retries", "many"], "--retries"),
         (["client", "/tmp/x.sock", "--idle", "-1"], "--idle"),
