@@ -158,6 +158,23 @@ def test_client_without_a_server_fails_with_json_errors(short_tmp: str) -> None:
     assert r.stdout == ""
 
 
+def test_server_allow_uid_serves_listed_uids_only(short_tmp: str) -> None:
+    sock = os.path.join(short_tmp, "s.sock")
+    server = start_server(sock, "--echo", "--allow-uid", str(os.getuid() + 1))
+    try:
+        r = client(sock, "--idle", "0.5", "--no-reconnect", stdin='{"a": 1}\n')
+    finally:
+        assert stop(server) == 0
+    err = server.stderr.read().decode() if server.stderr else ""
+    assert r.stdout == "" and f"peer uid {os.getuid()}" in err and "not in allow_uids" in err
+    served = start_server(sock, "--echo", "--allow-uid", "12345", "--allow-uid", str(os.getuid()))
+    try:
+        r = client(sock, "--idle", "0.5", stdin='{"a": 1}\n')
+    finally:
+        stop(served)
+    assert r.stdout == '{"a":1}\n', r.stderr
+
+
 @pytest.mark.parametrize(
     "argv, option",
     [
@@ -170,6 +187,8 @@ def test_client_without_a_server_fails_with_json_errors(short_tmp: str) -> None:
         (["client", "/tmp/x.sock", "--send-buffer-bytes", "2147483648"], "--send-buffer-bytes"),
         (["client", "/tmp/x.sock", "--dgram", "--send-buffer-bytes", "65536"], "--send-buffer-bytes"),
         (["server", "/tmp/" + "x" * 120], "PATH"),
+        (["server", "/tmp/x.sock", "--allow-uid", "-1"], "--allow-uid"),
+        (["server", "/tmp/x.sock", "--dgram", "--allow-uid", "0"], "--allow-uid"),
         (["client", "/tmp/x.sock", "--retries", "many"], "--retries"),
         (["client", "/tmp/x.sock", "--idle", "-1"], "--idle"),
         (["client", "/tmp/x.sock", "--frobnicate"], "--frobnicate"),

@@ -7,8 +7,8 @@
     rxunix run FLOW.py [--flow NAME]... [--set NAME=VALUE]... [--drain-timeout S] [--workers N] [--monkey-patch]
                        [--metrics FILE|-] [--metrics-interval S] [--metrics-port PORT] [--progress|--quiet]
     rxunix server PATH [--codec SPEC] [--pre SPEC]... [--post SPEC]... [--permissions MODE]
-                       [--buf-size N] [--send-buffer-bytes N] [--echo] [--meta] [--pretty] [--dgram]
-                       [--systemd [NAME]]
+                       [--buf-size N] [--send-buffer-bytes N] [--echo] [--allow-uid UID]... [--meta]
+                       [--pretty] [--dgram] [--systemd [NAME]]
     rxunix client PATH [--input FILE] [--codec SPEC] [--pre SPEC]... [--post SPEC]... [--buf-size N]
                        [--send-buffer-bytes N] [--retry-interval-ms N] [--retry-growth X] [--retries N]
                        [--no-reconnect] [--replies N] [--idle S] [--meta] [--pretty] [--dgram]
@@ -73,6 +73,7 @@ _OPTION_OF_KEY = {
     "permissions": "--permissions",
     "buf_size": "--buf-size",
     "send_buffer_bytes": "--send-buffer-bytes",
+    "allow_uids": "--allow-uid",
     "path": "PATH",
     "codec": "--codec",
     "preprocessors": "--pre",
@@ -206,6 +207,8 @@ def _cmd_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         config["buf_size"] = args.buf_size
     if args.send_buffer_bytes is not None:
         config["send_buffer_bytes"] = args.send_buffer_bytes
+    if args.allow_uid:
+        config["allow_uids"] = args.allow_uid
     if args.systemd:
         config["systemd"] = args.systemd
 

@@ -80,7 +80,8 @@ def _add_framing(p: argparse.ArgumentParser) -> None:
     p.add_argument("--buf-size", type=_positive_int, metavar="N",
                    help="receive buffer in bytes (default 8192; --dgram: largest datagram, default 65536)")
     p.add_argument("--send-buffer-bytes", type=_positive_int, metavar="N",
-                   help="the kernel's send buffer of each connection (default: the kernel's; not with --dgram)")
+                   help="the kernel's send buffer of each connection (--dgram: of the server's socket; "
+                        "default: the kernel's)")
 
 
 def _add_output(p: argparse.ArgumentParser) -> None:
@@ -196,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_framing(server)
     server.add_argument("--permissions", metavar="MODE", help='socket file mode, chmod style ("=600", "u=rw,go=")')
     server.add_argument("--echo", action="store_true", help="send every event back to where it came from")
+    server.add_argument("--allow-uid", type=_nonneg_int, action="append", metavar="UID",
+                        help="serve only this uid, repeatable: other uids' connections are closed when "
+                        "accepted (stream only)")
     _add_socket_kind(server)  # issue 17
     server.add_argument("--systemd", nargs="?", const=True, default=False, metavar="NAME",
                         help="use the socket passed by systemd (LISTEN_FDS; NAME: from LISTEN_FDNAMES)")
