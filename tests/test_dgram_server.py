@@ -253,6 +253,26 @@ def test_a_gelf_message_chunked_over_several_datagrams_is_one_event(
     assert "incomplete at the end of the stream" in r.err[0].value["error"]
 
 
+def test_gelf_chunks_of_different_senders_never_mix(run: Any, short_tmp: str, sock_path: str) -> None:
+    from rxunix.processors.gelf import GelfChunkingPost
+
+    r = run(echo=False, preprocessors=["gelf-chunking"], postprocessors=[])
+    a, b = dgram(os.path.join(short_tmp, "a")), dgram(os.path.join(short_tmp, "b"))
+    chunks_a = GelfChunkingPost(chunk_size=20).process(b'{"from": "A", "pad": "aaaaaaaaaa"}')
+    chunks_b = GelfChunkingPost(chunk_size=20).process(b'{"from": "B", "pad": "bbbbbbbbbb"}')  # the same id 0
+    assert len(chunks_a) == len(chunks_b) > 2
+    for c in chunks_a[:1] + chunks_a[2:]:
+        a.sendto(c, sock_path)
+    b.sendto(chunks_b[1], sock_path)  # would complete A's message with B's bytes if they met
+    a.sendto(chunks_a[1], sock_path)
+    wait_for(lambda: r.out, what="A's message")
+    r.server.stop()
+    assert r.values() == [{"from": "A", "pad": "aaaaaaaaaa"}]
+    assert r.out[0].meta[DGRAM_SERVER]["peer"] == os.path.join(short_tmp, "a")
+    (err,) = r.err  # B's one chunk, incomplete at stop, reported as B's
+    assert "incomplete" in err.value["error"] and err.value["stream"] == os.path.join(short_tmp, "b")
+
+
 def test_stop_emits_what_is_already_queued(run: Any, short_tmp: str, sock_path: str) -> None:
     r = run(echo=False)
     c = dgram()

@@ -197,6 +197,8 @@ class UnixDatagramClient(Connector):
             runner.join(timeout=1.0)  # it ends by itself once it sees quit
             runner.kill(block=True, timeout=1.0)
         self._report_held("stop", "not sent: client stopped before it could be sent")
+        if self._reply_decoder is not None:  # replies still incomplete (GELF chunks): reported
+            self._emit_items(self._reply_decoder.finish())
 
     # ---- helpers ------------------------------------------------------------
     def _drop(self, event: Event, action: str, message: str | BaseException) -> None:
@@ -378,6 +380,9 @@ class UnixDatagramClient(Connector):
             decoder = self._decoders()
             items = decoder.feed(data)
             items.extend(decoder.finish())
+        self._emit_items(items)
+
+    def _emit_items(self, items: list[Any]) -> None:
         meta = self._meta
         for item in items:
             try:

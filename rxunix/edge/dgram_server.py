@@ -2,8 +2,10 @@
 
 One datagram is one frame: it goes through the preprocessors on its own (a
 ``separate`` splits a datagram holding several lines; the tail of one
-datagram never joins the next) and the codec; only ``gelf-chunking``, whose
-messages span datagrams, keeps one preprocessor for them all. Events carry the frozen record
+datagram never joins the next) and the codec; only a chain with
+``gelf-chunking``, whose messages span datagrams, is kept per sender for all
+of its datagrams (:data:`SPAN_SENDERS` senders at once; chunks of different
+senders never meet). Events carry the frozen record
 ``meta["unix_datagram_server"] = {"path", "peer", "pid", "uid", "gid"}``:
 ``peer`` is the sender's bound address (``"/path"`` or ``"@abstract"``; ``None``
 for an unbound sender), ``pid/uid/gid`` the sender's credentials as the kernel
@@ -45,6 +47,7 @@ from __future__ import annotations
 
 import errno
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -73,6 +76,8 @@ __all__ = ["UnixDatagramServer", "unix_datagram_server", "CONFIG_SCHEMA", "Unrou
 
 #: Default largest datagram accepted (bytes).
 DEFAULT_BUF_SIZE = 65536
+#: Senders whose GELF chunks are reassembled at once (each with its own ``max_length``).
+SPAN_SENDERS = 64
 #: Default bound of unsent reply bytes.
 DEFAULT_MAX_PENDING = 16 * 1024 * 1024
 #: Seconds a receiver may refuse its first waiting reply (its queue is full) before
@@ -127,9 +132,11 @@ class UnixDatagramServer(Connector):
         self._buf_size: int = cfg["buf_size"]
         self._max_pending: int = cfg["max_pending_bytes"]
         # one decoder per datagram (a datagram's tail never joins the next), unless a
-        # preprocessor joins messages from several datagrams (GELF chunks)
-        shared_decoder = not opts["preprocessors"] or self._decoders.spans_frames
-        self._shared_decoder: Decoder | None = self._decoders() if shared_decoder else None
+        # preprocessor joins messages from several datagrams (GELF chunks): then one per
+        # sender, for its datagrams only (the most recent SPAN_SENDERS senders)
+        self._shared_decoder: Decoder | None = None if opts["preprocessors"] else self._decoders()
+        self._spans: OrderedDict[tuple[Any, bytes], tuple[Decoder, Any, Mapping[str, Any]]] | None = (
+            OrderedDict() if self._decoders.spans_frames else None)
         shared = self._encoders()
         self._shared_encoder = shared if shared.stateless else None
         self._listening: Listening | None = None
@@ -178,8 +185,8 @@ class UnixDatagramServer(Connector):
                 reader.join(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
                 reader.kill(block=True, timeout=1.0)
         self._drain_queued()
-        if self._shared_decoder is not None:  # what a shared decoder still holds (incomplete GELF messages)
-            self._emit_items(self._shared_decoder.finish(), self.path, self._own_meta)
+        for decoder, peer, meta in (self._spans or {}).values():  # what senders' decoders still hold
+            self._emit_items(decoder.finish(), peer, meta)
         self._complete_out()  # nothing more is read: windows flush while replies can still be sent
         self._wake.set()
         writer = self._writer
@@ -256,11 +263,32 @@ class UnixDatagramServer(Connector):
         decoder = self._shared_decoder
         if decoder is not None:
             items = decoder.feed(data)
+        elif self._spans is not None:
+            items = self._sender_decoder(addr, anc, peer, meta).feed(data)
         else:
             decoder = self._decoders()
             items = decoder.feed(data)
             items.extend(decoder.finish())
         self._emit_items(items, peer, meta)
+
+    def _sender_decoder(self, addr: Any, anc: list[tuple[int, int, bytes]], peer: Any,
+                        meta: Mapping[str, Any]) -> Decoder:
+        """The decoder of one sender (its address and credentials), for a chain whose
+        messages span datagrams; the least recent of more than SPAN_SENDERS goes, its
+        incomplete messages reported."""
+        spans = self._spans
+        assert spans is not None
+        key = (addr, anc[0][2] if anc else b"")
+        entry = spans.get(key)
+        if entry is not None:
+            spans.move_to_end(key)
+            return entry[0]
+        decoder = self._decoders()
+        spans[key] = (decoder, peer, meta)
+        if len(spans) > SPAN_SENDERS:
+            _, (old, old_peer, old_meta) = spans.popitem(last=False)
+            self._emit_items(old.finish(), old_peer, old_meta)
+        return decoder
 
     def _emit_items(self, items: list[Any], peer: Any, meta: Mapping[str, Any]) -> None:
         for item in items:

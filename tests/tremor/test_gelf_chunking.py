@@ -114,15 +114,34 @@ def test_gelf_messages_over_a_stream() -> None:
 
 
 def test_incomplete_messages_are_bounded_by_max_length_oldest_dropped_first() -> None:
-    g = GelfChunkingPre(max_length=100)
-    assert g.feed(chunk(1, 0, 2, b"a" * 60)) == []
-    assert g.feed(chunk(2, 0, 2, b"b" * 30)) == []
-    out = g.feed(chunk(3, 0, 2, b"c" * 30))  # 120 > 100: message 1, the oldest, goes
+    # a message costs its pieces plus 100 + 8 bytes per chunk slot (116 for two chunks)
+    g = GelfChunkingPre(max_length=1000)
+    assert g.feed(chunk(1, 0, 2, b"a" * 500)) == []  # 616
+    assert g.feed(chunk(2, 0, 2, b"b" * 200)) == []  # 316
+    out = g.feed(chunk(3, 0, 2, b"c" * 200))  # 1248 > 1000: message 1, the oldest, goes
     assert [type(f).__name__ for f in out] == ["FramingError"] and "0x1 dropped incomplete" in str(out[0])
-    assert g.feed(chunk(2, 1, 2, b"B")) == [b"b" * 30 + b"B"]  # the others are whole
-    out = g.feed(chunk(4, 0, 2, b"d" * 101))  # one chunk larger than max_length
-    assert "exceeds max_length" in str(out[-1])
+    assert g.feed(chunk(2, 1, 2, b"B")) == [b"b" * 200 + b"B"]  # the others are whole
+    out = g.feed(chunk(4, 0, 2, b"d" * 1000))  # a message that alone would not fit: nothing else goes
+    assert [str(f) for f in out] == ["gelf-chunking: message 0x4 would hold more than max_length 1000 bytes; "
+                                     "dropped"]
+    assert g.feed(chunk(3, 1, 2, b"C")) == [b"c" * 200 + b"C"]
     assert [type(f).__name__ for f in g.feed(chunk(5, 0, 129, b"x"))] == ["FramingError"]  # GELF: at most 128
+
+
+def test_a_message_that_outgrows_max_length_is_dropped_alone() -> None:
+    g = GelfChunkingPre(max_length=1000)
+    assert g.feed(chunk(1, 0, 2, b"a" * 500)) == []
+    out = g.feed(chunk(1, 1, 2, b"a" * 600))  # 616 + 600 > 1000
+    assert [type(f).__name__ for f in out] == ["FramingError"] and g._held == 0
+    assert g.finish() == []
+
+
+def test_header_only_chunks_count_against_max_length() -> None:
+    g = GelfChunkingPre(max_length=1 << 20)
+    for i in range(20000):  # 12-byte chunks announcing 128 slots each
+        g.feed(chunk(i, 0, 128, b""))
+    held = len(g._current) + len(g._previous)
+    assert g._held <= 1 << 20 and held == (1 << 20) // (100 + 8 * 128)
 
 
 def test_messages_incomplete_at_the_end_are_reported() -> None:
@@ -137,4 +156,4 @@ def test_many_partial_messages_hold_at_most_max_length() -> None:
     g = GelfChunkingPre(max_length=1 << 20)  # a flood of first chunks, never completed
     errors = sum(len(g.feed(chunk(i, 0, 2, b"z" * 8000))) for i in range(2000))
     held = len(g._current) + len(g._previous)
-    assert held == (1 << 20) // 8000 and errors == 2000 - held  # every dropped one reported
+    assert held == (1 << 20) // (8000 + 116) and errors == 2000 - held  # every dropped one reported

@@ -7,9 +7,8 @@ emits the message once all its chunks are in, in sequence order, whatever
 order they came in. A frame that is not chunked passes as it is: an
 uncompressed JSON message (``{...}``), or Wayfair's ``0x1f 0x3c`` header
 (stripped). As in Tremor, a message still incomplete after 5 to 10 seconds is
-dropped. On a datagram server one preprocessor serves every datagram (the
-chunks of a message come as several datagrams; message ids tell messages
-apart)::
+dropped. A datagram server keeps one per sender, for all of its datagrams (the
+chunks of a message come as several datagrams)::
 
     >>> post = GelfChunkingPost(chunk_size=16)
     >>> chunks = post.process(b'{"short_message":"hi"}')
@@ -24,7 +23,8 @@ Beyond Tremor, what it drops is reported in line as a
 chunk out of its message's range, a duplicate chunk (the message is
 dropped), a message that expired incomplete or was still incomplete when the
 stream ended (``finish()``). Memory is bounded: ``max_length`` (default 16 MiB,
-0 = none) bounds the bytes of incomplete messages held; a chunk that would go
+0 = none) bounds the bytes of incomplete messages held (their pieces, and 100
+bytes plus 8 per chunk slot for each message); a chunk that would go
 beyond it drops the oldest incomplete messages first, each reported; a chunk
 count above 128 (GELF's limit) is an error. The postprocessor's
 ``chunk_size`` (default 8192, Tremor's fixed size) is configurable, a message
@@ -49,6 +49,8 @@ _MAGIC, _WELF = b"\x1e\x0f", b"\x1f\x3c"
 _HEADER = 12
 _EXPIRE_NS = 5_000_000_000
 _MAX_CHUNKS = 128
+#: What an incomplete message costs beyond its pieces (besides 8 bytes per chunk slot).
+_PARTIAL_COST = 100
 
 
 class _Partial:
@@ -92,12 +94,13 @@ class GelfChunkingPre(Preprocessor):
         self._previous, self._current, self._held = {}, {}, 0
         return list(left)
 
-    def _make_room(self, size: int) -> list[Frame]:
-        """Drop the oldest incomplete messages until ``size`` more bytes fit in ``max_length``."""
+    def _make_room(self, size: int, keep: int) -> list[Frame]:
+        """Drop the oldest incomplete messages but ``keep`` until ``size`` more bytes fit."""
         dropped: list[Frame] = []
         for table in (self._previous, self._current):
-            while table and self._held + size > self._max:
-                mid = next(iter(table))
+            for mid in [k for k in table if k != keep]:
+                if self._held + size <= self._max:
+                    return dropped
                 m = table.pop(mid)
                 self._held -= m.size
                 dropped.append(FramingError(f"gelf-chunking: message {mid:#x} dropped incomplete ({m.stored} of "
@@ -138,31 +141,32 @@ class GelfChunkingPre(Preprocessor):
         table = self._current if mid in self._current or mid not in self._previous else self._previous
         m = table.get(mid)
         if m is not None and (len(m.parts) != count or m.parts[seq] is not None):
-            del table[mid]
-            self._held -= m.size
+            self._forget(table, mid)
             return [FramingError(f"gelf-chunking: duplicate or inconsistent chunk {seq} of message {mid:#x}")]
+        # what holding it costs: the piece, and a new message's own table of chunks
+        cost = len(piece) + (_PARTIAL_COST + 8 * count if m is None else 0)
         out: list[Frame] = []
-        if self._max and self._held + len(piece) > self._max:
-            out = self._make_room(len(piece))
-            if self._held + len(piece) > self._max:  # one chunk alone is more than max_length
-                if m is not None:
-                    del table[mid]
-                    self._held -= m.size
-                return [*out, FramingError(f"gelf-chunking: a chunk of message {mid:#x} exceeds max_length "
-                                           f"{self._max} bytes; message dropped")]
-            table = self._current if mid in self._current or mid not in self._previous else self._previous
-            m = table.get(mid)
+        if self._max and self._held + cost > self._max:
+            if (0 if m is None else m.size) + cost > self._max:  # this message alone would not fit
+                self._forget(table, mid)
+                return [FramingError(f"gelf-chunking: message {mid:#x} would hold more than max_length "
+                                     f"{self._max} bytes; dropped")]
+            out = self._make_room(cost, keep=mid)
         if m is None:
             m = table[mid] = _Partial(count)
         m.parts[seq] = piece
         m.stored += 1
-        m.size += len(piece)
-        self._held += len(piece)
+        m.size += cost
+        self._held += cost
         if m.stored < count:
             return out
-        del table[mid]
-        self._held -= m.size
+        self._forget(table, mid)
         return [*out, b"".join(p for p in m.parts if p is not None)]
+
+    def _forget(self, table: dict[int, _Partial], mid: int) -> None:
+        m = table.pop(mid, None)
+        if m is not None:
+            self._held -= m.size
 
 
 class GelfChunkingPost(Postprocessor):
