@@ -147,3 +147,9 @@ def test_non_str_keys_after_str_keys_one_by_one_and_in_batches(backend: str, mod
     assert [fresh.encode(v) for v in values] == [ref.encode(v) for v in values]
     if mode == "unsorted":
         assert fresh.encode(values[1]) == b'{"2":"b","null":[{"3":4.5e300}]}'
+
+
+@pytest.mark.timeout(30)  # linear: milliseconds; the exponent rewrite once rescanned every digit run (minutes)
+def test_long_integers_beside_an_exponent_float_encode_in_linear_time() -> None:
+    value = [int("9" * 4000)] * 15 + [1e-7]
+    assert JsonCodec().encode(value).endswith(b"9999,1e-7]")

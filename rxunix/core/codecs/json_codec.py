@@ -103,7 +103,9 @@ def _fast_encoder(sort: bool) -> Callable[[Any], str] | None:
 # Python's repr writes 1e-07 / 1.5e+300 / 1e-05; Tremor (ryu) and orjson write
 # 1e-7 / 1.5e300 / 0.00001. Rewrite exponent floats outside of strings.
 _MAYBE_EXP = re.compile(r"\de[+-]")
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|(-?\d+(?:\.\d+)?)e([+-]\d+)')
+# (a number starts after no digit or dot: a match tried inside a long digit run would
+# make the scan quadratic)
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\d.])(-?\d+(?:\.\d+)?)e([+-]\d+)')
 
 
 # separators the batch encoder may join text with (no digit, sign, "e", quote or backslash)
