@@ -45,8 +45,9 @@ from .base import Codec
 __all__ = ["YamlCodec"]
 
 _CLASSES: tuple[Any, Any, Any] | None = None
-#: How many times a document's aliases may repeat its own nodes (see ``_check_aliases``).
+#: How many times the values a document spells out its aliases may expand to (see ``_check_aliases``).
 ALIAS_EXPANSION = 100
+_ALIAS_FLOOR = 100_000  # a small document may always expand to this many
 #: Line width given to the emitter: large enough that no string is ever folded.
 _NO_FOLD = 2**31 - 1
 
@@ -64,22 +65,22 @@ _RESOLVERS: list[tuple[str, re.Pattern[str], list[str]]] = [
 
 
 def _check_aliases(root: Any) -> None:
-    """Refuse a document whose aliases repeat more than :data:`ALIAS_EXPANSION` times
-    its own nodes (a "billion laughs": 300 bytes that stand for 10**9 values) or
-    refer to themselves: as serde_yaml does, so that no one downstream walks them."""
-    sizes: dict[int, int] = {}
+    """Refuse a document whose aliases make it stand for more than
+    :data:`ALIAS_EXPANSION` times the values it spells out (a "billion laughs": 300
+    bytes that stand for 10**9 values), or refer to a value that holds them, so that
+    no one downstream walks them. serde_yaml (Tremor) has a limit of the same kind."""
+    sizes: dict[int, int] = {}  # values a node stands for, aliases expanded
+    spelled = 1  # values written in the document (an alias counts as one)
     stack: list[tuple[Any, bool]] = [(root, False)]
     open_: set[int] = set()
     while stack:
         node, children_done = stack.pop()
         key = id(node)
+        kids = [] if isinstance(node.value, str) else [n for kid in node.value
+                                                        for n in (kid if isinstance(kid, tuple) else (kid,))]
         if children_done:
             open_.discard(key)
-            kids = [] if isinstance(node.value, str) else node.value
-            flat = [n for kid in kids for n in (kid if isinstance(kid, tuple) else (kid,))]
-            sizes[key] = 1 + sum(sizes[id(n)] for n in flat)
-            if sizes[key] > ALIAS_EXPANSION * len(sizes) + 1000:
-                raise CodecError(f"yaml: its aliases repeat more than {ALIAS_EXPANSION} times its own values")
+            sizes[key] = 1 + sum(sizes[id(n)] for n in kids)
             continue
         if key in sizes:
             continue
@@ -87,10 +88,10 @@ def _check_aliases(root: Any) -> None:
             raise CodecError("yaml: an alias refers to a value that holds it (a recursive value)")
         open_.add(key)
         stack.append((node, True))
-        if not isinstance(node.value, str):
-            for kid in node.value:
-                for n in kid if isinstance(kid, tuple) else (kid,):
-                    stack.append((n, False))
+        spelled += len(kids)
+        stack.extend((n, False) for n in kids)
+    if sizes[id(root)] > ALIAS_EXPANSION * spelled + _ALIAS_FLOOR:
+        raise CodecError(f"yaml: its aliases stand for more than {ALIAS_EXPANSION} times the values it spells out")
 
 
 def _construct_int(loader: Any, node: Any) -> Any:
@@ -154,8 +155,9 @@ class YamlCodec(Codec):
             raise CodecError(f"yaml: invalid UTF-8 at byte {exc.start}") from None
         if not text.strip():
             raise CodecError("yaml: empty frame")
-        loader = self._loader(text)
+        loader = None
         try:
+            loader = self._loader(text)  # (the pure-Python reader checks the characters here)
             node = loader.get_single_node()
             if node is None:
                 return None
@@ -166,7 +168,8 @@ class YamlCodec(Codec):
         except Exception as exc:  # YAMLError, RecursionError, TypeError (unhashable key)...
             raise CodecError(f"yaml: cannot decode {bytes(data[:40])!r}: {exc}") from None
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
 
     def encode(self, value: Any) -> bytes:
         try:
