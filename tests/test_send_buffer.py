@@ -188,3 +188,19 @@ def test_a_datagram_server_takes_send_buffer_bytes(short_tmp: str) -> None:
     for bad in (0, 2**30):
         with pytest.raises(ConfigError, match="send_buffer_bytes"):
             rxunix.unix_datagram_server(path=f"{short_tmp}/e.sock", send_buffer_bytes=bad)
+
+
+def test_send_buffer_full_tells_when_unread_datagrams_hold_the_senders_buffer(short_tmp: str) -> None:
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(f"{short_tmp}/r")
+    receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SMALL)  # full after two datagrams, before the
+    sender.setblocking(False)                                      # receiver's queue (10 by default) is
+    assert not sockbuf.send_buffer_full(sender)
+    with pytest.raises(BlockingIOError):
+        for _ in range(100):  # unread: each stays charged to the sender
+            sender.sendto(b"x" * 30000, f"{short_tmp}/r")
+    assert sockbuf.send_buffer_full(sender)
+    receiver.close()
+    sender.close()

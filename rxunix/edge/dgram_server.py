@@ -390,7 +390,7 @@ class UnixDatagramServer(Connector):
                 given_up = replies.refused(addr, time.monotonic())
                 if given_up:
                     why = (f"the server's send buffer stayed full for {replies.block_timeout}s of replies that "
-                           "their receivers have not read" if send_buffer_full(self._raw, len(data)) else
+                           "their receivers have not read" if send_buffer_full(self._raw) else
                            f"its receive queue stayed full for {replies.block_timeout}s")
                     for _, dropped in given_up:
                         self._error(UnroutableReply(f"reply to {addr} dropped: {why}"), "write", addr, dropped.meta,

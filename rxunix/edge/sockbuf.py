@@ -96,13 +96,14 @@ def check_send_buffer(kind: str, size: int | None) -> None:
                           f"({granted} bytes; on Linux net.core.wmem_max, raised with sysctl)")
 
 
-def send_buffer_full(sock: Any, size: int) -> bool:
-    """True if ``sock``'s send buffer cannot take ``size`` more bytes now. For a unix
-    datagram socket, Linux charges a datagram to its sender until the receiver reads
-    it, so a full send buffer means replies some receivers have not read yet."""
+def send_buffer_full(sock: Any) -> bool:
+    """True if ``sock``'s send buffer is full: the kernel takes nothing more from it
+    until it drains (Linux sends while what it holds is below ``SO_SNDBUF``). For a
+    unix datagram socket, Linux charges a datagram to its sender until the receiver
+    reads it, so a full send buffer means replies some receivers have not read yet."""
     try:
         queued = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
         limit = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
     except OSError:
         return False
-    return bool(queued + size >= limit)
+    return bool(queued >= limit)
