@@ -722,6 +722,19 @@ def test_yaml_aliases_that_would_blow_up_or_loop_are_refused() -> None:
     assert len(c.decode(big_anchor.encode())["b"]) == 150
 
 
-def test_syslog_numbers_of_thousands_of_digits_are_a_codec_error() -> None:
-    with pytest.raises(CodecError, match="syslog: cannot decode"):
-        create_codec("syslog").decode(b"<" + b"1" * 8000 + b">msg")
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [("influx", b"m f=" + b"9" * 5000 + b"i"), ("influx", b"m f=1i " + b"9" * 5000),
+     ("statsd", b"m:" + b"9" * 5000 + b"|c"), ("statsd", b"m:1|c|@" + b"9" * 5000),
+     ("dogstatsd", b"_e{" + b"9" * 5000 + b",1}:a|b"), ("dogstatsd", b"_sc|n|0|d:" + b"9" * 5000)],
+)
+def test_numbers_of_thousands_of_digits_are_a_codec_error(name: str, data: bytes) -> None:
+    with pytest.raises(CodecError):  # not Python's ValueError (its int digit limit)
+        create_codec(name).decode(data)
+
+
+def test_a_syslog_line_with_a_pri_of_thousands_of_digits_is_neither_format() -> None:
+    line = b"<" + b"1" * 8000 + b">msg"
+    assert create_codec("syslog").decode(line) == {"protocol": "RFC3164", "msg": line.decode()}
+    with pytest.raises(CodecError, match="not an RFC 5424 or RFC 3164 line"):
+        create_codec({"name": "syslog", "config": {"strict": True}}).decode(line)

@@ -123,7 +123,7 @@ class Acceptor:
             sock.close()
             self.stats["refused"] += 1
             self._error(f"connection refused: peer uid {uid} (pid {pid}) is not in allow_uids", "accept",
-                        peer, self._listener_meta, uid=uid, pid=pid)
+                        peer, self._listener_meta, uid=uid, pid=pid, gid=gid)
             return
         record = FrozenRecord(path=self.path, peer=peer, pid=pid, uid=uid, gid=gid, **worker_meta())
         core = ServerConn(self._decoders(), self._encoders(), meta=MappingProxyType({SERVER: record}),

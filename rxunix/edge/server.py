@@ -241,7 +241,7 @@ class UnixSocketServer(ReplyWriter, Acceptor, Connector):
     @property
     def stats(self) -> Counter[str]:
         """Counters: ``in``, ``out``, ``errors``, ``bytes_read``, ``bytes_written``,
-        ``connections``, ``closed``, ``read_pauses``."""
+        ``connections``, ``closed``, ``read_pauses``, ``refused`` (by ``allow_uids``)."""
         s = self._stats
         s["bytes_read"], s["out"], s["in"] = self._n_bytes_read, self._n_out, self._n_in
         s["bytes_written"] = self._n_bytes_written

@@ -234,7 +234,7 @@ class DogStatsdCodec(Codec):
             return _service_check(line) if line.startswith("_sc|") else _metric(line)
         except UnicodeDecodeError as exc:
             raise CodecError(f"dogstatsd: invalid UTF-8 at byte {exc.start}") from None
-        except _Bad as exc:
+        except (_Bad, ValueError) as exc:  # (ValueError: a number of thousands of digits)
             raise CodecError(f"dogstatsd: {exc}: {raw[:60]!r}") from None
 
     def encode(self, value: Any) -> bytes:

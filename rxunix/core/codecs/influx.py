@@ -236,7 +236,7 @@ class InfluxCodec(Codec):
             raise CodecError("influx: empty or comment line, nothing to decode")
         try:
             return _parse(line, time.time_ns())
-        except _Bad as exc:
+        except (_Bad, ValueError) as exc:  # (ValueError: a number of thousands of digits)
             raise CodecError(f"influx: {exc} in {line[:60]!r}") from None
 
     def encode(self, value: Any) -> bytes:

@@ -79,11 +79,14 @@ class StatsdCodec(Codec):
         m = _LINE.fullmatch(line)
         if m is None:
             raise CodecError(f"statsd: not a 'metric:value|type[|@rate]' line: {line[:60]!r}")
-        value = _number(m["value"], "value", line)
+        try:
+            value = _number(m["value"], "value", line)
+            rate = None if m["rate"] is None else float(_number(m["rate"], "sample rate", line))
+        except ValueError as exc:  # a number of thousands of digits
+            raise CodecError(f"statsd: {exc} in {line[:60]!r}") from None
         out: dict[str, Any] = {"metric": m["metric"], "type": m["type"], "value": value}
-        rate = m["rate"]
         if rate is not None:
-            out["sample_rate"] = float(_number(rate, "sample rate", line))
+            out["sample_rate"] = rate
         sign = m["sign"]
         if sign == "-" and m["type"] != "g":
             out["value"] = -value
