@@ -614,3 +614,38 @@ def test_ctrl_c_to_the_process_group_drains_once(service: Callable[..., Service]
     assert svc.text().count("stop requested (SIGTERM)") == 3
     assert not any(alive(p) for p in pids.values())
     c.close()
+
+
+def test_an_aggregate_for_a_link_that_closed_is_a_route_error_not_a_silent_drop(sock_path: str) -> None:
+    import json as _json
+
+    from gevent import socket as gsocket
+
+    import rxunix
+    from rxunix.app.across import Aggregator
+    from rxunix.rx.windows import tumbling_count
+    from tests.helpers import wait_for
+
+    server = rxunix.unix_socket_server(path=sock_path, preprocessors=["separate"], postprocessors=["separate"])
+    errors: list[object] = []
+    server.err.subscribe(errors.append)
+    Aggregator(server, [tumbling_count(2)])
+    server.start()
+    try:
+        first = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+        first.connect(sock_path)
+        first.sendall(b'{"g": 0, "t": 1, "v": "a"}\n')
+        wait_for(lambda: server.stats["out"] == 1, what="the first link's event")
+        first.close()  # its worker reconnects on another link
+        wait_for(lambda: not server.peers, what="the first link closed")
+        second = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+        second.connect(sock_path)
+        second.sendall(b'{"g": 0, "t": 7, "v": "b"}\n')  # closes the window of both
+        reply = _json.loads(second.makefile("rb").readline())
+        assert reply == {"g": 0, "t": [7], "v": ["a", "b"]}
+        wait_for(lambda: errors, what="the closed link's share reported")
+        (err,) = errors
+        assert err.value["action"] == "route" and err.value["value"] == {"g": 0, "t": [1], "v": ["a", "b"]}
+        second.close()
+    finally:
+        server.stop()

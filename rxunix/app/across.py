@@ -38,7 +38,9 @@ wrap them). A window's time runs in the aggregator. Limits: there is no flow
 control across the link (a worker's link holds what the aggregator has not
 taken yet); if the aggregator dies, its open windows are lost (it is restarted
 like a worker); at stop, workers and aggregator drain independently, so a
-window still open then reaches nobody.
+window still open then reaches nobody. An aggregate's share for a link that
+has closed since (its worker reconnected) is a ``route`` error of the
+aggregator's server, carrying the value (logged by ``rxunix run``).
 """
 
 from __future__ import annotations
@@ -163,6 +165,7 @@ class Aggregator:
         self.inputs: list[Subject[Event]] = [Subject() for _ in windows]
         self._records: dict[tuple[int, int], FrozenRecord] = {}
         self._links: dict[int, Mapping[str, Any]] = {}  # link peer -> its metadata (to route back)
+        self._gone: dict[int, Mapping[str, Any]] = {}  # links closed since: a reply to one is a route error
         server.out.subscribe(self._event)
         server.closed.subscribe(self._closed)
         for index, (window, inp) in enumerate(zip(windows, self.inputs, strict=True)):
@@ -185,13 +188,15 @@ class Aggregator:
         for rec in origin_records(agg.meta, SERVER):
             tokens.setdefault(rec["link"], []).append(rec["peer"])
         for link, ts in tokens.items():
-            meta = self._links.get(link)
-            if meta is not None:
+            meta = self._links.get(link) or self._gone.get(link)
+            if meta is not None:  # (a closed link's share is one route error on the server, with the value)
                 self.server.in_.on_next(Event({"g": index, "t": ts, "v": agg.value}, meta))
 
     def _closed(self, closed: Event) -> None:
         link = closed.meta[SERVER]["peer"]
-        self._links.pop(link, None)
+        meta = self._links.pop(link, None)
+        if meta is not None:
+            self._gone[link] = meta
         for key in [k for k in self._records if k[0] == link]:
             del self._records[key]
 
