@@ -499,17 +499,22 @@ def test_a_raising_subscriber_is_reported_and_the_connection_stays(sock_path: st
         assert client.connected and 1 <= len(rec.errors("emit")) <= 2  # rx versions differ on detaching
 
 
-def test_a_server_that_closes_at_once_is_not_hammered(sock_path: str) -> None:
+def _serve_each(sock_path: str, handle: Any) -> tuple[Any, Any]:
+    """A listener at ``sock_path`` that hands every connection it accepts to ``handle``;
+    returns the listener and its greenlet."""
     listener = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
     listener.bind(sock_path)
     listener.listen(8)
 
-    def refuse() -> None:
+    def serve() -> None:
         while True:
-            conn, _ = listener.accept()
-            conn.close()
+            handle(listener.accept()[0])
 
-    server = gevent.spawn(refuse)
+    return listener, gevent.spawn(serve)
+
+
+def test_a_server_that_closes_at_once_is_not_hammered(sock_path: str) -> None:
+    listener, server = _serve_each(sock_path, lambda conn: conn.close())
     client = unix_socket_client(config={"path": sock_path}, reconnect=retry(interval_ms=50), **LINES)
     rec = Recorder(client)
     t0 = time.monotonic()
@@ -524,18 +529,13 @@ def test_a_server_that_closes_at_once_is_not_hammered(sock_path: str) -> None:
 
 
 def test_a_server_that_closes_at_once_counts_against_max_retries(sock_path: str) -> None:
-    listener = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
-    listener.bind(sock_path)
-    listener.listen(8)
     accepted = [0]
 
-    def refuse() -> None:
-        while True:
-            conn, _ = listener.accept()
-            accepted[0] += 1
-            conn.close()
+    def refuse(conn: Any) -> None:
+        accepted[0] += 1
+        conn.close()
 
-    server = gevent.spawn(refuse)
+    listener, server = _serve_each(sock_path, refuse)
     policy = retry(interval_ms=200, growth_rate=1, max_retries=3)  # an accept-and-close takes far less than 200 ms
     client = unix_socket_client(config={"path": sock_path}, reconnect=policy, **LINES)
     rec = Recorder(client)
@@ -551,18 +551,11 @@ def test_a_server_that_closes_at_once_counts_against_max_retries(sock_path: str)
 
 
 def test_a_server_that_answers_once_per_connection_is_not_a_failing_one(sock_path: str) -> None:
-    listener = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
-    listener.bind(sock_path)
-    listener.listen(8)
+    def answer_once(conn: Any) -> None:
+        conn.sendall(conn.makefile("rb").readline())
+        conn.close()
 
-    def answer_once() -> None:
-        while True:
-            conn, _ = listener.accept()
-            line = conn.makefile("rb").readline()
-            conn.sendall(line)
-            conn.close()
-
-    server = gevent.spawn(answer_once)
+    listener, server = _serve_each(sock_path, answer_once)
     client = unix_socket_client(config={"path": sock_path}, reconnect=retry(interval_ms=2000, max_retries=1),
                                 **LINES)
     rec = Recorder(client)
