@@ -31,18 +31,16 @@ from ..core.server_conn import ServerConn
 from .balance import AcceptShare
 from .limits import ConnectionLimit
 from .listen import worker_meta
-from .peers import PeerConnection, next_peer_id, peer_credentials
+from .peers import PeerConnection, ServerPart, next_peer_id, peer_credentials
 from .sockbuf import apply_send_buffer
 from .sockpath import SocketIdentity, remove_if_ours
 
 __all__ = ["Acceptor"]
 
 
-class Acceptor:
+class Acceptor(ServerPart):
     """Accepting, opening and ending the connections of a stream server (hub thread only); a mixin of the server."""
 
-    path: str
-    stats: Any
     _listener: Any
     _ident: SocketIdentity | None
     _acceptor: gevent.Greenlet | None
@@ -55,10 +53,7 @@ class Acceptor:
     _decoders: DecoderFactory
     _encoders: EncoderFactory
     _max_pending: int
-    _conns: dict[int, PeerConnection]
-    _by_record: dict[int, PeerConnection]
     _closed: Subject[Event]
-    _error: Callable[..., None]
     _spawn: Callable[..., gevent.Greenlet]
     _read_loop: Callable[[PeerConnection], None]
     _write_loop: Callable[[PeerConnection], None]

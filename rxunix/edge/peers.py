@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import struct
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -20,7 +21,7 @@ from ..core.event import Event
 from ..core.origin import FrozenRecord
 from ..core.server_conn import ServerConn
 
-__all__ = ["PeerConnection", "next_peer_id", "peer_credentials", "peer_gone"]
+__all__ = ["PeerConnection", "ServerPart", "next_peer_id", "peer_credentials", "peer_gone"]
 
 #: Peer ids: one counter per process, never reused (also across listener restarts).
 _PEERS = itertools.count(1)
@@ -41,6 +42,17 @@ def peer_credentials(sock: Any) -> tuple[int | None, int | None, int | None]:
     except (OSError, struct.error):
         return None, None, None
     return pid, uid, gid
+
+
+class ServerPart:
+    """What the parts of a stream server (its mixins) use of it, declared once: its
+    path, counters, live connections (by peer id and by origin record) and error report."""
+
+    path: str
+    stats: Any
+    _conns: dict[int, PeerConnection]
+    _by_record: dict[int, PeerConnection]
+    _error: Callable[..., None]
 
 
 class PeerConnection:

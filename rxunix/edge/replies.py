@@ -23,7 +23,7 @@ from ..core.event import Event, EventBatch, SliceBatch, built
 from ..core.origin import SERVER, FrozenRecord
 from ..core.routing import route
 from ..core.server_conn import Evicted
-from .peers import PeerConnection
+from .peers import PeerConnection, ServerPart
 from .runtime import Runtime
 
 __all__ = ["ReplyWriter"]
@@ -36,7 +36,7 @@ def _count(events: Sequence[Event] | None) -> int:
     return events.size if isinstance(events, (EventBatch, SliceBatch)) else len(events)
 
 
-class ReplyWriter:
+class ReplyWriter(ServerPart):
     """Reply routing and writing of a stream server (hub thread only); a mixin of the server."""
 
     #: ``in_`` takes a lazy batch as it is: an echo of a read builds no event per value
@@ -44,20 +44,15 @@ class ReplyWriter:
     #: ``in_`` encodes a window's slices (a :class:`SliceBatch` gathered whole) element by element
     takes_slices = True
 
-    path: str
-    stats: Any
     #: the counters ``stats["in"]`` and ``stats["bytes_written"]`` (ints: see the server)
     _n_in: int
     _n_bytes_written: int
     runtime: Runtime
-    _conns: dict[int, PeerConnection]
-    _by_record: dict[int, PeerConnection]
     _dirty: list[PeerConnection]
     _batching: dict[Any, int]
     _reading: PeerConnection | None
     _reading_meta: Any
     _resume_at: int
-    _error: Callable[..., None]
     _end: Callable[[PeerConnection], None]
 
     # ---- routing ------------------------------------------------------------

@@ -71,14 +71,12 @@ def _check_aliases(root: Any) -> None:
     no one downstream walks them. serde_yaml (Tremor) has a limit of the same kind."""
     sizes: dict[int, int] = {}  # values a node stands for, aliases expanded
     spelled = 1  # values written in the document (an alias counts as one)
-    stack: list[tuple[Any, bool]] = [(root, False)]
+    stack: list[tuple[Any, list[Any] | None]] = [(root, None)]  # (node, its children once they are pushed)
     open_: set[int] = set()
     while stack:
-        node, children_done = stack.pop()
+        node, kids = stack.pop()
         key = id(node)
-        kids = [] if isinstance(node.value, str) else [n for kid in node.value
-                                                        for n in (kid if isinstance(kid, tuple) else (kid,))]
-        if children_done:
+        if kids is not None:  # its children are done
             open_.discard(key)
             sizes[key] = 1 + sum(sizes[id(n)] for n in kids)
             continue
@@ -87,9 +85,11 @@ def _check_aliases(root: Any) -> None:
         if key in open_:
             raise CodecError("yaml: an alias refers to a value that holds it (a recursive value)")
         open_.add(key)
-        stack.append((node, True))
+        kids = [] if isinstance(node.value, str) else [n for kid in node.value
+                                                        for n in (kid if isinstance(kid, tuple) else (kid,))]
+        stack.append((node, kids))
         spelled += len(kids)
-        stack.extend((n, False) for n in kids)
+        stack.extend((n, None) for n in kids)
     if sizes[id(root)] > ALIAS_EXPANSION * spelled + _ALIAS_FLOOR:
         raise CodecError(f"yaml: its aliases stand for more than {ALIAS_EXPANSION} times the values it spells out")
 
