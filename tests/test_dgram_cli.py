@@ -112,3 +112,27 @@ def test_stream_server_on_abstract_path(short_tmp: str) -> None:
         assert os.listdir(short_tmp) == []
     finally:
         terminate(srv)
+
+
+def test_dgram_server_allow_uid_drops_and_reports_other_uids(short_tmp: str) -> None:
+    path = os.path.join(short_tmp, "s")
+    srv = gsub.Popen([*RXUNIX, "server", path, "--dgram", "--echo", "--allow-uid", str(os.getuid() + 1)],
+                     stdout=gsub.PIPE, stderr=gsub.PIPE, env=env())
+    try:
+        wait_for(lambda: os.path.exists(path) or srv.poll() is not None, 20, "the socket")
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        c.bind(os.path.join(short_tmp, "c"))
+        for n in range(3):
+            c.sendto(b'{"n":%d}\n' % n, path)
+        assert srv.stderr is not None
+        with gevent.Timeout(20, AssertionError("no refusal reported")):
+            report = json.loads(srv.stderr.readline())
+        assert report["action"] == "accept" and report["uid"] == os.getuid() and report["refused"] == 1
+        srv.terminate()
+        out, err = srv.communicate(timeout=20)
+    finally:
+        terminate(srv)
+    assert srv.returncode == 0
+    assert out == b""  # nothing decoded, nothing echoed
+    rest = [json.loads(x) for x in err.splitlines() if x.startswith(b"{")]
+    assert 1 + sum(r["refused"] for r in rest if r.get("action") == "accept") == 3  # the rest reported at stop

@@ -199,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--echo", action="store_true", help="send every event back to where it came from")
     server.add_argument("--allow-uid", type=_nonneg_int, action="append", metavar="UID",
                         help="serve only this uid, repeatable: other uids' connections are closed when "
-                        "accepted (stream only)")
+                        "accepted, their datagrams dropped undecoded (--dgram)")
     _add_socket_kind(server)  # issue 17
     server.add_argument("--systemd", nargs="?", const=True, default=False, metavar="NAME",
                         help="use the socket passed by systemd (LISTEN_FDS; NAME: from LISTEN_FDNAMES)")

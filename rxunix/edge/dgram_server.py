@@ -29,9 +29,13 @@ each reply to it until its receiver reads it, see :mod:`rxunix.edge.sockbuf`;
 default: the kernel's), ``max_pending_bytes`` (bound of reply bytes waiting for slow receivers,
 default 16 MiB; replies wait per receiver, so one that stops reading delays
 only its own, and are dropped and reported once it has refused them for
-:data:`REPLY_BLOCK_TIMEOUT` seconds) and ``systemd`` (``True`` or a ``LISTEN_FDNAMES`` name: take
-the socket systemd passed instead of binding; see
-:mod:`rxunix.edge.listen`).
+:data:`REPLY_BLOCK_TIMEOUT` seconds), ``allow_uids`` (a list of uids: a datagram
+from any other uid, as ``SCM_CREDENTIALS`` tells, is dropped before it is
+decoded; counted in ``stats["refused"]`` and reported, action ``accept``,
+with ``refused`` the count: a sender's first at once, then at most once per
+:data:`REFUSAL_REPORT_INTERVAL` seconds, the rest at stop) and ``systemd``
+(``True`` or a ``LISTEN_FDNAMES`` name: take the socket systemd passed instead
+of binding; see :mod:`rxunix.edge.listen`).
 
 ``stop()`` refuses new datagrams, emits those already queued in the socket,
 completes ``out`` (a window on it flushes its partial windows, whose replies are
@@ -39,7 +43,7 @@ still sent), sends pending replies (within the timeout; the rest is reported,
 action ``write``), closes and unlinks the socket file if it is still ours (never
 an abstract name or a systemd socket), then completes ``err``.
 
-Error actions on ``err``: ``read`` (socket error, oversize datagram),
+Error actions on ``err``: ``accept`` (a uid not in ``allow_uids``), ``read`` (socket error, oversize datagram),
 ``decode``, ``emit`` (a subscriber raised), ``encode``, ``route``, ``write``.
 """
 
@@ -58,7 +62,7 @@ from gevent import socket as gsocket
 
 from ..core.address import peer_name, sockaddr
 from ..core.config import REQUIRED, Option
-from ..core.connector_options import SEND_BUFFER, SERVER_OPTIONS
+from ..core.connector_options import ALLOW_UIDS, SEND_BUFFER, SERVER_OPTIONS
 from ..core.datagram import CREDENTIALS_SIZE, DatagramTooLarge, parse_credentials, reply_route
 from ..core.dgram_replies import ReplyQueues
 from ..core.errors import RxUnixError
@@ -67,6 +71,7 @@ from ..core.framing import Decoder, DecoderFactory, EncoderFactory
 from ..core.options import parse_options
 from ..core.origin import DGRAM_SERVER
 from ..core.permissions import check_permissions
+from ..core.refusals import Refusals
 from .base import Connector
 from .listen import Listening, check_listen_config, close_listening, listen_socket
 from .sockbuf import apply_send_buffer, check_send_buffer, send_buffer_full
@@ -83,6 +88,8 @@ DEFAULT_MAX_PENDING = 16 * 1024 * 1024
 #: Seconds a receiver may refuse its first waiting reply (its queue is full) before
 #: every reply waiting for it is dropped and reported.
 REPLY_BLOCK_TIMEOUT = 2.0
+#: Seconds between two reports of one refused sender's datagrams (``allow_uids``).
+REFUSAL_REPORT_INTERVAL = 1.0
 _ANC_SIZE = gsocket.CMSG_SPACE(CREDENTIALS_SIZE)
 _MSG_TRUNC: int = gsocket.MSG_TRUNC
 _SO_PASSCRED: int = getattr(gsocket, "SO_PASSCRED", 16)
@@ -109,6 +116,7 @@ CONFIG_SCHEMA: dict[str, Option] = {
     "max_pending_bytes": _positive(DEFAULT_MAX_PENDING),
     "systemd": Option((bool, str), False),
     "send_buffer_bytes": SEND_BUFFER,
+    "allow_uids": ALLOW_UIDS,
 }
 
 
@@ -131,6 +139,8 @@ class UnixDatagramServer(Connector):
         self.path: str = cfg["path"]
         self._buf_size: int = cfg["buf_size"]
         self._max_pending: int = cfg["max_pending_bytes"]
+        self._allow_uids: frozenset[int] | None = cfg["allow_uids"]
+        self._refusals = Refusals(REFUSAL_REPORT_INTERVAL)
         # one decoder per datagram (a datagram's tail never joins the next), unless a
         # preprocessor joins messages from several datagrams (GELF chunks): then one per
         # sender, for its datagrams only (the most recent SPAN_SENDERS senders)
@@ -185,6 +195,8 @@ class UnixDatagramServer(Connector):
                 reader.join(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
                 reader.kill(block=True, timeout=1.0)
         self._drain_queued()
+        for sender, count in self._refusals.drain():
+            self._report_refused(sender, count)
         for decoder, peer, meta in (self._spans or {}).values():  # what senders' decoders still hold
             self._emit_items(decoder.finish(), peer, meta)
         self._complete_out()  # nothing more is read: windows flush while replies can still be sent
@@ -252,8 +264,12 @@ class UnixDatagramServer(Connector):
 
     def _datagram(self, data: bytes, anc: list[tuple[int, int, bytes]], flags: int, addr: Any) -> None:
         meta = self._meta(addr, anc)
-        peer = meta[DGRAM_SERVER]["peer"]
+        record = meta[DGRAM_SERVER]
+        peer = record["peer"]
         self.stats["datagrams"] += 1
+        if self._allow_uids is not None and record["uid"] not in self._allow_uids:  # fails closed (uid None too)
+            self._refuse(record)
+            return
         if flags & _MSG_TRUNC:
             self._error(
                 DatagramTooLarge(f"datagram larger than buf_size ({self._buf_size} bytes): dropped"),
@@ -270,6 +286,18 @@ class UnixDatagramServer(Connector):
             items = decoder.feed(data)
             items.extend(decoder.finish())
         self._emit_items(items, peer, meta)
+
+    def _refuse(self, record: Mapping[str, Any]) -> None:
+        """Drop a datagram from a uid not in ``allow_uids``: counted, reported at most once a second per sender."""
+        self.stats["refused"] += 1
+        sender = (record["peer"], record["pid"], record["uid"], record["gid"])
+        for refused, count in self._refusals.refuse(sender, time.monotonic()):
+            self._report_refused(refused, count)
+
+    def _report_refused(self, sender: Any, count: int) -> None:
+        peer, pid, uid, gid = sender
+        self._error(f"{count} datagram(s) refused: sender uid {uid} (pid {pid}) is not in allow_uids", "accept",
+                    peer, self._own_meta, uid=uid, pid=pid, gid=gid, refused=count)
 
     def _sender_decoder(self, addr: Any, anc: list[tuple[int, int, bytes]], peer: Any,
                         meta: Mapping[str, Any]) -> Decoder:

@@ -1,0 +1,96 @@
+"""``allow_uids`` on a datagram server: a datagram from any other uid (``SCM_CREDENTIALS``)
+is dropped before it is decoded, every one counted and reported (a sender's first at
+once, then at most once a second, the rest at stop)."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import gevent
+import pytest
+from gevent import socket
+from rxunix.errors import ConfigError
+
+import rxunix
+from rxunix.core.refusals import Refusals
+from rxunix.edge import dgram_server as dgram_server_module
+from tests.helpers import wait_for
+
+LINES: dict[str, Any] = {"preprocessors": ["separate"], "postprocessors": ["separate"]}
+
+
+def sender(path: str) -> socket.socket:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    return s
+
+
+def test_other_uids_datagrams_are_dropped_undecoded_and_all_reported(sock_path: str, short_tmp: str) -> None:
+    server = rxunix.unix_datagram_server(path=sock_path, allow_uids=[os.getuid() + 1], **LINES)
+    out: list[Any] = []
+    errors: list[dict[str, Any]] = []
+    server.out.subscribe(out.append)
+    server.out.subscribe(server.in_)
+    server.err.subscribe(lambda e: errors.append(e.value))
+    server.start()
+    c = sender(os.path.join(short_tmp, "c"))
+    started = time.monotonic()
+    try:
+        for i in range(50):
+            c.sendto(b'{"n": %d}\nnot json at all\n' % i, sock_path)  # never decoded: no decode error either
+        wait_for(lambda: server.stats["refused"] == 50, what="every datagram refused")
+        elapsed = time.monotonic() - started
+        before_stop = list(errors)
+        c.settimeout(0.3)
+        with pytest.raises(TimeoutError):  # nothing was answered
+            c.recv(100)
+    finally:
+        server.stop()
+        c.close()
+    assert out == [] and server.stats["datagrams"] == 50
+    assert {e["action"] for e in errors} == {"accept"}
+    first = errors[0]
+    assert first["refused"] == 1 and first["uid"] == os.getuid() and first["pid"] == os.getpid()
+    assert first["stream"] == os.path.join(short_tmp, "c") and "not in allow_uids" in first["error"]
+    # bounded while it floods: the first at once, then at most one a second
+    assert len(before_stop) <= 1 + int(elapsed / dgram_server_module.REFUSAL_REPORT_INTERVAL) + 1
+    assert sum(e["refused"] for e in errors) == 50  # every one in exactly one report (the rest at stop)
+
+
+def test_listed_uids_are_served(sock_path: str, short_tmp: str) -> None:
+    server = rxunix.unix_datagram_server(path=sock_path, allow_uids=[os.getuid()], **LINES)
+    server.out.subscribe(server.in_)
+    server.start()
+    c = sender(os.path.join(short_tmp, "c"))
+    try:
+        c.sendto(b'"hi"\n', sock_path)
+        with gevent.Timeout(5):
+            assert c.recv(10) == b'"hi"\n'
+    finally:
+        server.stop()
+        c.close()
+    assert server.stats["refused"] == 0
+
+
+@pytest.mark.parametrize("bad", [[], ["root"], [-1], [True], 0, "0"])
+def test_allow_uids_must_be_a_non_empty_list_of_uids(sock_path: str, bad: Any) -> None:
+    with pytest.raises(ConfigError, match="allow_uids"):
+        rxunix.unix_datagram_server(path=sock_path, allow_uids=bad)
+
+
+def test_refusals_core_reports_every_refusal_once_whatever_the_order() -> None:
+    r = Refusals(interval=1.0, senders=3)
+    reported: dict[Any, int] = {}
+    refused: dict[str, int] = {}
+    now = 0.0
+    for i in range(2000):
+        who = "abcde"[(i * 7 + i // 13) % 5]
+        now += 0.01 * (i % 4)
+        refused[who] = refused.get(who, 0) + 1
+        for sender, count in r.refuse(who, now):
+            reported[sender] = reported.get(sender, 0) + count
+    for sender, count in r.drain():
+        reported[sender] = reported.get(sender, 0) + count
+    assert reported == refused and r.drain() == []
