@@ -119,20 +119,38 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
+#: where ``bench/proc_cpu.sh`` collects each server process's own last reading
+PROC_DIR_ENV = "RXUNIX_BENCH_PROC_DIR"
+
+
+def write_proc_stat(directory: str) -> None:
+    """Write this process's arguments and its ``/proc/self/stat`` minor faults, user and
+    system CPU (clock ticks) as it ends, one line to ``directory/PID.txt``."""
+    with open("/proc/self/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    minflt, utime, stime = fields[7], fields[11], fields[12]  # stat(5) fields 10, 14, 15
+    with open(os.path.join(directory, f"{os.getpid()}.txt"), "w") as f:
+        f.write(f"{' '.join(sys.argv[1:])} | minflt={minflt} utime={utime} stime={stime}\n")
+
+
 def main() -> None:
     args = parse()
     reason = skip_reason(args)
     if reason is not None:
         reply({"skip": reason})
         return
-    if args.impl in ("asyncio", "uvloop"):
-        import _serve_asyncio
+    try:
+        if args.impl in ("asyncio", "uvloop"):
+            import _serve_asyncio
 
-        _serve_asyncio.main(args, Control, reply)
-    else:
-        import _serve_gevent
+            _serve_asyncio.main(args, Control, reply)
+        else:
+            import _serve_gevent
 
-        _serve_gevent.main(args, Control, reply)
+            _serve_gevent.main(args, Control, reply)
+    finally:
+        if os.environ.get(PROC_DIR_ENV):
+            write_proc_stat(os.environ[PROC_DIR_ENV])
 
 
 if __name__ == "__main__":

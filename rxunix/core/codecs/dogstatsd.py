@@ -37,7 +37,8 @@ from typing import Any
 from ..config import validate
 from ..errors import CodecError
 from .base import Codec
-from .json_codec import JsonCodec, ryu_text
+from .json_codec import JsonCodec
+from .json_numbers import ryu_text
 
 __all__ = ["DogStatsdCodec", "METRIC_TYPES"]
 

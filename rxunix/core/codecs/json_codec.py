@@ -25,12 +25,9 @@ strings, and refuse NaN and infinities). Known differences, all at the edges:
 from __future__ import annotations
 
 import decimal
-import math
-import re
 from collections.abc import Callable, Mapping
 from functools import partial
-from itertools import accumulate, chain, repeat
-from operator import is_
+from itertools import repeat
 from typing import Any
 
 import simplejson
@@ -38,6 +35,8 @@ import simplejson
 from ..config import choice, validate
 from ..errors import CodecError, MissingExtraError
 from .base import Codec
+from .json_numbers import EXP_PLUS, EXP_TOKEN, MAYBE_EXP, PLAIN_SEP, drop_plus, has_nonfinite, ryu_float
+from .json_slices import cut_points, join_spans, overlapping, piece_offsets, shared_elements, shared_runs
 
 __all__ = ["JsonCodec"]
 
@@ -100,57 +99,6 @@ def _fast_encoder(sort: bool) -> Callable[[Any], str] | None:
         return None
 
 
-# Python's repr writes 1e-07 / 1.5e+300 / 1e-05; Tremor (ryu) and orjson write
-# 1e-7 / 1.5e300 / 0.00001. Rewrite exponent floats outside of strings.
-_MAYBE_EXP = re.compile(r"\de[+-]")
-# (a number starts after no digit or dot: a match tried inside a long digit run would
-# make the scan quadratic)
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\d.])(-?\d+(?:\.\d+)?)e([+-]\d+)')
-
-
-# separators the batch encoder may join text with (no digit, sign, "e", quote or backslash)
-_PLAIN_SEP = re.compile(rb"[\n\r\t ,;|]+")
-
-# orjson >= 3.9 writes 1e+16 / 1.5e+300 where older releases (and Tremor) write
-# 1e16 / 1.5e300: drop the "+" of exponents outside of strings.
-_EXP_PLUS = re.compile(rb'"(?:[^"\\]|\\.)*"|(\d)e\+')
-
-
-def _drop_plus(m: re.Match[bytes]) -> bytes:
-    digit = m.group(1)
-    return m.group(0) if digit is None else digit + b"e"
-
-
-def _ryu_float(m: re.Match[str]) -> str:
-    mantissa = m.group(1)
-    if mantissa is None:  # a string: leave it alone
-        return m.group(0)
-    exp = int(m.group(2))
-    if exp == -5:  # ryu writes decimals down to 1e-5
-        sign = "-" if mantissa[0] == "-" else ""
-        return f"{sign}0.0000{mantissa.lstrip('-').replace('.', '')}"
-    return f"{mantissa}e{exp}"
-
-
-def ryu_text(value: float) -> str:
-    """A finite float as Tremor's ryu writes it (``1e-7``, ``0.00001``, ``1.5e300``)::
-
-        >>> ryu_text(1.5e-07), ryu_text(1e-05), ryu_text(0.25)
-        ('1.5e-7', '0.00001', '0.25')
-    """
-    return _TOKEN.sub(_ryu_float, repr(value))
-
-
-def _has_nonfinite(value: Any) -> bool:
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, Mapping):
-        return any(_has_nonfinite(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_has_nonfinite(v) for v in value)
-    return False
-
-
 #: values per join when orjson encodes a batch. orjson writes each value into a buffer of
 #: at least 1 KiB from the C allocator and then shrinks it; holding a 64 KiB read's 500
 #: outputs at once grows the C heap by half a megabyte, which glibc hands back to the
@@ -174,94 +122,6 @@ def _dumps_joined(dumps: Callable[[Any, Any, int], bytes], values: list[Any], se
                  for i in range(0, len(values), _JOIN_CHUNK)]
     parts.append(b"")  # the separator after the last value
     return sep.join(parts)
-
-
-def _overlapping(values: list[Any]) -> bool:
-    """A cheap look: ``values`` are at least two lists, the first two sharing an element."""
-    if len(values) < 2 or values[0].__class__ is not list:  # (the common case: no generator)
-        return False
-    if not all(v.__class__ is list for v in values) or not values[0] or not values[1]:
-        return False
-    return id(values[1][0]) in set(map(id, values[0]))
-
-
-def _shared_runs(values: list[list[Any]]) -> tuple[list[Any], list[tuple[int, int]]] | None:
-    """Lists that are slices of one sequence (the aggregates of sliding count windows:
-    each window is the previous one moved on by a step): that sequence and, per list,
-    ``(start, length)`` in it; None when it would not halve the elements to encode.
-
-    Each list is matched by identity (its first element found by ``id``, the rest
-    checked with ``is``), never by equality (``1 == True``, yet they encode
-    differently): one whose first element is at or after the previous list's start
-    and whose elements continue from there (extending the sequence at its end) is a
-    slice; any other starts a new run at the end of the sequence::
-
-        >>> a, b, c = {"a": 1}, [2], 3
-        >>> _shared_runs([[a, b, c], [b, c], [c]])
-        ([{'a': 1}, [2], 3], [(0, 3), (1, 2), (2, 1)])
-    """
-    first = values[0]
-    elems, ids = list(first), list(map(id, first))
-    spans, prev = [(0, len(first))], 0
-    for v in values[1:]:
-        start, n = len(ids), len(v)
-        if n:
-            try:
-                start = ids.index(id(v[0]), prev)
-            except ValueError:
-                pass
-            k = min(n, len(ids) - start)
-            if not all(map(is_, v, elems[start:start + k])):  # identity of the k shared elements
-                start, k = len(ids), 0
-            if k < n:
-                ids.extend(map(id, v[k:]))
-                elems.extend(v[k:])
-            prev = start
-        spans.append((start, n))
-    return (elems, spans) if len(elems) * 2 <= sum(map(len, values)) else None
-
-
-def _cuts(size: int, spans: list[tuple[int, int]]) -> list[int]:
-    """Where a sequence of ``size`` elements is cut so that every span ``(start, length)``
-    is a run of whole pieces."""
-    return sorted({0, size, *chain.from_iterable((s, s + n) for s, n in spans)})
-
-
-def _offsets(cuts: list[int], pieces: list[Any]) -> dict[int, int]:
-    """Where each cut's piece starts in the pieces joined by ``,`` (for the end: the joined
-    length + 1)."""
-    return dict(zip(cuts, accumulate(map((1).__add__, map(len, pieces)), initial=0), strict=True))
-
-
-def _join_spans(text: str | bytes, off: dict[int, int], spans: list[tuple[int, int]], sep: bytes) -> bytes:
-    """``[`` + ``text[slice]`` + ``]`` + ``sep`` per span ``(start, length)``, where ``text``
-    is the sequence's element encodings joined by ``,`` and ``off[i]`` where element ``i``
-    starts in it (``len(text) + 1`` for the end): a span is one slice, its commas included.
-    ``bytes`` are sliced as they are (offsets in bytes); ``str`` offsets are in characters.
-    An empty span is ``[]`` wherever it starts."""
-    if isinstance(text, bytes) or text.isascii():  # byte offsets: slice the bytes, no copy until the join
-        src = memoryview(text if isinstance(text, bytes) else text.encode("ascii"))
-        close = b"]" + sep
-        parts: list[Any] = []
-        for start, n in spans:
-            parts += (b"[", src[off[start]:off[start + n] - 1] if n else b"", close)
-        return b"".join(parts)
-    sclose = "]" + sep.decode("ascii")
-    sparts: list[str] = []
-    for start, n in spans:
-        sparts += ("[", text[off[start]:off[start + n] - 1] if n else "", sclose)
-    return "".join(sparts).encode("utf-8")
-
-
-def _shared_elements(values: list[Any]) -> dict[int, Any] | None:
-    """The distinct elements of ``values`` by identity when the lists share most of their
-    elements in any order (e.g. windows of several keys interleaved); else None. The
-    simplejson backend then encodes each distinct element once and writes every list as
-    ``[`` + its elements' encodings joined by ``,`` + ``]``, which is what the minified
-    encoder writes for a list."""
-    flat = list(chain.from_iterable(values))
-    distinct = dict(zip(map(id, flat), flat, strict=True))
-    return distinct if len(distinct) * 2 <= len(flat) else None
 
 
 class JsonCodec(Codec):
@@ -323,8 +183,8 @@ class JsonCodec(Codec):
             text: str = self._encode_str(value)
         except (TypeError, ValueError, RecursionError) as exc:
             raise CodecError(f"json: cannot encode {type(value).__name__}: {exc}") from None
-        if ("e-" in text or "e+" in text) and _MAYBE_EXP.search(text):
-            text = _TOKEN.sub(_ryu_float, text)
+        if ("e-" in text or "e+" in text) and MAYBE_EXP.search(text):
+            text = EXP_TOKEN.sub(ryu_float, text)
         try:
             return text.encode("utf-8")
         except UnicodeEncodeError as exc:
@@ -353,20 +213,20 @@ class JsonCodec(Codec):
             return b""
         if self.backend == "orjson":
             return self._encode_batch_orjson(values, sep)
-        if not _PLAIN_SEP.fullmatch(sep):  # the exponent rewrite must not see into separators
+        if not PLAIN_SEP.fullmatch(sep):  # the exponent rewrite must not see into separators
             return super().encode_batch(values, sep)
-        if _overlapping(values):
-            runs = _shared_runs(values)
+        if overlapping(values):
+            runs = shared_runs(values)
             if runs is not None:
                 return self._encode_runs(*runs, sep)
-            shared = _shared_elements(values)
+            shared = shared_elements(values)
             if shared is not None:
                 return self._encode_shared(values, shared, sep)
         texts = list(map(self._encode_str, values))
         texts.append("")  # the separator after the last value
         text = sep.decode("ascii").join(texts)
-        if ("e-" in text or "e+" in text) and _MAYBE_EXP.search(text):
-            text = _TOKEN.sub(_ryu_float, text)
+        if ("e-" in text or "e+" in text) and MAYBE_EXP.search(text):
+            text = EXP_TOKEN.sub(ryu_float, text)
         return text.encode("utf-8")
 
     def encode_finite_batch(self, values: list[Any], sep: bytes) -> bytes:
@@ -379,8 +239,8 @@ class JsonCodec(Codec):
 
     def _encode_batch_orjson(self, values: list[Any], sep: bytes, nonfinite: bool = True) -> bytes:
         """:meth:`encode_batch` with orjson; ``nonfinite``: values may hold NaN or infinity."""
-        if len(values) > 1 and values[0].__class__ is list and _overlapping(values):
-            runs = _shared_runs(values)
+        if len(values) > 1 and values[0].__class__ is list and overlapping(values):
+            runs = shared_runs(values)
             if runs is not None:
                 return self._encode_runs_orjson(*runs, sep)
         try:
@@ -394,8 +254,8 @@ class JsonCodec(Codec):
             out = _dumps_joined(self._orjson.dumps, values, sep, self._option_all)
             self._option = self._option_all  # it was a non-str key: keep the full options
         if b"+" in out and b"e+" in out:  # the one-byte search is a memchr
-            out = _EXP_PLUS.sub(_drop_plus, out)
-        if nonfinite and b"null" in out and any(map(_has_nonfinite, values)):
+            out = EXP_PLUS.sub(drop_plus, out)
+        if nonfinite and b"null" in out and any(map(has_nonfinite, values)):
             raise CodecError("json: cannot encode a NaN or infinite float")
         return out
 
@@ -405,29 +265,29 @@ class JsonCodec(Codec):
             return b""
         if self.backend == "orjson":
             return self._encode_runs_orjson(elems, spans, sep)
-        if not _PLAIN_SEP.fullmatch(sep):
+        if not PLAIN_SEP.fullmatch(sep):
             return super().encode_slices(elems, spans, sep)
         return self._encode_runs(elems, spans, sep)
 
     def _encode_runs(self, elems: list[Any], spans: list[tuple[int, int]], sep: bytes) -> bytes:
-        """Slices of one sequence (see :func:`_shared_runs`). The sequence is cut where a
+        """Slices of one sequence (see :func:`shared_runs`). The sequence is cut where a
         slice starts or ends (every ``step`` elements for sliding windows); each piece is
         encoded as one list in one call (``[`` + its elements joined by ``,`` + ``]``: the
         minified encoder's list) and its exponents rewritten, so each element is encoded
         once; each slice is then one substring of the joined pieces, as the encoder writes
         the list alone."""
-        cuts = _cuts(len(elems), spans)
+        cuts = cut_points(len(elems), spans)
         texts = [t[1:-1] for t in map(self._encode_str, map(elems.__getitem__, map(slice, cuts, cuts[1:])))]
         text = ",".join(texts)
-        if ("e-" in text or "e+" in text) and _MAYBE_EXP.search(text):
-            texts = [_TOKEN.sub(_ryu_float, t) for t in texts]  # per piece: whole values, never across two
+        if ("e-" in text or "e+" in text) and MAYBE_EXP.search(text):
+            texts = [EXP_TOKEN.sub(ryu_float, t) for t in texts]  # per piece: whole values, never across two
             text = ",".join(texts)
-        return _join_spans(text, _offsets(cuts, texts), spans, sep)
+        return join_spans(text, piece_offsets(cuts, texts), spans, sep)
 
     def _encode_runs_orjson(self, elems: list[Any], spans: list[tuple[int, int]], sep: bytes) -> bytes:
         """:meth:`_encode_runs` with orjson: each piece one ``dumps`` of a list (the bytes
         between its brackets), each slice a cut of the joined bytes."""
-        cuts = _cuts(len(elems), spans)
+        cuts = cut_points(len(elems), spans)
         try:
             pieces = [self._dumps(p)[1:-1] for p in map(elems.__getitem__, map(slice, cuts, cuts[1:]))]
         except TypeError:  # orjson.JSONEncodeError: maybe a non-str key
@@ -437,20 +297,20 @@ class JsonCodec(Codec):
             return self._encode_runs_orjson(elems, spans, sep)
         text = b",".join(pieces)
         if b"+" in text and b"e+" in text:  # per piece: whole values, strings never cut
-            pieces = [_EXP_PLUS.sub(_drop_plus, p) for p in pieces]
+            pieces = [EXP_PLUS.sub(drop_plus, p) for p in pieces]
             text = b",".join(pieces)
-        if b"null" in text and any(map(_has_nonfinite, elems)):
+        if b"null" in text and any(map(has_nonfinite, elems)):
             raise CodecError("json: cannot encode a NaN or infinite float")
-        return _join_spans(text, _offsets(cuts, pieces), spans, sep)
+        return join_spans(text, piece_offsets(cuts, pieces), spans, sep)
 
     def _encode_shared(self, values: list[list[Any]], shared: dict[int, Any], sep: bytes) -> bytes:
-        """Lists sharing their elements (see :func:`_shared_elements`): each distinct
+        """Lists sharing their elements (see :func:`shared_elements`): each distinct
         element encoded and its exponents rewritten once (a rewrite never spans two
         elements: they are whole JSON values, joined by ``,``, brackets and ``sep``)."""
         texts = list(map(self._encode_str, shared.values()))
         probe = "\n".join(texts)
-        if ("e-" in probe or "e+" in probe) and _MAYBE_EXP.search(probe):
-            texts = [_TOKEN.sub(_ryu_float, t) for t in texts]
+        if ("e-" in probe or "e+" in probe) and MAYBE_EXP.search(probe):
+            texts = [EXP_TOKEN.sub(ryu_float, t) for t in texts]
         get = dict(zip(shared, texts, strict=True)).__getitem__
         parts = ["[" + ",".join(map(get, map(id, v))) + "]" for v in values]
         parts.append("")
@@ -470,9 +330,9 @@ class JsonCodec(Codec):
         except (ValueError, RecursionError) as exc:
             raise CodecError(f"json: cannot encode {type(value).__name__}: {exc}") from None
         if b"+" in out and b"e+" in out:
-            out = _EXP_PLUS.sub(_drop_plus, out)
+            out = EXP_PLUS.sub(drop_plus, out)
         # orjson writes NaN/inf as null: refuse them like simplejson does
-        if b"null" in out and _has_nonfinite(value):
+        if b"null" in out and has_nonfinite(value):
             raise CodecError(f"json: cannot encode {type(value).__name__}: NaN or infinite float")
         return out
 
