@@ -233,6 +233,31 @@ def test_replies_to_a_receiver_whose_queue_stays_full_are_reported_each(
     assert recv(stuck) == b'"again"\n'
 
 
+def test_replies_given_up_are_each_reported_once_when_stop_kills_a_writer_in_a_report(
+    run: Any, short_tmp: str, sock_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dgram_server_module, "REPLY_BLOCK_TIMEOUT", 0.2)
+    r = run()
+    slept: list[bool] = []
+
+    def slow_first_report(e: Event) -> None:  # an err subscriber that yields inside the writer's first report
+        if e.value["action"] == "write" and not slept:
+            slept.append(True)
+            gevent.sleep(5)
+
+    r.server.err.subscribe(slow_first_report)
+    stuck = dgram(os.path.join(short_tmp, "a"))
+    n = 60
+    for i in range(n):
+        stuck.sendto(b"%d\n" % i, sock_path)
+    wait_for(lambda: slept, what="the first dropped reply's report")
+    r.server.stop(timeout=0.3)  # the writer is killed while that report yields
+    got = drain(stuck)
+    reported = [e["value"] for e in r.errors("write")]
+    assert len(got) + len(reported) == n and len(reported) > 1
+    assert sorted(reported) == list(range(len(got), n))  # each given-up reply reported, none twice
+
+
 def test_a_gelf_message_chunked_over_several_datagrams_is_one_event(
         run: Any, short_tmp: str, sock_path: str) -> None:
     from rxunix.processors.gelf import GelfChunkingPost
