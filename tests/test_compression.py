@@ -115,6 +115,42 @@ def test_decompression_bomb_is_one_error(algorithm: str) -> None:
     assert isinstance(pre.feed(compress(algorithm, b"z" * 100_001))[0], FrameTooLarge)
 
 
+def test_brotli_output_is_taken_a_piece_at_a_time() -> None:
+    pytest.importorskip("brotli")  # (a test extra: always installed by the test envs)
+    payload = bytes(range(256)) * 14_000  # 3.4 MiB: several of the decoder's output pieces
+    packed = compress("br", payload)
+    pre = DecompressPre(algorithm="br", max_length=len(payload))
+    assert pre.feed(packed) == [payload]
+    assert isinstance(DecompressPre(algorithm="br", max_length=len(payload) - 1).feed(packed)[0], FrameTooLarge)
+    [err] = pre.feed(packed[:-3])
+    assert isinstance(err, FramingError) and not isinstance(err, FrameTooLarge)
+
+
+BOMB_PEAK = """
+import resource, sys
+import brotli
+from rxunix.processors.compression import DecompressPre
+c = brotli.Compressor(quality=0)
+zeros = bytes(16 << 20)
+bomb = b"".join([c.process(zeros) for _ in range(32)] + [c.finish()])  # 512 MiB of zeros
+del zeros
+pre = DecompressPre(algorithm="br", max_length=32 << 20)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+[err] = pre.feed(bomb)
+print(type(err).__name__, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def test_a_brotli_bomb_costs_about_max_length() -> None:
+    pytest.importorskip("brotli")
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", BOMB_PEAK], capture_output=True, text=True, timeout=120, check=True)
+    kind, peak_mib = out.stdout.split()
+    assert kind == "FrameTooLarge"
+    assert int(peak_mib) < 48  # max_length 32 MiB, the decoder's window and a piece (was ~4.5x max_length)
+
+
 def test_max_length_zero_is_unlimited() -> None:
     assert DecompressPre(max_length=0).feed(compress("gzip", b"\0" * 17_000_000)) == [b"\0" * 17_000_000]
 

@@ -32,7 +32,8 @@ raises :class:`~rxunix.errors.MissingExtraError` at construction, while
 
 ``decompress`` bounds memory: ``max_length`` (default 16 MiB, 0 = unlimited)
 caps the decompressed size of one frame, checked while decompressing, so a
-decompression bomb costs one error, not the process. ``compress`` takes
+decompression bomb costs one error and about ``max_length`` of memory (plus the
+format's window), not the process. ``compress`` takes
 ``level`` (default: the library's own; ranges gzip/zlib/xz2 0-9, lz4 0-16,
 zstd -7-22, br 0-11; snappy has none). It writes content checksums for
 ``lz4`` and ``zstd`` too (every other format has one built in), so corruption
@@ -69,6 +70,9 @@ LEVELS = {"gzip": (0, 9), "zlib": (0, 9), "xz2": (0, 9), "lz4": (0, 16), "zstd":
 
 _SNAPPY_ID = b"\xff\x06\x00\x00sNaPpY"
 _SNAPPY_MAX_CHUNK = 65536
+#: the largest piece of brotli output asked for at once (a frame's output is checked
+#: against ``max_length`` piece by piece, so a bomb costs max_length plus a piece or two)
+_BR_PIECE = 1 << 20
 _XZ_MEMLIMIT = 128 * 1024 * 1024  # enough for every xz preset (9e needs ~65 MiB)
 
 
@@ -192,8 +196,16 @@ def _br(data: bytes, limit: int) -> bytes:
     out = bytearray()
     if not limit:
         out += d.process(data)
-    elif hasattr(d, "can_accept_more_data"):  # brotli >= 1.2: bounded output
-        out += d.process(data, output_buffer_limit=limit + 1)
+    elif hasattr(d, "can_accept_more_data"):  # brotli >= 1.2: output a piece at a time
+        piece = min(limit + 1, _BR_PIECE)
+        chunk = d.process(data, output_buffer_limit=piece)
+        idle = 0  # calls in a row that gave nothing
+        while True:
+            out += chunk
+            idle = 0 if chunk else idle + 1
+            if len(out) > limit or d.is_finished() or (idle and d.can_accept_more_data()) or idle > 2:
+                break  # too large, whole, or it wants input there is not (truncated)
+            chunk = d.process(b"", output_buffer_limit=piece)
     else:
         _sliced(d.process, data, limit, out)
     if limit and len(out) > limit:
