@@ -589,13 +589,20 @@ def test_a_killed_aggregator_is_restarted_and_the_links_come_back(service: Calla
     conns = [Client(svc.path) for _ in range(4)]
     for i, c in enumerate(conns):
         c.send([{"c": i, "i": n} for n in range(40)])
-    seen: set[tuple[int, int]] = set()
-    for i, c in enumerate(conns):  # each client reads until an aggregate held its last event
-        while (i, 39) not in seen:
+    # Each client reads its own replies until one holds its own last event: every aggregate goes to each
+    # contributing connection, in window order, so by then it has had every aggregate holding one of its
+    # events. (Another client's reply may hold this client's last event too, and a worker may ship its
+    # clients' events in any order: an aggregate of only later clients' events must still be read.)
+    got: list[set[tuple[int, int]]] = []
+    for i, c in enumerate(conns):
+        mine: set[tuple[int, int]] = set()
+        while (i, 39) not in mine:
             aggs = c.recv(1)
             assert aggs, f"client {i}: connection ended"
-            seen.update((v["c"], v["i"]) for v in aggs[0])
-    assert seen == {(i, n) for i in range(4) for n in range(40)}
+            mine.update((v["c"], v["i"]) for v in aggs[0])
+        got.append(mine)
+    assert [{e for e in mine if e[0] == i} for i, mine in enumerate(got)] == [
+        {(i, n) for n in range(40)} for i in range(4)]
     for c in conns:
         c.close()
     assert svc.stop() == 0, svc.text()
