@@ -202,3 +202,73 @@ def test_abstract_server_and_client(client: Any) -> None:
         assert c.out[0].value == "hi" and c.out[0].meta[DGRAM_CLIENT] == {"peer": name}
     finally:
         srv.stop()
+
+
+def test_several_clients_filling_one_receiver_lose_nothing(client: Any, sock_path: str) -> None:
+    """Clients compete for one receive queue: a client woken as writable may find it full
+    again; each datagram counted as written has arrived (gevent's send returned 0 there)."""
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(sock_path)
+    clients = [client(codec="string", postprocessors=[]) for _ in range(4)]
+    wait_for(lambda: all(c.c.connected for c in clients), what="connected")
+    n = 1000
+    for i in range(n):
+        for k, c in enumerate(clients):
+            c.c.in_.on_next(Event(f"{k}-{i}"))
+    got: list[bytes] = []
+    with gevent.Timeout(30, False):
+        while len(got) < 4 * n:
+            got.append(receiver.recv(100))
+            if len(got) % 7 == 0:
+                gevent.sleep(0.0005)  # a receiver slower than its senders
+    assert len(got) == 4 * n, f"datagrams missing: {len(got)} of {4 * n} arrived"
+    for k, c in enumerate(clients):
+        assert [g for g in got if g.startswith(b"%d-" % k)] == [b"%d-%d" % (k, i) for i in range(n)]
+        assert c.c.written == n and c.balanced() and not c.err
+    receiver.close()
+
+
+def test_a_receiver_that_does_not_read_turns_the_client_not_ready_and_pauses_a_link(
+        client: Any, sock_path: str, short_tmp: str) -> None:
+    import rxunix
+    from rxunix.edge.flowctl import READY_BACKLOG
+
+    stuck = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    stuck.bind(sock_path)
+    c = client()
+    ready: list[bool] = []
+    c.c.ready.subscribe(ready.append)
+    wait_for(lambda: c.c.connected, what="connected")
+    server = unix_datagram_server(path=os.path.join(short_tmp, "in"), preprocessors=["separate"])
+    link = rxunix.connect(server, c.c)
+    server.start()
+    sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sender.setblocking(False)
+    n, sent = 3 * READY_BACKLOG, [0]
+
+    def send_all() -> None:
+        while sent[0] < n:
+            try:
+                sender.sendto(b"%d\n" % sent[0], os.path.join(short_tmp, "in"))
+                sent[0] += 1
+            except BlockingIOError:  # the server's queue is full: wait for it to read
+                gevent.sleep(0.001)
+
+    feeder = gevent.spawn(send_all)
+    try:
+        wait_for(lambda: ready and ready[-1] is False, what="the client not ready")
+        gevent.sleep(0.2)
+        held, sent_then = c.c.held, sent[0]
+        gevent.sleep(0.2)
+        assert sent[0] == sent_then < n  # the link paused the server: its senders wait
+        assert c.c.held == held and READY_BACKLOG <= held <= READY_BACKLOG + 10  # bounded
+        with gevent.Timeout(30, AssertionError("the client did not send everything once read")):
+            while c.c.written < n:
+                stuck.recv(100)
+        assert ready[-1] is True and c.balanced() and not c.err
+    finally:
+        feeder.kill()
+        link.dispose()
+        server.stop()
+        sender.close()
+        stuck.close()

@@ -111,7 +111,9 @@ def test_client_run_and_demo_exit_quietly_on_a_closed_stdout(short_tmp: str) -> 
     w = closed_pipe()
     try:
         procs = {
-            "client": [*RXUNIX, "client", sock, "--input", str(ROOT / "rxunix" / "data" / "sample.jsonl")],
+            # (--idle 30: the first reply is written, and fails, however late a loaded machine makes it)
+            "client": [*RXUNIX, "client", sock, "--input", str(ROOT / "rxunix" / "data" / "sample.jsonl"),
+                       "--idle", "30"],
             "demo": [*RXUNIX, "demo", "--dir", os.path.join(short_tmp, "demo")],
             "run": [*RXUNIX, "run", str(EXAMPLES / "echo_server.py"), "--set", f"socket={short_tmp}/run.sock",
                     "--set", f"dir={short_tmp}"],

@@ -19,7 +19,10 @@ the client reconnects per the ``reconnect`` policy (:mod:`rxunix.reconnect`),
 which re-resolves the path, so a restarted server is found again; without a
 policy, or with retries exhausted, one ``connect`` error says so and the held
 events are reported. A full receive queue on the other side makes the client
-wait (back-pressure), not drop. A datagram too large for the socket
+wait (back-pressure), not drop, however many senders compete for it; the client
+is not ``ready`` while it holds :data:`~rxunix.edge.flowctl.READY_BACKLOG`
+events (at most ``queue_size`` while disconnected), so a flow-control link
+pauses its source. A datagram too large for the socket
 (``EMSGSIZE``) is reported for that event alone.
 
 Replies: the client binds its own address so that the server can answer
@@ -59,6 +62,7 @@ from ..core.options import parse_options
 from ..core.origin import DGRAM_CLIENT
 from ..core.reconnect import RetryPolicy
 from .base import Connector
+from .flowctl import READY_BACKLOG
 from .sockpath import SocketIdentity, bind_secure, check_length, remove_if_ours
 from .turns import Turns
 
@@ -95,6 +99,7 @@ class UnixDatagramClient(Connector):
     """
 
     kind = DGRAM_CLIENT
+    flow_controlled = True
 
     def __init__(self, config: Mapping[str, Any] | None = None, /, **options: Any) -> None:
         opts, cfg = parse_options(DGRAM_CLIENT, config, options, CLIENT_OPTIONS, CONFIG_SCHEMA)
@@ -119,6 +124,7 @@ class UnixDatagramClient(Connector):
         self._runner: gevent.Greenlet | None = None
         for key in ("pushed", "written", "reported", "connects", "retries"):
             self.stats[key] = 0
+        self._ready_high = min(READY_BACKLOG, self.queue_size)
 
     # ---- counters -----------------------------------------------------------
     @property
@@ -156,8 +162,19 @@ class UnixDatagramClient(Connector):
         """This client's own address while connected (where replies come to), if bound."""
         return peer_name(self._sock.getsockname()) if self._sock is not None else None
 
+    def _update_ready(self) -> None:
+        """Not ready at the limit of held events (READY_BACKLOG while connected, at most
+        ``queue_size`` while disconnected); ready again at half of it."""
+        held = len(self._queue)
+        limit = READY_BACKLOG if self._sock is not None else self._ready_high
+        if held >= limit:
+            self._set_ready(False)
+        elif held <= limit // 2:
+            self._set_ready(True)
+
     # ---- Connector hooks (hub thread) ---------------------------------------
     def _start(self) -> None:
+        self._update_ready()
         self._runner = self._spawn(self._run)
 
     def _receive(self, event: Event) -> None:
@@ -171,6 +188,8 @@ class UnixDatagramClient(Connector):
             self._drop(event, "enqueue", f"not sent: queue full ({self.queue_size} events held while disconnected)")
             return
         self._queue.append(event)
+        if len(self._queue) >= self._ready_high and self._readiness.value:  # (once not ready, more cannot change it)
+            self._update_ready()
         self._wake.set()
 
     def stop(self, timeout: float | None = 10.0) -> None:
@@ -209,6 +228,7 @@ class UnixDatagramClient(Connector):
         q = self._queue
         while q:
             self._drop(q.popleft(), action, message)
+        self._update_ready()
 
     def _encode(self, value: Any) -> bytes:
         enc = self._shared_encoder
@@ -304,12 +324,14 @@ class UnixDatagramClient(Connector):
         """Send until the receiver is lost (returns why) or the client ends (``None``)."""
         self._sock = sock
         self.stats["connects"] += 1
+        self._update_ready()
         lost: list[OSError] = []
         reader = self._spawn(self._read_loop, sock, lost)
         try:
             return self._send_loop(sock, lost)
         finally:
             self._sock = None
+            self._update_ready()
             try:
                 reader.kill(block=True, timeout=1.0)
             finally:
@@ -319,7 +341,7 @@ class UnixDatagramClient(Connector):
     def _send_loop(self, sock: Any, lost: list[OSError]) -> OSError | None:
         q = self._queue
         wake = self._wake
-        send = sock.send
+        send = _whole_datagram_sender(sock)
         while not self._quit.is_set():
             if lost:
                 return lost[0]
@@ -348,13 +370,18 @@ class UnixDatagramClient(Connector):
             q.popleft()
             self.stats["written"] += 1
             self.stats["bytes_written"] += len(data)
+            if len(q) <= READY_BACKLOG // 2 and not self._readiness.value:
+                self._update_ready()
         return None
 
     def _read_loop(self, sock: Any, lost: list[OSError]) -> None:
         recvmsg = sock.recvmsg
         size = self.config["buf_size"]
         turns = Turns()
+        gate = self.gate
         while True:
+            if not gate.open:  # paused by a flow-control link (the replies wait in the socket)
+                gate.wait()
             try:
                 data, _, flags, _ = recvmsg(size)
             except OSError as exc:
@@ -392,6 +419,26 @@ class UnixDatagramClient(Connector):
                     self._emit(Event(item, meta))
             except Exception as exc:  # a subscriber raised: keep receiving
                 self._error(exc, "emit", stream=self.path, meta=meta)
+
+
+def _whole_datagram_sender(sock: Any) -> Any:
+    """``send(data)`` that returns once the kernel took the whole datagram, waiting
+    (cooperatively) while the receiver's queue is full: gevent's own ``send`` gives up
+    and returns 0 when the socket, woken as writable, is full again (another sender
+    filled the receiver's queue first), which would count an unsent datagram as sent."""
+    raw = getattr(sock, "_sock", sock)  # gevent's socket keeps the OS socket non-blocking
+    fileno = sock.fileno()
+    send = raw.send
+
+    def send_whole(data: bytes) -> None:
+        while True:
+            try:
+                send(data)
+                return
+            except BlockingIOError:
+                gsocket.wait_write(fileno)
+
+    return send_whole
 
 
 def unix_datagram_client(config: Mapping[str, Any] | None = None, /, **options: Any) -> UnixDatagramClient:

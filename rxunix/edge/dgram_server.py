@@ -218,10 +218,14 @@ class UnixDatagramServer(Connector):
         recvmsg = sock.recvmsg
         size = self._buf_size
         turns = Turns()
+        gate = self.gate
         backoff = 0.0
         while not self._stopping:
             self._waiting = True
             try:
+                if not gate.open:  # paused by a flow-control link: senders wait (or get EAGAIN)
+                    gate.wait()
+                    continue
                 data, anc, flags, addr = recvmsg(size, _ANC_SIZE)
             except OSError as exc:
                 if self._stopping:

@@ -3,9 +3,10 @@
 Every connector has ``ready``, an observable of booleans: it emits whether the
 connector can take more events on ``in_`` now (the current value on subscribe,
 then every change; it completes when the connector has stopped). Only sinks
-that hold events can become not ready: a ``unix_socket_client`` holding its
-limit of unsent events (:data:`READY_BACKLOG` while connected, at most its
-``queue_size`` while disconnected); the others stay ready.
+that hold events can become not ready: a ``unix_socket_client`` or
+``unix_datagram_client`` holding its limit of unsent events
+(:data:`READY_BACKLOG` while connected, at most its ``queue_size`` while
+disconnected); the others stay ready.
 
 Every source (server connections, client replies, file reader) has a
 :class:`PauseGate`: while something holds it, the source reads nothing more
