@@ -272,3 +272,23 @@ def test_a_receiver_that_does_not_read_turns_the_client_not_ready_and_pauses_a_l
         server.stop()
         sender.close()
         stuck.close()
+
+
+def test_gelf_chunking_sends_each_chunk_as_a_datagram_both_ways(client: Any, sock_path: str) -> None:
+    gelf = [{"name": "gelf-chunking", "config": {"chunk_size": 40}}]
+    server = unix_datagram_server(path=sock_path, preprocessors=["gelf-chunking"], postprocessors=gelf)
+    got: list[Event] = []
+    server.out.subscribe(got.append)
+    server.out.subscribe(server.in_)  # replies chunked too
+    server.start()
+    try:
+        c = client(preprocessors=["gelf-chunking"], postprocessors=gelf)
+        messages = [{"short_message": "x" * (50 * k), "n": k} for k in range(1, 5)]  # 2 to 6 chunks each
+        for m in messages:
+            c.c.in_.on_next(Event(m))
+        wait_for(lambda: len(c.out) == len(messages), what="every chunked message back")
+        assert [e.value for e in got] == messages and [e.value for e in c.out] == messages
+        assert c.c.written == len(messages) and c.balanced() and not c.err
+        assert server.stats["datagrams"] > 2 * len(messages)  # chunks, each its own datagram
+    finally:
+        server.stop()

@@ -233,6 +233,26 @@ class Encoder:
         except Exception as exc:
             raise _postfail(exc) from None
 
+    def encode_frames(self, value: Any) -> list[bytes]:
+        """Encode one value into the frames its postprocessors make, unjoined (a datagram
+        connector sends each as one datagram: ``gelf-chunking`` makes one per chunk)::
+
+            >>> frames = EncoderFactory("string", [{"name": "gelf-chunking", "config": {"chunk_size": 14}}])(
+            ...     ).encode_frames("abc")
+            >>> [f[-2:] for f in frames]  # two chunks: 12 header bytes each, then "ab", "c"
+            [b'ab', b'\\x02c']
+        """
+        try:
+            data = self._encode(value)
+        except Exception as exc:
+            raise _wrap(exc, "encode") from None
+        if self._suffix is not None:
+            return [data + self._suffix]
+        try:
+            return self._post([data])
+        except Exception as exc:
+            raise _postfail(exc) from None
+
     def encode_batch(self, values: Sequence[Any], slices: tuple[list[Any], list[tuple[int, int]]] | None = None,
                      finite: bool = False) -> tuple[bytes, list[tuple[int, RxUnixError]]]:
         """Encode a batch in one call: the joined bytes, and ``(index, error)`` of the values that failed.
@@ -275,13 +295,17 @@ class Encoder:
 
     def finish(self) -> bytes:
         """End of stream: whatever the postprocessors still hold (e.g. ``collect``)."""
+        return b"".join(self.finish_frames())
+
+    def finish_frames(self) -> list[bytes]:
+        """End of stream: the frames the postprocessors still hold, unjoined."""
         out: list[bytes] = []
         try:
             for i, post in enumerate(self._posts):
                 out.extend(self._post(post.finish(), i + 1))
         except Exception as exc:
             raise _postfail(exc) from None
-        return b"".join(out)
+        return out
 
 
 def _postfail(exc: Exception) -> RxUnixError:

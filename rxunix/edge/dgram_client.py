@@ -8,8 +8,9 @@ Same shape as :func:`rxunix.unix_socket_client`::
     (0, 0, 0)
 
 Each event pushed into ``in_`` is encoded (codec, then postprocessors) into
-exactly one datagram. Every event is either written (the kernel took the whole
-datagram: datagrams are never cut) or reported on ``err`` with its value, so
+one datagram, or one per frame its postprocessors make (``gelf-chunking``: one
+per chunk). Every event is either written (the kernel took each of its whole
+datagrams: datagrams are never cut) or reported on ``err`` with its value, so
 once the client is idle or stopped ``written + reported == pushed``.
 
 The socket is *connected* to ``path`` (resolved at connect time; ``@name`` is
@@ -115,6 +116,9 @@ class UnixDatagramClient(Connector):
         shared = self._encoders()
         self._shared_encoder = shared if shared.stateless else None
         self._queue: deque[Event] = deque()
+        # the event at the head of the queue, its datagrams and how many of them went
+        # (a receiver lost between two datagrams of one event: the rest go after reconnecting)
+        self._head: list[Any] | None = None
         self._sock: Any = None
         self._ident: SocketIdentity | None = None
         self._closed: str | None = None
@@ -226,16 +230,18 @@ class UnixDatagramClient(Connector):
 
     def _report_held(self, action: str, message: str) -> None:
         q = self._queue
+        self._head = None
         while q:
             self._drop(q.popleft(), action, message)
         self._update_ready()
 
-    def _encode(self, value: Any) -> bytes:
+    def _frames(self, value: Any) -> list[bytes]:
+        """The datagrams of one event: one, or one per frame its postprocessors make (``gelf-chunking``)."""
         enc = self._shared_encoder
         if enc is not None:
-            return enc.encode(value)
+            return [enc.encode(value)]
         enc = self._encoders()
-        return enc.encode(value) + enc.finish()
+        return enc.encode_frames(value) + enc.finish_frames()
 
     # ---- the connection supervisor ------------------------------------------
     def _run(self) -> None:
@@ -352,24 +358,32 @@ class UnixDatagramClient(Connector):
                 wake.wait()
                 continue
             ev = q[0]
+            head = self._head
+            if head is None or head[0] is not ev:
+                try:
+                    head = self._head = [ev, self._frames(ev.value), 0]
+                except RxUnixError as exc:
+                    q.popleft()
+                    self._drop(ev, "encode", exc)
+                    continue
+            frames: list[bytes] = head[1]
             try:
-                data = self._encode(ev.value)
-            except RxUnixError as exc:
-                q.popleft()
-                self._drop(ev, "encode", exc)
-                continue
-            try:
-                send(data)
+                while head[2] < len(frames):
+                    send(frames[head[2]])
+                    head[2] += 1
+                    self.stats["bytes_written"] += len(frames[head[2] - 1])
             except OSError as exc:
                 if exc.errno in LOST:
                     self._error(exc, "write", stream=self.path, meta=self._meta)
-                    return exc  # the event stays at the head: sent after reconnecting
+                    return exc  # the event stays at the head: its datagrams go after reconnecting
                 q.popleft()
-                self._drop(ev, "write", exc)  # EMSGSIZE and the like: this event only
+                self._head = None
+                self._drop(ev, "write", exc if not head[2] else  # EMSGSIZE and the like: this event only
+                           f"{exc} (after {head[2]} of its {len(frames)} datagrams)")
                 continue
             q.popleft()
+            self._head = None
             self.stats["written"] += 1
-            self.stats["bytes_written"] += len(data)
             if len(q) <= READY_BACKLOG // 2 and not self._readiness.value:
                 self._update_ready()
         return None

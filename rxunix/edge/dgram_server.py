@@ -10,7 +10,8 @@ senders never meet). Events carry the frozen record
 ``peer`` is the sender's bound address (``"/path"`` or ``"@abstract"``; ``None``
 for an unbound sender), ``pid/uid/gid`` the sender's credentials as the kernel
 vouches for them (``SO_PASSCRED``/``SCM_CREDENTIALS``). An event pushed into
-``in_`` is a reply: it is encoded and sent, one datagram, to the sender
+``in_`` is a reply: it is encoded and sent, one datagram (or one per frame
+its postprocessors make, e.g. ``gelf-chunking``'s chunks), to the sender
 address(es) in its metadata; an unbound sender cannot be answered (one error,
 action ``route``). A syslog receiver in the manner of ``/dev/log``::
 
@@ -335,12 +336,13 @@ class UnixDatagramServer(Connector):
                 self._error(exc, "emit", peer, meta)
 
     # ---- replies ----------------------------------------------------------
-    def _encode(self, value: Any) -> bytes:
+    def _frames(self, value: Any) -> list[bytes]:
+        """The datagrams of one reply: one, or one per frame its postprocessors make (``gelf-chunking``)."""
         enc = self._shared_encoder
         if enc is not None:
-            return enc.encode(value)
+            return [enc.encode(value)]
         enc = self._encoders()
-        return enc.encode(value) + enc.finish()
+        return enc.encode_frames(value) + enc.finish_frames()
 
     def _receive(self, event: Event) -> None:
         meta = event.meta
@@ -353,12 +355,13 @@ class UnixDatagramServer(Connector):
         if not r.targets:
             return
         try:
-            data = self._encode(event.value)
+            frames = self._frames(event.value)
         except RxUnixError as exc:
             self._error(exc, "encode", r.targets[0], meta, value=event.value)
             return
         for addr in r.targets:
-            self._send(data, addr, event)
+            for data in frames:
+                self._send(data, addr, event)
 
     def _send(self, data: bytes, addr: str, event: Event) -> None:
         if self._raw is None or self.state == "stopped":
