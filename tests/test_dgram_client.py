@@ -292,3 +292,11 @@ def test_gelf_chunking_sends_each_chunk_as_a_datagram_both_ways(client: Any, soc
         assert server.stats["datagrams"] > 2 * len(messages)  # chunks, each its own datagram
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("bind", ["@" + "b" * 108, "/tmp/" + "x" * 120, ""])
+def test_a_bad_bind_is_a_config_error_naming_it(bind: str) -> None:
+    from rxunix.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="option 'bind' must be a path or '@name' of at most 107 bytes"):
+        unix_datagram_client(path="/tmp/x.sock", bind=bind)

@@ -488,3 +488,9 @@ def test_thread_runtime_server_and_client(short_tmp: str, sock_path: str) -> Non
         assert cli.written == cli.pushed == 50 and not os.path.exists(sock_path)
     finally:
         rt.close()
+
+
+def test_an_unroutable_reply_is_an_unroutable_error() -> None:
+    from rxunix.errors import UnroutableError
+
+    assert issubclass(dgram_server_module.UnroutableReply, UnroutableError)  # one except clause for both servers

@@ -70,7 +70,7 @@ def test_server_metrics_sum_exactly(sock_path: str) -> None:
     assert _total(values, "connector_bytes", direction="written") == sum(map(len, payloads))
     assert _total(values, "connector_connections", event="opened") == 3
     assert _total(values, "connector_connections", event="closed") == 3
-    assert {v["tags"]["connector"] for v in values} == {sock_path}
+    assert {v["tags"]["connector"] for v in values} == {f"unix_socket_server:{sock_path}"}
     stamps = [v["timestamp"] for v in values]
     assert stamps == sorted(stamps) and len(set(stamps)) >= 3  # several ticks, in ns
     last_open = [v["fields"]["value"] for v in values if v["measurement"] == "connector_connections_open"][-1]
@@ -145,3 +145,19 @@ def test_tremor_connector_dict_takes_metrics_interval(sock_path: str) -> None:
     tremor = {"codec": "json", "config": {"path": sock_path}, "metrics_interval_s": 5}
     assert rxunix.unix_socket_server(**tremor).metrics_interval_s == 5.0
     assert rxunix.unix_socket_client(tremor).metrics_interval_s == 5.0
+
+
+def test_a_server_and_a_client_on_one_path_are_two_series(sock_path: str) -> None:
+    prometheus_client = pytest.importorskip("prometheus_client")  # (a test extra: always installed)
+    from rxunix.app.prometheus import _Collector
+
+    server = rxunix.unix_socket_server(path=sock_path)
+    client = rxunix.unix_socket_client(path=sock_path)
+    assert (server.metrics_name, client.metrics_name) == (f"unix_socket_server:{sock_path}",
+                                                          f"unix_socket_client:{sock_path}")
+    registry = prometheus_client.CollectorRegistry(auto_describe=False)
+    registry.register(_Collector(lambda: [server, client], None))
+    series = [line.rsplit(" ", 1)[0] for line in prometheus_client.generate_latest(registry).decode().splitlines()
+              if line.startswith("rxunix_")]
+    assert series and len(series) == len(set(series))  # Prometheus refuses a scrape with duplicates
+    assert f'rxunix_connector_events_total{{connector="unix_socket_client:{sock_path}",port="in"}}' in series

@@ -372,7 +372,8 @@ def test_a_worker_that_cannot_start_ends_the_run(service: Callable[..., Service]
     flow = ECHO_FLOW + f"    ctx.read_file({str(tmp_path / 'missing.jsonl')!r})\n"
     svc = service(flow, 2)
     assert svc.proc.wait(30) == 1, svc.text()
-    assert "failed to start" in svc.text()
+    assert re.search(r"\[worker \d\]: stopping: \S+/read_file failed to start", svc.text()), svc.text()
+    assert re.search(r"stopping: worker \d: its flow ended the run with status 1", svc.text()), svc.text()
 
 
 def test_datagram_servers_are_refused(service: Callable[..., Service], short_tmp: str) -> None:

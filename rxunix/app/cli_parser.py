@@ -80,8 +80,8 @@ def _add_framing(p: argparse.ArgumentParser) -> None:
     p.add_argument("--buf-size", type=_positive_int, metavar="N",
                    help="receive buffer in bytes (default 8192; --dgram: largest datagram, default 65536)")
     p.add_argument("--send-buffer-bytes", type=_positive_int, metavar="N",
-                   help="the kernel's send buffer of each connection (--dgram: of the server's socket; "
-                        "default: the kernel's)")
+                   help="the kernel's send buffer of each connection (--dgram: of the server's socket, "
+                        "not for a datagram client; default: the kernel's)")
 
 
 def _add_output(p: argparse.ArgumentParser) -> None:

@@ -1,4 +1,4 @@
-"""Events: an immutable value plus metadata.
+"""Events: a value plus read-only metadata, in an object whose attributes cannot be set.
 
 An :class:`Event` is what flows through every rxunix observable. Operators that
 change the value keep the metadata::
@@ -42,7 +42,10 @@ def _freeze(meta: Mapping[str, Any] | None) -> Mapping[str, Any]:
 class Event:
     """A value (JSON-like Python value, or bytes) plus a read-only metadata mapping.
 
-    Events are immutable and compare by value and metadata. Example::
+    An event's attributes cannot be set and its metadata is read-only; its value is
+    not copied (every subscriber sees the same object): treat it as read-only and
+    make a changed event with :meth:`with_value`. Events compare by value and
+    metadata. Example::
 
         >>> ev = Event("hello", {"k": 1})
         >>> ev.value, dict(ev.meta)

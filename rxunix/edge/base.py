@@ -111,8 +111,12 @@ class Connector(ABC):
 
     @property
     def metrics_name(self) -> str:
-        """The ``connector`` tag of this connector's metrics: its name, else its path, else its kind."""
-        return self.name or str(getattr(self, "path", None) or self.kind)
+        """The ``connector`` tag of this connector's metrics: its name, else ``KIND:PATH``
+        (a server and a client on one path are told apart), else its kind."""
+        if self.name:
+            return self.name
+        path = getattr(self, "path", None)
+        return f"{self.kind}:{path}" if path else self.kind
 
     def metrics_snapshot(self) -> dict[str, float]:
         """Current totals and gauges, keyed as in :data:`rxunix.core.metrics.MEASUREMENTS`."""

@@ -52,11 +52,11 @@ import gevent
 import gevent.event
 from gevent import socket as gsocket
 
-from ..core.address import is_abstract, peer_name, sockaddr
+from ..core.address import MAX_PATH_BYTES, is_abstract, peer_name, sockaddr
 from ..core.config import REQUIRED, Option
 from ..core.connector_options import CLIENT_OPTIONS
 from ..core.datagram import DatagramTooLarge
-from ..core.errors import RxUnixError
+from ..core.errors import RxUnixError, SocketPathError
 from ..core.event import Event, is_failure
 from ..core.framing import DecoderFactory, EncoderFactory
 from ..core.options import parse_options
@@ -78,15 +78,19 @@ _MSG_TRUNC: int = gsocket.MSG_TRUNC
 def _bind_ok(v: Any) -> bool:
     if v is False:
         return True
-    if not isinstance(v, str):
+    if not isinstance(v, str) or not v:
         return False
-    check_length(v)  # raises SocketPathError with the reason
+    try:
+        check_length(v)
+    except SocketPathError:
+        return False
     return True
 
 
 CONFIG_SCHEMA: dict[str, Option] = {
     "path": Option(str, REQUIRED, check=lambda v: bool(v), expect="a non-empty path"),
-    "bind": Option((str, bool), None, check=_bind_ok, expect="a path, '@name' or false"),
+    "bind": Option((str, bool), None, check=_bind_ok,
+                   expect=f"a path or '@name' of at most {MAX_PATH_BYTES} bytes, or false"),
     "buf_size": Option(int, 65536, check=lambda v: v > 0, expect="a positive int"),
     "queue_size": Option(int, 1000, check=lambda v: v >= 0, expect="an int >= 0"),
 }

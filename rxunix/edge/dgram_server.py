@@ -66,7 +66,7 @@ from ..core.config import REQUIRED, Option
 from ..core.connector_options import ALLOW_UIDS, SEND_BUFFER, SERVER_OPTIONS
 from ..core.datagram import CREDENTIALS_SIZE, DatagramTooLarge, parse_credentials, reply_route
 from ..core.dgram_replies import ReplyQueues
-from ..core.errors import RxUnixError
+from ..core.errors import RxUnixError, UnroutableError
 from ..core.event import Event, is_failure
 from ..core.framing import Decoder, DecoderFactory, EncoderFactory
 from ..core.options import parse_options
@@ -97,8 +97,8 @@ _SO_PASSCRED: int = getattr(gsocket, "SO_PASSCRED", 16)
 _META_CACHE = 4096
 
 
-class UnroutableReply(RxUnixError):
-    """A reply names no sender address this server can send to."""
+class UnroutableReply(UnroutableError):
+    """A reply names no sender address this server can send to (or could not be sent there)."""
 
 
 def _perms(value: Any) -> Any:
