@@ -43,6 +43,7 @@ def test_other_uids_datagrams_are_dropped_undecoded_and_all_reported(sock_path: 
         wait_for(lambda: server.stats["refused"] == 50, what="every datagram refused")
         elapsed = time.monotonic() - started
         before_stop = list(errors)
+        wait_for(lambda: sum(e["refused"] for e in errors) == 50, what="the burst reported without stop")
         c.settimeout(0.3)
         with pytest.raises(TimeoutError):  # nothing was answered
             c.recv(100)
@@ -56,7 +57,7 @@ def test_other_uids_datagrams_are_dropped_undecoded_and_all_reported(sock_path: 
     assert first["stream"] == os.path.join(short_tmp, "c") and "not in allow_uids" in first["error"]
     # bounded while it floods: the first at once, then at most one a second
     assert len(before_stop) <= 1 + int(elapsed / dgram_server_module.REFUSAL_REPORT_INTERVAL) + 1
-    assert sum(e["refused"] for e in errors) == 50  # every one in exactly one report (the rest at stop)
+    assert sum(e["refused"] for e in errors) == 50  # every one in exactly one report
 
 
 def test_listed_uids_are_served(sock_path: str, short_tmp: str) -> None:
@@ -89,8 +90,31 @@ def test_refusals_core_reports_every_refusal_once_whatever_the_order() -> None:
         who = "abcde"[(i * 7 + i // 13) % 5]
         now += 0.01 * (i % 4)
         refused[who] = refused.get(who, 0) + 1
-        for sender, count in r.refuse(who, now):
+        for sender, count, detail in [*r.refuse(who, now, i), *(r.due(now) if i % 5 == 0 else [])]:
             reported[sender] = reported.get(sender, 0) + count
-    for sender, count in r.drain():
+            assert detail is not None
+    for sender, count, _ in r.drain():
         reported[sender] = reported.get(sender, 0) + count
-    assert reported == refused and r.drain() == []
+    assert reported == refused and r.drain() == [] and not r.pending
+
+
+def test_a_sender_cannot_escape_the_rate_limit_with_a_socket_per_datagram(sock_path: str, short_tmp: str) -> None:
+    server = rxunix.unix_datagram_server(path=sock_path, allow_uids=[os.getuid() + 1], **LINES)
+    errors: list[dict[str, Any]] = []
+    server.err.subscribe(lambda e: errors.append(e.value))
+    server.start()
+    started = time.monotonic()
+    try:
+        for i in range(200):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.bind(b"")  # a fresh autobound address each time
+            while not s.sendto(b"%d\n" % i, sock_path):  # (gevent gives up, 0, if the queue stays full)
+                gevent.sleep(0.001)
+            s.close()
+        wait_for(lambda: server.stats["refused"] == 200, what="every datagram refused")
+        before_stop = len(errors)
+        elapsed = time.monotonic() - started
+    finally:
+        server.stop()
+    assert before_stop <= 2 + int(elapsed / dgram_server_module.REFUSAL_REPORT_INTERVAL)  # one sender process
+    assert sum(e["refused"] for e in errors) == 200 and errors[-1]["stream"].startswith("@")  # its latest address

@@ -300,3 +300,74 @@ def test_a_bad_bind_is_a_config_error_naming_it(bind: str) -> None:
 
     with pytest.raises(ConfigError, match="option 'bind' must be a path or '@name' of at most 107 bytes"):
         unix_datagram_client(path="/tmp/x.sock", bind=bind)
+
+
+def test_an_event_cut_off_by_a_lost_receiver_goes_whole_to_the_next(client: Any, sock_path: str) -> None:
+    gelf = [{"name": "gelf-chunking", "config": {"chunk_size": 40}}]
+    first = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    first.bind(sock_path)  # takes some chunks, then goes away
+    c = client(codec="json", postprocessors=gelf, reconnect=FAST_RETRY)
+    wait_for(lambda: c.c.connected, what="connected")
+    c.c.in_.on_next(Event({"short_message": "x" * 1500, "n": 1}))  # ~40 chunks: more than a queue holds
+    wait_for(lambda: c.c._head is not None and c.c._head[2] > 0, what="the first chunks sent")
+    first.close()
+    os.unlink(sock_path)
+    server = unix_datagram_server(path=sock_path, codec="json", preprocessors=["gelf-chunking"])
+    got: list[Event] = []
+    server.out.subscribe(got.append)
+    server.start()
+    try:
+        for n in (2, 3, 4):
+            c.c.in_.on_next(Event({"short_message": "x" * 1500, "n": n}))
+        wait_for(lambda: len(got) == 4, what="all four messages")
+        assert [e.value["n"] for e in got] == [1, 2, 3, 4]  # whole, each its own message id
+        assert c.c.written == 4 and c.balanced()
+    finally:
+        server.stop()
+
+
+def test_a_stream_compress_chain_is_one_datagram_per_event(client: Any, sock_path: str) -> None:
+    server = unix_datagram_server(path=sock_path, codec="string", preprocessors=["decompress", "separate"])
+    got: list[Any] = []
+    errors: list[Any] = []
+    server.out.subscribe(lambda e: got.append(e.value))
+    server.err.subscribe(errors.append)
+    server.start()
+    try:
+        c = client(codec="string", postprocessors=["separate", {"name": "stream-compress",
+                                                                "config": {"algorithm": "xz2"}}])
+        for m in ("hello", "world"):
+            c.c.in_.on_next(Event(m))
+        wait_for(lambda: len(got) == 2, what="both events")
+        assert got == ["hello", "world"] and server.stats["datagrams"] == 2 and not errors
+    finally:
+        server.stop()
+
+
+def test_an_empty_encoding_is_an_empty_datagram(client: Any, sock_path: str) -> None:
+    server = unix_datagram_server(path=sock_path, codec="string")
+    got: list[Any] = []
+    server.out.subscribe(lambda e: got.append(e.value))
+    server.start()
+    try:
+        c = client(codec="string", postprocessors=["collect"])
+        c.c.in_.on_next(Event(""))
+        c.c.in_.on_next(Event("a"))
+        wait_for(lambda: len(got) == 2, what="both datagrams")
+        assert got == ["", "a"] and c.c.written == 2
+    finally:
+        server.stop()
+
+
+def test_ready_again_when_the_held_events_fail_to_encode(client: Any, sock_path: str) -> None:
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(sock_path)
+    c = client(codec="json", postprocessors=[])
+    ready: list[bool] = []
+    c.c.ready.subscribe(ready.append)
+    wait_for(lambda: c.c.connected, what="connected")
+    for _ in range(1000):
+        c.c.in_.on_next(Event({"bad": {1, 2}}))  # a set: json cannot encode it
+    wait_for(lambda: c.c.reported == 1000, what="every event reported")
+    assert ready == [True, False, True] and c.c.held == 0 and c.balanced()
+    receiver.close()

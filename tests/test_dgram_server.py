@@ -494,3 +494,17 @@ def test_an_unroutable_reply_is_an_unroutable_error() -> None:
     from rxunix.errors import UnroutableError
 
     assert issubclass(dgram_server_module.UnroutableReply, UnroutableError)  # one except clause for both servers
+
+
+def test_a_reply_of_several_datagrams_is_reported_once(
+        run: Any, short_tmp: str, sock_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dgram_server_module, "REPLY_BLOCK_TIMEOUT", 0.2)
+    gelf = [{"name": "gelf-chunking", "config": {"chunk_size": 40}}]
+    r = run(echo=False, preprocessors=[], postprocessors=gelf)
+    r.server.out.subscribe(lambda e: r.server.in_.on_next(e.with_value({"pad": "y" * 400, "echo": e.value})))
+    stuck = dgram(os.path.join(short_tmp, "a"))  # never reads: 16 datagrams a reply
+    for i in range(3):
+        stuck.sendto(b"%d" % i, sock_path)
+    wait_for(lambda: len(r.errors("write")) == 3 and not r.server._replies, what="the replies given up")
+    gevent.sleep(0.3)
+    assert sorted(e["value"]["echo"] for e in r.errors("write")) == [0, 1, 2]  # each once, not per datagram

@@ -30,9 +30,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from .errors import FrameTooLarge
+from .framing import EncoderFactory
 from .origin import DGRAM_SERVER, origin_records
 
 __all__ = [
+    "DatagramEncoder",
     "SOL_SOCKET",
     "SCM_CREDENTIALS",
     "CREDENTIALS_SIZE",
@@ -109,3 +111,45 @@ def reply_route(meta: Mapping[str, Any], path: str, key: str = DGRAM_SERVER) -> 
             seen.add(peer)
             targets.append(peer)
     return DatagramRoute(targets, unbound)
+
+
+class DatagramEncoder:
+    """The datagrams of one event, for a datagram connector (sans-I/O).
+
+    One datagram per event, the postprocessors' frames joined (``separate``,
+    ``compress``, ``stream-compress``: a datagram is one frame to its receiver),
+    empty if they give nothing; but one datagram per frame when a
+    postprocessor's frames are messages of their own (``gelf-chunking``), from
+    one encoder kept for the connector, so that each message has its own id. A
+    chain that holds state across events (``collect``, ``stream-compress``) gets
+    a fresh encoder per event, finished at once: a datagram never waits for the
+    next event::
+
+        >>> gelf = DatagramEncoder(EncoderFactory("string", [{"name": "gelf-chunking",
+        ...                                                   "config": {"chunk_size": 14}}]))
+        >>> first, second = gelf.datagrams("abc"), gelf.datagrams("abc")
+        >>> len(first), first[0][2:10] != second[0][2:10]  # two chunks; another message id
+        (2, True)
+        >>> DatagramEncoder(EncoderFactory("json", ["separate"])).datagrams([1, 2])
+        [b'[1,2]\\n']
+    """
+
+    __slots__ = ("_factory", "_kept", "splits")
+
+    def __init__(self, factory: EncoderFactory) -> None:
+        enc = factory()
+        self._factory = factory
+        #: True when an event may be several datagrams (``gelf-chunking``)
+        self.splits: bool = enc.splits_datagrams
+        self._kept = enc if enc.stateless or self.splits else None
+
+    def datagrams(self, value: Any) -> list[bytes]:
+        """Encode ``value``; raises :class:`~rxunix.errors.CodecError` or
+        :class:`~rxunix.errors.FramingError`."""
+        kept = self._kept
+        if kept is None:
+            enc = self._factory()
+            return [enc.encode(value) + enc.finish()]
+        if self.splits:
+            return kept.encode_frames(value)
+        return [kept.encode(value)]

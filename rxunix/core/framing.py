@@ -194,6 +194,12 @@ class Encoder:
         return data, list(accumulate(map(add, map(len, pieces), repeat(1))))
 
     @property
+    def splits_datagrams(self) -> bool:
+        """True if a postprocessor's frames are datagrams of their own (``gelf-chunking``):
+        see :meth:`encode_frames`."""
+        return any(getattr(p, "frames_are_datagrams", False) for p in self._posts)
+
+    @property
     def stateless(self) -> bool:
         """True if encoding a value twice gives the same bytes and changes nothing
         (no postprocessors, or only a ``separate``)."""
@@ -295,17 +301,13 @@ class Encoder:
 
     def finish(self) -> bytes:
         """End of stream: whatever the postprocessors still hold (e.g. ``collect``)."""
-        return b"".join(self.finish_frames())
-
-    def finish_frames(self) -> list[bytes]:
-        """End of stream: the frames the postprocessors still hold, unjoined."""
         out: list[bytes] = []
         try:
             for i, post in enumerate(self._posts):
                 out.extend(self._post(post.finish(), i + 1))
         except Exception as exc:
             raise _postfail(exc) from None
-        return out
+        return b"".join(out)
 
 
 def _postfail(exc: Exception) -> RxUnixError:

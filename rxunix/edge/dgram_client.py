@@ -55,7 +55,7 @@ from gevent import socket as gsocket
 from ..core.address import MAX_PATH_BYTES, is_abstract, peer_name, sockaddr
 from ..core.config import REQUIRED, Option
 from ..core.connector_options import CLIENT_OPTIONS
-from ..core.datagram import DatagramTooLarge
+from ..core.datagram import DatagramEncoder, DatagramTooLarge
 from ..core.errors import RxUnixError, SocketPathError
 from ..core.event import Event, is_failure
 from ..core.framing import DecoderFactory, EncoderFactory
@@ -105,24 +105,24 @@ class UnixDatagramClient(Connector):
 
     kind = DGRAM_CLIENT
     flow_controlled = True
+    pausable = True
 
     def __init__(self, config: Mapping[str, Any] | None = None, /, **options: Any) -> None:
         opts, cfg = parse_options(DGRAM_CLIENT, config, options, CLIENT_OPTIONS, CONFIG_SCHEMA)
         check_length(cfg["path"])
         self._decoders = DecoderFactory(opts["preprocessors"] or [], opts["codec"])
         self._reply_decoder = self._decoders() if self._decoders.spans_frames else None
-        self._encoders = EncoderFactory(opts["codec"], opts["postprocessors"] or [])
+        self._datagrams = DatagramEncoder(EncoderFactory(opts["codec"], opts["postprocessors"] or [])).datagrams
         self.policy: RetryPolicy | None = RetryPolicy.from_config(opts["reconnect"], rng=opts["rng"])
         super().__init__(runtime=opts["runtime"], metrics_interval_s=opts["metrics_interval_s"])
         self.config: Mapping[str, Any] = MappingProxyType(cfg)
         self.path: str = cfg["path"]
         self._meta: Mapping[str, Any] = MappingProxyType({DGRAM_CLIENT: MappingProxyType({"peer": self.path})})
-        shared = self._encoders()
-        self._shared_encoder = shared if shared.stateless else None
         self._queue: deque[Event] = deque()
         # the event at the head of the queue, its datagrams and how many of them went
         # (a receiver lost between two datagrams of one event: the rest go after reconnecting)
         self._head: list[Any] | None = None
+        self._blocked = False  # the runner waits for the receiver to take a datagram
         self._sock: Any = None
         self._ident: SocketIdentity | None = None
         self._closed: str | None = None
@@ -221,7 +221,8 @@ class UnixDatagramClient(Connector):
         self._quit.set()
         self._wake.set()
         if runner is not None:
-            runner.join(timeout=1.0)  # it ends by itself once it sees quit
+            if not self._blocked:  # (waiting for a full receiver, it would not see quit)
+                runner.join(timeout=1.0)  # it ends by itself once it sees quit
             runner.kill(block=True, timeout=1.0)
         self._report_held("stop", "not sent: client stopped before it could be sent")
         if self._reply_decoder is not None:  # replies still incomplete (GELF chunks): reported
@@ -239,15 +240,6 @@ class UnixDatagramClient(Connector):
             self._drop(q.popleft(), action, message)
         self._update_ready()
 
-    def _frames(self, value: Any) -> list[bytes]:
-        """The datagrams of one event: one, or one per frame its postprocessors make (``gelf-chunking``)."""
-        enc = self._shared_encoder
-        if enc is not None:
-            return [enc.encode(value)]
-        enc = self._encoders()
-        return enc.encode_frames(value) + enc.finish_frames()
-
-    # ---- the connection supervisor ------------------------------------------
     def _run(self) -> None:
         try:
             while True:
@@ -334,6 +326,8 @@ class UnixDatagramClient(Connector):
         """Send until the receiver is lost (returns why) or the client ends (``None``)."""
         self._sock = sock
         self.stats["connects"] += 1
+        if self._head is not None:  # an event cut off by the lost receiver: all of it to the new one
+            self._head[2] = 0
         self._update_ready()
         lost: list[OSError] = []
         reader = self._spawn(self._read_loop, sock, lost)
@@ -351,7 +345,7 @@ class UnixDatagramClient(Connector):
     def _send_loop(self, sock: Any, lost: list[OSError]) -> OSError | None:
         q = self._queue
         wake = self._wake
-        send = _whole_datagram_sender(sock)
+        send = self._sender(sock)
         while not self._quit.is_set():
             if lost:
                 return lost[0]
@@ -365,9 +359,9 @@ class UnixDatagramClient(Connector):
             head = self._head
             if head is None or head[0] is not ev:
                 try:
-                    head = self._head = [ev, self._frames(ev.value), 0]
+                    head = self._head = [ev, self._datagrams(ev.value), 0]
                 except RxUnixError as exc:
-                    q.popleft()
+                    self._head_done()
                     self._drop(ev, "encode", exc)
                     continue
             frames: list[bytes] = head[1]
@@ -379,18 +373,45 @@ class UnixDatagramClient(Connector):
             except OSError as exc:
                 if exc.errno in LOST:
                     self._error(exc, "write", stream=self.path, meta=self._meta)
-                    return exc  # the event stays at the head: its datagrams go after reconnecting
-                q.popleft()
-                self._head = None
+                    return exc  # the event stays at the head: all its datagrams go after reconnecting
+                self._head_done()
                 self._drop(ev, "write", exc if not head[2] else  # EMSGSIZE and the like: this event only
                            f"{exc} (after {head[2]} of its {len(frames)} datagrams)")
                 continue
-            q.popleft()
-            self._head = None
+            self._head_done()
             self.stats["written"] += 1
-            if len(q) <= READY_BACKLOG // 2 and not self._readiness.value:
-                self._update_ready()
         return None
+
+    def _head_done(self) -> None:
+        """The event at the head of the queue is written or reported: the next one's turn."""
+        self._queue.popleft()
+        self._head = None
+        if not self._readiness.value:
+            self._update_ready()
+
+    def _sender(self, sock: Any) -> Any:
+        """``send(data)`` that returns once the kernel took the whole datagram, waiting
+        (cooperatively) while the receiver's queue is full. (gevent's own ``send`` gives
+        up and returns 0 when the socket, woken as writable, is full again: another
+        sender filled the receiver's queue first. That would count an unsent datagram
+        as sent.)"""
+        raw = getattr(sock, "_sock", sock)  # gevent's socket keeps the OS socket non-blocking
+        fileno = sock.fileno()
+        send = raw.send
+
+        def send_whole(data: bytes) -> None:
+            while True:
+                try:
+                    send(data)
+                    return
+                except BlockingIOError:
+                    self._blocked = True  # stop() need not wait for this greenlet to see quit
+                    try:
+                        gsocket.wait_write(fileno)
+                    finally:
+                        self._blocked = False
+
+        return send_whole
 
     def _read_loop(self, sock: Any, lost: list[OSError]) -> None:
         recvmsg = sock.recvmsg
@@ -437,26 +458,6 @@ class UnixDatagramClient(Connector):
                     self._emit(Event(item, meta))
             except Exception as exc:  # a subscriber raised: keep receiving
                 self._error(exc, "emit", stream=self.path, meta=meta)
-
-
-def _whole_datagram_sender(sock: Any) -> Any:
-    """``send(data)`` that returns once the kernel took the whole datagram, waiting
-    (cooperatively) while the receiver's queue is full: gevent's own ``send`` gives up
-    and returns 0 when the socket, woken as writable, is full again (another sender
-    filled the receiver's queue first), which would count an unsent datagram as sent."""
-    raw = getattr(sock, "_sock", sock)  # gevent's socket keeps the OS socket non-blocking
-    fileno = sock.fileno()
-    send = raw.send
-
-    def send_whole(data: bytes) -> None:
-        while True:
-            try:
-                send(data)
-                return
-            except BlockingIOError:
-                gsocket.wait_write(fileno)
-
-    return send_whole
 
 
 def unix_datagram_client(config: Mapping[str, Any] | None = None, /, **options: Any) -> UnixDatagramClient:

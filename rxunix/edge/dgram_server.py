@@ -34,7 +34,8 @@ only its own, and are dropped and reported once it has refused them for
 from any other uid, as ``SCM_CREDENTIALS`` tells, is dropped before it is
 decoded; counted in ``stats["refused"]`` and reported, action ``accept``,
 with ``refused`` the count: a sender's first at once, then at most once per
-:data:`REFUSAL_REPORT_INTERVAL` seconds, the rest at stop) and ``systemd``
+:data:`REFUSAL_REPORT_INTERVAL` seconds per sender process, whatever socket
+it sends from, the rest at stop) and ``systemd``
 (``True`` or a ``LISTEN_FDNAMES`` name: take the socket systemd passed instead
 of binding; see :mod:`rxunix.edge.listen`).
 
@@ -50,7 +51,6 @@ Error actions on ``err``: ``accept`` (a uid not in ``allow_uids``), ``read`` (so
 
 from __future__ import annotations
 
-import errno
 import time
 from collections import OrderedDict, deque
 from collections.abc import Mapping
@@ -61,12 +61,11 @@ import gevent
 import gevent.event
 from gevent import socket as gsocket
 
-from ..core.address import peer_name, sockaddr
+from ..core.address import peer_name
 from ..core.config import REQUIRED, Option
 from ..core.connector_options import ALLOW_UIDS, SEND_BUFFER, SERVER_OPTIONS
-from ..core.datagram import CREDENTIALS_SIZE, DatagramTooLarge, parse_credentials, reply_route
+from ..core.datagram import CREDENTIALS_SIZE, DatagramEncoder, DatagramTooLarge, parse_credentials
 from ..core.dgram_replies import ReplyQueues
-from ..core.errors import RxUnixError, UnroutableError
 from ..core.event import Event, is_failure
 from ..core.framing import Decoder, DecoderFactory, EncoderFactory
 from ..core.options import parse_options
@@ -74,8 +73,9 @@ from ..core.origin import DGRAM_SERVER
 from ..core.permissions import check_permissions
 from ..core.refusals import Refusals
 from .base import Connector
+from .dgram_replying import DatagramReplies, PendingReply, UnroutableReply
 from .listen import Listening, check_listen_config, close_listening, listen_socket
-from .sockbuf import apply_send_buffer, check_send_buffer, send_buffer_full
+from .sockbuf import apply_send_buffer, check_send_buffer
 from .turns import Turns
 
 __all__ = ["UnixDatagramServer", "unix_datagram_server", "CONFIG_SCHEMA", "UnroutableReply"]
@@ -95,10 +95,6 @@ _ANC_SIZE = gsocket.CMSG_SPACE(CREDENTIALS_SIZE)
 _MSG_TRUNC: int = gsocket.MSG_TRUNC
 _SO_PASSCRED: int = getattr(gsocket, "SO_PASSCRED", 16)
 _META_CACHE = 4096
-
-
-class UnroutableReply(UnroutableError):
-    """A reply names no sender address this server can send to (or could not be sent there)."""
 
 
 def _perms(value: Any) -> Any:
@@ -121,10 +117,11 @@ CONFIG_SCHEMA: dict[str, Option] = {
 }
 
 
-class UnixDatagramServer(Connector):
+class UnixDatagramServer(DatagramReplies, Connector):
     """The ``unix_datagram_server`` connector; build it with :func:`unix_datagram_server`."""
 
     kind = DGRAM_SERVER
+    pausable = True
 
     def __init__(self, config: Mapping[str, Any] | None = None, /, **options: Any) -> None:
         if "path" in options and not isinstance(options["path"], str):
@@ -133,7 +130,7 @@ class UnixDatagramServer(Connector):
         self._systemd = check_listen_config(cfg["path"], cfg["permissions"], cfg["systemd"])
         check_send_buffer(DGRAM_SERVER, cfg["send_buffer_bytes"])
         self._decoders = DecoderFactory(opts["preprocessors"] or [], opts["codec"])
-        self._encoders = EncoderFactory(opts["codec"], opts["postprocessors"] or [])
+        self._datagrams = DatagramEncoder(EncoderFactory(opts["codec"], opts["postprocessors"] or [])).datagrams
         super().__init__(runtime=opts["runtime"], metrics_interval_s=opts["metrics_interval_s"])
         #: The validated configuration (read-only).
         self.config: Mapping[str, Any] = MappingProxyType(cfg)
@@ -142,14 +139,13 @@ class UnixDatagramServer(Connector):
         self._max_pending: int = cfg["max_pending_bytes"]
         self._allow_uids: frozenset[int] | None = cfg["allow_uids"]
         self._refusals = Refusals(REFUSAL_REPORT_INTERVAL)
+        self._refusal_timer: gevent.Greenlet | None = None
         # one decoder per datagram (a datagram's tail never joins the next), unless a
         # preprocessor joins messages from several datagrams (GELF chunks): then one per
         # sender, for its datagrams only (the most recent SPAN_SENDERS senders)
         self._shared_decoder: Decoder | None = None if opts["preprocessors"] else self._decoders()
         self._spans: OrderedDict[tuple[Any, bytes], tuple[Decoder, Any, Mapping[str, Any]]] | None = (
             OrderedDict() if self._decoders.spans_frames else None)
-        shared = self._encoders()
-        self._shared_encoder = shared if shared.stateless else None
         self._listening: Listening | None = None
         self._raw: Any = None
         self._reader: gevent.Greenlet | None = None
@@ -157,7 +153,7 @@ class UnixDatagramServer(Connector):
         self._waiting = False  # the reader is blocked in recvmsg (safe to kill)
         self._stopping = False
         self._replies = ReplyQueues(self._max_pending, REPLY_BLOCK_TIMEOUT)
-        self._given_up: deque[tuple[str, str, Event]] = deque()  # dropped replies not yet reported
+        self._given_up: deque[tuple[str, str, PendingReply]] = deque()  # dropped replies not yet reported
         self._wake = gevent.event.Event()
         self._metas: dict[tuple[Any, ...], Mapping[str, Any]] = {}
         self._own_meta: Mapping[str, Any] = MappingProxyType({DGRAM_SERVER: MappingProxyType({"path": self.path})})
@@ -197,8 +193,10 @@ class UnixDatagramServer(Connector):
                 reader.join(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
                 reader.kill(block=True, timeout=1.0)
         self._drain_queued()
-        for sender, count in self._refusals.drain():
-            self._report_refused(sender, count)
+        if self._refusal_timer is not None:
+            self._refusal_timer.kill(block=False)
+        for report in self._refusals.drain():
+            self._report_refused(*report)
         for decoder, peer, meta in (self._spans or {}).values():  # what senders' decoders still hold
             self._emit_items(decoder.finish(), peer, meta)
         self._complete_out()  # nothing more is read: windows flush while replies can still be sent
@@ -208,9 +206,8 @@ class UnixDatagramServer(Connector):
             writer.join(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
             writer.kill(block=True, timeout=1.0)
         self._report_given_up()  # what a killed writer had not reported yet
-        for addr, _, event in self._replies.clear():
-            self._error(UnroutableReply(f"stop: reply to {addr} not sent in time"), "write", addr, event.meta,
-                        value=event.value)
+        for addr, _, reply in self._replies.clear():
+            self._drop_reply(reply, addr, UnroutableReply(f"stop: reply to {addr} not sent in time"))
         self._listening = None
         close_listening(self.path, ls)
 
@@ -295,14 +292,28 @@ class UnixDatagramServer(Connector):
         self._emit_items(items, peer, meta)
 
     def _refuse(self, record: Mapping[str, Any]) -> None:
-        """Drop a datagram from a uid not in ``allow_uids``: counted, reported at most once a second per sender."""
+        """Drop a datagram from a uid not in ``allow_uids``: counted; reported at once for a
+        new sender process, then at most once a second (a timer reports what a burst left)."""
         self.stats["refused"] += 1
-        sender = (record["peer"], record["pid"], record["uid"], record["gid"])
-        for refused, count in self._refusals.refuse(sender, time.monotonic()):
-            self._report_refused(refused, count)
+        refusals = self._refusals
+        for report in refusals.refuse((record["uid"], record["pid"], record["gid"]), time.monotonic(),
+                                      record["peer"]):
+            self._report_refused(*report)
+        if refusals.pending and self._refusal_timer is None:
+            self._refusal_timer = self._spawn(self._report_refusals_later)
 
-    def _report_refused(self, sender: Any, count: int) -> None:
-        peer, pid, uid, gid = sender
+    def _report_refusals_later(self) -> None:
+        refusals = self._refusals
+        try:
+            while refusals.pending:
+                gevent.sleep(refusals.interval / 2)
+                for report in refusals.due(time.monotonic()):
+                    self._report_refused(*report)
+        finally:
+            self._refusal_timer = None
+
+    def _report_refused(self, sender: Any, count: int, peer: Any) -> None:
+        uid, pid, gid = sender
         self._error(f"{count} datagram(s) refused: sender uid {uid} (pid {pid}) is not in allow_uids", "accept",
                     peer, self._own_meta, uid=uid, pid=pid, gid=gid, refused=count)
 
@@ -334,117 +345,6 @@ class UnixDatagramServer(Connector):
                 self._emit(Event(item, meta))
             except Exception as exc:  # a subscriber failed: report, keep receiving
                 self._error(exc, "emit", peer, meta)
-
-    # ---- replies ----------------------------------------------------------
-    def _frames(self, value: Any) -> list[bytes]:
-        """The datagrams of one reply: one, or one per frame its postprocessors make (``gelf-chunking``)."""
-        enc = self._shared_encoder
-        if enc is not None:
-            return [enc.encode(value)]
-        enc = self._encoders()
-        return enc.encode_frames(value) + enc.finish_frames()
-
-    def _receive(self, event: Event) -> None:
-        meta = event.meta
-        r = reply_route(meta, self.path)
-        if r.unbound or not r.targets:
-            why = (f"{r.unbound} sender(s) of this reply are unbound (no address to answer)" if r.unbound
-                   else "no sender address in meta['unix_datagram_server']")
-            self._error(UnroutableReply(f"reply on {self.path}: {why}"), "route", None, meta, delivered=r.targets,
-                        value=event.value)
-        if not r.targets:
-            return
-        try:
-            frames = self._frames(event.value)
-        except RxUnixError as exc:
-            self._error(exc, "encode", r.targets[0], meta, value=event.value)
-            return
-        for addr in r.targets:
-            for data in frames:
-                self._send(data, addr, event)
-
-    def _send(self, data: bytes, addr: str, event: Event) -> None:
-        if self._raw is None or self.state == "stopped":
-            self._error(UnroutableReply(f"reply to {addr}: server not running"), "write", addr, event.meta,
-                        value=event.value)
-            return
-        replies = self._replies
-        if not replies.waiting(addr) and self._try_send(data, addr, event):
-            return
-        if not replies.add(addr, data, event):
-            self._error(
-                UnroutableReply(f"reply to {addr} dropped: {replies.pending} reply bytes already wait "
-                                f"> max_pending_bytes {self._max_pending}"),
-                "write", addr, event.meta, dropped_bytes=len(data), value=event.value,
-            )
-            return
-        self._wake.set()
-
-    def _try_send(self, data: bytes, addr: str, event: Event) -> bool:
-        """Send now without waiting: True if done (sent, or failed and reported), False if it would block."""
-        try:
-            self._raw.sendto(data, sockaddr(addr))
-        except BlockingIOError:
-            return False
-        except OSError as exc:
-            if exc.errno in (errno.EAGAIN, errno.ENOBUFS):
-                return False
-            self._error(exc, "write", addr, event.meta, dropped_bytes=len(data), value=event.value)  # gone, too large
-            return True
-        self.stats["replies"] += 1
-        self.stats["bytes_written"] += len(data)
-        return True
-
-    def _write_loop(self) -> None:
-        """Send what waits, each receiver's replies in order; a receiver whose queue
-        stays full holds up only its own replies (see :mod:`rxunix.core.dgram_replies`)."""
-        replies = self._replies
-        turns = Turns()
-        pause = 0.001
-        while True:
-            if not replies:
-                if self._stopping:
-                    return
-                self._wake.clear()
-                self._wake.wait()
-                pause = 0.001
-                continue
-            sent = 0
-            for addr in replies.receivers():
-                sent += self._send_waiting(addr, turns)
-            if sent:
-                pause = 0.001
-            else:  # every receiver with replies waiting refuses them: give them time to read
-                gevent.sleep(pause)
-                pause = min(pause * 2, 0.05)
-
-    def _report_given_up(self) -> None:
-        """Report the replies given up, one at a time: a writer killed while an ``err``
-        subscriber yields in a report leaves the rest for :meth:`_stop` (none twice, none missed)."""
-        given_up = self._given_up
-        while given_up:
-            addr, why, dropped = given_up.popleft()
-            self._error(UnroutableReply(f"reply to {addr} dropped: {why}"), "write", addr, dropped.meta,
-                        value=dropped.value)
-
-    def _send_waiting(self, addr: str, turns: Turns) -> int:
-        """Send ``addr``'s waiting replies until it refuses one; how many went."""
-        replies, count = self._replies, 0
-        while replies.waiting(addr):
-            data, event = replies.head(addr)
-            if not self._try_send(data, addr, event):
-                given_up = replies.refused(addr, time.monotonic())
-                if given_up:
-                    why = (f"the server's send buffer stayed full for {replies.block_timeout}s of replies that "
-                           "their receivers have not read" if send_buffer_full(self._raw) else
-                           f"its receive queue stayed full for {replies.block_timeout}s")
-                    self._given_up.extend((addr, why, dropped) for _, dropped in given_up)
-                    self._report_given_up()
-                break
-            replies.sent(addr)  # sent, or failed and reported
-            count += 1
-            turns.took_turn()
-        return count
 
 
 def unix_datagram_server(config: Mapping[str, Any] | None = None, /, **options: Any) -> UnixDatagramServer:

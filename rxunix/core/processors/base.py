@@ -47,6 +47,9 @@ class Postprocessor(ABC):
     """Stateful, per-stream transform of encoded events into bytes to send."""
 
     name: str = ""
+    #: True if each frame it makes is a message of its own on a datagram socket
+    #: (GELF chunks); otherwise a datagram connector joins an event's frames into one datagram.
+    frames_are_datagrams: bool = False
 
     @abstractmethod
     def process(self, data: bytes) -> list[bytes]:

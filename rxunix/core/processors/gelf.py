@@ -173,6 +173,7 @@ class GelfChunkingPost(Postprocessor):
     """Split each event into GELF chunks of at most ``chunk_size`` bytes (default 8192, > 12)."""
 
     name = "gelf-chunking"
+    frames_are_datagrams = True
     SCHEMA = {"chunk_size": Option(int, 8192, check=lambda v: v > _HEADER, expect=f"an int > {_HEADER}")}
     __slots__ = ("_size", "_id")
 
