@@ -657,3 +657,28 @@ def test_an_aggregate_for_a_link_that_closed_is_a_route_error_not_a_silent_drop(
         second.close()
     finally:
         server.stop()
+
+
+def test_a_worker_that_closes_its_stderr_does_not_spin_the_supervisor(service: Callable[..., Service]) -> None:
+    flow = ECHO_FLOW + '''
+    if ctx.runner.worker:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # its stderr pipe closes (EOF for the supervisor)
+import os
+'''
+    svc = service(flow, 2)
+    svc.wait_ready(2)
+
+    def cpu_ticks() -> int:
+        with open(f"/proc/{svc.proc.pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+
+    before = cpu_ticks()
+    time.sleep(2.0)  # (a supervisor spinning on EOF burns a whole CPU: ~200 ticks here)
+    used = cpu_ticks() - before
+    c = Client(svc.path)
+    c.send([{"x": 1}])
+    assert c.recv(1)[0]["x"] == 1  # still serving
+    c.close()
+    assert svc.stop() == 0, svc.text()
+    assert used < 50, f"the supervisor used {used} clock ticks in 2 s"

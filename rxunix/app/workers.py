@@ -116,6 +116,7 @@ class _Worker:
     relay: LogRelay
     ready: bool = False
     eof: bool = False
+    err_eof: bool = False  # its stderr closed (it may live on without one)
     buffer: bytes = b""
 
 
@@ -198,7 +199,7 @@ class Supervisor(WorkerSockets):
             timeout = max(0.0, min(timeout, min(self._restart_at.values()) - now))
         timeout = min(timeout, self.metrics.wait(now))
         fds = [self._wake_r] + [w.pipe for w in self.workers.values() if not w.eof]
-        fds += [w.errpipe for w in self.workers.values()]
+        fds += [w.errpipe for w in self.workers.values() if not w.err_eof]
         try:
             readable = gevent.select.select(fds, [], [], timeout)[0]
         except (OSError, ValueError):
@@ -298,9 +299,13 @@ class Supervisor(WorkerSockets):
 
     def _relay(self, w: _Worker) -> None:
         """Write the complete lines worker ``w`` wrote on its stderr, tagged."""
+        if w.err_eof:
+            return
         for data in read_pending(w.errpipe, 65536):
-            if data:
-                w.relay.feed(data)
+            if not data:
+                w.err_eof = True  # (selecting it again would spin: EOF is always readable)
+                return
+            w.relay.feed(data)
 
     def _message(self, w: _Worker, text: str) -> None:
         if text.startswith(METRICS_MESSAGE):
