@@ -1,7 +1,8 @@
 """The source document's ``define flow server``: a unix socket echo server.
 
-Every event is logged to ``server_out.log`` (sorted, minified JSON lines) and
-echoed back to the connection it came from; errors go to stdout as JSON lines.
+Every event is logged to ``server_out.log`` (sorted, minified JSON lines;
+``server_out-N.log`` for worker N under ``--workers``) and echoed back to the
+connection it came from; errors go to stdout as JSON lines.
 The socket is in a private per-user directory by default (see
 ``private_socket.py``; the client example uses the same path).
 
@@ -32,8 +33,12 @@ def server(ctx):
             "buf_size": 1024,
         },
     )
-    # Log to file
-    server_out = ctx.write_file(ctx.path("server_out.log"))
+    # Log to file (under --workers one file per worker, appended to: a restarted
+    # worker keeps what it logged before)
+    if ctx.runner.worker is None:
+        server_out = ctx.write_file(ctx.path("server_out.log"))
+    else:
+        server_out = ctx.write_file(ctx.path(f"server_out-{ctx.runner.worker}.log"), mode="append")
     stdio = ctx.console()
     ctx.log(f"listening on {server.path}")
 
