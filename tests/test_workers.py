@@ -717,3 +717,33 @@ def test_the_echo_server_example_under_workers_logs_every_event_once(
     # killed worker's unflushed tail (a SIGKILL loses what was not written yet)
     assert all(n == 1 for n in logged.values())
     assert {(k, i) for k in range(4) for i in range(100, 200)} <= set(logged)
+
+
+def test_a_stuck_worker_does_not_outlive_a_killed_supervisor(service: Callable[..., Service]) -> None:
+    """With the supervisor gone (SIGKILL), nothing enforces a worker's drain deadline but the
+    worker itself: its SIGTERM handler runs although its hub is blocked and arms an alarm."""
+    svc = service(STUCK_FLOW, 2, "--drain-timeout", "0.2")
+    pids = svc.wait_ready(2)
+    c = Client(svc.path)
+    c.send([{"block": True, "c": 0, "i": 0}])
+    svc.wait_line(r"^rxunix run \[worker \d\]: blocked$")
+    started = time.monotonic()
+    svc.proc.kill()
+    svc.proc.wait(10)
+    wait_until(lambda: not any(alive(p) for p in pids.values()), 30, "the stuck worker to end")
+    assert time.monotonic() - started < 15  # drain 0.2 + grace 5 s (rounded up), not its hour-long callback
+    c.close()
+
+
+SLOW_BUILD_FLOW = ECHO_FLOW + '''
+    import time
+    if ctx.runner.worker:
+        time.sleep(2)  # a slow build: a stop may come before the worker's own handler is in place
+'''
+
+
+def test_sigterm_while_the_workers_build_their_flows_stops_them_cleanly(service: Callable[..., Service]) -> None:
+    svc = service(SLOW_BUILD_FLOW, 2)
+    svc.wait_line(r"worker 2 \(pid \d+\) started")
+    assert svc.stop() == 0, svc.text()  # a SIGTERM during the build: each worker starts, drains, ends 0
+    assert "killed by SIGTERM" not in svc.text() and "did not stop" not in svc.text()

@@ -17,6 +17,7 @@ when the supervisor has died it is the inherited stderr again.
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import signal
 import sys
@@ -52,8 +53,15 @@ def run_worker(sup: Any, number: int, write_fd: int, err_fd: int) -> int:
 
     ``write_fd``: the pipe to the supervisor; ``err_fd``: the pipe that becomes its stderr.
     """
+    # SIGINT/SIGTERM are blocked since the fork: set this process's handlers, then take them
+    # (a SIGTERM from then on, even during the build, is a request to stop; SIGINT, which a
+    # terminal sends the whole group, is the supervisor's to handle)
+    stop_asked: list[int] = []
     for h in sup._handlers:  # the supervisor's signal handlers, greenlets and files are not ours
         h.cancel()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stop_asked.append(signum))
+    signal.pthread_sigmask(signal.SIG_SETMASK, sup.child_sigmask)
     for g in getattr(sup.runner, "_greenlets", []):
         g.kill(block=False)
     sup.metrics.close_copies()
@@ -63,7 +71,6 @@ def run_worker(sup: Any, number: int, write_fd: int, err_fd: int) -> int:
     _parent_death_signal(signal.SIGTERM)
     if os.getppid() != sup.pid:
         return 0  # the supervisor is already gone
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     prebound.set_worker(number or None)
     for b in sup.bound:  # the aggregator takes the internal socket only, workers the servers' only
         if (b.path == sup.link_path) == (number == 0):
@@ -85,13 +92,30 @@ def run_worker(sup: Any, number: int, write_fd: int, err_fd: int) -> int:
             asked.append(reason)
             runner.exit(0, reason)
 
-    term = gevent.signal_handler(signal.SIGTERM, stop, "stop requested (SIGTERM)")
+    loop = gevent.get_hub().loop
+    limit = runner.drain_timeout + runner.stop_grace
+
+    def on_sigterm(_signum: int, _frame: Any) -> None:
+        # a Python-level handler: it runs even while the hub is blocked, and the alarm ends
+        # the process when the drain the supervisor would enforce is over (it may be gone)
+        if not stop_asked:
+            stop_asked.append(signal.SIGTERM)
+            signal.alarm(max(1, math.ceil(limit)))
+        loop.run_callback(stop, "stop requested (SIGTERM)")
+
+    def started() -> None:
+        _send(write_fd, b"ready\n")
+        if stop_asked:  # asked before the handler was in place (while the flows were built)
+            signal.alarm(max(1, math.ceil(limit)))
+            stop("stop requested (SIGTERM)")
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     watch = gevent.spawn(_watch_parent, sup.pid, stop)
-    runner.on_started = lambda: _send(write_fd, b"ready\n")
+    runner.on_started = started
     try:
         status: int = runner.run()
     finally:
-        term.cancel()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # ending anyway: a late one must not kill it (143)
         watch.kill(block=False)
     if not asked:  # the flow ended the run: the whole run ends
         _send(write_fd, f"exit {status}\n".encode())

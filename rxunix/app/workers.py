@@ -50,7 +50,10 @@ What the supervisor does
        exits with ``128 + signal``.
     5. No orphans: workers ask the kernel for SIGTERM when the supervisor dies
        (``prctl(PR_SET_PDEATHSIG)`` on Linux) and also check their parent
-       every second; either way they drain and exit.
+       every second; either way they drain and exit. A worker's SIGTERM handler
+       is Python-level and arms an alarm for the drain deadline, so a worker whose
+       hub is blocked ends too. SIGINT/SIGTERM are blocked across each fork: a
+       stop asked while a worker builds its flows is taken once it has started.
 
 Windows declared with :func:`rxunix.app.across.across_workers` are cut over
 the events of all workers by one more supervised process, the aggregator
@@ -84,7 +87,7 @@ import gevent.select
 
 from . import across
 from .child_processes import describe_status, drain_pipe, flush, kill, read_pending, wait_blocking, waitpid
-from .signals import StopSignals
+from .signals import STOP_SIGNALS, StopSignals
 from .worker_logs import LogRelay
 from .worker_metrics import MESSAGE as METRICS_MESSAGE
 from .worker_metrics import SupervisorMetrics
@@ -140,6 +143,8 @@ class Supervisor(WorkerSockets):
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         self._handlers: list[Any] = []
+        #: In a forked child: the signal mask to restore once its own handlers are set.
+        self.child_sigmask: set[int | signal.Signals] = set()
         #: SIGINT/SIGTERM: the first stops with a drain; a second (not a repeat) kills the workers.
         self._on_signal = StopSignals(lambda reason: runner.exit(0, reason), self._abandon,
                                       same_within=SAME_SIGNAL_S)
@@ -261,6 +266,9 @@ class Supervisor(WorkerSockets):
         """Fork worker ``number``; the child never returns from here."""
         for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
             flush(stream)
+        # SIGINT/SIGTERM wait (blocked) across the fork: the child sets its own handlers
+        # before it takes them, the supervisor takes its own right after
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
             read_fd, write_fd = os.pipe()
             err_r, err_w = os.pipe()
@@ -271,11 +279,14 @@ class Supervisor(WorkerSockets):
                     os.close(fd)
                 raise
         except OSError as exc:  # out of processes or memory: the run cannot be what was asked
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             self.runner.log(f"cannot start {label(number)}: {exc}")
             self.runner.exit(1, f"cannot start {label(number)}")
             return
         if pid == 0:
+            self.child_sigmask = mask
             self._child(number, (read_fd, err_r), write_fd, err_w)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         for fd in (write_fd, err_w):
             os.close(fd)
         for fd in (read_fd, err_r):
