@@ -181,3 +181,29 @@ def test_a_second_sigterm_ends_the_run_at_once_even_while_a_callback_keeps_the_h
             proc.kill()
     assert status == 128 + signal.SIGTERM, err
     assert "SIGTERM again: exiting without draining" in err
+
+
+def test_one_signal_delivered_twice_as_timeout_does_drains_once(short_tmp: str) -> None:
+    """``timeout`` sends its signal to its child and then to the group: one stop, drained, exit 0."""
+    sock = os.path.join(short_tmp, "s.sock")
+    proc = gsubprocess.Popen([sys.executable, "-m", "rxunix", "server", sock, "--echo"], cwd=short_tmp, env=ENV,
+                             stdout=gsubprocess.DEVNULL, stderr=gsubprocess.PIPE)
+    try:
+        wait_for(lambda: os.path.exists(sock), 30, "the server's socket")
+        peer = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+        peer.connect(sock)
+        lines = b"".join(b'{"i": %d, "pad": "%s"}\n' % (i, b"x" * 100) for i in range(20000))
+        peer.sendall(lines)  # echoed replies it does not read yet: the drain lasts until it does
+        proc.send_signal(signal.SIGTERM)
+        gevent.sleep(0.02)  # within SAME_SIGNAL_S: the same signal, not a second one
+        proc.send_signal(signal.SIGTERM)
+        got = 0
+        with gevent.Timeout(30):
+            while data := peer.recv(65536):
+                got += data.count(b"\n")
+        status, err = finish(proc, 20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert status == 0 and "again" not in err, err
+    assert got == 20000 and not os.path.exists(sock)

@@ -121,7 +121,7 @@ from .flow_context import CLIENT, SERVER, SINK, SOURCE, C, Flow, FlowFunction
 from .flow_files import FlowFileError, load_flow_file
 from .monitoring import Monitor, log_unheard_errors
 from .ready import client_ready
-from .signals import StopSignals
+from .signals import SAME_SIGNAL_S, StopSignals
 from .workers import supervise
 
 __all__ = ["Flow", "Runner", "FlowFileError", "load_flow_file", "out_or_exit", "client_ready",
@@ -209,7 +209,8 @@ class Runner:
         self._stopping = False
         #: SIGINT/SIGTERM (``handle_signals``): the first stops with a drain; another during it exits at once.
         self._on_signal = StopSignals(lambda reason: self.exit(0, reason),
-                                      lambda name: self.log(f"{name} again: exiting without draining"))
+                                      lambda name: self.log(f"{name} again: exiting without draining"),
+                                      same_within=SAME_SIGNAL_S)
         self.started_at: float | None = None
         self.elapsed: float = 0.0
         #: Metrics file, Prometheus and progress options (``rxunix run``).

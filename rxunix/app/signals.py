@@ -22,10 +22,13 @@ from typing import Any
 
 import gevent
 
-__all__ = ["StopSignals", "STOP_SIGNALS"]
+__all__ = ["StopSignals", "STOP_SIGNALS", "SAME_SIGNAL_S"]
 
 #: The signals that stop a run.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: A signal repeated within this many seconds is the same one delivered twice (``timeout``
+#: sends it to its child, then to the group), not a second one.
+SAME_SIGNAL_S = 0.25
 
 
 class StopSignals:

@@ -87,7 +87,7 @@ import gevent.select
 
 from . import across
 from .child_processes import describe_status, drain_pipe, flush, kill, read_pending, wait_blocking, waitpid
-from .signals import STOP_SIGNALS, StopSignals
+from .signals import SAME_SIGNAL_S, STOP_SIGNALS, StopSignals
 from .worker_logs import LogRelay
 from .worker_metrics import MESSAGE as METRICS_MESSAGE
 from .worker_metrics import SupervisorMetrics
@@ -98,8 +98,6 @@ __all__ = ["Supervisor", "supervise", "RESTART_DELAY", "describe_status"]
 
 #: A worker that dies sooner than this (seconds) after it started is restarted this much later.
 RESTART_DELAY = 1.0
-#: A signal repeated within this many seconds is the same one delivered twice, not a second.
-SAME_SIGNAL_S = 0.25
 
 
 def supervise(runner: Any) -> int:
