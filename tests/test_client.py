@@ -92,7 +92,7 @@ def test_tremor_connector_dict_is_accepted_unchanged(sock_path: str) -> None:
         ({"config": {"path": "/tmp/x", "bufsize": 1}}, "unknown option 'bufsize'; allowed: path, buf_size, queue_size"),
         ({"config": {}}, "option 'path' is required"),
         ({"config": {"path": "/tmp/x", "buf_size": "1024"}}, "option 'buf_size' must be int"),
-        ({"config": {"path": "/tmp/x", "buf_size": 0}}, "'buf_size' must be a positive int"),
+        ({"config": {"path": "/tmp/x", "buf_size": 0}}, "'buf_size' must be an int > 0 and at most 67108864"),
         ({"config": {"path": "/tmp/x", "queue_size": -1}}, "'queue_size' must be an int >= 0"),
         ({"config": {"path": "/tmp/" + "x" * 120}}, "'path' must be a non-empty path shorter than 108"),
         ({"config": {"path": "/tmp/a-directory/"}}, "not ending in '/'"),

@@ -371,3 +371,20 @@ def test_ready_again_when_the_held_events_fail_to_encode(client: Any, sock_path:
     wait_for(lambda: c.c.reported == 1000, what="every event reported")
     assert ready == [True, False, True] and c.c.held == 0 and c.balanced()
     receiver.close()
+
+
+@pytest.mark.parametrize("path", [None, b"/tmp/x.sock", "", "/tmp/dir/", "/tmp/" + "x" * 120])
+def test_a_bad_path_is_a_config_error_for_both_datagram_connectors(path: Any) -> None:
+    from rxunix.errors import ConfigError
+
+    for make in (unix_datagram_client, unix_datagram_server):
+        with pytest.raises(ConfigError, match="option 'path'"):
+            make(path=path)
+
+
+def test_a_pathlike_path_is_taken_in_config_too(short_tmp: str) -> None:
+    from pathlib import Path
+
+    where = Path(short_tmp) / "p.sock"
+    for make in (unix_datagram_client, unix_datagram_server):
+        assert make(config={"path": where}).path == str(where)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -56,8 +58,12 @@ def test_interval_skips_missed_ticks() -> None:
     assert iv.due(100.5)
     iv.advance(102.2)  # the hub was busy for 1.7 s: one tick, the next after now
     assert iv.next_at == 102.5 and iv.wait(102.2) == pytest.approx(0.3)
-    with pytest.raises(ValueError, match="> 0"):
-        Interval(0, start=0)
+    for bad in (0, 1e-300, 0.0009, math.inf):  # a tick at least every millisecond
+        with pytest.raises(ValueError, match="at least 0.001 seconds"):
+            Interval(bad, start=0)
+    tiny = Interval(0.001, start=1e9)  # far from 0: few digits of a float left for the interval
+    tiny.advance(1e9 + 5.0)
+    assert 1e9 + 5.0 < tiny.next_at <= 1e9 + 5.0 + 0.002
 
 
 def test_progress_line() -> None:
@@ -76,3 +82,6 @@ def test_every_connector_takes_metrics_interval_s() -> None:
             rxunix.unix_datagram_client(path="/tmp/rx-m.sock", metrics_interval_s=2),
             Console(metrics_interval_s=2), ExitConnector(metrics_interval_s=2)]
     assert [c.metrics_interval_s for c in made] == [2.0] * len(made)
+    for bad in (0, 1e-300, True, "1"):
+        with pytest.raises(rxunix.ConfigError, match="metrics_interval_s"):
+            rxunix.unix_socket_server(path="/tmp/rx-m.sock", metrics_interval_s=bad)

@@ -7,6 +7,8 @@ import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ..core.metrics import MIN_INTERVAL as MIN_METRICS_INTERVAL
+
 NO_PROCESSORS = "none"
 
 
@@ -127,7 +129,8 @@ def _add_monitoring(run: argparse.ArgumentParser) -> None:
     """``rxunix run``'s metrics and progress options (see :mod:`rxunix.app.monitoring`)."""
     run.add_argument("--metrics", metavar="FILE",
                      help="write every connector's metrics events as JSON lines to FILE ('-': stdout)")
-    run.add_argument("--metrics-interval", type=_number(float, lambda v: 0 < v < math.inf, "seconds > 0"),
+    run.add_argument("--metrics-interval", type=_number(float, lambda v: MIN_METRICS_INTERVAL <= v < math.inf,
+                                                        f"seconds >= {MIN_METRICS_INTERVAL}"),
                      default=5.0, metavar="SECONDS",
                      help="metrics interval of connectors without metrics_interval_s (default 5)")
     run.add_argument("--metrics-port", type=_number(int, lambda v: 0 <= v < 65536, "a port number"),

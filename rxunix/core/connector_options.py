@@ -61,6 +61,16 @@ def _positive(default: int | None) -> Option:
     return Option(int, default, check=lambda v: v > 0, expect="an int > 0")
 
 
+#: The largest ``buf_size`` (bytes): each read asks for that much memory at once.
+MAX_BUF_SIZE = 64 * 1024 * 1024
+
+
+def buf_size_option(default: int) -> Option:
+    """``buf_size``: bytes per read (a datagram connector: the largest datagram), 1 to :data:`MAX_BUF_SIZE`."""
+    return Option(int, default, check=lambda v: 0 < v <= MAX_BUF_SIZE,
+                  expect=f"an int > 0 and at most {MAX_BUF_SIZE} (64 MiB)")
+
+
 #: ``send_buffer_bytes``: the kernel's send buffer of each connection (None: its default)
 SEND_BUFFER = Option(int, None, check=lambda v: 0 < v < 2**30, expect="an int > 0 and below 2**30 (bytes)")
 
@@ -82,7 +92,7 @@ ALLOW_UIDS = Option((list, tuple, set, frozenset), None, convert=_uids,
 SERVER_CONFIG: Mapping[str, Option] = {
     "path": PATH,
     "permissions": Option((str, int), None, convert=_permissions),
-    "buf_size": _positive(8192),
+    "buf_size": buf_size_option(8192),
     "max_pending_bytes": _positive(DEFAULT_MAX_PENDING),
     "pause_reading_bytes": Option(int, 0, check=lambda v: v >= 0, expect="an int >= 0 (0: never pause)"),
     "backlog": _positive(1024),
@@ -95,7 +105,7 @@ SERVER_CONFIG: Mapping[str, Option] = {
 #: Keys of the client's ``config``.
 CLIENT_CONFIG: Mapping[str, Option] = {
     "path": PATH,
-    "buf_size": Option(int, 8192, check=lambda v: v > 0, expect="a positive int"),
+    "buf_size": buf_size_option(8192),
     "queue_size": Option(int, 1000, check=lambda v: v >= 0, expect="an int >= 0"),
     "send_buffer_bytes": SEND_BUFFER,
 }

@@ -40,6 +40,7 @@ A connector reports the keys of :data:`MEASUREMENTS` it knows in a *snapshot*
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -147,6 +148,10 @@ def increments(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+#: The shortest metrics interval (seconds): a tick every millisecond at most.
+MIN_INTERVAL = 0.001
+
+
 class Interval:
     """When the next metrics event is due; time is passed in (seconds, monotonic).
 
@@ -160,8 +165,8 @@ class Interval:
     """
 
     def __init__(self, seconds: float, start: float) -> None:
-        if not seconds > 0:
-            raise ValueError(f"metrics interval must be > 0 seconds, got {seconds!r}")
+        if not MIN_INTERVAL <= seconds < math.inf:
+            raise ValueError(f"metrics interval must be at least {MIN_INTERVAL} seconds, got {seconds!r}")
         self.seconds = float(seconds)
         self.next_at = start + self.seconds
 
@@ -175,8 +180,10 @@ class Interval:
 
     def advance(self, now: float) -> None:
         """A tick was emitted at ``now``: schedule the next one after ``now``."""
-        while self.next_at <= now:
-            self.next_at += self.seconds
+        if self.next_at <= now:  # (the ticks missed are skipped in one step)
+            self.next_at += (math.floor((now - self.next_at) / self.seconds) + 1) * self.seconds
+            if self.next_at <= now:  # (float rounding)
+                self.next_at = now + self.seconds
 
 
 def _count(value: float) -> str:

@@ -24,6 +24,7 @@ from ..core.display import html_of
 from ..core.errors import ConfigError
 from ..core.event import ErrorEvent, Event, error_event
 from ..core.lifecycle import ConnectorState, advance
+from ..core.metrics import MIN_INTERVAL as MIN_METRICS_INTERVAL
 from .flowctl import PauseGate, Readiness, auto_link_hook
 from .metering import Meter
 from .ports import EventSubject, Inlet
@@ -101,10 +102,11 @@ class Connector(ABC):
     @metrics_interval_s.setter
     def metrics_interval_s(self, seconds: float | None) -> None:
         if seconds is not None and (
-            isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf")
+            isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+            or not MIN_METRICS_INTERVAL <= seconds < float("inf")
         ):
-            raise ConfigError(f"{self.kind}: option 'metrics_interval_s' must be a number of seconds > 0, "
-                              f"got {seconds!r}")
+            raise ConfigError(f"{self.kind}: option 'metrics_interval_s' must be a number of seconds "
+                              f">= {MIN_METRICS_INTERVAL}, got {seconds!r}")
         if self.state != "new":
             raise RuntimeError(f"{self.kind}: metrics_interval_s can only be set before start()")
         self._meter.interval_s = None if seconds is None else float(seconds)

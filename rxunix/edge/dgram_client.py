@@ -53,8 +53,8 @@ import gevent.event
 from gevent import socket as gsocket
 
 from ..core.address import MAX_PATH_BYTES, is_abstract, peer_name, sockaddr
-from ..core.config import REQUIRED, Option
-from ..core.connector_options import CLIENT_OPTIONS
+from ..core.config import Option
+from ..core.connector_options import CLIENT_OPTIONS, PATH, buf_size_option
 from ..core.datagram import DatagramEncoder, DatagramTooLarge
 from ..core.errors import RxUnixError, SocketPathError
 from ..core.event import Event, is_failure
@@ -88,10 +88,10 @@ def _bind_ok(v: Any) -> bool:
 
 
 CONFIG_SCHEMA: dict[str, Option] = {
-    "path": Option(str, REQUIRED, check=lambda v: bool(v), expect="a non-empty path"),
+    "path": PATH,
     "bind": Option((str, bool), None, check=_bind_ok,
                    expect=f"a path or '@name' of at most {MAX_PATH_BYTES} bytes, or false"),
-    "buf_size": Option(int, 65536, check=lambda v: v > 0, expect="a positive int"),
+    "buf_size": buf_size_option(65536),
     "queue_size": Option(int, 1000, check=lambda v: v >= 0, expect="an int >= 0"),
 }
 

@@ -62,8 +62,8 @@ import gevent.event
 from gevent import socket as gsocket
 
 from ..core.address import peer_name
-from ..core.config import REQUIRED, Option
-from ..core.connector_options import ALLOW_UIDS, SEND_BUFFER, SERVER_OPTIONS
+from ..core.config import Option
+from ..core.connector_options import ALLOW_UIDS, PATH, SEND_BUFFER, SERVER_OPTIONS, buf_size_option
 from ..core.datagram import CREDENTIALS_SIZE, DatagramEncoder, DatagramTooLarge, parse_credentials
 from ..core.dgram_replies import ReplyQueues
 from ..core.event import Event, is_failure
@@ -107,9 +107,9 @@ def _positive(default: int) -> Option:
 
 
 CONFIG_SCHEMA: dict[str, Option] = {
-    "path": Option(str, REQUIRED, check=lambda v: bool(v), expect="a non-empty path"),
+    "path": PATH,
     "permissions": Option((str, int), None, convert=_perms),
-    "buf_size": _positive(DEFAULT_BUF_SIZE),
+    "buf_size": buf_size_option(DEFAULT_BUF_SIZE),
     "max_pending_bytes": _positive(DEFAULT_MAX_PENDING),
     "systemd": Option((bool, str), False),
     "send_buffer_bytes": SEND_BUFFER,
@@ -124,8 +124,6 @@ class UnixDatagramServer(DatagramReplies, Connector):
     pausable = True
 
     def __init__(self, config: Mapping[str, Any] | None = None, /, **options: Any) -> None:
-        if "path" in options and not isinstance(options["path"], str):
-            options["path"] = str(options["path"])  # os.PathLike
         opts, cfg = parse_options(DGRAM_SERVER, config, options, SERVER_OPTIONS, CONFIG_SCHEMA)
         self._systemd = check_listen_config(cfg["path"], cfg["permissions"], cfg["systemd"])
         check_send_buffer(DGRAM_SERVER, cfg["send_buffer_bytes"])
