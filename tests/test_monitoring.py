@@ -136,7 +136,8 @@ def test_progress_only_on_a_terminal_unless_forced() -> None:
 def test_bad_monitoring_options_are_usage_errors(short_tmp: str) -> None:
     flow = os.path.join(short_tmp, "f.py")
     open(flow, "w").write("def flow(ctx):\n    pass\n")
-    for bad in (["--metrics-interval", "0"], ["--metrics-interval", "1e-300"], ["--metrics-port", "70000"], ["--progress", "--quiet"],
+    for bad in (["--metrics-interval", "0"], ["--metrics-interval", "1e-300"], ["--metrics-port", "70000"],
+                ["--progress", "--quiet"],
                 ["--metrics", os.path.join(short_tmp, "no", "such", "dir.jsonl")]):
         r = gsubprocess.run([sys.executable, "-m", "rxunix", "run", flow, *bad], env=ENV,
                             capture_output=True, timeout=30)

@@ -716,3 +716,27 @@ def test_a_non_reading_client_does_not_take_the_others_throughput(run: Any, sock
     # a stuck writer costs the others nothing but a share of a busy 2-core machine: a quarter
     # leaves room for that noise and still fails if the stuck connection blocked or spun the hub
     assert beside >= alone / 4, (alone, beside)
+
+
+def test_a_peer_that_closes_without_reading_the_echoes_loses_none_of_its_events(sock_path: str) -> None:
+    """The echo fails (EPIPE) once the peer has gone; what it sent before going is still read
+    and emitted, and the replies that could not go out are reported, not lost silently."""
+    server = unix_socket_server(path=sock_path, preprocessors=["separate"], postprocessors=["separate"])
+    got: list[Any] = []
+    errors: list[dict[str, Any]] = []
+    server.out.subscribe(lambda e: got.append(e.value["i"]))
+    server.out.subscribe(server.in_)
+    server.err.subscribe(lambda e: errors.append(e.value))
+    server.start()
+    n = 100_000
+    try:
+        peer = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        peer.connect(sock_path)
+        peer.sendall(b"".join(b'{"i": %d, "pad": "%s"}\n' % (i, b"x" * 40) for i in range(n)))
+        peer.close()  # without reading a single echo
+        wait_for(lambda: server.stats["closed"] == 1, 30, "the connection to end")
+    finally:
+        server.stop()
+    assert got == list(range(n))  # every event, in order
+    assert {e["action"] for e in errors} == {"write"}  # the echoes: reported, no spurious decode error
+    assert sum(e.get("dropped_bytes", 0) for e in errors) > 0

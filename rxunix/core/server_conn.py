@@ -94,7 +94,7 @@ class ServerConn:
     """
 
     __slots__ = (
-        "state", "meta", "max_pending", "queued", "written", "dropped", "pending",
+        "state", "meta", "max_pending", "queued", "written", "dropped", "pending", "write_failed", "unsent",
         "_decoder", "_encoder", "_out", "_view",
     )
 
@@ -104,6 +104,10 @@ class ServerConn:
         self.max_pending = max_pending
         #: reply bytes accepted, written to the kernel, and dropped (eviction, failure, close)
         self.queued = self.written = self.dropped = 0
+        #: writing failed for good (see :meth:`send_failed`); ``unsent``: the reply bytes
+        #: dropped since, as they were queued (part of ``dropped``)
+        self.write_failed = False
+        self.unsent = 0
         self._decoder = decoder
         self._encoder = encoder
         self._out: deque[bytes] = deque()  # encoded replies not yet taken by data_to_send()
@@ -182,6 +186,12 @@ class ServerConn:
     def _queue(self, data: bytes) -> Evicted | None:
         if not data or self.state is ConnState.CLOSED:
             return None
+        if self.write_failed:  # nothing can be written any more: dropped as it comes
+            n = len(data)
+            self.queued += n
+            self.dropped += n
+            self.unsent += n
+            return None
         if self.pending:
             self._out.append(data)
         else:  # nothing pending: these bytes are the next write, as they are
@@ -234,8 +244,19 @@ class ServerConn:
         return self.state is ConnState.CLOSED
 
     def send_failed(self) -> int:
-        """Writing failed for good: close, and return how many pending bytes were dropped."""
-        return self.close()
+        """Writing failed for good (the peer no longer reads: ``EPIPE``): the pending bytes
+        are dropped, and so are the bytes of every later reply (counted in ``unsent``);
+        while the connection is open, what the peer sent is still read until EOF (its
+        last events are not lost). Returns how many pending bytes were dropped."""
+        lost = self.pending
+        self.dropped += lost
+        self.pending = 0
+        self._out.clear()
+        self._view = None
+        self.write_failed = True
+        if self.state is not ConnState.OPEN and self.state is not ConnState.CLOSED:
+            self._move(ConnState.CLOSED)  # nothing more to read, nothing can be written
+        return lost
 
     @property
     def writing_done(self) -> bool:

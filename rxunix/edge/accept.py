@@ -141,6 +141,9 @@ class Acceptor(ServerPart):
             return
         conn.ended = True
         self._drop_deferred(conn)
+        if conn.core.unsent:  # replies to what was read after writing had failed
+            self._error(f"{conn.core.unsent} reply bytes not sent: writing to the peer had failed", "write",
+                        conn.peer, conn.core.meta, dropped_bytes=conn.core.unsent)
         conn.core.close()
         self._conns.pop(conn.peer, None)
         self._by_record.pop(id(conn.record), None)

@@ -273,8 +273,14 @@ class ReplyWriter(ServerPart):
 
     def _drain(self, conn: PeerConnection) -> None:
         conn.core.drain()
-        conn.wake.set()
+        if conn.core.write_failed:  # no writer left to end it
+            self._end(conn)
+        else:
+            conn.wake.set()
 
     def _write_failed(self, conn: PeerConnection, exc: OSError) -> None:
+        """Writing to ``conn`` failed for good: its pending replies are reported now, those
+        of events still read from it (until its EOF) when it ends (see :meth:`_end`)."""
         self._error(exc, "write", conn.peer, conn.core.meta, dropped_bytes=conn.core.send_failed())
-        self._end(conn)
+        if not conn.core.open:
+            self._end(conn)

@@ -67,6 +67,7 @@ Error actions on ``err``: ``decode``, ``encode``, ``read``, ``write``, ``route``
 
 from __future__ import annotations
 
+import errno
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -268,7 +269,9 @@ class UnixSocketServer(ReplyWriter, Acceptor, Connector):
                 try:
                     data = recv(size)
                 except OSError as exc:
-                    if not conn.ended:
+                    # (after a failed write, ECONNRESET is the peer's close with our replies
+                    # unread, already reported: its end of stream)
+                    if not conn.ended and not (core.write_failed and exc.errno == errno.ECONNRESET):
                         self._error(exc, "read", conn.peer, conn.core.meta)
                     break
                 if not data:

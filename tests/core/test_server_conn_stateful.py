@@ -102,9 +102,11 @@ class ServerConnMachine(RuleBasedStateMachine):
 
     @rule()
     def write_fails(self) -> None:
-        pending = self.conn.pending
+        pending, reading = self.conn.pending, self.conn.reading
         assert self.conn.send_failed() == pending
-        assert not self.conn.open
+        assert self.conn.pending == 0 and self.conn.data_to_send() is None
+        assert self.conn.reading == reading  # what the peer sent is still read until EOF
+        assert self.conn.open == reading
 
     @rule()
     def drain(self) -> None:
