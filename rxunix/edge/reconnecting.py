@@ -153,12 +153,15 @@ class Reconnecting:
         self._update_ready()
         sess.reader = reader = self._spawn(self._read_loop, sess)
         sess.writer = writer = self._spawn(self._write_loop, sess)
+        stopped = False  # the client closed it (stop): a reply it was receiving is cut, not malformed
         try:
             sess.lost.wait()
+            stopped = sess.closing
             if not sess.closing and not reader.dead:
                 # the writer saw the break: let the reader take what already arrived
                 reader.join(timeout=_READ_GRACE)
         finally:
+            stopped = stopped or sess.closing
             sess.closing = True
             self._wake.set()
             sock.close()  # wakes a reader/writer blocked on the socket
@@ -169,4 +172,5 @@ class Reconnecting:
             self._session = None
             self._stats["disconnects"] += 1
             self._update_ready()
-            self._deliver(EventBatch.of(sess.decoder.finish(), self._meta, clean=sess.decoder.clean))
+            if not stopped:  # the peer's end of stream: its last frame, even unterminated, is one
+                self._deliver(EventBatch.of(sess.decoder.finish(), self._meta, clean=sess.decoder.clean))
