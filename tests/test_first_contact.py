@@ -236,3 +236,35 @@ def test_describe_connect_error(short_tmp: str) -> None:
     assert describe_connect_error(stale, info.value) == "ConnectionRefusedError: [Errno 111] Connection refused"
     missing = FileNotFoundError(2, "No such file or directory")
     assert describe_connect_error(f"{short_tmp}/none", missing) == f"FileNotFoundError: {missing}"
+
+
+@pytest.mark.parametrize("closed", [1, 2])
+def test_a_closed_stdout_or_stderr_is_dev_null_not_a_traceback_nor_mixed_output(short_tmp: str, closed: int) -> None:
+    """``rxunix server PATH >&-`` / ``2>&-``: it serves; nothing lands in the other stream."""
+    sock = os.path.join(short_tmp, "s.sock")
+    out_r, out_w = os.pipe()  # the stream left open, read here
+    proc = subprocess.Popen([*RXUNIX, "server", sock, "--echo"], env=ENV, preexec_fn=lambda: os.close(closed),
+                            stdout=out_w if closed == 2 else subprocess.DEVNULL,
+                            stderr=out_w if closed == 1 else subprocess.DEVNULL)
+    os.close(out_w)
+    try:
+        wait_for(lambda: os.path.exists(sock) or proc.poll() is not None, 15, "the server's socket")
+        assert proc.poll() is None
+        peer = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        peer.connect(sock)
+        peer.sendall(b'{"a": 1}\nnot json\n')
+        peer.settimeout(10)
+        assert peer.recv(100) == b'{"a":1}\n'  # served
+        peer.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with os.fdopen(out_r, "rb") as f:
+        other = f.read().decode()
+    assert "Traceback" not in other
+    if closed == 2:  # the decode error went nowhere, not into the events on stdout
+        assert other == '{"a":1}\n'
+    else:  # stderr has its usual lines, the error among them
+        assert "cannot decode" in other

@@ -332,10 +332,27 @@ def entry() -> None:
     its status. The run's own signal handlers are gone by then; a SIGINT/SIGTERM that
     arrives while the process exits (``timeout`` sends one to the child and another to its
     group) is ignored instead of killing the process with a status it did not choose."""
+    open_closed_std_streams()
     status = main()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_IGN)
     sys.exit(status)
+
+
+def open_closed_std_streams() -> None:
+    """A standard stream closed when the process started (``>&-``, ``2>&-``, ``<&-``) is
+    ``/dev/null``: stdin reads nothing, what goes to stdout or stderr is dropped. (Left
+    closed, the descriptor would go to the next socket opened, and output into it.)"""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)  # the lowest free: fd
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            if getattr(sys, name) is None:
+                setattr(sys, name, open(fd, "r" if fd == 0 else "w", encoding="utf-8", closefd=False))  # noqa: SIM115
 
 
 def main(argv: Sequence[str] | None = None) -> int:
