@@ -197,6 +197,7 @@ def test_server_allow_uid_serves_listed_uids_only(short_tmp: str) -> None:
         (["demo", "--server-delay", "x"], "--server-delay"),
         (["run", "/nonexistent/flow.py"], "FLOW"),
         (["run", "x.py", "--set", "novalue"], "--set"),
+        (["run", "x.py", "--workers", "1025"], "--workers"),
         ([], "COMMAND"),
     ],
 )

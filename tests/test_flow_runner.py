@@ -258,6 +258,9 @@ class SignalsInItsStop(Recorder):
     """Receives another SIGTERM while the runner drains it."""
 
     def _stop(self, timeout: float | None) -> None:
+        from rxunix.app.signals import SAME_SIGNAL_S
+
+        gevent.sleep(SAME_SIGNAL_S + 0.05)  # (sooner, it is the first one delivered twice)
         os.kill(os.getpid(), signal.SIGTERM)
         gevent.sleep(0.1)  # the handler runs on the hub
         super()._stop(timeout)

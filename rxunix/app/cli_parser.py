@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ..core.metrics import MIN_INTERVAL as MIN_METRICS_INTERVAL
+from .workers import MAX_WORKERS
 
 NO_PROCESSORS = "none"
 
@@ -184,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "created if missing (as demo --dir)")
     run.add_argument("--drain-timeout", type=_seconds, default=5.0, metavar="SECONDS",
                      help="per connector, when stopping (default 5)")
-    run.add_argument("--workers", type=_nonneg_int, default=0, metavar="N",
+    run.add_argument("--workers", type=_number(int, lambda v: 0 <= v <= MAX_WORKERS,
+                                               f"an integer from 0 to {MAX_WORKERS}"), default=0, metavar="N",
                      help="N worker processes sharing each server's socket (docs/workers.md; default 0: one process)")
     run.add_argument("--monkey-patch", action="store_true",
                      help="gevent.monkey.patch_all() before loading the flow file")

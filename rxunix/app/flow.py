@@ -122,7 +122,7 @@ from .flow_files import FlowFileError, load_flow_file
 from .monitoring import Monitor, log_unheard_errors
 from .ready import client_ready
 from .signals import SAME_SIGNAL_S, StopSignals
-from .workers import supervise
+from .workers import MAX_WORKERS, supervise
 
 __all__ = ["Flow", "Runner", "FlowFileError", "load_flow_file", "out_or_exit", "client_ready",
            "SINK", "SERVER", "CLIENT", "SOURCE"]
@@ -215,6 +215,8 @@ class Runner:
         self.elapsed: float = 0.0
         #: Metrics file, Prometheus and progress options (``rxunix run``).
         self.monitor = monitor or Monitor()
+        if isinstance(workers, bool) or not isinstance(workers, int) or not 0 <= workers <= MAX_WORKERS:
+            raise ValueError(f"workers must be an int from 0 to {MAX_WORKERS}, got {workers!r}")
         self.workers = workers  # 0: run here
         self._deployed: list[tuple[FlowFunction, str]] = []  # what a worker deploys again
 

@@ -96,6 +96,8 @@ from .worker_sockets import WorkerSockets
 
 __all__ = ["Supervisor", "supervise", "RESTART_DELAY", "describe_status"]
 
+#: The most workers a run may ask for.
+MAX_WORKERS = 1024
 #: A worker that dies sooner than this (seconds) after it started is restarted this much later.
 RESTART_DELAY = 1.0
 
@@ -170,6 +172,9 @@ class Supervisor(WorkerSockets):
             if runner.handle_signals:
                 self._handlers = self._on_signal.install()
             for number in range(0 if self.windows else 1, self.count + 1):
+                gevent.sleep(0)  # (a stop asked meanwhile is taken: no more forks)
+                if runner.status is not None:
+                    break
                 self._spawn(number)
             while runner.status is None:
                 self._tick(0.5)
@@ -203,10 +208,13 @@ class Supervisor(WorkerSockets):
         timeout = min(timeout, self.metrics.wait(now))
         fds = [self._wake_r] + [w.pipe for w in self.workers.values() if not w.eof]
         fds += [w.errpipe for w in self.workers.values() if not w.err_eof]
+        poller = gevent.select.poll()  # (not select: descriptors above 1023 are fine)
+        for fd in fds:
+            poller.register(fd, gevent.select.POLLIN)
         try:
-            readable = gevent.select.select(fds, [], [], timeout)[0]
-        except (OSError, ValueError):
-            readable = []
+            readable = {fd for fd, _ in poller.poll(timeout * 1000.0)}
+        except OSError:
+            readable = set()
         if self._wake_r in readable:
             drain_pipe(self._wake_r)
         for w in list(self.workers.values()):
