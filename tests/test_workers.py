@@ -747,3 +747,48 @@ def test_sigterm_while_the_workers_build_their_flows_stops_them_cleanly(service:
     svc.wait_line(r"worker 2 \(pid \d+\) started")
     assert svc.stop() == 0, svc.text()  # a SIGTERM during the build: each worker starts, drains, ends 0
     assert "killed by SIGTERM" not in svc.text() and "did not stop" not in svc.text()
+
+
+def test_merged_events_cross_as_one_token_per_connection_and_closed_ones_are_forgotten(sock_path: str) -> None:
+    """An event whose metadata merges connections (a per-connection window before the global
+    one) is shipped with a token per connection, not a new token per event; a connection's
+    close frees its token in the worker and in the aggregator."""
+    import json as _json
+
+    from gevent import socket as gsocket
+    from reactivex.subject import Subject
+
+    import rxunix
+    from rxunix.app.across import Aggregator, WorkerLink
+    from rxunix.core.origin import SERVER, FrozenRecord, merge_origins
+    from rxunix.rx.windows import tumbling_count
+    from tests.helpers import wait_for
+
+    link = WorkerLink(os.path.join(os.path.dirname(sock_path), "none.sock"))
+    shipped: list[dict[str, object]] = []
+    link.client.in_.on_next = lambda ev: shipped.append(ev.value)  # type: ignore[method-assign]
+    got: list[object] = []
+    src: Subject[rxunix.Event] = Subject()
+    src.pipe(link.operator(0)).subscribe(got.append)
+    a, b = FrozenRecord(path="/s", peer=1, worker=1), FrozenRecord(path="/s", peer=2, worker=1)
+    for i in range(100):
+        src.on_next(rxunix.Event(i, merge_origins([rxunix.Event(0, {SERVER: a}), rxunix.Event(1, {SERVER: b})])))
+    assert {tuple(v["t"]) for v in shipped} == {(1, 2)}  # type: ignore[arg-type]
+    for rec in (a, b):
+        link.forget(rxunix.Event(None, {SERVER: rec}))
+    assert shipped[-2:] == [{"f": 1}, {"f": 2}] and not link._tokens and not link._metas
+
+    server = rxunix.unix_socket_server(path=sock_path, preprocessors=["separate"], postprocessors=["separate"])
+    aggregator = Aggregator(server, [tumbling_count(2)])
+    server.start()
+    try:
+        s = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
+        s.connect(sock_path)
+        s.sendall(b'{"g": 0, "t": [1, 2], "v": "a"}\n{"g": 0, "t": 3, "v": "b"}\n')
+        reply = _json.loads(s.makefile("rb").readline())
+        assert reply == {"g": 0, "t": [1, 2, 3], "v": ["a", "b"]}  # each connection once
+        s.sendall(b'{"f": 1}\n{"f": 2}\n{"f": 3}\n')
+        wait_for(lambda: not aggregator._records, what="the tokens forgotten")
+        s.close()
+    finally:
+        server.stop()

@@ -22,8 +22,10 @@ is ``window`` itself. With workers:
 * each worker has a ``unix_socket_client`` link to it (``separate`` + ``json``,
   reconnecting). Every event reaching the wrapped window is sent over the link
   as ``{"g": window, "t": token, "v": value}``; ``token`` names the event's
-  connection inside its worker (the worker keeps token -> metadata until the
-  connection closes);
+  connection inside its worker (a list of tokens for an event whose metadata
+  merges several connections: one per connection, never one per event); the
+  worker keeps token -> metadata until the connection closes, then tells the
+  aggregator to forget the token (``{"f": token}``);
 * the aggregator feeds the values to the window, with one origin record per
   ``(worker, token)``; each aggregate goes back once to every worker that
   contributed, with the tokens of that worker: ``{"g", "t": [tokens], "v":
@@ -47,6 +49,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import reactivex as rx
@@ -130,18 +133,27 @@ class WorkerLink:
         return op
 
     def forget(self, closed: Event) -> None:
-        """A connection closed (``server.closed``): its token is not needed any more."""
+        """A connection closed (``server.closed``): its token is not needed any more, here
+        or in the aggregator."""
         token = self._tokens.pop(id(_origin(closed.meta)), None)
         if token is not None:
             self._metas.pop(token, None)
+            self.client.in_.on_next(Event({"f": token}))
 
     def _ship(self, index: int, event: Event) -> None:
-        origin = _origin(event.meta)
+        recs = event.meta.get(SERVER)
+        if recs.__class__ is list:  # merged upstream (e.g. a per-connection window): a token per connection
+            tokens: int | list[int] = [self._token(rec, MappingProxyType({SERVER: rec})) for rec in recs]
+        else:
+            tokens = self._token(_origin(event.meta), event.meta)
+        self.client.in_.on_next(Event({"g": index, "t": tokens, "v": event.value}))
+
+    def _token(self, origin: object, meta: Mapping[str, Any]) -> int:
         token = self._tokens.get(id(origin))
         if token is None:
             token = self._tokens[id(origin)] = next(self._next)
-            self._metas[token] = event.meta
-        self.client.in_.on_next(Event({"g": index, "t": token, "v": event.value}))
+            self._metas[token] = meta
+        return token
 
     def _aggregate(self, event: Event) -> None:
         msg = event.value
@@ -175,10 +187,20 @@ class Aggregator:
         link = event.meta[SERVER]["peer"]
         self._links[link] = event.meta
         msg = event.value
-        rec = self._records.get((link, msg["t"]))
-        if rec is None:  # one record per (worker link, connection token): merged once per window
-            rec = self._records[(link, msg["t"])] = FrozenRecord(path=f"link:{link}", peer=msg["t"], link=link)
-        self.inputs[msg["g"]].on_next(Event(msg["v"], {SERVER: rec}))
+        if "f" in msg:  # the worker's connection closed: its token comes no more
+            self._records.pop((link, msg["f"]), None)
+            return
+        tokens = msg["t"]
+        recs: FrozenRecord | list[FrozenRecord] = (
+            [self._record(link, t) for t in tokens] if tokens.__class__ is list else self._record(link, tokens))
+        self.inputs[msg["g"]].on_next(Event(msg["v"], {SERVER: recs}))
+
+    def _record(self, link: int, token: int) -> FrozenRecord:
+        """One record per (worker link, connection token): merged once per window."""
+        rec = self._records.get((link, token))
+        if rec is None:
+            rec = self._records[(link, token)] = FrozenRecord(path=f"link:{link}", peer=token, link=link)
+        return rec
 
     def _sink(self, index: int) -> Callable[[Event], None]:
         return lambda agg: self._aggregate(index, agg)
