@@ -792,3 +792,20 @@ def test_merged_events_cross_as_one_token_per_connection_and_closed_ones_are_for
         s.close()
     finally:
         server.stop()
+
+
+def test_the_aggregators_socket_dir_fits_a_socket_path_whatever_tmpdir(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    from rxunix.app.worker_sockets import _private_dir
+
+    long_tmp = tmp_path / ("x" * 90)
+    long_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(long_tmp))
+    made = _private_dir()
+    try:
+        assert len(os.fsencode(os.path.join(made, "link.sock"))) <= 107
+        assert os.stat(made).st_mode & 0o777 == 0o700
+    finally:
+        os.rmdir(made)

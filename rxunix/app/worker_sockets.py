@@ -18,6 +18,7 @@ from typing import Any
 
 from gevent import socket as gsocket
 
+from ..core.address import MAX_PATH_BYTES
 from ..core.origin import DGRAM_SERVER, SERVER
 from ..edge.balance import AcceptTable
 from ..edge.listen import Listening, close_listening, listen_socket
@@ -70,9 +71,13 @@ class WorkerSockets:
             self.bound.append(_Bound(conn.path, gsocket.SOCK_STREAM, ls, row=len(self.bound)))
         self.accepts = AcceptTable(len(self.bound), self.count)
         if self.windows:  # the aggregator's internal socket, private to this run
-            self._link_dir = tempfile.mkdtemp(prefix="rx-agg-")
-            self.link_path = os.path.join(self._link_dir, "link.sock")
-            ls = listen_socket(self.link_path, gsocket.SOCK_STREAM, "=600")
+            try:
+                self._link_dir = _private_dir()
+                self.link_path = os.path.join(self._link_dir, "link.sock")
+                ls = listen_socket(self.link_path, gsocket.SOCK_STREAM, "=600")
+            except Exception as exc:
+                self.runner.log(f"across-workers: cannot start the aggregator's socket: {exc}")
+                return False
             self.bound.append(_Bound(self.link_path, gsocket.SOCK_STREAM, ls))
         return True
 
@@ -90,3 +95,14 @@ class WorkerSockets:
             except OSError as exc:
                 self.runner.log(f"{self._link_dir}: cannot remove the directory: {exc}")
             self._link_dir = None
+
+
+def _private_dir() -> str:
+    """A new directory only this user can enter, for the aggregator's socket: in the
+    temporary directory, or in ``/tmp`` when the temporary directory's path is too long
+    for a socket path in it (108 bytes)."""
+    made = tempfile.mkdtemp(prefix="rx-agg-")
+    if len(os.fsencode(os.path.join(made, "link.sock"))) <= MAX_PATH_BYTES or not os.path.isdir("/tmp"):
+        return made
+    os.rmdir(made)
+    return tempfile.mkdtemp(prefix="rx-agg-", dir="/tmp")
