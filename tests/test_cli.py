@@ -198,6 +198,8 @@ def test_server_allow_uid_serves_listed_uids_only(short_tmp: str) -> None:
         (["run", "/nonexistent/flow.py"], "FLOW"),
         (["run", "x.py", "--set", "novalue"], "--set"),
         (["run", "x.py", "--workers", "1025"], "--workers"),
+        (["server", "/tmp/x.sock", "--systemd", ""], "--systemd"),
+        (["server", "/tmp/x.sock", "--allow-uid", "4294967295"], "--allow-uid"),
         ([], "COMMAND"),
     ],
 )

@@ -126,6 +126,9 @@ def test_demo_fails_clearly_on_a_bad_socket_path_or_input(short_tmp: str) -> Non
     expect_failure(rxunix("demo", "--input", "nope.jsonl", "--dir", short_tmp, cwd=short_tmp), "no such file")
     r = rxunix("demo", "--timeout", "soon", cwd=short_tmp)
     assert r.returncode == 2 and "--timeout" in r.stderr
+    a_file = os.path.join(short_tmp, "a-file")
+    open(a_file, "w").close()
+    expect_failure(rxunix("demo", "--dir", a_file, cwd=short_tmp), "--dir", "File exists")
 
 
 def test_demo_times_out_instead_of_hanging(short_tmp: str) -> None:

@@ -16,6 +16,12 @@ NO_PROCESSORS = "none"
 _N = TypeVar("_N", int, float)
 
 
+def _nonempty(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("expected a non-empty name")
+    return text
+
+
 def _spec(kind: str) -> Callable[[str], Any]:
     """An argparse ``type=`` that parses and validates a processor/codec spec."""
 
@@ -206,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="serve only this uid, repeatable: other uids' connections are closed when "
                         "accepted, their datagrams dropped undecoded (--dgram)")
     _add_socket_kind(server)  # issue 17
-    server.add_argument("--systemd", nargs="?", const=True, default=False, metavar="NAME",
+    server.add_argument("--systemd", nargs="?", const=True, default=False, metavar="NAME", type=_nonempty,
                         help="use the socket passed by systemd (LISTEN_FDS; NAME: from LISTEN_FDNAMES)")
     _add_output(server)
 

@@ -291,7 +291,11 @@ def run_demo(
         if problem is not None:
             runner.log(f"error: {problem}")
             return 1
-        os.makedirs(directory, exist_ok=True)
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            runner.log(f"error: --dir {directory}: {exc.strerror or exc}")
+            return 1
         errors = Console(stream=log, runtime=runner.runtime)
         try:
             # the client flow first: with --server-delay it starts before the server

@@ -11,7 +11,7 @@ so the same mistake gives the same :class:`~rxunix.core.errors.ConfigError`::
     >>> parse_server_options(None, {"path": "/tmp/s", "backlog": 0})
     Traceback (most recent call last):
     ...
-    rxunix.ConfigError: unix_socket_server config: option 'backlog' must be an int > 0, got 0
+    rxunix.ConfigError: unix_socket_server config: option 'backlog' must be an int > 0 and below 2**31, got 0
 """
 
 from __future__ import annotations
@@ -84,9 +84,9 @@ def _uids(value: Any) -> frozenset[int]:
 
 #: ``allow_uids``: the uids a server accepts connections from (None: any)
 ALLOW_UIDS = Option((list, tuple, set, frozenset), None, convert=_uids,
-                    check=lambda v: bool(v) and all(isinstance(u, int) and not isinstance(u, bool) and u >= 0
-                                                    for u in v),
-                    expect="a non-empty list of uids (ints >= 0)")
+                    check=lambda v: bool(v) and all(isinstance(u, int) and not isinstance(u, bool)
+                                                    and 0 <= u < 2**32 - 1 for u in v),
+                    expect="a non-empty list of uids (ints from 0 to 4294967294)")
 
 #: Keys of the server's ``config``.
 SERVER_CONFIG: Mapping[str, Option] = {
@@ -95,7 +95,7 @@ SERVER_CONFIG: Mapping[str, Option] = {
     "buf_size": buf_size_option(8192),
     "max_pending_bytes": _positive(DEFAULT_MAX_PENDING),
     "pause_reading_bytes": Option(int, 0, check=lambda v: v >= 0, expect="an int >= 0 (0: never pause)"),
-    "backlog": _positive(1024),
+    "backlog": Option(int, 1024, check=lambda v: 0 < v < 2**31, expect="an int > 0 and below 2**31"),
     "systemd": Option((bool, str), False),
     "max_connections": _positive(None),
     "send_buffer_bytes": SEND_BUFFER,
