@@ -278,6 +278,10 @@ class Runner:
 
     def run(self) -> int:
         """Start everything (``workers=N``: N worker processes), wait for the end, drain; return the status."""
+        # nothing made, nothing started, no status: the run would wait for a signal, doing nothing
+        if not self.entries and not self._greenlets and not self._state.done.is_set():
+            self.log("error: nothing to run: the flows made no connectors (and started nothing)")
+            return 1
         if self.workers:
             return supervise(self)
         handlers = self._on_signal.install() if self.handle_signals else []

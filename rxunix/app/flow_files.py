@@ -20,7 +20,7 @@ class FlowFileError(Exception):
 def _flow_functions(module: types.ModuleType, path: str, names: Sequence[str] | None) -> list[FlowFunction]:
     if names:
         fns = []
-        for n in names:
+        for n in dict.fromkeys(names):  # (a name given twice is deployed once)
             fn = getattr(module, n, None)
             if not callable(fn):
                 raise FlowFileError(f"{path}: no flow function named {n!r}")
@@ -30,6 +30,8 @@ def _flow_functions(module: types.ModuleType, path: str, names: Sequence[str] | 
     if listed is not None:
         if not isinstance(listed, (list, tuple)) or not all(callable(f) for f in listed):
             raise FlowFileError(f"{path}: 'flows' must be a list of flow functions")
+        if not listed:
+            raise FlowFileError(f"{path}: 'flows' is empty: nothing to run")
         return list(listed)
     fn = getattr(module, "flow", None)
     if callable(fn):
