@@ -370,3 +370,17 @@ def test_a_run_with_nothing_to_run_ends_with_an_error_not_an_idle_wait(short_tmp
     assert "nothing to run" in log.getvalue()
     twice = write(os.path.join(short_tmp, "twice.py"), "def a(ctx):\n    ctx.exit(0)\n")
     assert [f.__name__ for f in load_flow_file(twice, ["a", "a"])] == ["a"]  # --flow a --flow a: once
+
+
+def test_a_spawn_later_callback_that_raises_is_logged_and_the_run_goes_on() -> None:
+    runner, log = quiet_runner()
+
+    def flow(ctx: Flow) -> None:
+        ctx.spawn_later(0.01, lambda: 1 / 0)
+        ctx.spawn_later(0.05, ctx.exit, 3)
+
+    runner.deploy(flow, name="timers")
+    with gevent.Timeout(10):
+        assert runner.run() == 3  # the later timer still ran
+    assert "timers/spawn_later(<lambda>) failed: ZeroDivisionError: division by zero" in log.getvalue()
+    assert "Traceback" in log.getvalue()

@@ -8,6 +8,7 @@ first and stops them last (see :mod:`rxunix.app.flow`, *Lifecycle*).
 from __future__ import annotations
 
 import os
+import traceback
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -101,9 +102,21 @@ class Flow:
         self.runner.log(f"[{self.name}] {message}")
 
     def spawn_later(self, seconds: float, fn: Callable[..., Any], *args: Any) -> gevent.Greenlet:
-        """Run ``fn(*args)`` after ``seconds`` on the hub; killed when the run stops (never started once it is)."""
+        """Run ``fn(*args)`` after ``seconds`` on the hub; killed when the run stops (never started once it is).
+        An exception it raises is logged (with its traceback) and the run goes on, as a
+        subscriber's is reported and the run goes on."""
         if self.runner._stopping:  # nothing new once the run is stopping
             return gevent.Greenlet(fn, *args)
-        g = gevent.spawn_later(seconds, fn, *args)
-        self.runner._greenlets.append(g)
+        runner, name = self.runner, f"{self.name}/spawn_later({getattr(fn, '__name__', fn)!s})"
+
+        def call() -> Any:
+            try:
+                return fn(*args)
+            except Exception as exc:
+                runner.log(f"{name} failed: {type(exc).__name__}: {exc}\n" + "".join(
+                    traceback.format_exception(exc)).rstrip())
+                return None
+
+        g = gevent.spawn_later(seconds, call)
+        runner._greenlets.append(g)
         return g
