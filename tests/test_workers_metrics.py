@@ -256,11 +256,19 @@ def test_the_aggregator_metrics_are_written_summed_only(service: Callable[..., S
     c = Client(svc.path)
     c.send([{"c": 0, "i": n} for n in range(40)])
     assert len(c.recv(1)[0]) == 40  # one aggregate of the global tumbling_count(40)
-    c.close()
+    c.close()  # its worker tells the aggregator to forget the connection's token: one more link message
+
+    def link_messages() -> float:
+        try:
+            return final(read_metrics(metrics), "connector_events", "across-workers/link", port="out")
+        except AssertionError:  # (no line of it yet)
+            return 0
+
+    wait_until(lambda: link_messages() == 41, 30, "the closed connection's token forgotten by the aggregator")
     assert svc.stop() == 0, svc.text()
     lines = read_metrics(metrics)
     assert not [v for v in lines if v["tags"].get("worker") == "0" or "@worker0" in v["tags"]["connector"]]
-    assert final(lines, "connector_events", "across-workers/link", port="out") == 40  # the aggregator's server
+    assert final(lines, "connector_events", "across-workers/link", port="out") == 41  # the aggregator's server
     assert final(lines, "connector_events", port="out") == 40
     links = {v["tags"]["connector"] for v in lines if "across-workers link" in v["tags"]["connector"]}
     assert links == {"flow/across-workers link", "flow/across-workers link@worker1", "flow/across-workers link@worker2"}
