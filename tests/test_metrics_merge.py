@@ -72,3 +72,20 @@ def test_sums_are_exact_and_series_never_decrease(run: list[tuple[int, int | Non
         shown[worker] = count
         (merged,) = merge.merged(0)
         assert merged["fields"]["count"] == sum(shown.values()) == finished + sum(process_total.values())
+
+
+def test_the_aggregator_is_served_summed_only() -> None:
+    prometheus_client = pytest.importorskip("prometheus_client")  # (a test extra: always installed)
+    from rxunix.app.prometheus import _MergedCollector
+
+    merge = MetricsMerge()
+    for e in ev("f/srv@worker1", {"events_out": 5}):
+        merge.add(1, e)
+    for e in ev("across-workers/link", {"events_out": 9}):
+        merge.add(0, e)  # the aggregator: one process
+    registry = prometheus_client.CollectorRegistry(auto_describe=False)
+    registry.register(_MergedCollector(merge))
+    text = prometheus_client.generate_latest(registry).decode()
+    assert 'rxunix_connector_events_total{connector="across-workers/link",port="out"} 9.0' in text
+    assert 'rxunix_worker_connector_events_total{connector="f/srv",port="out",worker="1"} 5.0' in text
+    assert 'worker="0"' not in text  # as in the metrics file

@@ -809,3 +809,15 @@ def test_the_aggregators_socket_dir_fits_a_socket_path_whatever_tmpdir(tmp_path:
         assert os.stat(made).st_mode & 0o777 == 0o700
     finally:
         os.rmdir(made)
+
+
+def test_the_summary_counts_the_restarts_that_happened(service: Callable[..., Service]) -> None:
+    svc = service(ECHO_FLOW, 2)
+    pids = svc.wait_ready(2)
+    os.kill(pids[1], signal.SIGKILL)  # soon after its start: its restart waits RESTART_DELAY
+    svc.wait_line(r"worker 1 \(pid \d+\) died")
+    assert svc.stop() == 0, svc.text()  # (most likely before the restart)
+    started = len([ln for ln in svc.lines if re.search(r"worker \d \(pid \d+\) started", ln)])
+    m = re.search(r"2 workers: (\d+) restarted", svc.text())
+    assert m, svc.text()
+    assert int(m.group(1)) == started - 2, svc.text()

@@ -18,7 +18,8 @@ Under ``rxunix run --workers N`` the supervisor serves what its workers
 reported (:func:`serve_merged_prometheus`, on its gevent hub): the same
 families summed over the workers, plus each worker's own series in families
 named ``rxunix_worker_...`` with a ``worker`` label (so summing a family never
-counts a worker twice)::
+counts a worker twice; the aggregator of ``across_workers`` windows is one
+process: its connectors appear summed only, as in the metrics file)::
 
     rxunix_connector_events_total{connector="relay/server",port="out"} 10000.0
     rxunix_worker_connector_events_total{connector="relay/server",port="out",worker="1"} 4870.0
@@ -105,7 +106,7 @@ class _MergedCollector:
 
     def collect(self) -> Iterator[Any]:
         yield from _families([((c,), s) for c, s in self._merge.totals().items()], "rxunix_", ("connector",))
-        yield from _families([((c, str(w)), s) for (c, w), s in self._merge.workers().items()],
+        yield from _families([((c, str(w)), s) for (c, w), s in self._merge.workers().items() if w != 0],
                              "rxunix_worker_", ("connector", "worker"))
 
 

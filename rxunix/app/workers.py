@@ -369,7 +369,6 @@ class Supervisor(WorkerSockets):
             return
         runner.log(f"{label(w.number)} (pid {w.pid}) died ({what}) after {lived:.1f}s: "
                    "its connections are lost; restarting it")
-        self.restarts += 1
         self._restart_at[w.number] = time.monotonic() + (RESTART_DELAY if lived < RESTART_DELAY else 0.0)
 
     def _restart_due(self) -> None:
@@ -377,6 +376,7 @@ class Supervisor(WorkerSockets):
         for number, at in sorted(self._restart_at.items()):
             if at <= now:
                 del self._restart_at[number]
+                self.restarts += 1  # (counted when it happens: a stop may come first)
                 self._spawn(number)
 
     # ---- inside a worker ------------------------------------------------------
