@@ -280,3 +280,35 @@ def test_exit_connector() -> None:
     assert [exit_status(v) for v in ("exit", 2, {"exit": 4}, None, True)] == [0, 2, 4, 0, 0]
     # a failure never wraps round to success; a whole float counts as its int
     assert [exit_status(v) for v in (256, 512, -1, 3.0, {"exit": 255}, 2.5)] == [1, 1, 1, 3, 255, 0]
+
+
+def test_read_file_of_a_fifo_waits_for_its_writer_without_blocking_the_hub(short_tmp: str) -> None:
+    import subprocess
+    import time
+
+    fifo = os.path.join(short_tmp, "in.fifo")
+    os.mkfifo(fifo)
+    src = read_file(fifo)
+    values, errors, done = collect(src)
+    started = time.monotonic()
+    src.start()  # no writer yet: opening must not wait for one
+    assert time.monotonic() - started < 1.0
+    gevent.sleep(0.2)  # (the hub runs meanwhile: this returns)
+    assert values == [] and not done["completed"] and src.state == "running"
+    writer = subprocess.Popen(["sh", "-c", f"printf '1\\n2\\n' > {fifo}"])
+    assert src.join(10)
+    assert writer.wait(10) == 0
+    assert values == [1, 2] and errors == [] and done["completed"]
+
+
+def test_stopping_a_read_file_that_waits_for_a_fifo_writer_is_prompt(short_tmp: str) -> None:
+    import time
+
+    fifo = os.path.join(short_tmp, "in.fifo")
+    os.mkfifo(fifo)
+    src = read_file(fifo)
+    src.start()
+    gevent.sleep(0.05)
+    started = time.monotonic()
+    src.stop()
+    assert time.monotonic() - started < 2.0 and src.state == "stopped"

@@ -41,6 +41,7 @@ from typing import IO, Any
 
 import gevent
 import gevent.os
+from gevent import socket as gsocket
 
 from ..core.config import Option, choice, validate
 from ..core.errors import ConfigError, RxUnixError
@@ -105,16 +106,20 @@ class FileSource(Connector):
 
     def _start(self) -> None:
         # open now so that a missing file is an error of start(), not a silent end
+        fifo = False
         if self.path == "-":
             fd, self._close_fd = sys.stdin.fileno(), False
-        else:
-            fd, self._close_fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC), True
+        else:  # (a FIFO is opened without waiting for a writer: the reader waits for one on the hub)
+            fifo = stat.S_ISFIFO(os.stat(self.path).st_mode)
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | (os.O_NONBLOCK if fifo else 0))
+            self._close_fd = True
         self._fd = fd
-        self._greenlet = self._spawn(self._run, fd)
+        self._greenlet = self._spawn(self._run, fd, fifo)
 
-    def _run(self, fd: int) -> None:
+    def _run(self, fd: int, fifo: bool = False) -> None:
         decoder = self._decoders()
         regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        writer_came = not fifo  # a FIFO opened before any writer reads as ended until one comes
         was_blocking = True
         if not regular:
             was_blocking = os.get_blocking(fd)
@@ -128,6 +133,10 @@ class FileSource(Connector):
                 except OSError as exc:
                     self._error(exc, "read", stream=self.path)
                     break
+                if not chunk and not writer_came:
+                    gsocket.wait_read(fd)  # until a writer comes (and writes, or goes)
+                    writer_came = True
+                    continue
                 if not chunk or self.state != "running":
                     break
                 self.stats["bytes"] += len(chunk)
