@@ -342,6 +342,7 @@ def test_a_worker_that_does_not_drain_is_killed_and_the_status_says_so(service: 
     rc = svc.stop(timeout=60)
     assert rc == 1, svc.text()
     assert re.search(rf"worker {stuck} \(pid {pids[stuck]}\) did not stop within 5.2s: killed", svc.text())
+    assert "ended: killed by SIGKILL" not in svc.text()  # that kill is said once
     assert not any(alive(p) for p in pids.values())
     assert not os.path.exists(path)
     c.close()

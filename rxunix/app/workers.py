@@ -246,7 +246,7 @@ class Supervisor(WorkerSockets):
             kill(w.pid, signal.SIGKILL)
             self.killed += 1
             self._failed = True
-            self._forget(w, wait_blocking(w.pid))
+            self._forget(w, wait_blocking(w.pid), killed=True)
         if runner.summary:
             runner.log(f"{self.count} workers: {self.restarts} restarted, {self.killed} killed")
 
@@ -344,7 +344,7 @@ class Supervisor(WorkerSockets):
                 continue
             self._forget(w, status)
 
-    def _forget(self, w: _Worker, status: int | None) -> None:
+    def _forget(self, w: _Worker, status: int | None, killed: bool = False) -> None:
         """Worker ``w`` has ended with wait ``status``: report it; restart it if the run goes on."""
         self._read(w)  # a last message ("exit 3", its final metrics) written just before it ended
         self._relay(w)
@@ -360,7 +360,8 @@ class Supervisor(WorkerSockets):
         runner = self.runner
         if runner.status is not None:  # stopping: a clean end is exit 0 (or the flow's own status)
             if status is None or os.waitstatus_to_exitcode(status) not in (0, runner.status):
-                runner.log(f"{label(w.number)} (pid {w.pid}) ended: {what}")
+                if not killed:  # (the kill at the deadline is logged already)
+                    runner.log(f"{label(w.number)} (pid {w.pid}) ended: {what}")
                 self._failed = True
             return
         if not w.ready:
