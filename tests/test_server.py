@@ -740,3 +740,25 @@ def test_a_peer_that_closes_without_reading_the_echoes_loses_none_of_its_events(
     assert got == list(range(n))  # every event, in order
     assert {e["action"] for e in errors} == {"write"}  # the echoes: reported, no spurious decode error
     assert sum(e.get("dropped_bytes", 0) for e in errors) > 0
+
+
+def test_a_reader_paused_for_replies_reads_on_once_writing_them_failed(sock_path: str) -> None:
+    server = unix_socket_server(path=sock_path, preprocessors=["separate"], postprocessors=["separate"],
+                                max_pending_bytes=1 << 20, pause_reading_bytes=1 << 16)
+    got: list[Any] = []
+    server.out.subscribe(lambda e: got.append(e.value["i"]))
+    server.out.subscribe(server.in_)
+    server.start()
+    n = 20_000
+    try:
+        peer = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        peer.connect(sock_path)
+        sender = gevent.spawn(peer.sendall, b"".join(b'{"i": %d, "pad": "%s"}\n' % (i, b"x" * 40)
+                                                      for i in range(n)))
+        wait_for(lambda: server.stats["read_pauses"] > 0, 30, "the reader paused for its unread replies")
+        sender.kill()
+        peer.close()  # the echoes fail (EPIPE): the paused reader must read on to the end
+        wait_for(lambda: server.stats["closed"] == 1, 30, "the connection to end without a stop")
+    finally:
+        server.stop()
+    assert got == list(range(len(got))) and len(got) > 0

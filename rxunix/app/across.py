@@ -48,6 +48,7 @@ aggregator's server, carrying the value (logged by ``rxunix run``).
 from __future__ import annotations
 
 import itertools
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -105,6 +106,10 @@ def take_registered() -> list[Operator]:
     return windows
 
 
+#: Closed connections a worker link remembers (an event of one after its close is not kept).
+CLOSED_KEPT = 4096
+
+
 class WorkerLink:
     """A worker's side: ships events to the aggregator, emits the aggregates that come back."""
 
@@ -116,6 +121,9 @@ class WorkerLink:
         self.outputs: dict[int, Subject[Event]] = {}
         self._tokens: dict[int, int] = {}  # id(origin record) -> token
         self._metas: dict[int, Mapping[str, Any]] = {}  # token -> metadata of that connection
+        # the records of the connections closed last (id -> record, kept alive so the id is theirs):
+        # an event of one that comes after its close gets a token forgotten right after it
+        self._closed: OrderedDict[int, object] = OrderedDict()
         self._next = itertools.count(1)
         self.client.out.subscribe(self._aggregate)
 
@@ -135,24 +143,35 @@ class WorkerLink:
     def forget(self, closed: Event) -> None:
         """A connection closed (``server.closed``): its token is not needed any more, here
         or in the aggregator."""
-        token = self._tokens.pop(id(_origin(closed.meta)), None)
+        origin = _origin(closed.meta)
+        self._closed[id(origin)] = origin
+        if len(self._closed) > CLOSED_KEPT:
+            self._closed.popitem(last=False)
+        token = self._tokens.pop(id(origin), None)
         if token is not None:
             self._metas.pop(token, None)
             self.client.in_.on_next(Event({"f": token}))
 
     def _ship(self, index: int, event: Event) -> None:
+        late: list[int] = []
         recs = event.meta.get(SERVER)
         if recs.__class__ is list:  # merged upstream (e.g. a per-connection window): a token per connection
-            tokens: int | list[int] = [self._token(rec, MappingProxyType({SERVER: rec})) for rec in recs]
+            tokens: int | list[int] = [self._token(rec, MappingProxyType({SERVER: rec}), late) for rec in recs]
         else:
-            tokens = self._token(_origin(event.meta), event.meta)
+            tokens = self._token(_origin(event.meta), event.meta, late)
         self.client.in_.on_next(Event({"g": index, "t": tokens, "v": event.value}))
+        for token in late:  # (after the close of its connection: nothing can be routed back to it)
+            self.client.in_.on_next(Event({"f": token}))
 
-    def _token(self, origin: object, meta: Mapping[str, Any]) -> int:
+    def _token(self, origin: object, meta: Mapping[str, Any], late: list[int]) -> int:
         token = self._tokens.get(id(origin))
         if token is None:
-            token = self._tokens[id(origin)] = next(self._next)
-            self._metas[token] = meta
+            token = next(self._next)
+            if self._closed.get(id(origin)) is origin:
+                late.append(token)
+            else:
+                self._tokens[id(origin)] = token
+                self._metas[token] = meta
         return token
 
     def _aggregate(self, event: Event) -> None:

@@ -86,8 +86,9 @@ Lifecycle
        file; clients write what they hold; sinks flush and close their files.
        Each connector gets ``--drain-timeout`` seconds (default 5); one still
        not stopped 5 s later is abandoned and the status becomes 1. Another
-       SIGINT/SIGTERM during the drain exits at once with ``128 + signal``; after
-       it, none changes the status. A one-line count per connector goes to stderr.
+       SIGINT/SIGTERM during the drain exits at once with ``128 + signal`` (one
+       within 0.25 s of the first is that signal delivered twice, as ``timeout``
+       does: ignored); after it, none changes the status. A one-line count per connector goes to stderr.
 
 Flow callbacks run on the gevent hub of the main thread: inside them use
 gevent's cooperative calls (``gevent.sleep``, ``gevent.spawn``), not blocking
@@ -278,10 +279,9 @@ class Runner:
 
     def run(self) -> int:
         """Start everything (``workers=N``: N worker processes), wait for the end, drain; return the status."""
-        # nothing made, nothing started, no status: the run would wait for a signal, doing nothing
+        # nothing made, nothing started, no status: said, as the run waits for a signal
         if not self.entries and not self._greenlets and not self._state.done.is_set():
-            self.log("error: nothing to run: the flows made no connectors (and started nothing)")
-            return 1
+            self.log("warning: the flows made no connectors: the run waits for ctx.exit() or SIGINT/SIGTERM")
         if self.workers:
             return supervise(self)
         handlers = self._on_signal.install() if self.handle_signals else []

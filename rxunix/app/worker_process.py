@@ -34,10 +34,14 @@ from .monitoring import Monitor
 from .worker_logs import redirect_stderr, restore_stderr
 from .worker_metrics import MESSAGE as METRICS_MESSAGE
 
-__all__ = ["run_worker", "worker_runner", "label", "PARENT_CHECK"]
+__all__ = ["run_worker", "worker_runner", "label", "PARENT_CHECK", "stop_alarm_seconds"]
 
 #: Seconds between a worker's checks that its supervisor is alive (besides PR_SET_PDEATHSIG).
 PARENT_CHECK = 1.0
+#: Seconds after its drain deadline at which a worker asked to stop ends itself (SIGALRM),
+#: when the supervisor that enforces the deadline is gone.
+ALARM_MARGIN_S = 2
+_MAX_ALARM = 2**31 - 1
 _PR_SET_PDEATHSIG = 1
 #: Start order of a worker's link to the aggregator: after sinks (0), before servers (10).
 _LINK_ORDER = 5
@@ -93,20 +97,20 @@ def run_worker(sup: Any, number: int, write_fd: int, err_fd: int) -> int:
             runner.exit(0, reason)
 
     loop = gevent.get_hub().loop
-    limit = runner.drain_timeout + runner.stop_grace
+    alarm_s = stop_alarm_seconds(runner.drain_timeout + runner.stop_grace)
 
     def on_sigterm(_signum: int, _frame: Any) -> None:
         # a Python-level handler: it runs even while the hub is blocked, and the alarm ends
         # the process when the drain the supervisor would enforce is over (it may be gone)
         if not stop_asked:
             stop_asked.append(signal.SIGTERM)
-            signal.alarm(max(1, math.ceil(limit)))
+            signal.alarm(alarm_s)
         loop.run_callback(stop, "stop requested (SIGTERM)")
 
     def started() -> None:
         _send(write_fd, b"ready\n")
         if stop_asked:  # asked before the handler was in place (while the flows were built)
-            signal.alarm(max(1, math.ceil(limit)))
+            signal.alarm(alarm_s)
             stop("stop requested (SIGTERM)")
 
     signal.signal(signal.SIGTERM, on_sigterm)
@@ -120,6 +124,18 @@ def run_worker(sup: Any, number: int, write_fd: int, err_fd: int) -> int:
     if not asked:  # the flow ended the run: the whole run ends
         _send(write_fd, f"exit {status}\n".encode())
     return status
+
+
+def stop_alarm_seconds(limit: float) -> int:
+    """When a worker asked to stop ends itself (``signal.alarm``): ``ALARM_MARGIN_S`` after the
+    drain deadline ``limit``, at which a live supervisor kills it; 0 (no alarm) for no limit::
+
+        >>> stop_alarm_seconds(10.0), stop_alarm_seconds(0.2), stop_alarm_seconds(3e9), stop_alarm_seconds(math.inf)
+        (12, 3, 2147483647, 0)
+    """
+    if not math.isfinite(limit):
+        return 0
+    return min(max(1, math.ceil(limit)) + ALARM_MARGIN_S, _MAX_ALARM)
 
 
 def _build(sup: Any, number: int, forward: Callable[[dict[str, Any]], None] | None) -> Any:

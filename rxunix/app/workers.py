@@ -166,6 +166,9 @@ class Supervisor(WorkerSockets):
         runner.started_at = time.monotonic()
         done = runner._state.done
         done.rawlink(self._wake)
+        for g in runner._greenlets:  # the flows' timers run in the workers, not here
+            g.kill(block=False)
+        runner._greenlets.clear()
         try:
             if not self._bind() or not self._begin_metrics():
                 return 1
@@ -275,24 +278,25 @@ class Supervisor(WorkerSockets):
         # SIGINT/SIGTERM wait (blocked) across the fork: the child sets its own handlers
         # before it takes them, the supervisor takes its own right after
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-        try:
-            read_fd, write_fd = os.pipe()
-            err_r, err_w = os.pipe()
+        try:  # (the child never leaves _child: only the supervisor comes out of this)
             try:
-                pid = gevent.os.fork_gevent()
-            except OSError:
-                for fd in (read_fd, write_fd, err_r, err_w):
-                    os.close(fd)
-                raise
-        except OSError as exc:  # out of processes or memory: the run cannot be what was asked
+                read_fd, write_fd = os.pipe()
+                err_r, err_w = os.pipe()
+                try:
+                    pid = gevent.os.fork_gevent()
+                except BaseException:
+                    for fd in (read_fd, write_fd, err_r, err_w):
+                        os.close(fd)
+                    raise
+            except OSError as exc:  # out of processes or memory: the run cannot be what was asked
+                self.runner.log(f"cannot start {label(number)}: {exc}")
+                self.runner.exit(1, f"cannot start {label(number)}")
+                return
+            if pid == 0:
+                self.child_sigmask = mask
+                self._child(number, (read_fd, err_r), write_fd, err_w)
+        finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-            self.runner.log(f"cannot start {label(number)}: {exc}")
-            self.runner.exit(1, f"cannot start {label(number)}")
-            return
-        if pid == 0:
-            self.child_sigmask = mask
-            self._child(number, (read_fd, err_r), write_fd, err_w)
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         for fd in (write_fd, err_w):
             os.close(fd)
         for fd in (read_fd, err_r):

@@ -299,6 +299,7 @@ class UnixSocketClient(Reconnecting, Connector):
                     gate.wait(sess.lost)
                 data = recv(size)
                 if not data:
+                    sess.eof = True
                     break
                 stats["bytes_read"] += len(data)
                 take(read, decoder, data)  # decoded and delivered with the collector paused

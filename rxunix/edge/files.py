@@ -109,9 +109,9 @@ class FileSource(Connector):
         fifo = False
         if self.path == "-":
             fd, self._close_fd = sys.stdin.fileno(), False
-        else:  # (a FIFO is opened without waiting for a writer: the reader waits for one on the hub)
-            fifo = stat.S_ISFIFO(os.stat(self.path).st_mode)
-            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | (os.O_NONBLOCK if fifo else 0))
+        else:  # (without waiting: a FIFO's reader waits for a writer on the hub)
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+            fifo = stat.S_ISFIFO(os.fstat(fd).st_mode)
             self._close_fd = True
         self._fd = fd
         self._greenlet = self._spawn(self._run, fd, fifo)

@@ -172,5 +172,5 @@ class Reconnecting:
             self._session = None
             self._stats["disconnects"] += 1
             self._update_ready()
-            if not stopped:  # the peer's end of stream: its last frame, even unterminated, is one
+            if sess.eof or not stopped:  # the peer's end of stream: its last frame, even unterminated, is one
                 self._deliver(EventBatch.of(sess.decoder.finish(), self._meta, clean=sess.decoder.clean))

@@ -284,3 +284,5 @@ class ReplyWriter(ServerPart):
         self._error(exc, "write", conn.peer, conn.core.meta, dropped_bytes=conn.core.send_failed())
         if not conn.core.open:
             self._end(conn)
+        else:
+            conn.room.set()  # a reader paused for these replies reads on (to the peer's EOF)

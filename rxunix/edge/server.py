@@ -299,7 +299,8 @@ class UnixSocketServer(ReplyWriter, Acceptor, Connector):
         self.stats["read_pauses"] += 1
         conn.paused = True
         try:
-            while conn.core.pending > self._resume_at and not conn.ended and not self._stopping:
+            while (conn.core.pending > self._resume_at and not conn.ended and not self._stopping
+                   and not conn.core.write_failed):
                 conn.room.clear()
                 conn.room.wait()
         finally:

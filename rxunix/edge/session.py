@@ -36,7 +36,7 @@ def connect_stream(path: str, timeout: float = CONNECT_TIMEOUT) -> gsocket.socke
 class Session:
     """One live connection: its socket, its decoder and its two greenlets."""
 
-    __slots__ = ("sock", "raw", "decoder", "lost", "closing", "reader", "writer", "writing")
+    __slots__ = ("sock", "raw", "decoder", "lost", "closing", "eof", "reader", "writer", "writing")
 
     def __init__(self, sock: gsocket.socket, decoder: Decoder) -> None:
         self.sock = sock
@@ -44,6 +44,7 @@ class Session:
         self.decoder = decoder
         self.lost = gevent.event.Event()  # the connection is over (or being closed)
         self.closing = False  # we are closing it: errors are expected, not reported
+        self.eof = False  # the peer's end of stream was read
         self.reader: gevent.Greenlet | None = None
         self.writer: gevent.Greenlet | None = None
         self.writing = False  # the writer greenlet is inside a blocking send
