@@ -841,3 +841,20 @@ def test_a_flows_timers_run_in_the_workers_not_in_the_supervisor(service: Callab
     wait_until(lambda: marks.exists() and len(marks.read_text().split()) >= 2, 20, "both workers' timers")
     assert svc.stop() == 0, svc.text()
     assert sorted(marks.read_text().split()) == ["1", "2"]  # none from the supervisor's build ("None")
+
+
+def test_a_killed_supervisors_aggregator_removes_its_private_socket(service: Callable[..., Service],
+                                                                     tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    private_tmp = tmp_path / "t"
+    private_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private_tmp))  # where the supervisor makes the aggregator's directory
+    svc = service(GLOBAL_FLOW, 2)
+    pids = svc.wait_ready(2)
+    svc.wait_line(r"aggregator \(pid (\d+)\) ready")
+    assert [p.name for p in private_tmp.iterdir() if p.name.startswith("rx-agg-")]
+    aggregator = int(svc.wait_line(r"aggregator \(pid (\d+)\) ready").group(1))
+    svc.proc.kill()
+    svc.proc.wait(10)
+    wait_until(lambda: not any(alive(p) for p in [*pids.values(), aggregator]), 30, "every process to end")
+    assert not [p.name for p in private_tmp.iterdir() if p.name.startswith("rx-agg-")]

@@ -123,7 +123,18 @@ def run_worker(sup: Any, number: int, write_fd: int, err_fd: int) -> int:
         watch.kill(block=False)
     if not asked:  # the flow ended the run: the whole run ends
         _send(write_fd, f"exit {status}\n".encode())
+    if number == 0 and os.getppid() != sup.pid:  # the supervisor is gone: nobody else removes these
+        _remove_private_socket(sup.link_path)
     return status
+
+
+def _remove_private_socket(path: str) -> None:
+    """The aggregator's socket and the private directory the supervisor made for it."""
+    for remove, what in ((os.unlink, path), (os.rmdir, os.path.dirname(path))):
+        try:
+            remove(what)
+        except OSError:
+            pass
 
 
 def stop_alarm_seconds(limit: float) -> int:
