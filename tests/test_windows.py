@@ -489,3 +489,28 @@ def test_count_only_windows_run_the_count_core_of_buffer_with_count() -> None:
     rx.from_iterable(values).pipe(ops.buffer_with_count(3)).subscribe(want.append)
     out, _ = collect(rx.from_iterable([sev(v, peer=1) for v in values]).pipe(op))
     assert [e.value for e in out] == want == [[0, 1, 2], [3, 4, 5], [6, 7]]
+
+
+@pytest.mark.parametrize("make", ["tumbling", "sliding"])
+def test_a_count_window_without_release_says_once_when_it_keeps_many_groups(
+        make: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import warnings
+
+    from reactivex.subject import Subject
+
+    from rxunix.rx.windows import ManyGroupsWarning, outputs, sliding_count, tumbling_count
+
+    monkeypatch.setattr(outputs, "MANY_GROUPS", 50)
+    for release in (None, Subject()):
+        window = tumbling_count(2, key=lambda e: e.value, release=release) if make == "tumbling" else (
+            sliding_count(2, 1, key=lambda e: e.value, release=release))
+        src: Subject[Event] = Subject()
+        src.pipe(window).subscribe(lambda _e: None)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for i in range(120):  # a group per key, none ever complete
+                src.on_next(Event(i))
+        said = [w for w in caught if issubclass(w.category, ManyGroupsWarning)]
+        assert len(said) == (1 if release is None else 0)  # once, and never with release=
+        if said:
+            assert "release=server.closed" in str(said[0].message)

@@ -75,7 +75,7 @@ from .guard import Chain, Engine, Guard
 from .keys import ErrorSink, EventSink, KeyFn, Reducer, Seconds, connection_key
 from .kinds import ClockedWindow, GridWindow, SessionWindow, SlidingCountWindow
 from .operator import EngineFactory, TumblingWindow, Window, guarded
-from .outputs import Outputs
+from .outputs import MANY_GROUPS, ManyGroupsWarning, Outputs
 from .timers import GuardedScheduler, GuardedTimer
 from .tumbling import CHUNK
 
@@ -93,6 +93,8 @@ __all__ = [
     "GuardedScheduler",
     "GuardedTimer",
     "KeyFn",
+    "MANY_GROUPS",
+    "ManyGroupsWarning",
     "Outputs",
     "Reducer",
     "Seconds",

@@ -15,6 +15,7 @@ gets them one by one as they close.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final
@@ -25,7 +26,7 @@ from ...core.event import Event, EventBatch, SliceBatch, error_event, own_meta
 from ...core.origin import merge_origins
 from .keys import WindowSpec, connection_key, sink_of
 
-__all__ = ["NO_KEY", "LateEvent", "Outputs", "flat"]
+__all__ = ["NO_KEY", "LateEvent", "Outputs", "flat", "ManyGroupsWarning", "MANY_GROUPS"]
 
 
 class LateEvent(Exception):
@@ -40,6 +41,15 @@ UNKNOWN: Final = object()
 def flat(chunks: list[list[Event]]) -> list[Event]:
     """The events of a list of chunks, in order."""
     return [event for chunk in chunks for event in chunk]
+
+
+#: Groups of a count window without ``release`` at which a :class:`ManyGroupsWarning` is given.
+MANY_GROUPS = 10_000
+
+
+class ManyGroupsWarning(UserWarning):
+    """A count window without ``release`` keeps many groups (one per connection ever seen,
+    when keyed by connection): memory grows with them."""
 
 
 class Outputs:
@@ -70,6 +80,7 @@ class Outputs:
         self.last_meta: Any = None
         self.last_key: Hashable = None
         self.groups: dict[Hashable, Any] = {}
+        self._warn_at = MANY_GROUPS if getattr(op, "release", None) is None else 0  # (0: never)
         self.raised: BaseException | None = None
         self.done = False
         # the merged metadata of the last window whose events all shared one metadata object
@@ -80,6 +91,15 @@ class Outputs:
     def live(self) -> int:
         """The groups that exist now."""
         return len(self.groups)
+
+    def many_groups(self) -> None:
+        """Called when a count group was made: once :data:`MANY_GROUPS` exist without a
+        ``release``, say so (once): each lives until released or completed."""
+        if self._warn_at and len(self.groups) >= self._warn_at:
+            self._warn_at = 0
+            warnings.warn(ManyGroupsWarning(
+                f"a count window keeps {len(self.groups)} groups: each lives until it is released or the "
+                "stream completes; keyed by connection, pass release=server.closed"), stacklevel=2)
 
     def key_of(self, event: Event) -> Any:
         """``key(event)``; a failing key function becomes an error event (the stream

@@ -81,6 +81,7 @@ class SlidingCountChain(Outputs):
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = CountGroup()
+            self.many_groups()
         meta = event.meta
         group.metas.append(meta)
         group.values.append(event.value)
@@ -107,6 +108,7 @@ class SlidingCountChain(Outputs):
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = CountGroup()
+            self.many_groups()
         count, step, n = self.count, self.step, group.n
         if meta is not group.meta:
             group.meta, group.since = meta, n
