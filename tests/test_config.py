@@ -81,3 +81,12 @@ def test_config_must_be_a_mapping() -> None:
 def test_config_error_is_value_error() -> None:
     with pytest.raises(ValueError):
         validate("x", {"zzz": 1}, SCHEMA)
+
+
+def test_a_path_given_as_the_config_is_named_as_such() -> None:
+    import rxunix
+
+    for make in (rxunix.unix_socket_server, rxunix.unix_socket_client, rxunix.unix_datagram_server,
+                 rxunix.unix_datagram_client):
+        with pytest.raises(ConfigError, match=r"config must be a dict, got str \(a path\? pass path='/tmp/x.sock'\)"):
+            make("/tmp/x.sock")

@@ -32,7 +32,8 @@ def _merge_first(
     config_schema: Mapping[str, Option],
 ) -> None:
     if not isinstance(first, Mapping):
-        raise ConfigError(f"{owner}: config must be a dict, got {type(first).__name__}")
+        hint = f" (a path? pass path={first!r})" if isinstance(first, str) or hasattr(first, "__fspath__") else ""
+        raise ConfigError(f"{owner}: config must be a dict, got {type(first).__name__}{hint}")
     if any(k in top and k not in config_schema for k in first):  # Tremor's whole connector dict
         unknown = [k for k in first if k not in top]
         if unknown:
