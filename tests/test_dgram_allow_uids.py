@@ -118,3 +118,25 @@ def test_a_sender_cannot_escape_the_rate_limit_with_a_socket_per_datagram(sock_p
         server.stop()
     assert before_stop <= 2 + int(elapsed / dgram_server_module.REFUSAL_REPORT_INTERVAL)  # one sender process
     assert sum(e["refused"] for e in errors) == 200 and errors[-1]["stream"].startswith("@")  # its latest address
+
+
+def test_a_uid_sending_from_many_processes_is_one_refused_sender(sock_path: str) -> None:
+    import subprocess
+    import sys
+
+    server = rxunix.unix_datagram_server(path=sock_path, allow_uids=[os.getuid() + 1], **LINES)
+    errors: list[dict[str, Any]] = []
+    server.err.subscribe(lambda e: errors.append(e.value))
+    server.start()
+    send = "import socket, sys; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b'1\\n', sys.argv[1])"
+    started = time.monotonic()
+    try:
+        for _ in range(8):  # a new process (a new pid) for each datagram
+            assert subprocess.run([sys.executable, "-c", send, sock_path], timeout=30).returncode == 0
+        wait_for(lambda: server.stats["refused"] == 8, what="every datagram refused")
+        before_stop = len(errors)
+        elapsed = time.monotonic() - started
+    finally:
+        server.stop()
+    assert before_stop <= 2 + int(elapsed / dgram_server_module.REFUSAL_REPORT_INTERVAL)  # not one per process
+    assert sum(e["refused"] for e in errors) == 8

@@ -66,13 +66,14 @@ def test_parse_credentials() -> None:
 
 def test_reply_route() -> None:
     rec = {"path": "/s", "peer": "@a"}
-    assert reply_route({DGRAM_SERVER: rec}, "/s") == (["@a"], 0)
-    assert reply_route({DGRAM_SERVER: {"path": "/s", "peer": None}}, "/s") == ([], 1)
-    assert reply_route({DGRAM_SERVER: rec}, "/other") == ([], 0)  # not ours
-    assert reply_route({}, "/s") == ([], 0)
+    assert reply_route({DGRAM_SERVER: rec}, "/s")[:2] == (["@a"], 0)
+    assert reply_route({DGRAM_SERVER: {"path": "/s", "peer": None}}, "/s")[:2] == ([], 1)
+    assert reply_route({DGRAM_SERVER: rec}, "/other")[:2] == ([], 0)  # not ours
+    assert reply_route({}, "/s")[:2] == ([], 0)
+    assert reply_route({DGRAM_SERVER: [{"path": "/s", "peer": "/c", "uid": 7}]}, "/s").owners == {"/c": 7}
     merged = merge_origins([Event(1, {DGRAM_SERVER: rec}), Event(2, {DGRAM_SERVER: {"path": "/s", "peer": "/c"}}),
                             Event(3, {DGRAM_SERVER: rec})])
-    assert reply_route(merged, "/s") == (["@a", "/c"], 0)  # an aggregate goes to each sender once
+    assert reply_route(merged, "/s")[:2] == (["@a", "/c"], 0)  # an aggregate goes to each sender once
 
 
 def test_allow_uids_admits_datagram_senders() -> None:

@@ -508,3 +508,58 @@ def test_a_reply_of_several_datagrams_is_reported_once(
     wait_for(lambda: len(r.errors("write")) == 3 and not r.server._replies, what="the replies given up")
     gevent.sleep(0.3)
     assert sorted(e["value"]["echo"] for e in r.errors("write")) == [0, 1, 2]  # each once, not per datagram
+
+
+def test_a_reply_never_follows_a_symlink_planted_at_the_senders_address(
+        run: Any, short_tmp: str, sock_path: str) -> None:
+    """A sender unlinks the name it sent from and plants a symlink to a socket only the server
+    may write to: the kernel would resolve it at the reply, with the server's rights."""
+    r = run()
+    victim_path = os.path.join(short_tmp, "victim")
+    victim = dgram(victim_path)
+    sender_path = os.path.join(short_tmp, "s")
+    sender = dgram(sender_path)
+    os.unlink(sender_path)  # its socket stays bound, still named so in the datagrams it sends
+    os.symlink(victim_path, sender_path)
+    sender.sendto(b'{"cmd": "injected"}\n', sock_path)
+    wait_for(lambda: r.errors("route"), what="the refused reply")
+    (err,) = r.errors("route")
+    assert "symlink" in err["error"] and err["value"] == {"cmd": "injected"}
+    victim.settimeout(0.3)
+    with pytest.raises(TimeoutError):
+        victim.recv(100)  # nothing reached the victim
+    sender.close()
+    victim.close()
+
+
+def test_a_reply_goes_only_to_a_socket_the_sender_owns(short_tmp: str) -> None:
+    from rxunix.edge.dgram_replying import reply_path_problem
+
+    path = os.path.join(short_tmp, "own")
+    s = dgram(path)
+    try:
+        assert reply_path_problem(path, os.getuid()) is None
+        assert "owned by uid" in (reply_path_problem(path, os.getuid() + 1) or "")
+        assert "owned by uid" in (reply_path_problem(path, None) or "")
+        assert reply_path_problem("@abstract", None) is None  # no file: nothing to redirect
+        assert reply_path_problem(os.path.join(short_tmp, "gone"), 0) is None  # the send will fail and say so
+        regular = os.path.join(short_tmp, "file")
+        open(regular, "w").close()
+        assert "not a socket" in (reply_path_problem(regular, os.getuid()) or "")
+    finally:
+        s.close()
+
+
+def test_one_uids_many_sockets_evict_only_its_own_gelf_chains(run: Any, short_tmp: str, sock_path: str) -> None:
+    from rxunix.processors.gelf import GelfChunkingPost
+
+    r = run(echo=False, preprocessors=["gelf-chunking"], postprocessors=[])
+    n = dgram_server_module.SPAN_SENDERS_PER_UID + 4
+    senders = [dgram(os.path.join(short_tmp, f"g{i}")) for i in range(n)]
+    for s in senders:  # the first of two chunks of a message each: n incomplete messages of one uid
+        s.sendto(GelfChunkingPost(chunk_size=20).process(b'{"pad": "aaaaaaaaaaaaaaaa"}')[0], sock_path)
+    wait_for(lambda: r.server.stats["datagrams"] == n, what="every first chunk")
+    assert len(r.server._spans) == dgram_server_module.SPAN_SENDERS_PER_UID  # its own oldest chains went
+    assert len(r.errors("decode")) == 4 and all("incomplete" in e["error"] for e in r.errors("decode"))
+    for s in senders:
+        s.close()

@@ -858,3 +858,20 @@ def test_a_killed_supervisors_aggregator_removes_its_private_socket(service: Cal
     svc.proc.wait(10)
     wait_until(lambda: not any(alive(p) for p in [*pids.values(), aggregator]), 30, "every process to end")
     assert not [p.name for p in private_tmp.iterdir() if p.name.startswith("rx-agg-")]
+
+
+def test_the_aggregators_cleanup_removes_only_its_own_private_directory(tmp_path: Path) -> None:
+    from rxunix.app.worker_process import _remove_private_socket
+
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (target / "link.sock").write_text("keep")
+    planted = tmp_path / "rx-agg-planted"
+    planted.symlink_to(target)  # what another user could put where a removed directory was
+    _remove_private_socket(str(planted / "link.sock"))
+    assert (target / "link.sock").read_text() == "keep" and planted.is_symlink()
+    mine = tmp_path / "rx-agg-mine"
+    mine.mkdir(mode=0o700)
+    (mine / "link.sock").write_text("")
+    _remove_private_socket(str(mine / "link.sock"))
+    assert not mine.exists()

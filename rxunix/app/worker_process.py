@@ -20,6 +20,7 @@ import ctypes
 import math
 import os
 import signal
+import stat
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -129,8 +130,16 @@ def run_worker(sup: Any, number: int, write_fd: int, err_fd: int) -> int:
 
 
 def _remove_private_socket(path: str) -> None:
-    """The aggregator's socket and the private directory the supervisor made for it."""
-    for remove, what in ((os.unlink, path), (os.rmdir, os.path.dirname(path))):
+    """The aggregator's socket and the private directory the supervisor made for it, if
+    that is still what is there (a directory of this uid, not a symlink planted in its place)."""
+    directory = os.path.dirname(path)
+    try:
+        st = os.lstat(directory)
+    except OSError:
+        return
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        return
+    for remove, what in ((os.unlink, path), (os.rmdir, directory)):
         try:
             remove(what)
         except OSError:

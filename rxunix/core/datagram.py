@@ -20,7 +20,7 @@ A reply goes to the sender address(es) recorded in its metadata under
     >>> meta = {DGRAM_SERVER: [{"path": "/s", "peer": "@c1"}, {"path": "/s", "peer": None},
     ...                        {"path": "/other", "peer": "@c2"}, {"path": "/s", "peer": "@c1"}]}
     >>> reply_route(meta, "/s")
-    DatagramRoute(targets=['@c1'], unbound=1)
+    DatagramRoute(targets=['@c1'], unbound=1, owners={'@c1': None})
 """
 
 from __future__ import annotations
@@ -84,10 +84,12 @@ def parse_credentials(ancdata: Iterable[tuple[int, int, bytes]]) -> Credentials 
 
 class DatagramRoute(NamedTuple):
     """``targets``: sender addresses to send the reply to (each once); ``unbound``: how many
-    records name an unbound sender (no address to answer)."""
+    records name an unbound sender (no address to answer); ``owners``: the uid of the
+    sender each target was recorded for (None if unknown)."""
 
     targets: list[str]
     unbound: int
+    owners: dict[str, Any]
 
 
 def reply_route(meta: Mapping[str, Any], path: str, key: str = DGRAM_SERVER) -> DatagramRoute:
@@ -97,7 +99,7 @@ def reply_route(meta: Mapping[str, Any], path: str, key: str = DGRAM_SERVER) -> 
     a record without a usable address counts as ``unbound``.
     """
     targets: list[str] = []
-    seen: set[str] = set()
+    owners: dict[str, Any] = {}
     unbound = 0
     for rec in origin_records(meta, key):
         rpath = rec.get("path")
@@ -107,10 +109,10 @@ def reply_route(meta: Mapping[str, Any], path: str, key: str = DGRAM_SERVER) -> 
         if not isinstance(peer, str) or not peer:
             unbound += 1
             continue
-        if peer not in seen:
-            seen.add(peer)
+        if peer not in owners:
+            owners[peer] = rec.get("uid")
             targets.append(peer)
-    return DatagramRoute(targets, unbound)
+    return DatagramRoute(targets, unbound, owners)
 
 
 class DatagramEncoder:

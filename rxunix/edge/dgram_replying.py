@@ -14,6 +14,8 @@ with its value, and its other datagrams to that receiver are not sent.
 from __future__ import annotations
 
 import errno
+import os
+import stat
 import time
 from collections import deque
 from collections.abc import Callable
@@ -31,7 +33,32 @@ from ..core.lifecycle import ConnectorState
 from .sockbuf import send_buffer_full
 from .turns import Turns
 
-__all__ = ["DatagramReplies", "UnroutableReply"]
+__all__ = ["DatagramReplies", "UnroutableReply", "reply_path_problem"]
+
+
+def reply_path_problem(addr: str, uid: int | None) -> str | None:
+    """Why a reply may not go to the socket path ``addr`` of a sender whose uid is ``uid``;
+    None when it may (an abstract name, or a path that is gone: the send then fails).
+
+    The kernel resolves the path again when the reply is sent, following symlinks, with
+    the server's rights and credentials: a sender could unlink the name it sent from and
+    plant a symlink to a socket only the server may write to. So the path must still be a
+    socket, not a symlink, owned by the sender's uid. (A check, then a send: a sender
+    able to swap the name in between could still race it; its directory is its own.)
+    """
+    if addr.startswith("@"):
+        return None
+    try:
+        st = os.lstat(addr)
+    except OSError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        return "the sender's address is a symlink now"
+    if not stat.S_ISSOCK(st.st_mode):
+        return "the sender's address is not a socket now"
+    if uid is None or st.st_uid != uid:
+        return f"the socket at the sender's address is owned by uid {st.st_uid}, not the sender's ({uid})"
+    return None
 
 
 class PendingReply:
@@ -79,6 +106,11 @@ class DatagramReplies:
             self._error(exc, "encode", r.targets[0], meta, value=event.value)
             return
         for addr in r.targets:
+            problem = reply_path_problem(addr, r.owners.get(addr))
+            if problem is not None:  # (a path that is no longer the sender's own socket)
+                self._error(UnroutableReply(f"reply to {addr} not sent: {problem}"), "route", addr, meta,
+                            value=event.value)
+                continue
             reply = PendingReply(event)
             for data in frames:
                 if reply.dropped:

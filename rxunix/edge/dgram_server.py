@@ -34,7 +34,7 @@ only its own, and are dropped and reported once it has refused them for
 from any other uid, as ``SCM_CREDENTIALS`` tells, is dropped before it is
 decoded; counted in ``stats["refused"]`` and reported, action ``accept``,
 with ``refused`` the count: a sender's first at once, then at most once per
-:data:`REFUSAL_REPORT_INTERVAL` seconds per sender process, whatever socket
+:data:`REFUSAL_REPORT_INTERVAL` seconds per uid, whatever process or socket
 it sends from, the rest at stop) and ``systemd``
 (``True`` or a ``LISTEN_FDNAMES`` name: take the socket systemd passed instead
 of binding; see :mod:`rxunix.edge.listen`).
@@ -84,6 +84,8 @@ __all__ = ["UnixDatagramServer", "unix_datagram_server", "CONFIG_SCHEMA", "Unrou
 DEFAULT_BUF_SIZE = 65536
 #: Senders whose GELF chunks are reassembled at once (each with its own ``max_length``).
 SPAN_SENDERS = 64
+#: Of those, senders of one uid (a uid's many sockets evict its own chains first).
+SPAN_SENDERS_PER_UID = 16
 #: Default bound of unsent reply bytes.
 DEFAULT_MAX_PENDING = 16 * 1024 * 1024
 #: Seconds a receiver may refuse its first waiting reply (its queue is full) before
@@ -291,11 +293,11 @@ class UnixDatagramServer(DatagramReplies, Connector):
 
     def _refuse(self, record: Mapping[str, Any]) -> None:
         """Drop a datagram from a uid not in ``allow_uids``: counted; reported at once for a
-        new sender process, then at most once a second (a timer reports what a burst left)."""
+        new uid, then at most once a second per uid, however many processes and sockets it
+        sends from (a timer reports what a burst left)."""
         self.stats["refused"] += 1
         refusals = self._refusals
-        for report in refusals.refuse((record["uid"], record["pid"], record["gid"]), time.monotonic(),
-                                      record["peer"]):
+        for report in refusals.refuse(record["uid"], time.monotonic(), (record["peer"], record["pid"], record["gid"])):
             self._report_refused(*report)
         if refusals.pending and self._refusal_timer is None:
             self._refusal_timer = self._spawn(self._report_refusals_later)
@@ -310,8 +312,8 @@ class UnixDatagramServer(DatagramReplies, Connector):
         finally:
             self._refusal_timer = None
 
-    def _report_refused(self, sender: Any, count: int, peer: Any) -> None:
-        uid, pid, gid = sender
+    def _report_refused(self, uid: Any, count: int, latest: Any) -> None:
+        peer, pid, gid = latest  # (of its latest refused datagram)
         self._error(f"{count} datagram(s) refused: sender uid {uid} (pid {pid}) is not in allow_uids", "accept",
                     peer, self._own_meta, uid=uid, pid=pid, gid=gid, refused=count)
 
@@ -328,11 +330,20 @@ class UnixDatagramServer(DatagramReplies, Connector):
             spans.move_to_end(key)
             return entry[0]
         decoder = self._decoders()
+        uid = meta[DGRAM_SERVER]["uid"]
+        mine = [k for k, (_, _, m) in spans.items() if m[DGRAM_SERVER]["uid"] == uid]
+        if len(mine) >= SPAN_SENDERS_PER_UID:  # one uid's many sockets evict its own chains, no one else's
+            self._end_span(mine[0])
+        elif len(spans) >= SPAN_SENDERS:
+            self._end_span(next(iter(spans)))
         spans[key] = (decoder, peer, meta)
-        if len(spans) > SPAN_SENDERS:
-            _, (old, old_peer, old_meta) = spans.popitem(last=False)
-            self._emit_items(old.finish(), old_peer, old_meta)
         return decoder
+
+    def _end_span(self, key: tuple[Any, bytes]) -> None:
+        """Forget one sender's chain; its incomplete messages are reported."""
+        assert self._spans is not None
+        old, old_peer, old_meta = self._spans.pop(key)
+        self._emit_items(old.finish(), old_peer, old_meta)
 
     def _emit_items(self, items: list[Any], peer: Any, meta: Mapping[str, Any]) -> None:
         for item in items:
