@@ -92,6 +92,7 @@ class LiveView(abc.ObserverBase[Event]):
         self.total = 0
         self.last: Event | None = None
         self.renders = 0  # how many times the widgets were refreshed
+        self.render_errors = 0  # refreshes that failed (said in the counter)
         self._version = 0
         self._shown = -1
         self._widgets: Any = None
@@ -195,6 +196,19 @@ class LiveView(abc.ObserverBase[Event]):
         self._shown = version
         self.renders += 1
 
+    def _render_or_say(self) -> None:
+        """The refresher's render: a failure (a ``group`` or ``value`` function that raises
+        on some event) is shown in the counter, with the last good plot kept, and the
+        view goes on refreshing (it would freeze silently otherwise)."""
+        try:
+            self.render()
+        except Exception as exc:
+            self.render_errors += 1
+            self._shown = self._version  # (not again until something changes)
+            w = self._widgets
+            if w is not None:
+                w[0].value = html.escape(f"LiveView cannot render: {type(exc).__name__}: {exc}")
+
     def widget(self) -> Any:
         """The ipywidgets box (created on first use; starts the refresher)."""
         if self._widgets is None:
@@ -218,9 +232,9 @@ class LiveView(abc.ObserverBase[Event]):
                 while not self._closed:
                     _os_sleep(self.refresh)
                     if self._version != self._shown:
-                        self.render()
+                        self._render_or_say()
                 if self._version != self._shown:
-                    self.render()  # the final state
+                    self._render_or_say()  # the final state
             finally:
                 done.release()
 

@@ -269,3 +269,23 @@ def test_a_live_views_stream_completing_never_waits_for_its_refresher() -> None:
     m = LiveView(metric="connector_events")
     m.on_next(Event({"measurement": "connector_events", "tags": {}, "fields": {"count": 4}, "timestamp": 1}))
     assert "4</b> events in 1 ticks" in m.summary_html()
+
+
+def test_a_live_view_that_cannot_render_says_so_and_goes_on() -> None:
+    import time
+
+    from rxunix.event import Event
+
+    from rxunix.notebook import LiveView
+
+    v = LiveView(per_window=True, group=lambda value: value["c"], refresh=0.05)
+    v.widget()  # displayed: the refresher thread runs
+    v.on_next(Event([{"c": 1}]))
+    deadline = time.monotonic() + 10
+    while v.renders < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    v.on_next(Event([{"no_c": 1}]))  # its group function raises on this one
+    while not v.render_errors and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert "cannot render: KeyError" in v._widgets[0].value  # type: ignore[index]
+    v.close()
