@@ -289,3 +289,32 @@ def test_set_runtime_and_closed_runtime_is_replaced() -> None:
     assert get_runtime() is not rt
     set_runtime(None)
     assert isinstance(get_runtime(), LocalRuntime)
+
+
+def test_a_path_in_use_by_a_connector_of_this_process_says_which(sock_path: str) -> None:
+    from rxunix.errors import SocketPathError
+
+    import rxunix
+
+    first = rxunix.unix_socket_server(path=sock_path).start()  # e.g. a notebook cell run twice
+    try:
+        again = rxunix.unix_socket_server(path=sock_path)
+        with pytest.raises(SocketPathError, match=r"in use.*runs on it in this process: stop\(\) it first"):
+            again.start()
+    finally:
+        first.stop()
+    with pytest.raises(RuntimeError, match="a connector runs once: make a new one"):
+        first.start()
+
+
+def test_closing_a_thread_runtime_stops_the_connectors_still_running_on_it(sock_path: str) -> None:
+    from rxunix.runtime import ThreadRuntime
+
+    import rxunix
+
+    rt = ThreadRuntime()
+    server = rxunix.unix_socket_server(path=sock_path, runtime=rt).start()
+    assert os.path.exists(sock_path)
+    rt.close()
+    assert server.state == "stopped" and not os.path.exists(sock_path)  # its socket closed, the path free
+    rxunix.unix_socket_server(path=sock_path).start().stop()

@@ -21,7 +21,7 @@ from reactivex import Observable
 from reactivex.subject import Subject
 
 from ..core.display import html_of
-from ..core.errors import ConfigError
+from ..core.errors import ConfigError, SocketPathError
 from ..core.event import ErrorEvent, Event, error_event
 from ..core.lifecycle import ConnectorState, advance
 from ..core.metrics import MIN_INTERVAL as MIN_METRICS_INTERVAL
@@ -32,6 +32,9 @@ from .runtime import Runtime, get_runtime
 
 __all__ = ["Connector", "Inlet", "EventSubject"]
 
+
+#: The connectors running in this process (a path "in use" by one of them is said so).
+_RUNNING: weakref.WeakSet[Connector] = weakref.WeakSet()
 
 class Connector(ABC):
     """Base class: ``out``, ``err``, ``in_``, ``start()``, ``stop()``, ``with`` support.
@@ -140,10 +143,19 @@ class Connector(ABC):
         return self._err
 
     def start(self) -> Self:
-        """Start the connector; returns at once (the connector runs on its hub)."""
+        """Start the connector; returns at once (the connector runs on its hub). A connector
+        runs once: after ``stop()`` make a new one."""
         if self.state != "new":
-            raise RuntimeError(f"{self.kind}: start() called in state {str(self.state)!r}")
-        self.runtime.call(self._start_in_hub)
+            again = "; a connector runs once: make a new one" if self.state == "stopped" else ""
+            raise RuntimeError(f"{self.kind}: start() called in state {str(self.state)!r}{again}")
+        try:
+            self.runtime.call(self._start_in_hub)
+        except SocketPathError as exc:
+            same = [c for c in list(_RUNNING) if c is not self and getattr(c, "path", None) == getattr(self, "path", 0)]
+            if not same or "in use" not in str(exc):
+                raise
+            raise SocketPathError(f"{exc}: {same[0]!r} runs on it in this process: stop() it first "
+                                  "(e.g. a notebook cell run again)") from None
         return self
 
     def stop(self, timeout: float | None = 10.0) -> None:
@@ -202,6 +214,8 @@ class Connector(ABC):
         self._start()
         self.state = advance(self.state, ConnectorState.RUNNING)
         self._meter.start()
+        _RUNNING.add(self)
+        self.runtime.running.add(self)
 
     def _spawn(self, fn: Callable[..., Any], *args: Any) -> gevent.Greenlet:
         """Spawn one of this connector's own greenlets (reads, writes, timers): its
@@ -231,6 +245,8 @@ class Connector(ABC):
             return
         self.state = advance(self.state, ConnectorState.STOPPED)
         self._stopped.set()
+        _RUNNING.discard(self)
+        self.runtime.running.discard(self)
         self._meter.finish()
         self._readiness.complete()
         self._out.on_completed()

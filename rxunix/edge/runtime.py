@@ -32,6 +32,7 @@ spawning a greenlet) use :meth:`Runtime.call` or :meth:`Runtime.call_soon`.
 from __future__ import annotations
 
 import sys
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -110,6 +111,9 @@ class Runtime(ABC):
             raise box["error"]
         return box["value"]  # type: ignore[no-any-return]
 
+    #: The connectors started on this runtime and not stopped yet.
+    running: weakref.WeakSet[Any]
+
     @abstractmethod
     def close(self) -> None:
         """Release the runtime (stop its thread, if it has one)."""
@@ -121,6 +125,7 @@ class LocalRuntime(Runtime):
     def __init__(self) -> None:
         self.hub = gevent.get_hub()
         self.thread_id = _get_ident()
+        self.running = weakref.WeakSet()
 
     def close(self) -> None:
         pass
@@ -149,6 +154,7 @@ class ThreadRuntime(Runtime):
         self._exited.acquire()
         self._stop: gevent.event.Event | None = None
         self.name = name
+        self.running = weakref.WeakSet()
 
         def main() -> None:
             try:
@@ -181,11 +187,16 @@ class ThreadRuntime(Runtime):
 
     def close(self, timeout: float | None = 10.0) -> None:
         """Stop the hub thread; from another thread, wait (up to ``timeout``) until it has ended.
+        Connectors still running on it are stopped first (with their drain): left running,
+        their sockets could not be closed any more.
 
         Idempotent. Called from the hub thread itself it only asks the thread to end.
         """
         if self.closed:
             return
+        if not self.in_hub_thread():
+            for connector in list(self.running):
+                connector.stop()
         self.closed = True
         if self._stop is None:
             return
