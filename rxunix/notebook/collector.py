@@ -106,8 +106,9 @@ class Collector(abc.ObserverBase[Event]):
         until: Callable[[Collector], object] | None = None,
     ) -> Collector:
         """Block until ``count`` events arrived (or ``until(self)`` holds); raise
-        ``TimeoutError`` after ``timeout`` seconds. Safe in a cell: the hub thread
-        keeps delivering while this waits. Returns ``self``."""
+        ``TimeoutError`` after ``timeout`` seconds, or at once if the stream ended
+        (completed or failed: no more can come) without it. Safe in a cell: the hub
+        thread keeps delivering while this waits. Returns ``self``."""
         deadline = time.monotonic() + timeout
 
         def done() -> bool:
@@ -116,10 +117,13 @@ class Collector(abc.ObserverBase[Event]):
             return until is None or bool(until(self))
 
         while not done():
-            if time.monotonic() > deadline:
+            ended = ("failed: " + repr(self.error)) if self.error is not None else (
+                "completed" if self.completed else None)
+            if ended is not None or time.monotonic() > deadline:
                 raise TimeoutError(
-                    f"collector {self.name or ''}: {len(self)} events after {timeout}s"
+                    f"collector {self.name or ''}: {len(self)} events"
                     + (f", wanted {count}" if count is not None else "")
+                    + (f"; the stream {ended}" if ended is not None else f" after {timeout}s")
                 )
             _pause(self._runtime)
         return self

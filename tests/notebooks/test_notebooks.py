@@ -289,3 +289,24 @@ def test_a_live_view_that_cannot_render_says_so_and_goes_on() -> None:
         time.sleep(0.02)
     assert "cannot render: KeyError" in v._widgets[0].value  # type: ignore[index]
     v.close()
+
+
+def test_a_collector_wait_ends_at_once_when_its_stream_has_ended() -> None:
+    import time
+
+    import reactivex
+    from rxunix.event import Event
+
+    from rxunix.notebook import Collector
+
+    done = Collector("done")
+    reactivex.from_([Event(1), Event(2)]).subscribe(done)
+    t0 = time.monotonic()
+    with pytest.raises(TimeoutError, match="2 events, wanted 5; the stream completed"):
+        done.wait(5, timeout=30)
+    failed = Collector("failed")
+    reactivex.throw(ValueError("upstream broke")).subscribe(failed)
+    with pytest.raises(TimeoutError, match="the stream failed: ValueError"):
+        failed.wait(1, timeout=30)
+    assert time.monotonic() - t0 < 5  # not the timeouts
+    assert done.wait(2) is done  # what arrived is enough
