@@ -540,7 +540,11 @@ def test_a_reply_goes_only_to_a_socket_the_sender_owns(short_tmp: str) -> None:
     try:
         assert reply_path_problem(path, os.getuid()) is None
         assert "owned by uid" in (reply_path_problem(path, os.getuid() + 1) or "")
-        assert "owned by uid" in (reply_path_problem(path, None) or "")
+        assert reply_path_problem(path, None) is None  # no credentials (queued before SO_PASSCRED): no owner
+        link = os.path.join(short_tmp, "hard")
+        os.link(path, link)
+        assert "hard link" in (reply_path_problem(path, os.getuid()) or "")
+        os.unlink(link)
         assert reply_path_problem("@abstract", None) is None  # no file: nothing to redirect
         assert reply_path_problem(os.path.join(short_tmp, "gone"), 0) is None  # the send will fail and say so
         regular = os.path.join(short_tmp, "file")

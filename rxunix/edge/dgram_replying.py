@@ -43,8 +43,10 @@ def reply_path_problem(addr: str, uid: int | None) -> str | None:
     The kernel resolves the path again when the reply is sent, following symlinks, with
     the server's rights and credentials: a sender could unlink the name it sent from and
     plant a symlink to a socket only the server may write to. So the path must still be a
-    socket, not a symlink, owned by the sender's uid. (A check, then a send: a sender
-    able to swap the name in between could still race it; its directory is its own.)
+    socket, not a symlink nor a second hard link, owned by the sender's uid (when its
+    credentials are known: a datagram queued before the server asked for them has none).
+    (A check, then a send: a sender able to swap the name in between could still race
+    it; its directory is its own.)
     """
     if addr.startswith("@"):
         return None
@@ -56,7 +58,9 @@ def reply_path_problem(addr: str, uid: int | None) -> str | None:
         return "the sender's address is a symlink now"
     if not stat.S_ISSOCK(st.st_mode):
         return "the sender's address is not a socket now"
-    if uid is None or st.st_uid != uid:
+    if st.st_nlink != 1:
+        return "the sender's address is a hard link to a socket"
+    if uid is not None and st.st_uid != uid:
         return f"the socket at the sender's address is owned by uid {st.st_uid}, not the sender's ({uid})"
     return None
 
