@@ -696,29 +696,16 @@ def test_many_pushes_in_one_pass_of_the_loop_go_out_in_a_few_sends(sock_path: st
 
 @pytest.mark.parametrize("who_ends", ["client stops", "peer closes"])
 def test_a_reply_cut_by_the_clients_own_stop_is_not_a_decode_error(sock_path: str, who_ends: str) -> None:
-    listener = gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM)
-    listener.bind(sock_path)
-    listener.listen(1)
-    accepted: list[Any] = []
-
-    def serve() -> None:
-        conn, _ = listener.accept()
-        accepted.append(conn)
-        conn.sendall(b'{"a": 1}\n{"a": 2, "b": [1, 2')  # the second reply is still on its way
-
-    server = gevent.spawn(serve)
+    # the second reply is still on its way when the client stops, or when the peer closes (its end of stream)
+    listener, _ = serve_once(sock_path, b'{"a": 1}\n{"a": 2, "b": [1, 2', close=who_ends == "peer closes")
     c = unix_socket_client(path=sock_path, preprocessors=["separate"], postprocessors=["separate"])
     rec = Recorder(c)
     c.start()
     try:
         wait_for(lambda: rec.values() == [{"a": 1}], 10, "the first reply")
-        if who_ends == "peer closes":
-            accepted[0].close()  # its end of stream: the cut reply is its own, a decode error
+        if who_ends == "peer closes":  # the cut reply is its own: a decode error
             wait_for(lambda: rec.errors("decode"), 10, "the decode error")
     finally:
         c.stop()
-        server.kill()
         listener.close()
-        for conn in accepted:
-            conn.close()
     assert len(rec.errors("decode")) == (1 if who_ends == "peer closes" else 0)

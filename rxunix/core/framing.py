@@ -220,24 +220,11 @@ class Encoder:
         return chunks
 
     def _encode_chain(self, value: Any) -> bytes:
-        """Encode one value into the bytes to send (possibly empty, e.g. ``collect``).
+        """Encode one value into the bytes to send (possibly empty, e.g. ``collect``): its frames, joined.
 
         Raises :class:`~rxunix.errors.CodecError` or :class:`~rxunix.errors.FramingError`.
         """
-        try:
-            data = self._encode(value)
-        except Exception as exc:
-            raise _wrap(exc, "encode") from None
-        posts = self._posts
-        if len(posts) == 1:
-            try:
-                return b"".join(posts[0].process(data))
-            except Exception as exc:
-                raise _postfail(exc) from None
-        try:
-            return b"".join(self._post([data]))
-        except Exception as exc:
-            raise _postfail(exc) from None
+        return b"".join(self.encode_frames(value))
 
     def encode_frames(self, value: Any) -> list[bytes]:
         """Encode one value into the frames its postprocessors make, unjoined (a datagram
@@ -254,8 +241,9 @@ class Encoder:
             raise _wrap(exc, "encode") from None
         if self._suffix is not None:
             return [data + self._suffix]
+        posts = self._posts
         try:
-            return self._post([data])
+            return posts[0].process(data) if len(posts) == 1 else self._post([data])
         except Exception as exc:
             raise _postfail(exc) from None
 

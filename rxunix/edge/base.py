@@ -33,9 +33,6 @@ from .runtime import Runtime, get_runtime
 __all__ = ["Connector", "Inlet", "EventSubject"]
 
 
-#: The connectors running in this process (a path "in use" by one of them is said so).
-_RUNNING: weakref.WeakSet[Connector] = weakref.WeakSet()
-
 class Connector(ABC):
     """Base class: ``out``, ``err``, ``in_``, ``start()``, ``stop()``, ``with`` support.
 
@@ -151,7 +148,8 @@ class Connector(ABC):
         try:
             self.runtime.call(self._start_in_hub)
         except SocketPathError as exc:
-            same = [c for c in list(_RUNNING) if c is not self and getattr(c, "path", None) == getattr(self, "path", 0)]
+            path = getattr(self, "path", None)
+            same = [c for c in list(self.runtime.running) if c is not self and getattr(c, "path", None) == path]
             if not same or "in use" not in str(exc):
                 raise
             raise SocketPathError(f"{exc}: {same[0]!r} runs on it in this process: stop() it first "
@@ -214,7 +212,6 @@ class Connector(ABC):
         self._start()
         self.state = advance(self.state, ConnectorState.RUNNING)
         self._meter.start()
-        _RUNNING.add(self)
         self.runtime.running.add(self)
 
     def _spawn(self, fn: Callable[..., Any], *args: Any) -> gevent.Greenlet:
@@ -245,7 +242,6 @@ class Connector(ABC):
             return
         self.state = advance(self.state, ConnectorState.STOPPED)
         self._stopped.set()
-        _RUNNING.discard(self)
         self.runtime.running.discard(self)
         self._meter.finish()
         self._readiness.complete()

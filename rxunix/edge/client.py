@@ -176,12 +176,7 @@ class UnixSocketClient(Reconnecting, Connector):
     def _update_ready(self) -> None:
         """Not ready at the limit of held events (READY_BACKLOG while connected, at most
         ``queue_size`` while disconnected); ready again at half of it."""
-        held = self._box.held
-        limit = READY_BACKLOG if self.connected else self._ready_high
-        if held >= limit:
-            self._set_ready(False)
-        elif held <= limit // 2:
-            self._set_ready(True)
+        self._readiness.track(self._box.held, READY_BACKLOG if self.connected else self._ready_high)
 
     # ---- pushing (hub thread) -------------------------------------------------
     def _start(self) -> None:

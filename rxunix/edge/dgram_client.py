@@ -173,12 +173,7 @@ class UnixDatagramClient(Connector):
     def _update_ready(self) -> None:
         """Not ready at the limit of held events (READY_BACKLOG while connected, at most
         ``queue_size`` while disconnected); ready again at half of it."""
-        held = len(self._queue)
-        limit = READY_BACKLOG if self._sock is not None else self._ready_high
-        if held >= limit:
-            self._set_ready(False)
-        elif held <= limit // 2:
-            self._set_ready(True)
+        self._readiness.track(len(self._queue), READY_BACKLOG if self._sock is not None else self._ready_high)
 
     # ---- Connector hooks (hub thread) ---------------------------------------
     def _start(self) -> None:

@@ -114,6 +114,13 @@ class Readiness:
         self.value = True
         self.subject: BehaviorSubject[bool] = BehaviorSubject(True)
 
+    def track(self, held: int, limit: int) -> None:
+        """A sink holding ``held`` events: not ready at ``limit``, ready again at half of it."""
+        if held >= limit:
+            self.set(False)
+        elif held <= limit // 2:
+            self.set(True)
+
     def set(self, value: bool) -> None:
         """Publish ``value`` if it differs from the current one."""
         if value != self.value:
