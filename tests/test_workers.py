@@ -875,3 +875,33 @@ def test_the_aggregators_cleanup_removes_only_its_own_private_directory(tmp_path
     (mine / "link.sock").write_text("")
     _remove_private_socket(str(mine / "link.sock"))
     assert not mine.exists()
+
+
+def _pipes(pid: int) -> dict[str, str]:
+    """Pipe inode -> ``"r"`` / ``"w"`` for each pipe descriptor that process ``pid`` holds."""
+    out: dict[str, str] = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            with open(f"/proc/{pid}/fdinfo/{fd}", encoding="ascii") as f:
+                flags = int(re.search(r"flags:\s*(\d+)", f.read()).group(1), 8)  # type: ignore[union-attr]
+        except (OSError, AttributeError):
+            continue  # closed meanwhile
+        if target.startswith("pipe:"):
+            out[target] = "w" if flags & os.O_ACCMODE == os.O_WRONLY else "r"
+    return out
+
+
+@pytest.mark.parametrize("patched", [False, True], ids=["plain", "monkey-patched"])
+def test_each_worker_holds_only_its_own_pipes(service: Callable[..., Service], patched: bool) -> None:
+    """Each worker holds the write ends of its own two pipes (messages, stderr) and the
+    supervisor's standard streams, nothing of another worker's: a pipe end closed in the
+    supervisor after one fork is not inherited by the next (gevent's patched ``os.close``
+    defers the close to the hub's next turn; the workers are forked before it comes)."""
+    svc = service(ECHO_FLOW, 3, *(["--monkey-patch"] if patched else []))
+    pids = svc.wait_ready(3)
+    inherited = {os.readlink(f"/proc/{svc.proc.pid}/fd/{fd}") for fd in (0, 1, 2)}
+    for number, pid in sorted(pids.items()):
+        own = {inode: mode for inode, mode in _pipes(pid).items() if inode not in inherited}
+        assert sorted(own.values()) == ["w", "w"], (number, own)
+    assert svc.stop() == 0, svc.text()

@@ -28,6 +28,8 @@ from __future__ import annotations
 import os
 from typing import IO
 
+from ..edge.descriptors import close_now
+
 __all__ = ["LogRelay", "redirect_stderr", "restore_stderr"]
 
 #: A partial line longer than this is written (tagged) without waiting for its end.
@@ -75,7 +77,7 @@ def redirect_stderr(write_fd: int) -> int:
     """In a worker: make descriptor 2 the pipe ``write_fd``; returns a copy of the previous stderr."""
     saved = os.dup(2)
     os.dup2(write_fd, 2)
-    os.close(write_fd)
+    close_now(write_fd)
     return saved
 
 

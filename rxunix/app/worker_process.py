@@ -30,6 +30,7 @@ import simplejson
 
 from ..core.origin import SERVER as SERVER_KIND
 from ..edge import prebound
+from ..edge.descriptors import close_now
 from . import across
 from .monitoring import Monitor
 from .worker_logs import redirect_stderr, restore_stderr
@@ -71,7 +72,7 @@ def run_worker(sup: Any, number: int, write_fd: int, err_fd: int) -> int:
         g.kill(block=False)
     sup.metrics.close_copies()
     for fd in [sup._wake_r, sup._wake_w] + [fd for w in sup.workers.values() for fd in (w.pipe, w.errpipe)]:
-        os.close(fd)
+        close_now(fd)
     inherited_stderr = redirect_stderr(err_fd)
     _parent_death_signal(signal.SIGTERM)
     if os.getppid() != sup.pid:

@@ -85,6 +85,7 @@ import gevent
 import gevent.os
 import gevent.select
 
+from ..edge.descriptors import close_now
 from . import across
 from .child_processes import describe_status, drain_pipe, flush, kill, read_pending, wait_blocking, waitpid
 from .signals import SAME_SIGNAL_S, STOP_SIGNALS, StopSignals
@@ -189,7 +190,7 @@ class Supervisor(WorkerSockets):
             self.metrics.end()
             self._remove_sockets()
             for fd in (self._wake_r, self._wake_w):
-                os.close(fd)
+                close_now(fd)
             runner.elapsed = time.monotonic() - runner.started_at
         status = runner.status or 0
         return 1 if self._failed and status == 0 else status
@@ -286,7 +287,7 @@ class Supervisor(WorkerSockets):
                     pid = gevent.os.fork_gevent()
                 except BaseException:
                     for fd in (read_fd, write_fd, err_r, err_w):
-                        os.close(fd)
+                        close_now(fd)
                     raise
             except OSError as exc:  # out of processes or memory: the run cannot be what was asked
                 self.runner.log(f"cannot start {label(number)}: {exc}")
@@ -297,8 +298,8 @@ class Supervisor(WorkerSockets):
                 self._child(number, (read_fd, err_r), write_fd, err_w)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        for fd in (write_fd, err_w):
-            os.close(fd)
+        for fd in (write_fd, err_w):  # now: the next fork must not inherit them
+            close_now(fd)
         for fd in (read_fd, err_r):
             os.set_blocking(fd, False)
         tag = f"{self.runner.name} [{label(number)}]: "
@@ -354,7 +355,7 @@ class Supervisor(WorkerSockets):
         self._relay(w)
         w.relay.finish()
         for fd in (w.pipe, w.errpipe):
-            os.close(fd)
+            close_now(fd)
         self.workers.pop(w.number, None)
         self.metrics.retire(w.number)
         if self.accepts is not None and w.number:
@@ -391,7 +392,7 @@ class Supervisor(WorkerSockets):
         try:
             self._in_child = True
             for fd in read_fds:
-                os.close(fd)
+                close_now(fd)
             status = run_worker(self, number, write_fd, err_fd)
         except BaseException:
             traceback.print_exc()

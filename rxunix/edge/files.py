@@ -49,6 +49,7 @@ from ..core.event import Event
 from ..core.framing import Decoder, DecoderFactory, Encoder, EncoderFactory, is_failure
 from ..core.registry import Spec
 from .base import Connector
+from .descriptors import close_now
 from .runtime import Runtime
 
 __all__ = ["FileSource", "FileSink", "read_file", "write_file", "SORTED_JSON"]
@@ -174,8 +175,8 @@ class FileSource(Connector):
 
     def _close(self) -> None:
         fd, self._fd = getattr(self, "_fd", -1), -1
-        if fd >= 0 and self._close_fd:
-            os.close(fd)
+        if fd >= 0 and self._close_fd:  # now: a FIFO's writer sees EPIPE at once, patched or not
+            close_now(fd)
 
     def _stop(self, timeout: float | None) -> None:
         g = self._greenlet
