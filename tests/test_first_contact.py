@@ -252,13 +252,17 @@ def test_a_closed_stdout_or_stderr_is_dev_null_not_a_traceback_nor_mixed_output(
     """``rxunix server PATH >&-`` / ``2>&-``: it serves; nothing lands in the other stream."""
     sock = os.path.join(short_tmp, "s.sock")
     out_r, out_w = os.pipe()  # the stream left open, read here
-    proc = subprocess.Popen([*RXUNIX, "server", sock, "--echo"], env=ENV, preexec_fn=lambda: os.close(closed),
-                            stdout=out_w if closed == 2 else subprocess.DEVNULL,
-                            stderr=out_w if closed == 1 else subprocess.DEVNULL)
-    os.close(out_w)
+    doomed_r, doomed_w = os.pipe()  # the stream closed in the child before the exec
+    # (close_now: gevent's patched os.close would close only on the hub's next turn, after the exec)
+    proc = subprocess.Popen([*RXUNIX, "server", sock, "--echo"], env=ENV, preexec_fn=lambda: close_now(closed),
+                            stdout=out_w if closed == 2 else doomed_w,
+                            stderr=out_w if closed == 1 else doomed_w)
+    close_now(out_w)
+    close_now(doomed_w)
     try:
         wait_for(lambda: os.path.exists(sock) or proc.poll() is not None, 15, "the server's socket")
         assert proc.poll() is None
+        assert os.readlink(f"/proc/{proc.pid}/fd/{closed}") == os.devnull
         peer = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         peer.connect(sock)
         peer.sendall(b'{"a": 1}\nnot json\n')
@@ -272,6 +276,8 @@ def test_a_closed_stdout_or_stderr_is_dev_null_not_a_traceback_nor_mixed_output(
             proc.kill()
     with os.fdopen(out_r, "rb") as f:
         other = f.read().decode()
+    with os.fdopen(doomed_r, "rb") as f:
+        assert f.read() == b""  # closed before the exec: nothing came through it
     assert "Traceback" not in other
     if closed == 2:  # the decode error went nowhere, not into the events on stdout
         assert other == '{"a":1}\n'
