@@ -904,4 +904,6 @@ def test_each_worker_holds_only_its_own_pipes(service: Callable[..., Service], p
     for number, pid in sorted(pids.items()):
         own = {inode: mode for inode, mode in _pipes(pid).items() if inode not in inherited}
         assert sorted(own.values()) == ["w", "w"], (number, own)
+    held = {number: sorted(os.listdir(f"/proc/{pid}/fd"), key=int) for number, pid in pids.items()}
+    assert len({len(fds) for fds in held.values()}) == 1, held  # the same flow, the same descriptors
     assert svc.stop() == 0, svc.text()

@@ -44,6 +44,7 @@ from gevent import socket as gsocket
 
 from ..core.address import MAX_PATH_BYTES, check_length, is_abstract, peer_name, sockaddr
 from ..core.errors import SocketPathError
+from .descriptors import close_now
 
 __all__ = [
     "MAX_PATH_BYTES",
@@ -199,7 +200,7 @@ def bind_secure(
             raise
         raise SocketPathError(f"cannot bind unix socket at {path!r}: {exc}") from exc
     finally:
-        os.close(dirfd)
+        close_now(dirfd)
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
@@ -234,7 +235,7 @@ def _bind_in_place(sock: Any, path: str, mode: int | None, stale: os.stat_result
             os.chmod(f"/proc/self/fd/{fd}", mode)
         return SocketIdentity(st.st_dev, st.st_ino)
     finally:
-        os.close(fd)
+        close_now(fd)
 
 
 def _publish(tmp: str, path: str, stale: os.stat_result | None, kind: int) -> None:
