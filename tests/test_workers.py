@@ -907,3 +907,22 @@ def test_each_worker_holds_only_its_own_pipes(service: Callable[..., Service], p
     held = {number: sorted(os.listdir(f"/proc/{pid}/fd"), key=int) for number, pid in pids.items()}
     assert len({len(fds) for fds in held.values()}) == 1, held  # the same flow, the same descriptors
     assert svc.stop() == 0, svc.text()
+
+
+def test_a_subprocess_in_a_monkey_patched_flow_leaves_the_workers_statuses_known(
+        service: Callable[..., Service]) -> None:
+    """A patched ``subprocess`` in the flow's build installs gevent's SIGCHLD handling in
+    the supervisor, which reaps every child as it ends, the workers too: their wait
+    statuses are still reported (a killed worker as killed, a drained one as a clean end)."""
+    flow = ECHO_FLOW + '''
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+import subprocess, sys
+'''
+    svc = service(flow, 2, "--monkey-patch")
+    pids = svc.wait_ready(2)
+    os.kill(pids[1], signal.SIGKILL)
+    svc.wait_line(rf"worker 1 \(pid {pids[1]}\) died \(killed by SIGKILL\)")
+    wait_until(lambda: svc.ready_pids().get(1) not in (None, pids[1]), 20, "the restarted worker")
+    assert svc.stop() == 0, svc.text()
+    assert "exit status unknown" not in svc.text()
+    assert "2 workers: 1 restarted, 0 killed" in svc.text()

@@ -82,12 +82,20 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import gevent
-import gevent.os
 import gevent.select
 
 from ..edge.descriptors import close_now
 from . import across
-from .child_processes import describe_status, drain_pipe, flush, kill, read_pending, wait_blocking, waitpid
+from .child_processes import (
+    describe_status,
+    drain_pipe,
+    flush,
+    fork_child,
+    kill,
+    poll_child,
+    read_pending,
+    wait_blocking,
+)
 from .signals import SAME_SIGNAL_S, STOP_SIGNALS, StopSignals
 from .worker_logs import LogRelay
 from .worker_metrics import MESSAGE as METRICS_MESSAGE
@@ -284,7 +292,7 @@ class Supervisor(WorkerSockets):
                 read_fd, write_fd = os.pipe()
                 err_r, err_w = os.pipe()
                 try:
-                    pid = gevent.os.fork_gevent()
+                    pid = fork_child()
                 except BaseException:
                     for fd in (read_fd, write_fd, err_r, err_w):
                         close_now(fd)
@@ -341,13 +349,9 @@ class Supervisor(WorkerSockets):
 
     def _reap(self) -> None:
         for w in list(self.workers.values()):
-            try:
-                pid, status = waitpid(w.pid, os.WNOHANG)
-            except ChildProcessError:  # reaped by someone else (gevent's child watchers)
-                pid, status = w.pid, None
-            if pid == 0:
-                continue
-            self._forget(w, status)
+            ended, status = poll_child(w.pid)
+            if ended:
+                self._forget(w, status)
 
     def _forget(self, w: _Worker, status: int | None, killed: bool = False) -> None:
         """Worker ``w`` has ended with wait ``status``: report it; restart it if the run goes on."""
