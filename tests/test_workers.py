@@ -926,3 +926,35 @@ import subprocess, sys
     assert svc.stop() == 0, svc.text()
     assert "exit status unknown" not in svc.text()
     assert "2 workers: 1 restarted, 0 killed" in svc.text()
+
+
+@pytest.mark.parametrize("patched", [False, True], ids=["plain", "monkey-patched"])
+def test_a_thread_the_flows_build_starts_runs_once_per_process(service: Callable[..., Service], tmp_path: Path,
+                                                               patched: bool) -> None:
+    """A flow that starts a thread while it is built (a poller) has one in the supervisor
+    and one in each worker, as without patching: a patched thread is a greenlet, and the
+    supervisor's greenlets do not live on in the workers it forks."""
+    log = tmp_path / "pollers.log"
+    flow = ECHO_FLOW + f'''
+    me = os.getpid()
+    def poll():
+        while True:
+            with open({str(log)!r}, "a") as f:
+                f.write(f"{{os.getpid()}} {{me}}\\n")
+            time.sleep(0.02)
+    threading.Thread(target=poll, daemon=True).start()
+import os, threading, time
+'''
+    svc = service(flow, 2, *(["--monkey-patch"] if patched else []))
+    pids = svc.wait_ready(2)
+
+    def lines() -> list[tuple[int, int]]:
+        text = log.read_text() if log.exists() else ""
+        return [(int(a), int(b)) for a, b in (line.split() for line in text.splitlines() if line.count(" ") == 1)]
+
+    # each worker's own poller has written 5 times: an inherited copy would have written too
+    wait_until(lambda: all(sum(1 for p, s in lines() if p == s == pid) >= 5 for pid in pids.values()), 20,
+               "each worker's poller")
+    assert svc.stop() == 0, svc.text()
+    strays = Counter((p, s) for p, s in lines() if p != s)
+    assert not strays, f"pollers running in a process other than the one that started them: {strays}"

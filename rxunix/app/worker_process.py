@@ -17,6 +17,7 @@ when the supervisor has died it is the inherited stderr again.
 from __future__ import annotations
 
 import ctypes
+import gc
 import math
 import os
 import signal
@@ -54,6 +55,16 @@ def label(number: int) -> str:
     return "aggregator" if number == 0 else f"worker {number}"
 
 
+def _kill_inherited_greenlets() -> None:
+    """End, in a freshly forked worker, every greenlet the supervisor had: the flows'
+    timers, and the threads a flow's build started when ``threading`` is monkey-patched
+    (they are greenlets, and greenlets, unlike threads, live on in a forked child). The
+    worker builds its flows again, with their own."""
+    me = gevent.getcurrent()
+    inherited = [g for g in gc.get_objects() if isinstance(g, gevent.Greenlet) and g is not me and not g.dead]
+    gevent.killall(inherited, block=False)
+
+
 def run_worker(sup: Any, number: int, write_fd: int, err_fd: int) -> int:
     """The body of worker ``number`` forked by supervisor ``sup``; returns its exit status.
 
@@ -68,8 +79,7 @@ def run_worker(sup: Any, number: int, write_fd: int, err_fd: int) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda signum, _frame: stop_asked.append(signum))
     signal.pthread_sigmask(signal.SIG_SETMASK, sup.child_sigmask)
-    for g in getattr(sup.runner, "_greenlets", []):
-        g.kill(block=False)
+    _kill_inherited_greenlets()
     sup.metrics.close_copies()
     for fd in [sup._wake_r, sup._wake_w] + [fd for w in sup.workers.values() for fd in (w.pipe, w.errpipe)]:
         close_now(fd)
