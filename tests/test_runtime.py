@@ -318,3 +318,60 @@ def test_closing_a_thread_runtime_stops_the_connectors_still_running_on_it(sock_
     rt.close()
     assert server.state == "stopped" and not os.path.exists(sock_path)  # its socket closed, the path free
     rxunix.unix_socket_server(path=sock_path).start().stop()
+
+
+# ---- a monkey-patched caller ----------------------------------------------------------
+PATCHED_CALLER = r'''
+import json, os, sys, tempfile, threading, time
+import gevent
+import rxunix
+from rxunix.notebook import Collector
+from rxunix.runtime import ThreadRuntime
+rt = ThreadRuntime()
+path = os.path.join(tempfile.mkdtemp(dir=sys.argv[1]), "s.sock")
+framing = dict(codec="json", preprocessors=["separate"], postprocessors=["separate"], runtime=rt)
+server = rxunix.unix_socket_server(config={"path": path}, **framing)
+server.out.subscribe(server.in_)
+client = rxunix.unix_socket_client(config={"path": path}, **framing)
+coll = Collector(runtime=rt)
+client.out.subscribe(coll)
+server.start(); client.start()
+
+def producer():  # a patched thread: a greenlet of this (the main) thread's hub
+    for i in range(20):
+        client.in_.on_next(rxunix.Event({"i": i}))
+        time.sleep(0.01)
+
+threading.Thread(target=producer, daemon=True).start()
+ticks = []
+ticker = gevent.spawn(lambda: [ticks.append(1) or gevent.sleep(0.01) for _ in range(20)])
+rt.call(gevent.sleep, 0.3)  # the caller waits on the runtime's thread; its own greenlets run meanwhile
+during_call = len(ticks)
+coll.wait(20, timeout=10)
+stopper = threading.Thread(target=lambda: (time.sleep(0.1), client.stop()))
+stopper.start()
+joined = client.join(10)
+server.stop(); rt.close()
+print(json.dumps({"values": coll.values, "during_call": during_call, "joined": joined}))
+'''
+
+
+def test_a_monkey_patched_caller_keeps_its_own_threads_running_while_it_waits(short_tmp: str) -> None:
+    """``python -m gevent.monkey``: a patched thread is a greenlet of the caller's hub;
+    waiting on a :class:`ThreadRuntime` (``call``, ``Collector.wait``, ``join``) lets it run."""
+    import json
+    import subprocess
+    import sys
+
+    script = os.path.join(short_tmp, "patched_caller.py")
+    with open(script, "w") as f:
+        f.write(PATCHED_CALLER)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    r = subprocess.run([sys.executable, "-m", "gevent.monkey", script, short_tmp], capture_output=True, text=True,
+                       timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["values"] == [{"i": i} for i in range(20)]
+    assert out["during_call"] >= 10  # ~30 ticks fit in the 0.3 s call
+    assert out["joined"] is True

@@ -32,6 +32,7 @@ spawning a greenlet) use :meth:`Runtime.call` or :meth:`Runtime.call_soon`.
 from __future__ import annotations
 
 import sys
+import time
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -42,7 +43,8 @@ import gevent.event
 from gevent import monkey
 from gevent.hub import Hub
 
-__all__ = ["Runtime", "LocalRuntime", "ThreadRuntime", "get_runtime", "set_runtime", "in_ipython_kernel"]
+__all__ = ["Runtime", "LocalRuntime", "ThreadRuntime", "get_runtime", "set_runtime", "in_ipython_kernel",
+           "waits_cooperatively"]
 
 T = TypeVar("T")
 
@@ -50,6 +52,49 @@ T = TypeVar("T")
 _get_ident: Callable[[], int] = monkey.get_original("_thread", "get_ident")
 _start_new_thread: Callable[..., int] = monkey.get_original("_thread", "start_new_thread")
 _allocate_lock: Callable[[], Any] = monkey.get_original("_thread", "allocate_lock")
+
+
+def waits_cooperatively() -> bool:
+    """True when ``threading`` is monkey-patched: a thread that waits for another
+    thread's hub must then let its own hub run, where the patched "threads" (greenlets)
+    that may be feeding the stream live."""
+    return bool(monkey.is_module_patched("threading"))
+
+
+class _Done:
+    """Set once in one thread, waited on in another: an OS lock, or (``threading``
+    patched) a gevent event, whose waiter lets its own hub run meanwhile."""
+
+    __slots__ = ("_event", "_lock")
+
+    def __init__(self) -> None:
+        self._event: gevent.event.Event | None = None
+        self._lock: Any = None
+        if waits_cooperatively():
+            self._event = gevent.event.Event()  # (set from another thread: gevent >= 20.12 wakes this one)
+        else:
+            self._lock = _allocate_lock()
+            self._lock.acquire()
+
+    def set(self) -> None:
+        if self._event is not None:
+            self._event.set()
+        else:
+            self._lock.release()
+
+    def wait(self, timeout: float | None) -> bool:
+        event = self._event
+        if event is None:
+            return bool(self._lock.acquire(True, -1 if timeout is None else timeout))
+        # (in slices: a wait with a timer keeps this hub's loop alive; waiting without
+        # one on a hub with nothing else to do is gevent's LoopExit, whoever sets the event)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
+            if event.wait(max(0.0, left)):
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
 
 
 class Runtime(ABC):
@@ -89,8 +134,7 @@ class Runtime(ABC):
         if self.in_hub_thread():
             return fn(*args)
         self._check_open()
-        done = _allocate_lock()
-        done.acquire()
+        done = _Done()
         box: dict[str, Any] = {}
 
         def run() -> None:
@@ -100,12 +144,12 @@ class Runtime(ABC):
                 except BaseException as exc:  # handed back to the caller
                     box["error"] = exc
                 finally:
-                    done.release()
+                    done.set()
 
             gevent.spawn(body)
 
         self.hub.loop.run_callback_threadsafe(run)
-        if not done.acquire(True, -1 if timeout is None else timeout):
+        if not done.wait(timeout):
             raise TimeoutError(f"runtime call {fn!r} did not finish in {timeout}s")
         if "error" in box:
             raise box["error"]

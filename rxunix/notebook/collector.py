@@ -13,7 +13,7 @@ from gevent import monkey
 from reactivex import abc
 
 from ..core.event import Event
-from ..edge.runtime import Runtime, get_runtime
+from ..edge.runtime import Runtime, get_runtime, waits_cooperatively
 from .html import EventList, events_html
 
 if TYPE_CHECKING:
@@ -24,9 +24,10 @@ _allocate_lock: Callable[[], Any] = monkey.get_original("_thread", "allocate_loc
 _os_sleep: Callable[[float], None] = monkey.get_original("time", "sleep")
 
 def _pause(runtime: Runtime | None) -> None:
-    """Wait a little without starving the hub that delivers events."""
+    """Wait a little without starving the hub that delivers events, nor (``threading``
+    patched) the caller's own greenlets."""
     rt = runtime if runtime is not None else get_runtime()
-    if rt.in_hub_thread():
+    if rt.in_hub_thread() or waits_cooperatively():
         gevent.sleep(0.005)
     else:
         _os_sleep(0.005)
