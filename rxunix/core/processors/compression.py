@@ -20,7 +20,9 @@ brotli has none, so a frame that matches no magic is taken for brotli only if it
 decodes completely to non-empty output, and anything else passes through
 unchanged (a truncated brotli frame too: name ``br`` to get an error for it).
 Data that is recognised (or named) but truncated or corrupt is a
-:class:`~rxunix.errors.FramingError` in line, never an exception. Concatenated
+:class:`~rxunix.errors.FramingError` in line, never an exception (a framed
+snappy stream cut exactly between two of its chunks reads as a shorter
+stream: the format has no end marker). Concatenated
 gzip/xz/lz4/zstd members decompress to their concatenation. Note that the zlib
 magic is only two bytes (``0x78`` then ``0x01``/``0x5e``/``0x9c``/``0xda``):
 an uncompressed frame starting with ``x^`` is taken for zlib, as in Tremor.
@@ -36,8 +38,10 @@ decompression bomb costs one error and about ``max_length`` of memory (plus the
 format's window), not the process. ``compress`` takes
 ``level`` (default: the library's own; ranges gzip/zlib/xz2 0-9, lz4 0-16,
 zstd -7-22, br 0-11; snappy has none). It writes content checksums for
-``lz4`` and ``zstd`` too (every other format has one built in), so corruption
-is detected rather than decoded into wrong bytes.
+``lz4`` and ``zstd`` too (gzip, zlib, xz2 and snappy have one built in), so
+corruption is detected rather than decoded into wrong bytes; brotli has no
+checksum: a corrupt ``br`` frame may decode into wrong bytes. Many members in
+one frame cost about their own length to decode, however many there are.
 """
 
 from __future__ import annotations
@@ -113,21 +117,35 @@ class _TooLarge(Exception):
     pass
 
 
+#: Input slices fed to a decompressor grow from the first to the last size: a member
+#: costs about its own length, however many members follow it in the frame (a slice
+#: holding the whole rest would be copied again as ``unused_data`` for each member).
+_FIRST_SLICE = 256
+_LAST_SLICE = 1 << 16
+
+
 def _members(make: Callable[[], Any], data: bytes, limit: int, unlimited: int) -> bytes:
     """Decompressors with ``decompress(data, max_length)``, ``eof``, ``unused_data`` (zlib, lzma, lz4)."""
     out = bytearray()
-    rest = data
+    view = memoryview(data)
+    pos, n = 0, len(data)
     while True:
         d = make()
-        # ask for one byte more than allowed: getting it means "too large";
-        # getting less means all input was consumed
-        out += d.decompress(rest, limit - len(out) + 1 if limit else unlimited)
-        if limit and len(out) > limit:
-            raise _TooLarge
-        if not d.eof:
-            raise _Truncated
-        rest = d.unused_data
-        if not rest:
+        step = _FIRST_SLICE
+        while True:
+            end = min(n, pos + step)
+            # ask for one byte more than allowed: getting it means "too large";
+            # getting less means the whole slice was consumed
+            out += d.decompress(view[pos:end], limit - len(out) + 1 if limit else unlimited)
+            if limit and len(out) > limit:
+                raise _TooLarge
+            if d.eof:
+                pos = end - len(d.unused_data or b"")
+                break
+            if end >= n:
+                raise _Truncated
+            pos, step = end, min(step * 2, _LAST_SLICE)
+        if pos >= n:
             return bytes(out)
 
 
@@ -170,23 +188,25 @@ def _zstd(data: bytes, limit: int) -> bytes:
     zstd = _module("zstd", "decompress zstd")
     dctx = zstd.ZstdDecompressor()
     out = bytearray()
-    rest = data
+    view = memoryview(data)
+    pos, n = 0, len(data)
     while True:
         d = dctx.decompressobj()
-        if not limit:
-            out += d.decompress(rest)
-            fed = len(rest)
-        else:
-            def feed(chunk: bytes, d: Any = d) -> bytes:
-                if d.eof:
-                    raise StopIteration
-                return d.decompress(chunk)  # type: ignore[no-any-return]
-
-            fed = _sliced(feed, rest, limit, out)
-        if not d.eof:
-            raise _Truncated
-        rest = d.unused_data + rest[fed:]
-        if not rest:
+        step = _FIRST_SLICE
+        while True:
+            if limit:  # (no output bound per call: slices small enough not to blow far past the limit)
+                step = min(step, max(64, (limit - len(out) + 1) >> 16))
+            end = min(n, pos + step)
+            out += d.decompress(view[pos:end])
+            if limit and len(out) > limit:
+                raise _TooLarge
+            if d.eof:
+                pos = end - len(d.unused_data or b"")
+                break
+            if end >= n:
+                raise _Truncated
+            pos, step = end, min(step * 2, _LAST_SLICE)
+        if pos >= n:
             return bytes(out)
 
 
