@@ -136,7 +136,8 @@ def test_encode_errors() -> None:
     c = DogStatsdCodec()
     for bad in ({}, {"metric": {"metric": "a", "values": [1]}}, {"metric": {"metric": "a|b", "type": "c",
                 "values": [1]}}, {"service_check": {"name": "n", "status": 9}}, {"event": {"title": "t"}}, [],
-                {"metric": {"metric": "a", "type": "c", "values": [1], "tags": []}}):
+                {"metric": {"metric": "a", "type": "c", "values": [1], "tags": []}},
+                {"service_check": {"name": "", "status": 0}}):  # (_sc||0 does not read back)
         with pytest.raises(CodecError):
             c.encode(bad)
 

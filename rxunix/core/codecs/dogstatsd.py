@@ -206,7 +206,10 @@ def _encode_check(v: Mapping[str, Any]) -> str:
     status = v.get("status")
     if isinstance(status, bool) or status not in (0, 1, 2, 3):
         raise CodecError(f"dogstatsd: 'status' must be 0, 1, 2 or 3, got {status!r}")
-    parts = ["_sc", _text(v.get("name"), "'name'"), str(status)]
+    name = _text(v.get("name"), "'name'")
+    if not name:
+        raise CodecError("dogstatsd: a service check's 'name' must not be empty")
+    parts = ["_sc", name, str(status)]
     keys = dict(_CHECK_KEYS)
     message = keys.pop("m:")
     _optional(v, keys, parts)

@@ -245,6 +245,8 @@ class InfluxCodec(Codec):
         parts = [_esc_key(value.get("measurement"), "'measurement'", _MEASUREMENT_ESCAPES)]
         if parts[0].startswith("#"):
             raise CodecError("influx: a 'measurement' starting with '#' would read as a comment line")
+        if parts[0].startswith("\t"):  # (a line's leading whitespace is not part of it)
+            raise CodecError("influx: a 'measurement' starting with a tab would not read back")
         tags = value.get("tags")
         tags = {} if tags is None else tags
         fields = value.get("fields")

@@ -63,6 +63,11 @@ def _num_text(value: Any, what: str) -> str:
     return _JSON.encode(value).decode("ascii")
 
 
+def _signed(number: float) -> bool:
+    """True for a number written with a minus sign (``-0.0`` too)."""
+    return math.copysign(1.0, number) < 0
+
+
 class StatsdCodec(Codec):
     """StatsD line protocol <-> metric dicts. No options."""
 
@@ -112,11 +117,17 @@ class StatsdCodec(Codec):
         if mtype == "g" and action is not None:
             if action not in ("add", "sub"):
                 raise CodecError(f"statsd: 'action' must be 'add' or 'sub', got {action!r}")
-            if num < 0:
+            if _signed(num):
                 raise CodecError(f"statsd: a gauge with 'action' {action!r} needs a value >= 0, got {num!r}")
             text = ("+" if action == "add" else "-") + text
+        elif mtype == "g" and _signed(num):  # (a sign makes a gauge relative: it would read back as 'sub')
+            raise CodecError(f"statsd: a gauge without 'action' cannot be negative, got {num!r} "
+                             "(a decrement is {'value': 5, 'action': 'sub'})")
         out = f"{metric}:{text}|{mtype}"
         rate = value.get("sample_rate")
         if rate is not None:
-            out += "|@" + _num_text(rate, "'sample_rate'")
+            rate_text = _num_text(rate, "'sample_rate'")
+            if _signed(rate):
+                raise CodecError(f"statsd: 'sample_rate' must not be negative, got {rate!r}")
+            out += "|@" + rate_text
         return out.encode("utf-8")

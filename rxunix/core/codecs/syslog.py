@@ -29,7 +29,9 @@ Encoding writes RFC 5424 (version ``protocol_version``, default 1) unless
 (:attr:`SyslogCodec.clock`). Beyond Tremor, header fields that would corrupt
 the line (spaces, empty strings) are a ``CodecError``, and ``"``, ``\\`` and
 ``]`` in structured-data values are escaped (and unescaped on decode), so
-values round-trip.
+values round-trip; a header field ``"-"`` (the NILVALUE, which reads back as
+absent) is a ``CodecError`` too. One exception: a line's trailing newline is
+not part of it, so a ``msg`` that ends with one reads back without it.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ def _header_field(value: Any, key: str) -> str:
         value = str(value)
     if not isinstance(value, str) or not value or any(c.isspace() for c in value):
         raise CodecError(f"syslog: {key!r} must be a non-empty string without spaces, got {value!r}")
+    if value == "-":
+        raise CodecError(f"syslog: {key!r} '-' is the NILVALUE: it would read back as absent (leave it out)")
     return value
 
 
@@ -119,7 +123,7 @@ def _rfc3339(ns: Any) -> str:
         fraction = f".{frac // 1000:06d}"
     else:
         fraction = f".{frac:09d}"
-    return dt.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "+00:00"
+    return f"{dt.year:04d}-{dt:%m-%dT%H:%M:%S}" + fraction + "+00:00"  # (%Y: no leading zeros before 1000)
 
 
 def _msg(value: Mapping[str, Any]) -> list[str]:

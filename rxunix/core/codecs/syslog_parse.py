@@ -261,8 +261,9 @@ def _parse_5424(s: str) -> dict[str, Any]:
         sd = _structured_data(ln, permissive=True)
         if sd:
             out["structured_data"] = sd
-    ln.lit(" ")  # RFC 5424: one space before the message, which keeps any further ones
-    if ln.i < len(s):
+    # RFC 5424: one space before the message (which keeps any further ones); a line
+    # that ends with that space has an empty message
+    if ln.lit(" ") or ln.i < len(s):
         out["msg"] = s[ln.i :]
     return out
 
