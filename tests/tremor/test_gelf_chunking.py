@@ -157,3 +157,34 @@ def test_many_partial_messages_hold_at_most_max_length() -> None:
     errors = sum(len(g.feed(chunk(i, 0, 2, b"z" * 8000))) for i in range(2000))
     held = len(g._current) + len(g._previous)
     assert held == (1 << 20) // (8000 + 116) and errors == 2000 - held  # every dropped one reported
+
+
+def test_a_chunk_numbered_at_its_count_is_out_of_range() -> None:
+    """Sequence numbers run from 0 to count - 1: chunk 2 of 2 is an error in line (not an IndexError)."""
+    pre = GelfChunkingPre()
+    assert show(pre.feed(chunk(1, 2, 2, b"x"))) == ["FramingError"]
+    assert pre.feed(chunk(1, 0, 2, b"a")) == [] and pre.feed(chunk(1, 1, 2, b"b")) == [b"ab"]  # and it goes on
+
+
+def test_a_duplicate_chunk_drops_its_message_so_the_rest_makes_nothing() -> None:
+    pre = GelfChunkingPre()
+    assert pre.feed(chunk(2, 0, 3, b"a")) == []
+    assert show(pre.feed(chunk(2, 0, 3, b"a"))) == ["FramingError"]
+    assert pre.feed(chunk(2, 1, 3, b"b")) == []  # a new message: the dropped one's chunk 0 is not in it
+    assert pre.feed(chunk(2, 2, 3, b"c")) == []  # (the mixed "abc" is never emitted)
+    (err,) = pre.finish()
+    assert "with 2 of 3" in str(err)
+
+
+def test_expired_messages_give_their_bytes_back_to_max_length() -> None:
+    now = [0]
+    pre = GelfChunkingPre(max_length=1000)
+    pre.clock = lambda: now[0]
+    pre._last_swap = 0
+    assert pre.feed(chunk(1, 0, 2, b"a" * 500)) == [] and pre._held > 0
+    for step in (1, 2, 3):  # two swaps: the message expires
+        now[0] = step * 6_000_000_000
+        pre.feed(b"{}")
+    assert pre._held == 0
+    assert pre.feed(chunk(2, 0, 2, b"b" * 800)) == []  # room for it: nothing else is dropped
+    assert pre.feed(chunk(2, 1, 2, b"B")) == [b"b" * 800 + b"B"]
