@@ -113,6 +113,17 @@ def test_event_time_sessions_merge_out_of_order_events() -> None:
     assert stamps(out) == [[1, 6, 10], [30]]
 
 
+def test_event_time_session_boundaries_are_exact() -> None:
+    """A session goes on while the next event is less than ``gap`` after the last one
+    and less than ``max_duration`` after the first: an event exactly ``gap`` (or
+    ``max_duration``) away starts the next one."""
+    out, _ = feed(session_window(3, event_time="ts", allowed_lateness=100), [tev(t) for t in (1, 2, 4, 7, 8, 20)])
+    assert stamps(out) == [[1, 2, 4], [7, 8], [20]]  # 7 - 4 == 3: a new session
+    out, _ = feed(session_window(3, max_duration=5, event_time="ts", allowed_lateness=100),
+                  [tev(t) for t in (1, 2, 3, 4, 5, 6, 7, 8)])
+    assert stamps(out) == [[1, 2, 3, 4, 5], [6, 7, 8]]  # 6 - 1 == 5: a new session
+
+
 def test_idle_timeout_closes_windows_on_a_quiet_stream() -> None:
     vt = TestScheduler()
     events = [(201, tev(100)), (202, tev(103)), (203, tev(104))]
