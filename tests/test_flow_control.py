@@ -13,7 +13,7 @@ from rxunix.flow import Runner
 
 import rxunix
 from rxunix import Event
-from rxunix.edge.flowctl import Link, PauseGate, connect
+from rxunix.edge.flowctl import Link, PauseGate, Readiness, connect
 from tests.helpers import wait_for
 
 
@@ -124,6 +124,19 @@ def test_dispose_flushes_and_releases() -> None:
     assert sink.got == [7] and src.gate.open
     _push(src, 8)
     assert sink.got == [7]  # unwired
+
+
+def test_readiness_goes_off_at_the_limit_and_on_again_at_half_of_it() -> None:
+    """Hysteresis: a sink around its limit does not flap ready/not ready per event."""
+    r = Readiness()
+    seen: list[bool] = []
+    r.subject.subscribe(seen.append)
+    values = []
+    for held in (99, 100, 99, 60, 51, 50, 99, 100):
+        r.track(held, 100)
+        values.append(r.value)
+    assert values == [True, False, False, False, False, True, True, False]
+    assert seen == [True, False, True, False]  # changes only (the first: the value on subscribe)
 
 
 def test_gate_counts_holders() -> None:

@@ -188,6 +188,15 @@ def test_eviction_drops_everything_pending_and_says_how_much() -> None:
     assert conn.queue_reply(1) is None and conn.queued == 12  # closed: nothing accepted
 
 
+def test_exactly_max_pending_bytes_is_still_open() -> None:
+    """``pending <= max_pending`` holds for an open connection: a reply that fills it
+    to the byte is queued, one byte more evicts."""
+    conn = make(max_pending=12)
+    assert conn.queue_reply(12345) is None and conn.queue_reply(67890) is None  # 6 + 6 bytes
+    assert (conn.state, conn.pending) == (ConnState.OPEN, 12)
+    assert conn.queue_reply(1) == Evicted(14, 12)
+
+
 def test_half_closed_peer_still_gets_its_replies() -> None:
     conn = make()
     assert [e.value for e in conn.receive(b"1\n2")] == [1]
