@@ -163,6 +163,16 @@ def test_cut_event_is_reported_and_the_rest_waits_for_the_next_connection() -> N
     assert view is not None and bytes(view) == b"30\n"
 
 
+def test_events_that_encode_to_no_bytes_are_written() -> None:
+    """A postprocessor that holds everything until the end (``collect``) writes no byte
+    per event: the events still count as written (written + reported + held == pushed)."""
+    box = Outbox()
+    box.push_many([Event(1), Event(2), Event(3)])
+    box.connected(EncoderFactory("json", ["collect"])())
+    assert box.data_to_send() is None
+    assert (box.written, box.reported, box.held, box.pushed) == (3, 0, 0, 3)
+
+
 def test_pushes_while_finishing_or_closed_are_reported() -> None:
     box = Outbox()
     box.connected(ENCODER())
