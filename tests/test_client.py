@@ -351,6 +351,8 @@ def test_encode_failure_is_reported_with_the_event(sock_path: str, servers: list
         [enc] = rec.errors("encode")
         assert enc.value["value"] == {1, 2} and enc.meta["tag"] == "bad"
         assert (client.pushed, client.written, client.reported) == (3, 2, 1)
+        stats = client.stats  # what metrics and the run's summary show
+        assert (stats["pushed"], stats["written"], stats["reported"]) == (3, 2, 1)
 
 
 def test_stop_flushes_queued_events_to_the_live_connection(sock_path: str) -> None:

@@ -77,6 +77,37 @@ def test_server_metrics_sum_exactly(sock_path: str) -> None:
     assert last_open == 0
 
 
+def test_server_bytes_read_and_written_are_told_apart(sock_path: str) -> None:
+    """Replies of another size than what was read: each direction has its own total."""
+    from reactivex import operators as ops
+
+    server = rxunix.unix_socket_server(path=sock_path, preprocessors=["separate"], postprocessors=["separate"],
+                                       metrics_interval_s=0.02)
+    values, _ = _collect(server)
+    server.out.pipe(ops.map(lambda e: Event(1, e.meta))).subscribe(server.in_)  # every reply: b"1\n"
+    server.start()
+    payload = b"".join(b'{"i":%d}\n' % i for i in range(10))
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(sock_path)
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        s.settimeout(10)
+        replies = b""
+        while len(replies) < 20 and (data := s.recv(65536)):
+            replies += data
+    assert replies == b"1\n" * 10
+
+    def written_total() -> Any:
+        return next((v["fields"] for v in reversed(values) if v["measurement"] == "connector_bytes"
+                     and v["tags"].get("direction") == "written"), None)
+
+    wait_for(lambda: server.stats["out"] == 10 and written_total() is not None, 10, "a tick after the replies")
+    server.stop()
+    assert _total(values, "connector_bytes", direction="written") == 20
+    assert _total(values, "connector_bytes", direction="read") == len(payload)
+    assert (server.stats["bytes_read"], server.stats["bytes_written"]) == (len(payload), 20)
+
+
 def test_client_metrics_count_bytes_held_and_reconnects(sock_path: str) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     client = rxunix.unix_socket_client(path=sock_path, reconnect={"retry": {"interval_ms": 20, "growth_rate": 1}},
