@@ -685,6 +685,21 @@ def test_close_peer_disconnects_one_connection(run: Any, sock_path: str) -> None
     assert read_until(b, 13) == b'{"who":"b2"}\n'
 
 
+def test_replies_gathered_in_a_read_are_reported_when_its_connection_is_closed(run: Any, sock_path: str) -> None:
+    """A subscriber closes the connection while its read's replies are still gathered
+    (encoded at the end of the read): they are reported, not silently lost."""
+    r = run()  # echo
+    r.server.out.subscribe(lambda ev: ev.value == "bye" and r.server.close_peer(
+        ev.meta["unix_socket_server"]["peer"]))
+    a = connect(sock_path)
+    a.sendall(b'1\n2\n"bye"\n')  # one read
+    with gevent.Timeout(10):
+        assert a.recv(100) == b""  # closed, nothing written
+    wait_for(lambda: r.errors("write"), 10, "the write error")
+    [err] = r.errors("write")
+    assert err.value["dropped_replies"] == 3 and "3 replies not sent" in err.value["error"]
+
+
 def test_a_non_reading_client_does_not_take_the_others_throughput(run: Any, sock_path: str) -> None:
     """A client whose replies pile up unread (the server's write to it is stuck) does
     not slow the others: their echo rate beside it stays near their rate alone."""
