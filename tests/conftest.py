@@ -30,6 +30,14 @@ def short_tmp() -> Iterator[str]:
 
 
 @pytest.fixture
+def socat() -> str:
+    """socat's path: see :data:`tests.sysdeps.needs_socat`."""
+    from tests.sysdeps import require
+
+    return require("socat")
+
+
+@pytest.fixture
 def sock_path(short_tmp: str) -> str:
     """A fresh socket path in a short temporary directory."""
     return os.path.join(short_tmp, "s.sock")

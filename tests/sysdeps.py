@@ -36,3 +36,10 @@ def require(tool: str) -> str:
     if why is not None:
         pytest.skip(f"{tool} not installed and cannot be installed here: {why}")
     pytest.fail(f"{tool} is missing but could be installed: run python .ci/sysdeps.py (tox runs it first)")
+
+
+#: socat's path when the tests were collected (None if missing).
+SOCAT = shutil.which("socat")
+#: Marks a test that drives socat: it skips only when socat cannot be installed here,
+#: and fails when it merely was not (the ``socat`` fixture: :func:`require`).
+needs_socat = pytest.mark.usefixtures("socat")

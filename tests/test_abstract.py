@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 
 import gevent.subprocess as gsub
@@ -15,9 +14,7 @@ from rxunix.event import Event
 from rxunix.origin import CLIENT, SERVER
 
 from tests.helpers import wait_for
-
-SOCAT = shutil.which("socat")
-needs_socat = pytest.mark.skipif(SOCAT is None, reason="socat not installed (run .ci/sysdeps.py)")
+from tests.sysdeps import SOCAT, needs_socat
 
 
 def name() -> str:

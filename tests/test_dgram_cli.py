@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import uuid
 
 import gevent
 import gevent.subprocess as gsub
-import pytest
 from gevent import socket
 from rxunix.cli import build_parser
 
 from tests.helpers import wait_for
 from tests.peers.spawn import _RXUNIX_ROOT, terminate
+from tests.sysdeps import SOCAT, needs_socat
 
-SOCAT = shutil.which("socat")
-needs_socat = pytest.mark.skipif(SOCAT is None, reason="socat not installed (run .ci/sysdeps.py)")
 RXUNIX = [sys.executable, "-m", "rxunix"]
 
 

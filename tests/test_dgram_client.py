@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -18,9 +17,8 @@ from rxunix.origin import DGRAM_CLIENT, DGRAM_SERVER
 from rxunix.edge.dgram_client import UnixDatagramClient, unix_datagram_client
 from rxunix.edge.dgram_server import unix_datagram_server
 from tests.helpers import wait_for
+from tests.sysdeps import SOCAT, needs_socat
 
-SOCAT = shutil.which("socat")
-needs_socat = pytest.mark.skipif(SOCAT is None, reason="socat not installed (run .ci/sysdeps.py)")
 FAST_RETRY = {"retry": {"interval_ms": 20, "growth_rate": 1.5, "randomized": False}}
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import sys
 import uuid
@@ -25,9 +24,7 @@ from rxunix.edge import dgram_server as dgram_server_module
 from rxunix.edge.dgram_server import UnixDatagramServer, unix_datagram_server
 from tests.helpers import wait_for
 from tests.peers.spawn import _RXUNIX_ROOT
-
-SOCAT = shutil.which("socat")
-needs_socat = pytest.mark.skipif(SOCAT is None, reason="socat not installed (run .ci/sysdeps.py)")
+from tests.sysdeps import SOCAT, needs_socat
 
 
 class Run:
@@ -453,12 +450,15 @@ def test_fuzzed_datagrams_never_break_the_server(run: Any, short_tmp: str, sock_
         assert r.server.stats["datagrams"] == before + len(datagrams) + 1
 
     check()
+    seen = len(r.errors("read"))
+    c.sendto(b"x" * 600, sock_path)  # over buf_size (512): one error in line, the server goes on
+    c.sendto(b'"sentinel"\n', sock_path)
+    assert c.recv(65536) == b'"sentinel"\n'
     assert r.server.running
     for e in r.err:
         assert e.value["action"] in ("decode", "read"), e.value
-    oversize = [e for e in r.err if e.value["action"] == "read"]
-    assert all(e.value["kind"] == "DatagramTooLarge" for e in oversize)
-    assert json.loads(json.dumps([e.value for e in r.out], default=str)) is not None
+    oversize = r.errors("read")
+    assert len(oversize) == seen + 1 and all(e["kind"] == "DatagramTooLarge" for e in oversize)
 
 
 def test_thread_runtime_server_and_client(short_tmp: str, sock_path: str) -> None:
