@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import simplejson
 from rxunix.codecs.json_codec import JsonCodec
 from rxunix.demo import SAMPLE
+
+from rxunix.edge.descriptors import close_now
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -124,11 +127,42 @@ def test_demo_fails_clearly_on_a_bad_socket_path_or_input(short_tmp: str) -> Non
     long_path = os.path.join(short_tmp, "x" * 120 + ".sock")
     expect_failure(rxunix("demo", "--socket", long_path, "--dir", short_tmp, cwd=short_tmp), "108")
     expect_failure(rxunix("demo", "--input", "nope.jsonl", "--dir", short_tmp, cwd=short_tmp), "no such file")
+    expect_failure(rxunix("demo", "--input", short_tmp, "--dir", short_tmp, cwd=short_tmp), "is a directory")
     r = rxunix("demo", "--timeout", "soon", cwd=short_tmp)
     assert r.returncode == 2 and "--timeout" in r.stderr
     a_file = os.path.join(short_tmp, "a-file")
     open(a_file, "w").close()
     expect_failure(rxunix("demo", "--dir", a_file, cwd=short_tmp), "--dir", "File exists")
+
+
+def test_demo_reads_its_input_from_a_fifo(short_tmp: str) -> None:
+    """``rxunix demo --input FIFO`` (a named pipe another program writes): read like a file."""
+    fifo = os.path.join(short_tmp, "in.fifo")
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([sys.executable, "-m", "rxunix", "demo", "--input", fifo, "--dir", short_tmp,
+                             "--quiet"], cwd=short_tmp, env=ENV, stderr=subprocess.PIPE, text=True)
+    try:
+        fd: list[int] = []
+
+        def opened() -> bool:  # once the demo has opened its end (or it ended)
+            try:
+                fd.append(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:  # ENXIO: no reader yet
+                return proc.poll() is not None
+            return True
+
+        deadline = time.monotonic() + 30
+        while not opened() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert fd, (proc.poll(), proc.stderr.read() if proc.stderr and proc.poll() is not None else "")
+        os.write(fd[0], b'{"a": 1}\n"exit"\n')
+        close_now(fd[0])  # (not deferred under the patched pytest)
+        assert proc.wait(30) == 0, proc.stderr.read() if proc.stderr else ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    assert read_lines(os.path.join(short_tmp, "server_out.log")) == ['{"a":1}', '"exit"']
 
 
 def test_demo_times_out_instead_of_hanging(short_tmp: str) -> None:

@@ -249,8 +249,11 @@ def _summary(runner: Runner, counts: _Counts, status: int, directory: str) -> in
 
 def _input_or_socket_problem(input_path: str, socket_path: str | None) -> str | None:
     """Why the demo cannot run with this input and socket (checked before any log file is opened)."""
-    if not os.path.isfile(input_path) and input_path != "-":
-        return f"input {input_path}: no such file"
+    if input_path != "-":  # (a file, or a FIFO whose writer may come later)
+        if not os.path.exists(input_path):
+            return f"input {input_path}: no such file"
+        if os.path.isdir(input_path):
+            return f"input {input_path}: is a directory"
     if socket_path is None:  # our own temporary directory
         return None
     try:
