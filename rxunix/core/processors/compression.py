@@ -126,6 +126,20 @@ _LAST_SLICE = 1 << 16
 
 def _members(make: Callable[[], Any], data: bytes, limit: int, unlimited: int) -> bytes:
     """Decompressors with ``decompress(data, max_length)``, ``eof``, ``unused_data`` (zlib, lzma, lz4)."""
+
+    def call(d: Any, chunk: memoryview, have: int) -> bytes:
+        # ask for one byte more than allowed: getting it means "too large";
+        # getting less means the whole slice was consumed
+        return d.decompress(chunk, limit - have + 1 if limit else unlimited)  # type: ignore[no-any-return]
+
+    return _concatenated(make, call, data, limit)
+
+
+def _concatenated(make: Callable[[], Any], call: Callable[[Any, memoryview, int], bytes], data: bytes, limit: int,
+                  bound: Callable[[int], int] | None = None) -> bytes:
+    """The members of ``data`` decompressed one after the other: ``make()`` a decompressor
+    (with ``eof`` and ``unused_data``) per member, ``call(d, slice, bytes so far)`` feeds
+    it; ``bound(bytes so far)`` caps a slice for decompressors without an output limit."""
     out = bytearray()
     view = memoryview(data)
     pos, n = 0, len(data)
@@ -133,10 +147,10 @@ def _members(make: Callable[[], Any], data: bytes, limit: int, unlimited: int) -
         d = make()
         step = _FIRST_SLICE
         while True:
+            if bound is not None:
+                step = min(step, bound(len(out)))
             end = min(n, pos + step)
-            # ask for one byte more than allowed: getting it means "too large";
-            # getting less means the whole slice was consumed
-            out += d.decompress(view[pos:end], limit - len(out) + 1 if limit else unlimited)
+            out += call(d, view[pos:end], len(out))
             if limit and len(out) > limit:
                 raise _TooLarge
             if d.eof:
@@ -187,27 +201,14 @@ def _lz4(data: bytes, limit: int) -> bytes:
 def _zstd(data: bytes, limit: int) -> bytes:
     zstd = _module("zstd", "decompress zstd")
     dctx = zstd.ZstdDecompressor()
-    out = bytearray()
-    view = memoryview(data)
-    pos, n = 0, len(data)
-    while True:
-        d = dctx.decompressobj()
-        step = _FIRST_SLICE
-        while True:
-            if limit:  # (no output bound per call: slices small enough not to blow far past the limit)
-                step = min(step, max(64, (limit - len(out) + 1) >> 16))
-            end = min(n, pos + step)
-            out += d.decompress(view[pos:end])
-            if limit and len(out) > limit:
-                raise _TooLarge
-            if d.eof:
-                pos = end - len(d.unused_data or b"")
-                break
-            if end >= n:
-                raise _Truncated
-            pos, step = end, min(step * 2, _LAST_SLICE)
-        if pos >= n:
-            return bytes(out)
+
+    def call(d: Any, chunk: memoryview, _have: int) -> bytes:
+        return d.decompress(chunk)  # type: ignore[no-any-return]
+
+    def bound(have: int) -> int:  # (no output limit per call: slices small enough not to blow far past it)
+        return max(64, (limit - have + 1) >> 16)
+
+    return _concatenated(dctx.decompressobj, call, data, limit, bound if limit else None)
 
 
 def _br(data: bytes, limit: int) -> bytes:
