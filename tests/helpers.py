@@ -27,3 +27,19 @@ def recv_exactly(sock: Any, n: int, timeout: float = 60.0) -> bytes:
             assert chunk, f"the connection closed after {len(got)} of {n} bytes"
             got += chunk
     return bytes(got)
+
+
+def record_results(monkeypatch: Any, owner: Any, name: str) -> list[Any]:
+    """Wrap function ``owner.name`` (for the test: ``monkeypatch`` restores it) so that each
+    call's result is recorded; the list of results, in call order. A positive event to wait
+    on (a check the code under test has made), where a test would otherwise sleep."""
+    results: list[Any] = []
+    real = getattr(owner, name)
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        results.append(result)
+        return result
+
+    monkeypatch.setattr(owner, name, recording)
+    return results

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from rxunix.core.balance import ABSENT, may_accept
 from rxunix.edge.balance import STALL, AcceptTable
+from tests.helpers import record_results, wait_for
 
 counts = st.lists(st.one_of(st.just(ABSENT), st.integers(0, 50)), min_size=1, max_size=16)
 
@@ -80,14 +81,21 @@ def _connect(path: str) -> socket.socket:
     return c
 
 
-def test_wait_turn_returns_when_a_connection_waits_for_the_least_loaded_worker(listener: Listener) -> None:
+def test_wait_turn_returns_when_a_connection_waits_for_the_least_loaded_worker(
+        listener: Listener, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rxunix.edge import balance
+
+    # wait_turn's checks of the backlog, and what they found
+    checks = record_results(monkeypatch, balance, "pending_connection")
     sock, path = listener
     table = AcceptTable(sockets=1, workers=2)
     mine = table.share(0, 1)
     mine.publish(0)
     table.share(0, 2).publish(3)
     waiter = gevent.spawn(mine.wait_turn, sock.fileno())
-    gevent.sleep(0.05)
+    # it found no connection waiting (and went on to wait for one without yielding in between)
+    wait_for(lambda: checks, 5, "wait_turn to check the backlog")
+    assert not any(checks)
     assert not waiter.ready(), "no connection waits: it keeps waiting"
     client = _connect(path)
     assert waiter.join(timeout=5) is None and waiter.successful()

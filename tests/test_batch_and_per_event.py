@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import gevent
+import gevent.event
 import pytest
 import reactivex
 import simplejson
@@ -123,21 +124,36 @@ def test_replies_to_the_reading_and_to_another_connection_interleaved(sock_path:
 
 
 def test_reads_whose_subscribers_yield_out_of_order_still_get_replies(sock_path: str, path: Path) -> None:
-    """A subscriber that blocks (here: sleeps) while a read's events are emitted lets
-    another connection's read start and finish in between, in any order: every
-    connection still gets its replies, then and afterwards."""
+    """A subscriber that blocks (here: until the test releases it) while a read's events
+    are emitted lets another connection's read start and finish in between, in any
+    order: every connection still gets its replies, then and afterwards."""
     server = rxunix.unix_socket_server(path=sock_path, **LINES)
     path(server.out).subscribe(server.in_)
-    server.out.subscribe(lambda e: gevent.sleep(e.value.get("sleep", 0)))
+    releases = {"a": gevent.event.Event(), "b": gevent.event.Event()}
+    blocked: list[str] = []
+
+    def block(e: Event) -> None:
+        if "block" in e.value:
+            blocked.append(e.value["block"])
+            releases[e.value["block"]].wait()
+
+    server.out.subscribe(block)
     with server:
         a, b = (gsocket.socket(gsocket.AF_UNIX, gsocket.SOCK_STREAM) for _ in range(2))
         a.connect(sock_path)
         b.connect(sock_path)
-        a.sendall(b'{"sleep":0.2}\n')  # a's read ends while b's is still being emitted
-        gevent.sleep(0.05)
-        b.sendall(b'{"sleep":0.4}\n')
-        assert _read_lines(a, 1, timeout=5) == [{"sleep": 0.2}]
-        assert _read_lines(b, 1, timeout=5) == [{"sleep": 0.4}]
+        try:
+            a.sendall(b'{"block":"a"}\n')
+            wait_for(lambda: blocked == ["a"], 5, "a's read being emitted")
+            b.sendall(b'{"block":"b"}\n')  # b's read starts while a's is still being emitted
+            wait_for(lambda: blocked == ["a", "b"], 5, "b's read being emitted")
+            releases["a"].set()  # a's read ends while b's is still being emitted
+            assert _read_lines(a, 1, timeout=5) == [{"block": "a"}]
+            releases["b"].set()
+            assert _read_lines(b, 1, timeout=5) == [{"block": "b"}]
+        finally:
+            for release in releases.values():
+                release.set()
         for s, v in ((a, 1), (b, 2), (a, 3)):  # later reads are answered too
             s.sendall(b'{"n":%d}\n' % v)
             assert _read_lines(s, 1, timeout=5) == [{"n": v}]

@@ -19,6 +19,8 @@ from rxunix.edge.dgram_server import unix_datagram_server
 from tests.helpers import wait_for
 from tests.sysdeps import SOCAT, needs_socat
 
+#: How long a paused server is watched to show that it stays paused (broken pausing reads at once).
+PAUSED_WINDOW_S = 0.2
 FAST_RETRY = {"retry": {"interval_ms": 20, "growth_rate": 1.5, "randomized": False}}
 
 
@@ -242,7 +244,7 @@ def test_a_receiver_that_does_not_read_turns_the_client_not_ready_and_pauses_a_l
     server.start()
     sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sender.setblocking(False)
-    n, sent = 3 * READY_BACKLOG, [0]
+    n, sent, refused = 3 * READY_BACKLOG, [0], [0]
 
     def send_all() -> None:
         while sent[0] < n:
@@ -250,14 +252,17 @@ def test_a_receiver_that_does_not_read_turns_the_client_not_ready_and_pauses_a_l
                 sender.sendto(b"%d\n" % sent[0], os.path.join(short_tmp, "in"))
                 sent[0] += 1
             except BlockingIOError:  # the server's queue is full: wait for it to read
+                refused[0] += 1
                 gevent.sleep(0.001)
 
     feeder = gevent.spawn(send_all)
     try:
         wait_for(lambda: ready and ready[-1] is False, what="the client not ready")
-        gevent.sleep(0.2)
+        wait_for(lambda: not server.gate.open, what="the link to pause the server")
+        refused_then = refused[0]  # (the server's reader now waits at its closed gate)
+        wait_for(lambda: refused[0] > refused_then, what="the server's queue full: its sender refused")
         held, sent_then = c.c.held, sent[0]
-        gevent.sleep(0.2)
+        gevent.sleep(PAUSED_WINDOW_S)  # a fixed window is inherent: "reads nothing more" has no event
         assert sent[0] == sent_then < n  # the link paused the server: its senders wait
         assert c.c.held == held and READY_BACKLOG <= held <= READY_BACKLOG + 10  # bounded
         with gevent.Timeout(30, AssertionError("the client did not send everything once read")):

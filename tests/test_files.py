@@ -116,11 +116,21 @@ def test_read_file_ready_gate_pauses_reading(short_tmp: str) -> None:
     with open(path, "w") as fh:
         fh.writelines(f"{i}\n" for i in range(100))
     allowed = {"n": 10}
-    src = FileSource(path, ready=lambda: len(values) < allowed["n"])
+    refusals = [0]
+
+    def ready() -> bool:
+        if len(values) < allowed["n"]:
+            return True
+        refusals[0] += 1
+        return False
+
+    src = FileSource(path, ready=ready)
     values, _, done = collect(src)
     src.start()
     wait_for(lambda: len(values) == 10, 5, "the first 10 events")
-    gevent.sleep(0.05)
+    # the source asked again and again and was told no each time: it is past the point where
+    # it would have emitted the 11th event
+    wait_for(lambda: refusals[0] >= 3, 5, "the source to ask again while not ready")
     assert len(values) == 10 and not done["completed"]  # paused, not lost
     allowed["n"] = 1000
     assert src.join(5)
@@ -281,10 +291,29 @@ def test_exit_connector() -> None:
     assert [exit_status(v) for v in (256, 512, -1, 3.0, {"exit": 255}, 2.5)] == [1, 1, 1, 3, 255, 0]
 
 
-def test_read_file_of_a_fifo_waits_for_its_writer_without_blocking_the_hub(short_tmp: str) -> None:
+def _waits_for_a_writer(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The fds a ``read_file`` source has begun to wait on for a FIFO writer (``wait_read``), recorded."""
+    import gevent.socket
+
+    from rxunix.edge import files
+
+    waits: list[int] = []
+    real = gevent.socket.wait_read
+
+    def wait_read(fd: int, *args: Any, **kwargs: Any) -> Any:
+        waits.append(fd)
+        return real(fd, *args, **kwargs)
+
+    monkeypatch.setattr(files.gsocket, "wait_read", wait_read)
+    return waits
+
+
+def test_read_file_of_a_fifo_waits_for_its_writer_without_blocking_the_hub(
+        short_tmp: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import subprocess
     import time
 
+    waits = _waits_for_a_writer(monkeypatch)
     fifo = os.path.join(short_tmp, "in.fifo")
     os.mkfifo(fifo)
     src = read_file(fifo)
@@ -292,7 +321,8 @@ def test_read_file_of_a_fifo_waits_for_its_writer_without_blocking_the_hub(short
     started = time.monotonic()
     src.start()  # no writer yet: opening must not wait for one
     assert time.monotonic() - started < 1.0
-    gevent.sleep(0.2)  # (the hub runs meanwhile: this returns)
+    # the reader waits for a writer (not taking "no writer yet" for end of file); the hub runs meanwhile
+    wait_for(lambda: waits, 5, "the reader to wait for a writer")
     assert values == [] and not done["completed"] and src.state == "running"
     writer = subprocess.Popen(["sh", "-c", f"printf '1\\n2\\n' > {fifo}"])
     assert src.join(10)
@@ -300,14 +330,16 @@ def test_read_file_of_a_fifo_waits_for_its_writer_without_blocking_the_hub(short
     assert values == [1, 2] and errors == [] and done["completed"]
 
 
-def test_stopping_a_read_file_that_waits_for_a_fifo_writer_is_prompt(short_tmp: str) -> None:
+def test_stopping_a_read_file_that_waits_for_a_fifo_writer_is_prompt(
+        short_tmp: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
+    waits = _waits_for_a_writer(monkeypatch)
     fifo = os.path.join(short_tmp, "in.fifo")
     os.mkfifo(fifo)
     src = read_file(fifo)
     src.start()
-    gevent.sleep(0.05)
+    wait_for(lambda: waits, 5, "the reader to wait for a writer")
     started = time.monotonic()
     src.stop()
     assert time.monotonic() - started < 2.0 and src.state == "stopped"

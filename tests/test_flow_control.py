@@ -16,6 +16,10 @@ from rxunix import Event
 from rxunix.edge.flowctl import Link, PauseGate, Readiness, connect
 from tests.helpers import wait_for
 
+#: How long a paused source is watched to show that it stays paused. A fixed window is
+#: inherent here: "reads nothing more" has no event to wait for; broken pausing reads at once.
+PAUSED_WINDOW_S = 0.3
+
 
 class Source(Connector):
     kind = "test_source"
@@ -235,7 +239,7 @@ def test_connect_one_line_relay_over_real_sockets(short_tmp: str) -> None:
     try:
         wait_for(lambda: not server.gate.open, 10, "the server to pause")
         before = server.stats["bytes_read"]
-        gevent.sleep(0.3)  # paused: the server reads nothing more, the sender is stuck in sendall
+        gevent.sleep(PAUSED_WINDOW_S)  # paused: the server reads nothing more, the sender is stuck in sendall
         assert server.stats["bytes_read"] == before and not sender.dead
         assert client.held == 50 and client.reported == 0
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -277,7 +281,7 @@ def test_client_replies_pause_while_their_sink_is_not_ready(sock_path: str) -> N
     sender = gevent.spawn(conn.sendall, replies)
     try:
         wait_for(lambda: client.connected, 5, "the connection")
-        gevent.sleep(0.3)  # paused from the start: the client reads nothing, the server's send blocks
+        gevent.sleep(PAUSED_WINDOW_S)  # paused from the start: the client reads nothing, the server's send blocks
         assert client.stats["bytes_read"] == 0 and not sender.dead and sink.got == []
         sink._set_ready(True)
         wait_for(lambda: len(sink.got) == total, 20, "every reply")
@@ -289,4 +293,4 @@ def test_client_replies_pause_while_their_sink_is_not_ready(sock_path: str) -> N
         client.stop()
         conn.close()
         listener.close()
-    assert client.gate.paused_s > 0.3
+    assert client.gate.paused_s > PAUSED_WINDOW_S

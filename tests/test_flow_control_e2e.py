@@ -26,7 +26,9 @@ from .helpers import wait_for
 ROOT = Path(__file__).resolve().parent.parent
 SENDER = str(ROOT / "tests" / "peers" / "numbered_sender.py")
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-OUTAGE_S = 2.0  # how long the downstream server is down (the scenario, not a wait for a condition)
+# How long the downstream server stays down once the flow has paused (the scenario, not a wait
+# for a condition: that the paused side stays paused has no event to wait for).
+OUTAGE_S = 2.0
 SENDERS, PER_SENDER, PAD = 4, 2500, 200
 RETRY = '{"retry": {"interval_ms": 50, "growth_rate": 1, "max_retries": 2000}}'
 
@@ -95,6 +97,16 @@ def _metric_total(path: str, connector_suffix: str, measurement: str, **tags: st
                and all(e["tags"].get(k) == t for k, t in tags.items()))
 
 
+def _paused_s(path: str, connector_suffix: str) -> float:
+    """Seconds ``connector_suffix`` has been paused by flow control, in the metrics written so far."""
+    if not os.path.exists(path):
+        return 0.0
+    try:
+        return _metric_total(path, connector_suffix, "connector_paused")
+    except (json.JSONDecodeError, KeyError):  # a line being written
+        return 0.0
+
+
 def test_relay_pauses_its_server_while_the_downstream_is_down(short_tmp: str) -> None:
     listen, down = os.path.join(short_tmp, "in.sock"), os.path.join(short_tmp, "down.sock")
     metrics = os.path.join(short_tmp, "metrics.jsonl")
@@ -108,6 +120,7 @@ def test_relay_pauses_its_server_while_the_downstream_is_down(short_tmp: str) ->
         assert relay.poll() is None
         senders = [gsubprocess.Popen([sys.executable, SENDER, listen, str(k), str(PER_SENDER), str(PAD)],
                                      stdout=gsubprocess.PIPE) for k in range(SENDERS)]
+        wait_for(lambda: _paused_s(metrics, "unix_socket_server") > 0, 30, "the relay to pause its server")
         gevent.sleep(OUTAGE_S)
         # ~2.5 MB that the relay could read in a blink: the senders are still blocked in send()
         assert all(p.poll() is None for p in senders), "senders finished while the downstream was down"
@@ -159,6 +172,7 @@ def test_file_client_pauses_its_reader_while_the_server_is_down(short_tmp: str) 
     client = _rxunix("run", _flow_file(short_tmp, "client.py", FILE_CLIENT), "--set", f"socket={sock}",
                      "--set", f"input={source}", "--set", f"dir={short_tmp}", "--metrics", metrics,
                      "--metrics-interval", "0.2", "--quiet", cwd=short_tmp)
+    wait_for(lambda: _paused_s(metrics, "read_file") > 0 or client.poll() is not None, 30, "the reader to pause")
     gevent.sleep(OUTAGE_S)
     assert client.poll() is None
     server = _rxunix("server", sock, "--echo", cwd=short_tmp)

@@ -11,7 +11,7 @@ from gevent import socket
 
 import rxunix
 from rxunix import ConfigError, Event
-from tests.helpers import wait_for
+from tests.helpers import record_results, wait_for
 
 LIMIT, EXTRA = 3, 5
 
@@ -79,7 +79,11 @@ def test_unlimited_by_default_and_checked(sock_path: str) -> None:
             rxunix.unix_socket_server(path=sock_path, max_connections=bad)
 
 
-def test_limit_reached_without_waiters_says_nothing(sock_path: str) -> None:
+def test_limit_reached_without_waiters_says_nothing(sock_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rxunix.edge import limits
+
+    # the server's backlog checks while at its limit, and what they found
+    checks = record_results(monkeypatch, limits, "pending_connection")
     server = rxunix.unix_socket_server(path=sock_path, max_connections=1)
     errors: list[Any] = []
     server.err.subscribe(errors.append)
@@ -88,7 +92,8 @@ def test_limit_reached_without_waiters_says_nothing(sock_path: str) -> None:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.connect(sock_path)
             wait_for(lambda: len(server.peers) == 1, 5, "the connection")
-            gevent.sleep(0.2)  # several backlog checks pass: nobody waits, so no notice
-            assert errors == []
+            wait_for(lambda: len(checks) >= 3, 5, "several backlog checks at the limit")
+            assert not any(checks)  # nobody waits...
+            assert errors == []  # ...so no notice
     finally:
         server.stop()

@@ -20,7 +20,7 @@ from rxunix.runtime import ThreadRuntime
 
 import rxunix
 from rxunix import ConfigError, Event, SocketPathError, merge_origins
-from tests.helpers import wait_for
+from tests.helpers import record_results, wait_for
 from tests.sysdeps import require
 
 DOC_CONFIG: dict[str, Any] = {  # the source document's server, verbatim
@@ -226,14 +226,19 @@ def test_last_line_without_newline_flushed_on_close(run: Any, sock_path: str) ->
     wait_for(lambda: not r.server.peers, what="connection dropped")
 
 
-def test_half_closed_client_still_gets_replies(run: Any, sock_path: str) -> None:
+def test_half_closed_client_still_gets_replies(run: Any, sock_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rxunix.edge import server as server_module
+
+    # the server's checks whether the half-closed peer is gone, and their answers
+    checks = record_results(monkeypatch, server_module, "peer_gone")
     r = run(echo=False)
     c = connect(sock_path)
     c.sendall(b'{"q":1}\n{"q":2}')  # the second line only ends with EOF
     c.shutdown(socket.SHUT_WR)
     wait_for(lambda: len(r.out) == 2, what="events incl. tail")
-    gevent.sleep(0.7)  # longer than the half-close check interval: still open
-    assert r.server.peers
+    # checked again after a half-close check interval (HALF_CLOSE_POLL): still open
+    wait_for(lambda: len(checks) >= 2, timeout=5, what="two half-close checks")
+    assert not any(checks) and r.server.peers
     for e in r.out:
         r.server.in_.on_next(e.with_value({"a": e.value["q"]}))
     assert read_until(c, 16) == b'{"a":1}\n{"a":2}\n'

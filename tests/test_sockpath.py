@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import stat
 import sys
-import time
 
 import gevent
 import gevent.subprocess as gsub
@@ -166,33 +165,56 @@ def test_remove_if_ours_leaves_replacements_alone(sock_path: str) -> None:
 WATCHER = r"""
 import os, stat, sys
 path, stop = sys.argv[1], sys.argv[2]
-seen, n = set(), 0
+last, n = None, 0
 print("ready", flush=True)
 while not os.path.exists(stop):
     try:
-        st = os.lstat(path)
+        now = oct(stat.S_IMODE(os.lstat(path).st_mode))
+        n += 1
     except FileNotFoundError:
-        continue
-    n += 1
-    seen.add(stat.S_IMODE(st.st_mode))
-print(n, " ".join(oct(m) for m in sorted(seen)), flush=True)
+        now = "gone"
+    if now != last:  # each change of what it sees: a mode, or "gone"
+        print(now, flush=True)
+        last = now
+print("end", n, flush=True)
 """
+
+
+class Watcher:
+    """A process that watches a path and reports each change of what it sees; the modes seen."""
+
+    def __init__(self, proc: gsub.Popen) -> None:
+        self.proc = proc
+        self.modes: set[str] = set()
+
+    def saw(self, want: str | None = None) -> None:
+        """Wait until the watcher reports ``want`` (None: any mode, the path present)."""
+        with gevent.Timeout(10, AssertionError(f"the watcher never saw {want or 'the path'}")):
+            while True:
+                line = self.proc.stdout.readline().decode().strip()
+                assert line and not line.startswith("end"), "the watcher ended"
+                if line != "gone":
+                    self.modes.add(line)
+                if line == want or (want is None and line != "gone"):
+                    return
 
 
 def _watch(sock_path: str, bind_once: object, rounds: int) -> tuple[int, set[str]]:
     stop = sock_path + ".stop"
     proc = gsub.Popen([sys.executable, "-c", WATCHER, sock_path, stop], stdout=gsub.PIPE)
     assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+    w = Watcher(proc)
+    w.saw("gone")
     try:
         for _ in range(rounds):
-            bind_once()  # type: ignore[operator]
-            gevent.sleep(0)
+            bind_once(w)  # type: ignore[operator]
     finally:
         open(stop, "w").close()
         out, _ = proc.communicate(timeout=20)
         os.unlink(stop)
-    count, *modes = out.decode().split()
-    return int(count), set(modes)
+    *rest, end = out.decode().split("\n")[:-1]
+    w.modes.update(line for line in rest if line != "gone")
+    return int(end.split()[1]), w.modes
 
 
 def test_permissions_never_more_open_than_requested(sock_path: str) -> None:
@@ -201,24 +223,26 @@ def test_permissions_never_more_open_than_requested(sock_path: str) -> None:
     os.umask(old := os.umask(0o000))  # worst case: a new socket would be 0777
     os.umask(0o000)
     try:
-        def secure() -> None:
+        def secure(w: Watcher) -> None:
             s = socket.socket(socket.AF_UNIX)
             ident = bind_secure(s, sock_path, 0o600)
-            time.sleep(0.002)  # let the watcher see it
+            w.saw()  # the watcher saw it (and whatever came before)
             remove_if_ours(sock_path, ident)
             s.close()
+            w.saw("gone")
 
         count, modes = _watch(sock_path, secure, 200)
         assert count > 0 and modes == {"0o600"}
 
-        def naive() -> None:  # what Tremor does: bind, then chmod
+        def naive(w: Watcher) -> None:  # what Tremor does: bind, then chmod
             s = socket.socket(socket.AF_UNIX)
             s.bind(sock_path)
-            time.sleep(0.002)
+            w.saw()
             os.chmod(sock_path, 0o600)
-            time.sleep(0.002)
+            w.saw("0o600")
             os.unlink(sock_path)
             s.close()
+            w.saw("gone")
 
         count, modes = _watch(sock_path, naive, 100)
         assert "0o777" in modes  # the watcher does catch a window when there is one

@@ -16,7 +16,7 @@ import rxunix
 from rxunix import Event
 from rxunix.edge.base import Connector
 from rxunix.edge.runtime import ThreadRuntime
-from tests.helpers import recv_exactly
+from tests.helpers import recv_exactly, wait_for
 
 LINES = b'1\n2\n"exit"\n3\n'
 
@@ -108,7 +108,8 @@ def test_a_second_stop_while_one_drains_waits_for_it() -> None:
     first = gevent.spawn(c.stop)
     c.draining.wait(5)
     second = gevent.spawn(c.stop)
-    gevent.sleep(0.05)  # (gives the second stop a chance to return early, which it must not)
+    # the second stop waits for the connector to be stopped (it does not return early)
+    wait_for(lambda: c._stopped.linkcount() > 0, 5, "the second stop to wait for the first")
     assert not second.dead and c.state == "stopping"
     c.finish.set()
     assert second.get(timeout=5) is None and first.get(timeout=5) is None and c.state == "stopped"

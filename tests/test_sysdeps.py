@@ -24,16 +24,22 @@ FAKE_INSTALLER = textwrap.dedent("""
     d = os.environ["FAKE_DIR"]
     with open(os.path.join(d, "installs"), "a") as f:
         f.write("start " + " ".join(sys.argv[1:]) + "\\n")
+    others = int(os.environ["FAKE_N"]) - 1
+    lock_ino = ":%d " % os.stat(os.environ["RXUNIX_SYSDEPS_LOCK"]).st_ino
+
+    def blocked():  # processes blocked in flock() on the install lock, as the kernel lists them
+        with open("/proc/locks") as f:
+            return sum(" -> FLOCK " in line and lock_ino in line for line in f)
+
     # stay in the install until every other process is blocked on the lock, so they truly race
     deadline = time.monotonic() + 30
-    waiting = lambda: sum("waiting for the install lock" in open(os.path.join(d, f"err{i}")).read()
-                          for i in range(int(os.environ["FAKE_N"])))
-    while waiting() < int(os.environ["FAKE_N"]) - 1:
+    while blocked() < others:
         if time.monotonic() > deadline:
             sys.exit("fake installer: the other processes never waited on the lock")
         time.sleep(0.02)
-    time.sleep(0.3)  # a slow install: the others must keep waiting, not find half-installed tools
-    for pkg in sys.argv[1:]:
+    for pkg in sys.argv[1:]:  # one tool at a time: half-installed in between
+        if blocked() != others:  # the others keep waiting, not finding half-installed tools
+            sys.exit("fake installer: a process stopped waiting on the lock mid-install")
         tool = os.path.join(d, "bin", pkg)
         with open(tool, "w") as f:
             f.write("#!/bin/sh\\nexit 0\\n")

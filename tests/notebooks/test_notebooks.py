@@ -30,6 +30,10 @@ NOTEBOOK_FILES = ["01_quickstart.ipynb", "02_windows.ipynb", "03_reconnect.ipynb
 
 pytestmark = pytest.mark.timeout(300)
 
+#: How long the kernel idles between two cells. The idle time is the scenario itself (what flows
+#: while nothing executes in the kernel), not a wait for a condition: nothing may run in it to signal.
+IDLE_S = 1.0
+
 
 def _result(cell: Any) -> Any:
     """The JSON printed by a cell on a line ``RESULT {...}``."""
@@ -127,7 +131,7 @@ def _idle_run(kernel_name: str, tmp: str, choose_runtime: str) -> tuple[dict[str
     with k.client.setup_kernel():
         start = _result(k.run(START.format(choose_runtime=choose_runtime)))
         k.run(MARK)
-        time.sleep(1.0)  # the kernel is idle: nothing executes in it for one second
+        time.sleep(IDLE_S)  # the kernel is idle: nothing executes in it meanwhile
         check = _result(k.run(CHECK))
         if check["in_idle"]:
             check.update(_result(k.run(REPLIED)))
@@ -140,7 +144,7 @@ def test_events_flow_while_the_kernel_is_idle(kernel_name: str, short_tmp: str) 
     client sends every 50 ms, the server receives each event at once and replies."""
     start, check = _idle_run(kernel_name, short_tmp, "")
     assert start["runtime"] == "ThreadRuntime"  # chosen automatically in a kernel
-    assert check["idle"] >= 1.0
+    assert check["idle"] >= IDLE_S
     in_idle = check["in_idle"]
     assert len(in_idle) >= 15, f"only {len(in_idle)} events sent in {check['idle']:.2f}s of idle time"
     assert in_idle == list(range(in_idle[0], in_idle[0] + len(in_idle)))  # a steady 50 ms ticker
@@ -154,7 +158,7 @@ def test_control_a_main_thread_hub_stalls_while_idle(kernel_name: str, short_tmp
     nothing runs between cells (so the test above can fail)."""
     start, check = _idle_run(kernel_name, short_tmp, "set_runtime(LocalRuntime())")
     assert start["runtime"] == "LocalRuntime"
-    assert check["idle"] >= 1.0
+    assert check["idle"] >= IDLE_S
     assert len(check["in_idle"]) <= 1, check
 
 
