@@ -375,3 +375,87 @@ def test_a_monkey_patched_caller_keeps_its_own_threads_running_while_it_waits(sh
     assert out["values"] == [{"i": i} for i in range(20)]
     assert out["during_call"] >= 10  # ~30 ticks fit in the 0.3 s call
     assert out["joined"] is True
+
+
+# ---- a stop racing a start ------------------------------------------------------------
+def _waiting_in_call(*names: str) -> bool:
+    """True while some thread waits inside :meth:`Runtime.call` for a function named in
+    ``names`` (the work is queued for the hub). Under monkey patching the caller waits in
+    a greenlet of its thread's hub: its frames are looked for among the greenlets too."""
+    import gc
+    import sys
+
+    from greenlet import greenlet
+
+    tops = list(sys._current_frames().values())
+    tops += [g.gr_frame for g in gc.get_objects() if isinstance(g, greenlet) and g.gr_frame is not None]
+    for frame in tops:
+        waiting = False
+        while frame is not None:
+            code = frame.f_code
+            if code.co_name == "wait":
+                waiting = True
+            elif code.co_name == "call" and code.co_filename.endswith("runtime.py"):
+                fn = frame.f_locals.get("fn")
+                if waiting and getattr(fn, "__name__", None) in names:
+                    return True
+            frame = frame.f_back
+    return False
+
+
+@pytest.mark.parametrize("kind", ["server", "client"])
+def test_a_stop_queued_right_behind_a_start_stops_what_the_start_made(kind: str, short_tmp: str) -> None:
+    """``start()`` in one thread, ``stop()`` in another while the start waits for the hub:
+    the stop is decided in the hub after the start, so it stops a running connector;
+    never a "stopped" connector still listening or connected."""
+    import socket
+
+    import rxunix
+
+    rt = ThreadRuntime()
+    path = os.path.join(short_tmp, "s.sock")
+    listener = None
+    try:
+        if kind == "server":
+            conn: Any = rxunix.unix_socket_server(path=path, runtime=rt)
+        else:  # a plain listener the client connects to
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(path)
+            listener.listen(8)
+            conn = rxunix.unix_socket_client(path=path, runtime=rt)
+        hold = _allocate_lock()
+        hold.acquire()
+        rt.call_soon(hold.acquire)  # the hub waits (a real lock) until both calls are queued behind it
+        done: dict[str, bool] = {}
+
+        def in_thread(name: str, fn: Callable[[], Any]) -> Callable[[float], None]:
+            def run() -> None:
+                try:
+                    fn()
+                except RuntimeError:  # a start that came too late may say so
+                    pass
+                finally:
+                    done[name] = True
+            return os_thread(run)
+
+        join_start = in_thread("start", conn.start)
+        wait_for(lambda: _waiting_in_call("_start_in_hub"), 10, "the start queued")
+        join_stop = in_thread("stop", lambda: conn.stop(5))
+        wait_for(lambda: done.get("stop") or _waiting_in_call("_stop_new", "_abandon", "_stop_in_hub"), 10,
+                 "the stop queued (or done)")
+        hold.release()
+        join_start(10)
+        join_stop(10)
+        assert conn.state == "stopped" and conn not in rt.running
+        if listener is None:
+            assert not os.path.exists(path), "a stopped server still listens"
+        else:
+            listener.settimeout(0.5)
+            peer, _ = listener.accept()  # it had connected (the start ran first) ...
+            peer.settimeout(5)
+            assert peer.recv(1) == b"", "a stopped client still connected"  # ... and the stop closed it
+            peer.close()
+    finally:
+        if listener is not None:
+            listener.close()
+        rt.close()

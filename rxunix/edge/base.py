@@ -66,6 +66,7 @@ class Connector(ABC):
         self._own_greenlets: weakref.WeakSet[gevent.Greenlet] = weakref.WeakSet()
         self._stop_later: gevent.Greenlet | None = None
         self._draining: Any = None  # the greenlet running the stop
+        self._starting: gevent.event.Event | None = None  # set once a start in the hub has ended
         #: Name in metrics tags and summaries (a flow runner sets it); default: path or kind.
         self.name: str | None = None
         #: Held by flow-control links while a sink this source feeds is not ready.
@@ -168,9 +169,16 @@ class Connector(ABC):
         subscriber told of what the stop could not deliver), it returns at once.
         A ``stop()`` from anywhere else while one drains waits for that one.
         """
-        if self.state in ("new", "stopped"):
-            self.state = advance(self.state, ConnectorState.STOPPED)
+        if self.state == "stopped":
             return
+        if self.state == "new":
+            # decided in the hub, where start() starts: a start() racing from another
+            # thread either ran first (this then stops a running connector) or fails
+            if self.runtime.in_hub_thread() or self.runtime.closed:
+                if self._stop_new():
+                    return
+            elif self.runtime.call(self._stop_new):
+                return
         if self.runtime.in_hub_thread():
             current = gevent.getcurrent()
             if current is self._draining:
@@ -209,10 +217,31 @@ class Connector(ABC):
 
     # ---- for subclasses (hub thread only) ---------------------------------
     def _start_in_hub(self) -> None:
-        self._start()
-        self.state = advance(self.state, ConnectorState.RUNNING)
-        self._meter.start()
-        self.runtime.running.add(self)
+        if self.state != "new":  # a stop() from another thread came first
+            raise RuntimeError(f"{self.kind}: stopped before it started; a connector runs once: make a new one")
+        self._starting = starting = gevent.event.Event()
+        try:
+            self._start()
+            self.state = advance(self.state, ConnectorState.RUNNING)
+            self._meter.start()
+            self.runtime.running.add(self)
+        finally:
+            starting.set()
+
+    def _stop_new(self) -> bool:
+        """(hub) Stop a connector that was never started: True; False if it is running
+        (a start that was under way is waited for: it is then stopped as running)."""
+        starting = self._starting
+        if starting is not None and gevent.getcurrent() is not self.runtime.hub:
+            starting.wait()
+        if self.state != "new":
+            return False
+        self._abandon()
+        return True
+
+    def _abandon(self) -> None:
+        """(hub) The stop of a connector never started (a subclass reports what it holds)."""
+        self.state = advance(self.state, ConnectorState.STOPPED)
 
     def _spawn(self, fn: Callable[..., Any], *args: Any) -> gevent.Greenlet:
         """Spawn one of this connector's own greenlets (reads, writes, timers): its

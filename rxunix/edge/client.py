@@ -233,9 +233,8 @@ class UnixSocketClient(Reconnecting, Connector):
 
     # ---- stopping -------------------------------------------------------------
     def stop(self, timeout: float | None = 10.0) -> None:
-        """Stop: flush held events to a live connection within ``timeout``, report the rest."""
-        if self.state == "new":  # never started: events pushed so far must not vanish
-            self.runtime.call(self._abandon)
+        """Stop: flush held events to a live connection within ``timeout``, report the rest
+        (a client never started reports every event pushed into it)."""
         super().stop(timeout)
 
     def _abandon(self) -> None:
