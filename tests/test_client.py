@@ -711,3 +711,44 @@ def test_a_reply_cut_by_the_clients_own_stop_is_not_a_decode_error(sock_path: st
         c.stop()
         listener.close()
     assert len(rec.errors("decode")) == (1 if who_ends == "peer closes" else 0)
+
+
+def test_connecting_to_a_full_backlog_waits_without_spinning(sock_path: str) -> None:
+    """A listener whose backlog is full (a server at ``max_connections``): the client's
+    connect fails at once with EAGAIN; it tries again a little later, it does not spin
+    a CPU meanwhile, and it connects once there is room."""
+    import socket as std
+    import time
+
+    listener = std.socket(std.AF_UNIX, std.SOCK_STREAM)
+    listener.bind(sock_path)
+    listener.listen(0)
+    fillers = []
+    while True:  # fill the backlog
+        f = std.socket(std.AF_UNIX, std.SOCK_STREAM)
+        f.setblocking(False)
+        fillers.append(f)
+        try:
+            f.connect(sock_path)
+        except BlockingIOError:
+            break
+    accepted: list[std.socket] = []
+    client = unix_socket_client(config={"path": sock_path}, **LINES).start()
+    try:
+        before = time.process_time()
+        gevent.sleep(1.0)  # (the window is the point: a spinning connect burns all of it)
+        used = time.process_time() - before
+        assert not client.connected
+        assert used < 0.3, f"{used:.2f} s of CPU in 1 s of waiting for room in the backlog"
+        listener.setblocking(False)
+        with gevent.Timeout(10):
+            while not client.connected:  # make room: accept whatever waits, the client among them
+                try:
+                    accepted.append(listener.accept()[0])
+                except BlockingIOError:
+                    gevent.sleep(0.01)
+    finally:
+        client.stop(1)
+        for s in fillers + accepted:
+            s.close()
+        listener.close()
