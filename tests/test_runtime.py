@@ -459,3 +459,17 @@ def test_a_stop_queued_right_behind_a_start_stops_what_the_start_made(kind: str,
         if listener is not None:
             listener.close()
         rt.close()
+
+
+def test_stopping_a_never_started_server_from_another_thread_needs_no_hub(sock_path: str) -> None:
+    """Nothing to decide in the hub when start() was never asked for: the stop returns at
+    once, even while the hub of the server's runtime does not run (this thread blocks)."""
+    import rxunix
+
+    server = rxunix.unix_socket_server(path=sock_path, runtime=LocalRuntime())
+    done = _allocate_lock()
+    done.acquire()
+    join = os_thread(lambda: (server.stop(1), done.release()))
+    assert done.acquire(True, 10), "stop() waited for a hub that does not run"  # (a real lock: no hub runs)
+    join(10)
+    assert server.state == "stopped"

@@ -66,6 +66,7 @@ class Connector(ABC):
         self._own_greenlets: weakref.WeakSet[gevent.Greenlet] = weakref.WeakSet()
         self._stop_later: gevent.Greenlet | None = None
         self._draining: Any = None  # the greenlet running the stop
+        self._start_asked = False  # start() was called: whether it ran is the hub's to say
         self._starting: gevent.event.Event | None = None  # set once a start in the hub has ended
         #: Name in metrics tags and summaries (a flow runner sets it); default: path or kind.
         self.name: str | None = None
@@ -146,6 +147,7 @@ class Connector(ABC):
         if self.state != "new":
             again = "; a connector runs once: make a new one" if self.state == "stopped" else ""
             raise RuntimeError(f"{self.kind}: start() called in state {str(self.state)!r}{again}")
+        self._start_asked = True
         try:
             self.runtime.call(self._start_in_hub)
         except SocketPathError as exc:
@@ -172,9 +174,11 @@ class Connector(ABC):
         if self.state == "stopped":
             return
         if self.state == "new":
-            # decided in the hub, where start() starts: a start() racing from another
-            # thread either ran first (this then stops a running connector) or fails
-            if self.runtime.in_hub_thread() or self.runtime.closed:
+            # once start() was asked for, decided in the hub, where it starts: a start()
+            # racing from another thread either ran first (this then stops a running
+            # connector) or finds it stopped and fails
+            here = self.runtime.in_hub_thread() or self.runtime.closed
+            if here or not (self._start_asked or self._abandons_in_hub):
                 if self._stop_new():
                     return
             elif self.runtime.call(self._stop_new):
@@ -239,8 +243,11 @@ class Connector(ABC):
         self._abandon()
         return True
 
+    #: Whether :meth:`_abandon` must run in the hub (it reports what the connector holds).
+    _abandons_in_hub = False
+
     def _abandon(self) -> None:
-        """(hub) The stop of a connector never started (a subclass reports what it holds)."""
+        """The stop of a connector never started (a subclass reports what it holds)."""
         self.state = advance(self.state, ConnectorState.STOPPED)
 
     def _spawn(self, fn: Callable[..., Any], *args: Any) -> gevent.Greenlet:

@@ -237,6 +237,8 @@ class UnixSocketClient(Reconnecting, Connector):
         (a client never started reports every event pushed into it)."""
         super().stop(timeout)
 
+    _abandons_in_hub = True
+
     def _abandon(self) -> None:
         self._box.close("client stopped before it was started")
         self._report_outbox()

@@ -200,6 +200,8 @@ class UnixDatagramClient(Connector):
         (a client never started reports every event pushed into it)."""
         super().stop(timeout)
 
+    _abandons_in_hub = True
+
     def _abandon(self) -> None:
         self._closed = "client stopped"
         self._report_held("stop", "not sent: client stopped before it was started")
