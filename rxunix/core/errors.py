@@ -1,4 +1,6 @@
-"""Exception types raised by rxunix."""
+"""rxunix's exception types: raised (bad configuration, a socket path that cannot be
+used), or named as the ``kind`` of an error event on a connector's ``err`` (framing,
+codec, routing, slow readers), where failures of the stream go instead of raising."""
 
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ class FramingError(RxUnixError):
 
 
 class FrameTooLarge(FramingError):
-    """A frame exceeded the configured ``max_length``."""
+    """A frame exceeded the configured limit (``max_length``; ``chunk``'s ``max_bytes``)."""
 
 
 class CodecError(RxUnixError):
@@ -50,11 +52,13 @@ class SocketPathError(RxUnixError, OSError):
 
 
 class UnroutableError(RxUnixError):
-    """A reply names no live connection of the server it was pushed into."""
+    """A reply names no live connection of the server it was pushed into (an ``err``
+    event's kind; never raised)."""
 
 
 class SlowReaderError(RxUnixError):
-    """A connection's unsent replies exceeded ``max_pending_bytes``."""
+    """A connection's unsent replies exceeded ``max_pending_bytes``, or were not written
+    within a stop's drain (an ``err`` event's kind; never raised)."""
 
 
 # Public names: tracebacks and reprs say ``rxunix.ConfigError``, the name users import.

@@ -143,7 +143,8 @@ class Connector(ABC):
 
     def start(self) -> Self:
         """Start the connector; returns at once (the connector runs on its hub). A connector
-        runs once: after ``stop()`` make a new one."""
+        runs once: ``RuntimeError`` for a second start or a start after ``stop()`` (make a
+        new one); a server's path in use is a :class:`~rxunix.core.errors.SocketPathError`."""
         if self.state != "new":
             again = "; a connector runs once: make a new one" if self.state == "stopped" else ""
             raise RuntimeError(f"{self.kind}: start() called in state {str(self.state)!r}{again}")
@@ -161,7 +162,8 @@ class Connector(ABC):
 
     def stop(self, timeout: float | None = 10.0) -> None:
         """Stop and drain: pending output written, tails flushed, resources released;
-        returns once stopped.
+        returns once stopped. ``timeout`` bounds the drain (seconds; None: no bound):
+        what is not written by then is reported on ``err``.
 
         Called from this connector's own callbacks (a subscriber of its ``out``,
         ``err`` or ``metrics``, e.g. stopping on an ``"exit"`` event), the stop
@@ -196,7 +198,8 @@ class Connector(ABC):
         self.runtime.call(self._stop_in_hub, timeout, timeout=None if timeout is None else timeout + 5)
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait until the connector has stopped (by ``stop()`` or by itself)."""
+        """Wait until the connector has stopped (by ``stop()`` or by itself): True once
+        stopped, False if ``timeout`` seconds passed first."""
         if self.runtime.in_hub_thread():
             return bool(self._stopped.wait(timeout))
         try:

@@ -263,7 +263,8 @@ def connect(source: Any, sink: Any, *, pause: Any = None) -> abc.DisposableBase:
     events together with ``pause=`` (the connector to pause, or its ``out``, or a
     list of them; anything else is a ``TypeError``). ``sink``: a
     connector, its ``in_`` or ``in_.on_next``. Returns a disposable that
-    unwires. A sink that is always ready gets a plain subscription::
+    unwires. ``ValueError`` if the connectors run on different runtimes or
+    ``pause`` is an empty list. A sink that is always ready gets a plain subscription::
 
         link = rxunix.connect(server, client)                  # relay with pausing
         link = rxunix.connect(src.out.pipe(ops.map(f)), client, pause=src)

@@ -180,9 +180,10 @@ class ThreadRuntime(Runtime):
 
     The thread is a real OS thread even in a monkey-patched process. Greenlets
     spawned in it (connectors, window timers, ``call`` bodies) keep running
-    while the creating thread is idle or blocked. :meth:`close` ends the thread
-    (and destroys its hub); stop connectors first, greenlets still alive then
-    are abandoned. Example::
+    while the creating thread is idle or blocked. :meth:`close` stops the
+    connectors still running on it (from another thread), then ends the thread
+    (and destroys its hub); other greenlets still alive then are abandoned.
+    ``name`` names the thread. Example::
 
         >>> rt = ThreadRuntime()
         >>> rt.in_hub_thread(), rt.call(rt.in_hub_thread)
@@ -230,11 +231,13 @@ class ThreadRuntime(Runtime):
         return True
 
     def close(self, timeout: float | None = 10.0) -> None:
-        """Stop the hub thread; from another thread, wait (up to ``timeout``) until it has ended.
-        Connectors still running on it are stopped first (with their drain): left running,
-        their sockets could not be closed any more.
+        """Stop the hub thread; from another thread, first stop the connectors still
+        running on it (with their drain: left running, their sockets could not be closed
+        any more), then wait up to ``timeout`` until the thread has ended
+        (``TimeoutError`` if it has not).
 
-        Idempotent. Called from the hub thread itself it only asks the thread to end.
+        Idempotent. Called from the hub thread itself it only asks the thread to end
+        (stop the connectors first).
         """
         if self.closed:
             return

@@ -7,7 +7,7 @@
   :func:`session_window`, with ready :mod:`reducers`;
 * values, a read kept whole: :func:`map_values`, :func:`filter_values`;
 * aggregation with plain Rx: :func:`aggregated`, :func:`connection_key`;
-* admission by peer credentials: :func:`allow_uids`.
+* admission by peer credentials: :func:`~rxunix.rx.admission.allow_uids`.
 
 Modules here import ``reactivex`` and the pure core only (never gevent or
 sockets); the default scheduler of time-based operators is supplied by the

@@ -69,10 +69,13 @@ def allow_uids(
 ) -> Callable[[Observable[Event]], Observable[Event]]:
     """An operator that admits only the events of peers whose uid is in ``uids``.
 
-    Refused events are dropped; each becomes an :class:`~rxunix.event.ErrorEvent`
-    (``connector="allow_uids"``, ``action="admit"``, ``stream`` = peer id,
-    ``uid``) given to ``errors`` (a callable or an observer), the error sink
-    keyword of every rxunix operator; ``on_reject`` is its former name.
+    Refused events do not go on: with ``errors`` (a callable or an observer) each is an
+    :class:`~rxunix.core.event.ErrorEvent` given to it (``connector="allow_uids"``,
+    ``action="admit"``, ``stream`` = peer, ``uid``); without, they are dropped unreported.
+    With ``server`` (their server) a refused peer's connection is closed, once.
+    ``on_reject``: a deprecated alias of ``errors``. ``TypeError`` for a uid not an int::
+
+        server.out.pipe(allow_uids([os.getuid()], errors=print, server=server)).subscribe(server.in_)
     """
     if on_reject is not None:
         if errors is not None:

@@ -88,7 +88,9 @@ def tumbling_time(
     idle_timeout: Seconds | None = None,
     late: EventSink = None,
 ) -> TumblingWindow | GridWindow:
-    """Windows closing ``seconds`` after their first event, like ``ops.buffer_with_time``.
+    """Windows of ``seconds``, like ``ops.buffer_with_time``: a group's first event opens
+    its first window, the next ones are cut back to back every ``seconds`` until one
+    passes empty (the next event then opens a new first window).
 
     With ``event_time``: windows ``[k * seconds, (k + 1) * seconds)`` of event time,
     closed by the watermark (see :mod:`.clock`). Example: per-connection mean of
@@ -117,8 +119,9 @@ def tumbling_count_or_time(
     release: Observable[Any] | None = None,
     errors: ErrorSink = None,
 ) -> TumblingWindow:
-    """Windows closing after ``n`` events or ``seconds`` after their first event,
-    whichever comes first (the safe ``buffer_with_time_or_count``)::
+    """Windows closing after ``n`` events or ``seconds``, whichever comes first (the safe
+    ``buffer_with_time_or_count``: a window closed by its ``n``-th event restarts the
+    period; otherwise windows are cut as :func:`tumbling_time` cuts them)::
 
         server.out.pipe(tumbling_count_or_time(100, 0.5, reduce=reducers.count()))
     """

@@ -153,8 +153,8 @@ def feed_of(engine: Engine) -> _Feed:
 
 
 class TumblingWindow(Window):
-    """Tumbling windows of ``count`` events, ``seconds`` from their first event, or
-    whichever comes first; build it with :func:`~.factories.tumbling_count`,
+    """Tumbling windows of ``count`` events, of ``seconds`` (cut back to back from a
+    group's first event), or whichever comes first; build it with :func:`~.factories.tumbling_count`,
     :func:`~.factories.tumbling_time` or :func:`~.factories.tumbling_count_or_time`.
 
     Windows with a duration run RxPY's buffer operator per group (:mod:`.tumbling`;
