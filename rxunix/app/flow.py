@@ -173,9 +173,18 @@ class Runner:
     """Deploys flows, starts their connectors, waits, stops them with a drain.
 
     The runner runs on the gevent hub of the thread that creates it (a
-    :class:`~rxunix.runtime.LocalRuntime`), and its flows' connectors too.
-    ``handle_signals`` installs SIGINT/SIGTERM handlers on that hub for the
-    duration of :meth:`run` (the runner must then run in the main thread).
+    :class:`~rxunix.edge.runtime.LocalRuntime`, or ``runtime``), and its flows'
+    connectors too. ``handle_signals`` installs SIGINT/SIGTERM handlers on that hub
+    for the duration of :meth:`run` (the runner must then run in the main thread).
+    ``params``: what ``ctx.param(name)`` returns; ``drain_timeout``: seconds each
+    connector's stop may drain; ``name``: the prefix of its stderr lines (``log``: another
+    stream); ``summary``: a count per connector at the end; ``monitor``: metrics file,
+    Prometheus and progress; ``workers``: N worker processes (0: this one; ``ValueError``
+    outside 0..1024). Example::
+
+        runner = Runner(params={"socket": "/tmp/rx/echo.sock"})
+        runner.deploy(flow)        # flow(ctx) builds connectors with ctx.server(...), ...
+        sys.exit(runner.run())     # the status: 0, or what ended the run
     """
 
     on_started: Callable[[], None] | None = None  #: called once every connector has started
@@ -267,10 +276,12 @@ class Runner:
 
     @property
     def status(self) -> int | None:
+        """The exit status asked for so far (None: nothing has asked the run to end)."""
         return self._state.status
 
     @property
     def reason(self) -> str:
+        """Why the run ends (the first request's reason; empty while it goes on)."""
         return self._state.reason
 
     # ---- running ------------------------------------------------------------

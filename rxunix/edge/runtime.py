@@ -129,7 +129,9 @@ class Runtime(ABC):
     def call(self, fn: Callable[..., T], *args: Any, timeout: float | None = 30.0) -> T:
         """Run ``fn(*args)`` in the hub thread and return its result (or raise its error).
 
-        From the hub thread itself this is a plain call.
+        From the hub thread itself this is a plain call. From another thread it waits up
+        to ``timeout`` seconds (None: no limit; then ``TimeoutError``); a closed runtime
+        is a ``RuntimeError`` (as for :meth:`call_soon`).
         """
         if self.in_hub_thread():
             return fn(*args)
