@@ -3,11 +3,11 @@ r"""What the ``rxunix`` command does with its own output: a closed stdout, rxuni
 * A closed stdout (``rxunix server PATH | head -1``) ends the run quietly with
   :data:`EXIT_PIPE` (128 + SIGPIPE, what a shell reports for a command-line tool
   that a closed pipe ended), draining as usual: :func:`exit_on_closed_stdout`.
-* rxunix's own warnings (:class:`~rxunix.security.InsecureSocketDirWarning`) are
+* rxunix's own warnings (:class:`~rxunix.edge.security.InsecureSocketDirWarning`) are
   shown as one line, ``rxunix: warning: MESSAGE``; other warnings as usual::
 
     >>> import io, warnings
-    >>> from rxunix.security import InsecureSocketDirWarning
+    >>> from rxunix.edge.security import InsecureSocketDirWarning
     >>> err = io.StringIO()
     >>> with warnings.catch_warnings(), rxunix_warnings(err):
     ...     warnings.simplefilter("always")

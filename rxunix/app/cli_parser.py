@@ -181,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run",
         help="run the flows of a Python file as a service",
-        description="Run the flows defined in FLOW (see the rxunix.flow module docs) until SIGINT/"
+        description="Run the flows defined in FLOW (see the rxunix.app.flow module docs) until SIGINT/"
         "SIGTERM or until a flow exits with a status; stopping drains.",
     )
     run.add_argument("flow_file", metavar="FLOW", help="a Python file defining flows")

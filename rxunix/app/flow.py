@@ -45,7 +45,7 @@ What ``ctx`` offers
     minified JSON lines; ``mode="append"``), ``ctx.console(pretty=, meta=)``
     (JSON lines on stdout), ``ctx.exit_connector()`` (Tremor's
     ``integration::exit``: the first event ends the run, status from the event);
-    ``ctx.add(connector)`` for any other :class:`~rxunix.connectors.base.Connector`;
+    ``ctx.add(connector)`` for any other :class:`~rxunix.edge.base.Connector`;
     ``ctx.exit(status)`` to end the run from any callback; ``ctx.param(name,
     default)``; ``ctx.path(name)`` (``name`` inside ``--set dir=DIR``, default the
     working directory); ``ctx.log(message)`` (stderr); ``ctx.spawn_later(seconds,

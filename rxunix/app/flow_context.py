@@ -62,17 +62,17 @@ class Flow:
         return self.add(unix_socket_client(**options), name=name, order=CLIENT)
 
     def read_file(self, path: str, *, name: str | None = None, **options: Any) -> FileSource:
-        """A file source (``"-"``: stdin); see :class:`~rxunix.connectors.files.FileSource`."""
+        """A file source (``"-"``: stdin); see :class:`~rxunix.edge.files.FileSource`."""
         options.setdefault("runtime", self.runner.runtime)
         return self.add(FileSource(path, **options), name=name, order=SOURCE)
 
     def write_file(self, path: str, *, name: str | None = None, **options: Any) -> FileSink:
-        """A file sink; see :class:`~rxunix.connectors.files.FileSink`."""
+        """A file sink; see :class:`~rxunix.edge.files.FileSink`."""
         options.setdefault("runtime", self.runner.runtime)
         return self.add(FileSink(path, **options), name=name, order=SINK)
 
     def console(self, *, name: str | None = None, **options: Any) -> Console:
-        """JSON lines on stdout; see :class:`~rxunix.connectors.console.Console`."""
+        """JSON lines on stdout; see :class:`~rxunix.edge.console.Console`."""
         options.setdefault("runtime", self.runner.runtime)
         return self.add(Console(**options), name=name, order=SINK)
 

@@ -19,7 +19,7 @@ those variables; it opens nothing::
 A server's ``systemd`` option picks one of them: ``True`` takes the only one
 (several: name one), a string takes the one of that name (see
 :func:`select_fd`). Errors are :class:`ActivationError`, a
-:class:`~rxunix.errors.ConfigError`, saying what was inherited.
+:class:`~rxunix.core.errors.ConfigError`, saying what was inherited.
 """
 
 from __future__ import annotations

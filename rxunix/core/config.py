@@ -1,7 +1,7 @@
 """Small, strict configuration validation shared by processors, codecs and connectors.
 
 Every option dict is checked against a schema of :class:`Option` objects: unknown
-keys, wrong types and out-of-range values raise :class:`~rxunix.errors.ConfigError`
+keys, wrong types and out-of-range values raise :class:`~rxunix.core.errors.ConfigError`
 naming the key and listing what is allowed::
 
     >>> schema = {"max_length": Option(int, 8192, check=lambda v: v >= 0, expect=">= 0")}

@@ -146,8 +146,8 @@ class DatagramEncoder:
         self._kept = enc if enc.stateless or self.splits else None
 
     def datagrams(self, value: Any) -> list[bytes]:
-        """Encode ``value``; raises :class:`~rxunix.errors.CodecError` or
-        :class:`~rxunix.errors.FramingError`."""
+        """Encode ``value``; raises :class:`~rxunix.core.errors.CodecError` or
+        :class:`~rxunix.core.errors.FramingError`."""
         kept = self._kept
         if kept is None:
             enc = self._factory()

@@ -145,8 +145,8 @@ class Encoder:
     """Codec + postprocessor chain for one stream.
 
     ``encode(value) -> bytes`` encodes one value into the bytes to send (possibly
-    empty, e.g. ``collect``); it raises :class:`~rxunix.errors.CodecError` or
-    :class:`~rxunix.errors.FramingError`.
+    empty, e.g. ``collect``); it raises :class:`~rxunix.core.errors.CodecError` or
+    :class:`~rxunix.core.errors.FramingError`.
     """
 
     __slots__ = ("_codec", "_encode", "_encode_batch", "_finite_batch", "_posts", "_suffix", "encode")
@@ -222,7 +222,7 @@ class Encoder:
     def _encode_chain(self, value: Any) -> bytes:
         """Encode one value into the bytes to send (possibly empty, e.g. ``collect``): its frames, joined.
 
-        Raises :class:`~rxunix.errors.CodecError` or :class:`~rxunix.errors.FramingError`.
+        Raises :class:`~rxunix.core.errors.CodecError` or :class:`~rxunix.core.errors.FramingError`.
         """
         return b"".join(self.encode_frames(value))
 
@@ -308,7 +308,7 @@ class DecoderFactory:
     """Validated specs for making one :class:`Decoder` per stream.
 
     ``DecoderFactory(["separate"], "json")`` checks names and options at once
-    and raises :class:`~rxunix.errors.ConfigError` on bad ones.
+    and raises :class:`~rxunix.core.errors.ConfigError` on bad ones.
     """
 
     def __init__(self, preprocessors: Sequence[Spec] | None = None, codec: Spec = "json") -> None:

@@ -13,7 +13,7 @@ keyword shortcuts for the keys of ``config`` (``path=...``)::
     ({'codec': 'json'}, {'path': '/s', 'buf_size': 3})
 
 Unknown keys, keys given twice and wrong types raise
-:class:`~rxunix.errors.ConfigError` naming the key.
+:class:`~rxunix.core.errors.ConfigError` naming the key.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ events from a client carry ``meta["unix_socket_client"] = {"peer": path}``. An
 aggregate of several events carries, under the same keys, the *list* of the
 distinct origin records of all of them::
 
-    >>> from rxunix.event import Event
+    >>> from rxunix.core.event import Event
     >>> a = Event(1, {SERVER: {"path": "/s", "peer": 1}})
     >>> b = Event(2, {SERVER: {"path": "/s", "peer": 2}})
     >>> merged = merge_origins([a, b, a])

@@ -86,7 +86,7 @@ def _bits(perms: str, who_mask: int, current: int) -> int:
 def parse_permissions(spec: str, base: int | None = None) -> int:
     """Apply ``spec`` to ``base`` (default :func:`default_base`) and return the mode.
 
-    Raises :class:`~rxunix.errors.ConfigError` on a malformed spec::
+    Raises :class:`~rxunix.core.errors.ConfigError` on a malformed spec::
 
         >>> oct(parse_permissions("+rw", base=0o700))
         '0o766'
@@ -179,11 +179,11 @@ def check_socket_permissions(path: str, spec: str | int | None) -> None:
         Traceback (most recent call last):
         ...
         rxunix.ConfigError: permissions: '@x' is an abstract socket name (no file, so no mode \
-to set); restrict peers by uid instead (rxunix.security.allow_uids)
+to set); restrict peers by uid instead (rxunix.edge.security.allow_uids)
     """
     if spec is not None and is_abstract(path):
         raise ConfigError(
             f"permissions: {path!r} is an abstract socket name (no file, so no mode to set); "
-            "restrict peers by uid instead (rxunix.security.allow_uids)"
+            "restrict peers by uid instead (rxunix.edge.security.allow_uids)"
         )
     check_permissions(spec)

@@ -101,7 +101,7 @@ class RetryPolicy:
     def from_config(cls, reconnect: Any, rng: random.Random | None = None) -> RetryPolicy | None:
         """Build from Tremor's ``reconnect`` value: ``None``/``"none"`` or ``{"retry": {...}}``.
 
-        Raises :class:`~rxunix.errors.ConfigError` naming the bad key::
+        Raises :class:`~rxunix.core.errors.ConfigError` naming the bad key::
 
             >>> try:
             ...     RetryPolicy.from_config({"retry": {"interval": 100}})

@@ -14,7 +14,7 @@ so a bad name or option fails at construction, naming the key::
 
 Users add their own under a new name::
 
-    >>> from rxunix.codecs.base import Codec
+    >>> from rxunix.core.codecs.base import Codec
     >>> class Upper(Codec):
     ...     def decode(self, data): return data.decode().upper()
     ...     def encode(self, value): return value.lower().encode()

@@ -3,7 +3,7 @@ an explicit lifecycle and counters.
 
 A connector is *hot*: subscribe to ``out`` and ``err`` before ``start()``.
 ``start()`` returns at once; the connector's greenlets run on its runtime's hub
-(see :mod:`rxunix.runtime`). ``in_`` may be called from any thread.
+(see :mod:`rxunix.edge.runtime`). ``in_`` may be called from any thread.
 """
 
 from __future__ import annotations

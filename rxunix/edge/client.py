@@ -35,7 +35,7 @@ Config keys (``config={...}``):
     :mod:`rxunix.edge.sockbuf`).
 
 Behaviour (SPEC section 4): connects at ``start()``; a failed connect is retried
-per the ``reconnect`` policy (:mod:`rxunix.reconnect`), and without one is a
+per the ``reconnect`` policy (:mod:`rxunix.core.reconnect`), and without one is a
 single error. When retries are exhausted, one ``connect`` error says so, every
 held event is reported (action ``write``) and ``out``/``err`` complete. A lost
 connection (EOF or error, noticed by the reader at once) flushes the
@@ -374,7 +374,7 @@ def unix_socket_client(
     ``queue_size``, ``send_buffer_bytes``), or Tremor's whole connector definition as one dict (keys
     ``codec``, ``preprocessors``, ``postprocessors``, ``config``, ``reconnect``,
     ``metrics_interval_s``). Config keys may also be given as keyword arguments
-    (``path=...``). Bad keys or values raise :class:`~rxunix.errors.ConfigError`
+    (``path=...``). Bad keys or values raise :class:`~rxunix.core.errors.ConfigError`
     naming the key and what is allowed. ``rng`` seeds the reconnect jitter (for
     tests). Example::
 

@@ -16,7 +16,7 @@ once the client is idle or stopped ``written + reported == pushed``.
 The socket is *connected* to ``path`` (resolved at connect time; ``@name`` is
 the Linux abstract namespace). When the receiver goes away (a send fails with
 ``ECONNREFUSED``, ``ENOENT``...) the event stays at the head of the queue and
-the client reconnects per the ``reconnect`` policy (:mod:`rxunix.reconnect`),
+the client reconnects per the ``reconnect`` policy (:mod:`rxunix.core.reconnect`),
 which re-resolves the path, so a restarted server is found again; without a
 policy, or with retries exhausted, one ``connect`` error says so and the held
 events are reported. A full receive queue on the other side makes the client
@@ -463,7 +463,7 @@ def unix_datagram_client(config: Mapping[str, Any] | None = None, /, **options: 
     ``postprocessors``, ``reconnect``, ``runtime``, ``rng``; Tremor's whole
     connector dict; keyword shortcuts for the config keys (``path=``, ``bind=``,
     ``buf_size=``, ``queue_size=``). Bad keys or values raise
-    :class:`~rxunix.errors.ConfigError`::
+    :class:`~rxunix.core.errors.ConfigError`::
 
         >>> unix_datagram_client(path="/tmp/x.sock", retry=1)
         Traceback (most recent call last):

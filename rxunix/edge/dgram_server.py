@@ -362,12 +362,12 @@ def unix_datagram_server(config: Mapping[str, Any] | None = None, /, **options: 
     Accepts the same shapes as :func:`rxunix.unix_socket_server`: ``config={...}``
     plus ``codec``, ``preprocessors``, ``postprocessors``, ``runtime``; Tremor's
     whole connector dict; keyword shortcuts for the config keys. Bad keys or
-    values raise :class:`~rxunix.errors.ConfigError` naming the key::
+    values raise :class:`~rxunix.core.errors.ConfigError` naming the key::
 
         >>> unix_datagram_server(path="@rx-doc", permissions="=600")
         Traceback (most recent call last):
         ...
         rxunix.ConfigError: permissions: '@rx-doc' is an abstract socket name (no file, so no \
-mode to set); restrict peers by uid instead (rxunix.security.allow_uids)
+mode to set); restrict peers by uid instead (rxunix.edge.security.allow_uids)
     """
     return UnixDatagramServer(config, **options)

@@ -74,7 +74,7 @@ class FileSource(Connector):
     Options: ``preprocessors`` (default ``["separate"]``), ``codec`` (default
     ``"json"``), ``buf_size`` (read size, default 64 KiB), ``ready`` (backpressure:
     a callable checked before each event; while it returns false, reading pauses,
-    e.g. :func:`rxunix.flow.client_ready`), ``metrics_interval_s``. The ``stats``
+    e.g. :func:`rxunix.app.flow.client_ready`), ``metrics_interval_s``. The ``stats``
     counter has ``out`` (events), ``errors`` and ``bytes``. Its ``gate`` pauses
     reading (:func:`rxunix.connect`).
     """

@@ -24,7 +24,7 @@ the link and go on, in order, once the sink is ready again: nothing is
 dropped, reordered or refused, and the hub never blocks. Flow files get the
 same automatically: there ``source.out.subscribe(sink.in_)`` between
 connectors made with ``ctx`` makes such a link when the sink can become not
-ready (see :mod:`rxunix.flow`).
+ready (see :mod:`rxunix.app.flow`).
 
 Source and sink must run on the same runtime (the default one, or the same
 notebook runtime).

@@ -13,11 +13,11 @@ together at construction; :func:`listen_socket` makes the socket at start::
     >>> close_listening(d + "/s.sock", ls), os.listdir(d), os.rmdir(d)
     (None, [], None)
 
-* a filesystem path goes through :func:`rxunix.sockpath.bind_secure` (stale
+* a filesystem path goes through :func:`rxunix.edge.sockpath.bind_secure` (stale
   socket replaced, anything else refused, mode set before the path exists) and
   is unlinked on close if it is still ours;
 * ``@name`` binds in the Linux abstract namespace: no file, no mode, nothing to
-  unlink; a name in use is a :class:`~rxunix.errors.SocketPathError`;
+  unlink; a name in use is a :class:`~rxunix.core.errors.SocketPathError`;
 * ``systemd`` (``True`` or a ``LISTEN_FDNAMES`` name) takes the socket systemd
   passed (see :mod:`rxunix.core.activation`) after checking it is an AF_UNIX socket
   of the right type (and, for streams, listening); it is closed on stop, never
@@ -59,8 +59,8 @@ class Listening(NamedTuple):
 def check_listen_config(path: str, permissions: Any, systemd: Any) -> bool | str:
     """Validate a server's ``path``, ``permissions`` and ``systemd``; returns the ``systemd`` value.
 
-    Raises :class:`~rxunix.errors.SocketPathError` for an unusable path and
-    :class:`~rxunix.errors.ConfigError` for permissions on an abstract name or
+    Raises :class:`~rxunix.core.errors.SocketPathError` for an unusable path and
+    :class:`~rxunix.core.errors.ConfigError` for permissions on an abstract name or
     with systemd.
     """
     check_length(path)
@@ -80,7 +80,7 @@ def listen_socket(
     """A gevent AF_UNIX socket of type ``kind``, bound at ``path`` (listening, for streams).
 
     See the module documentation for the three ways. Raises
-    :class:`~rxunix.errors.SocketPathError` or
+    :class:`~rxunix.core.errors.SocketPathError` or
     :class:`~rxunix.core.activation.ActivationError`.
     """
     prebound = take_prebound(path, kind)  # a worker's socket, bound by its supervisor

@@ -1,7 +1,7 @@
 """The timer behind ``connector.metrics``: a greenlet on the connector's hub.
 
 Every ``metrics_interval_s`` seconds it takes the connector's
-:meth:`~rxunix.connectors.base.Connector.metrics_snapshot` and emits the
+:meth:`~rxunix.edge.base.Connector.metrics_snapshot` and emits the
 events of :func:`rxunix.core.metrics.metric_events` on ``connector.metrics``; when
 the connector stops it emits a last set (so the totals are exact) and
 completes. Without an interval it emits nothing and only completes::

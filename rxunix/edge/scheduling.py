@@ -1,7 +1,7 @@
 """The gevent scheduler that the Rx layer's time-based operators use by default.
 
 :func:`install` hands :func:`gevent_scheduler` to
-:func:`rxunix.rx.scheduling.set_default_scheduler`; :mod:`rxunix.runtime` calls
+:func:`rxunix.rx.scheduling.set_default_scheduler`; :mod:`rxunix.edge.runtime` calls
 it on import, so ``import rxunix`` wires it::
 
     >>> import rxunix

@@ -389,7 +389,7 @@ def unix_socket_server(
     (``unix_socket_server(tremor)`` and ``unix_socket_server(**tremor)`` both
     work); ``config_keys`` are keyword
     shortcuts for the config keys (``path=...``). Unknown keys or wrong types
-    raise :class:`~rxunix.errors.ConfigError` naming the key and listing the
+    raise :class:`~rxunix.core.errors.ConfigError` naming the key and listing the
     allowed ones::
 
         >>> unix_socket_server(path="/tmp/x.sock", reconnect={})

@@ -4,7 +4,7 @@ SPEC 3 "Path" and "Permissions", beyond Tremor:
 
 * a *stale* socket file (nobody accepts on it) is replaced; a *live* socket,
   a regular file, a directory, a symlink or anything else at the path is a
-  :class:`~rxunix.errors.SocketPathError` and is left untouched;
+  :class:`~rxunix.core.errors.SocketPathError` and is left untouched;
 * the path length limit (107 bytes + NUL on Linux) is a clear error;
 * the socket never exists at ``path`` with a more open mode than requested:
   :func:`bind_secure` binds inside a fresh private (0700) directory next to

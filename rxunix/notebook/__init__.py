@@ -1,6 +1,6 @@
 """rxunix in Jupyter: rich display, thread-safe collectors, live views and plots.
 
-Inside an IPython kernel connectors run on a :class:`~rxunix.runtime.ThreadRuntime`
+Inside an IPython kernel connectors run on a :class:`~rxunix.edge.runtime.ThreadRuntime`
 (chosen automatically): the gevent hub lives in its own OS thread, so servers keep
 accepting and windows keep closing while the kernel is idle between cells.
 
@@ -18,12 +18,12 @@ below) run in the *hub* thread. Their results reach the notebook in two ways:
   ``refresh`` seconds. The kernel sends widget updates from any thread, so the
   view moves while the kernel is idle.
 
-Display: :class:`~rxunix.event.Event` and connectors have ``_repr_html_`` (value,
+Display: :class:`~rxunix.core.event.Event` and connectors have ``_repr_html_`` (value,
 origin, counters); :class:`EventList` renders a list of events as a table.
 Plots are plain matplotlib :class:`~matplotlib.figure.Figure` objects (no pyplot
 state, so they can be built in any thread); show them with :func:`png`::
 
-    >>> from rxunix.event import Event
+    >>> from rxunix.core.event import Event
     >>> ev = Event({"n": 1}, {"unix_socket_server": {"path": "/tmp/s", "peer": 3, "pid": 42}})
     >>> origin_text(ev.meta)
     'server /tmp/s peer 3 (pid 42)'

@@ -92,7 +92,7 @@ def decode(
     *,
     errors: ErrorSink = None,
 ) -> Callable[[Observable[Any]], Observable[Event]]:
-    """Bytes/:class:`Chunk` -> :class:`~rxunix.event.Event`, per-stream state.
+    """Bytes/:class:`Chunk` -> :class:`~rxunix.core.event.Event`, per-stream state.
 
     Names and options are validated at once (``ConfigError``). The events'
     metadata is the metadata of their stream's chunks.
@@ -149,7 +149,7 @@ def encode(
     stream: Callable[[Event], Hashable] | None = None,
     errors: ErrorSink = None,
 ) -> Callable[[Observable[Any]], Observable[Any]]:
-    """:class:`~rxunix.event.Event` (or plain values) -> :class:`Chunk` of bytes to send.
+    """:class:`~rxunix.core.event.Event` (or plain values) -> :class:`Chunk` of bytes to send.
 
     ``stream(event)`` picks the stream (default: one stream, ``None``); each
     stream has its own postprocessor state, flushed when the source completes.

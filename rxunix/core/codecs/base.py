@@ -19,7 +19,7 @@ __all__ = ["Codec"]
 class Codec(ABC):
     """Decode one frame into a value, encode one value into bytes.
 
-    Both raise :class:`~rxunix.errors.CodecError` on bad input. A codec instance
+    Both raise :class:`~rxunix.core.errors.CodecError` on bad input. A codec instance
     belongs to one stream; stateless codecs may share nothing but their config.
     """
 

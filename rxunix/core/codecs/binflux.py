@@ -15,7 +15,7 @@ writes). The format has no framing: put ``length-prefixed`` around it::
     b'\\x00\\x00\\x00\\x01m\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x01\\x00\\x00\\x00\\x00'
 
 Beyond Tremor, what cannot be written faithfully is a
-:class:`~rxunix.errors.CodecError` (Tremor skips a non-string tag but still
+:class:`~rxunix.core.errors.CodecError` (Tremor skips a non-string tag but still
 counts it, which corrupts the message): non-string tags, ints outside the
 signed 64-bit range, strings over 65535 bytes; and a truncated message,
 trailing bytes, an unknown version or invalid UTF-8 fail to decode.

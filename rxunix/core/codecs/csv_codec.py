@@ -12,7 +12,7 @@ exponent; ``true``, ``null``), lists and maps as their JSON text::
     b'a,"b,c",123,null,1,0.0000001,1000000000000000000000'
 
 Beyond Tremor, which silently drops every record after the first, a frame
-holding more than one record is a :class:`~rxunix.errors.CodecError` (use the
+holding more than one record is a :class:`~rxunix.core.errors.CodecError` (use the
 ``separate`` preprocessor to split lines); so are an empty frame, invalid
 UTF-8, malformed quoting, and encoding anything but a non-empty list.
 """

@@ -24,7 +24,7 @@ Beyond Tremor, nothing is dropped silently: a metric without a type, an
 unknown section, an event whose text is longer or shorter than its header
 says, a status outside 0-3, or a value that cannot be written back (NaN, a
 ``|`` in a name, a non-string tag, an empty tag list, which Tremor writes as
-``|#`` and reads back as one empty tag) is a :class:`~rxunix.errors.CodecError`.
+``|#`` and reads back as one empty tag) is a :class:`~rxunix.core.errors.CodecError`.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ the measurement), and a backslash only where it would otherwise read as an
 escape, so every name round-trips and ``a\"b`` is written back as it came
 (Tremor writes ``a\\\"b``); ints are written
 with ``i`` (``u`` above the signed 64-bit range). Beyond Tremor, values it
-cannot write faithfully are :class:`~rxunix.errors.CodecError` instead of being
+cannot write faithfully are :class:`~rxunix.core.errors.CodecError` instead of being
 dropped or mangled: non-string tags, NaN/infinite floats, ints beyond 64 bits,
 newlines in names, no fields. As InfluxData's parsers (not Tremor, where the
 last one wins), a duplicate tag key is a ``CodecError``, and several spaces

@@ -15,7 +15,7 @@ UTF-8 text, read-only mappings as objects, ``None``/int/bool/float keys as
 strings, and refuse NaN and infinities). Known differences, all at the edges:
 
 * integers beyond 64 bits: simplejson encodes and decodes them exactly; orjson
-  refuses to encode them (:class:`~rxunix.errors.CodecError`) and decodes them
+  refuses to encode them (:class:`~rxunix.core.errors.CodecError`) and decodes them
   as (lossy) floats;
 * decoding ``1e400`` gives ``inf`` under simplejson, a ``CodecError`` under orjson;
 * decoding a lone surrogate escape (``"\\ud800"``) or a leading UTF-8 BOM works

@@ -8,7 +8,7 @@ strings, bytes or numbers (what the encoder writes, the decoder reads back)::
     {'a': [1, 2.5, 'é', b'\\x00'], 7: None}
 
 Trailing bytes after one object, truncated data, invalid UTF-8 in a string and
-values msgpack cannot represent are :class:`~rxunix.errors.CodecError`.
+values msgpack cannot represent are :class:`~rxunix.core.errors.CodecError`.
 """
 
 from __future__ import annotations

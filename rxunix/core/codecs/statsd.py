@@ -16,7 +16,7 @@ value ``5``, action ``sub``)::
     b'horst:42.23|h'
 
 Anything else (a missing part, an unknown type, a non-number, NaN, trailing
-text such as DogStatsD tags) is a :class:`~rxunix.errors.CodecError`.
+text such as DogStatsD tags) is a :class:`~rxunix.core.errors.CodecError`.
 """
 
 from __future__ import annotations

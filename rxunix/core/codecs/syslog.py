@@ -15,12 +15,12 @@ nanoseconds since the epoch, UTC), ``hostname``, ``appname``, ``procid``
     b'<165>1 2003-10-11T22:14:15.003+00:00 host app - ID47 [ex@1 iut="3"] hello'
 
 Lines are parsed with the grammar of Tremor's parser (see
-:mod:`rxunix.codecs.syslog_parse`): ``<PRI>`` is optional, RFC 3164 accepts
+:mod:`rxunix.core.codecs.syslog_parse`): ``<PRI>`` is optional, RFC 3164 accepts
 single-digit days, a year or an RFC 3339 timestamp, and structured data after
 the tag. RFC 3164 lines carry no year: the current one is used (the previous
 one for a December line read in January), as Tremor does. As in Tremor, a line
 that is neither format decodes to ``{"protocol": "RFC3164", "msg": <the line>}``;
-``strict=True`` makes it a :class:`~rxunix.errors.CodecError` instead. Beyond
+``strict=True`` makes it a :class:`~rxunix.core.errors.CodecError` instead. Beyond
 Tremor, an empty frame or invalid UTF-8 is always a ``CodecError``.
 
 Encoding writes RFC 5424 (version ``protocol_version``, default 1) unless

@@ -1,7 +1,7 @@
 """``string`` and ``binary``: the codecs that leave the bytes (almost) alone.
 
 ``string`` decodes UTF-8 text into a ``str``; invalid UTF-8 is a
-:class:`~rxunix.errors.CodecError`. Encoding a ``str`` gives its UTF-8 bytes;
+:class:`~rxunix.core.errors.CodecError`. Encoding a ``str`` gives its UTF-8 bytes;
 any other value is written as its JSON text (as Tremor does), so a pipeline
 that turned a line into a dict still produces a line::
 

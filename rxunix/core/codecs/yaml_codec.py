@@ -24,7 +24,7 @@ and strings with line breaks in quoted style (serde_yaml uses a literal
 block): either reads back to the same value.
 
 An empty frame, several documents in one frame, invalid UTF-8 and YAML
-syntax errors are :class:`~rxunix.errors.CodecError`.
+syntax errors are :class:`~rxunix.core.errors.CodecError`.
 
 A YAML document spans lines and ends with a newline, so frame it by length
 (``length-prefixed`` pre- and postprocessors) or send one per datagram; the

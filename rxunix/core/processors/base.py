@@ -3,12 +3,12 @@
 A preprocessor turns the received byte chunks of *one* stream into frames; it
 keeps its own state between chunks and knows nothing of sockets::
 
-    >>> from rxunix.processors.separate import SeparatePre
+    >>> from rxunix.core.processors.separate import SeparatePre
     >>> p = SeparatePre()
     >>> p.feed(b'{"a":1}\\n{"b"'), p.feed(b':2}\\n'), p.finish()
     ([b'{"a":1}'], [b'{"b":2}'], [])
 
-Errors are returned *in line* as :class:`~rxunix.errors.FramingError`
+Errors are returned *in line* as :class:`~rxunix.core.errors.FramingError`
 instances, in stream order, so that good frames around a bad one are never lost.
 A postprocessor turns one encoded event into zero or more byte chunks to send.
 """

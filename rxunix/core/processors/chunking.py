@@ -19,7 +19,7 @@ framing that survives re-chunking (put ``separate`` or a length prefix first).
 
 Beyond Tremor: an event larger than ``chunk``'s ``max_bytes`` is not sent
 (Tremor discards it with a log line) and ``process`` raises
-:class:`~rxunix.errors.FrameTooLarge`, so the event fails visibly and what is
+:class:`~rxunix.core.errors.FrameTooLarge`, so the event fails visibly and what is
 held stays held. Neither postprocessor ever emits an empty chunk (Tremor's
 ``collect`` emits one when its first event already overflows, or at the end
 of an empty stream).
@@ -63,7 +63,7 @@ class _Packer(Postprocessor):
 class ChunkPost(_Packer):
     """Pack whole events into chunks of at most ``max_bytes`` (required, > 0).
 
-    An event larger than ``max_bytes`` raises :class:`~rxunix.errors.FrameTooLarge`
+    An event larger than ``max_bytes`` raises :class:`~rxunix.core.errors.FrameTooLarge`
     and is not sent. Empty events add nothing.
     """
 

@@ -20,7 +20,7 @@ brotli has none, so a frame that matches no magic is taken for brotli only if it
 decodes completely to non-empty output, and anything else passes through
 unchanged (a truncated brotli frame too: name ``br`` to get an error for it).
 Data that is recognised (or named) but truncated or corrupt is a
-:class:`~rxunix.errors.FramingError` in line, never an exception (a framed
+:class:`~rxunix.core.errors.FramingError` in line, never an exception (a framed
 snappy stream cut exactly between two of its chunks reads as a shorter
 stream: the format has no end marker). Concatenated
 gzip/xz/lz4/zstd members decompress to their concatenation. Note that the zlib
@@ -29,7 +29,7 @@ an uncompressed frame starting with ``x^`` is taken for zlib, as in Tremor.
 
 ``lz4``, ``zstd``, ``snappy`` and ``br`` need optional packages (extras
 ``rxunix[lz4]``, ``[zstd]``, ``[snappy]``, ``[brotli]``); naming a missing one
-raises :class:`~rxunix.errors.MissingExtraError` at construction, while
+raises :class:`~rxunix.core.errors.MissingExtraError` at construction, while
 ``autodetect`` meeting such data reports a ``FramingError`` in line.
 
 ``decompress`` bounds memory: ``max_length`` (default 16 MiB, 0 = unlimited)
@@ -298,7 +298,7 @@ def decompress(algorithm: str, data: bytes, limit: int = BIG_MAX_LENGTH) -> byte
     """Decompress one complete entity; raise :class:`FramingError` on any failure.
 
     ``limit`` caps the output size (0 = unlimited; exceeding it raises
-    :class:`~rxunix.errors.FrameTooLarge`)::
+    :class:`~rxunix.core.errors.FrameTooLarge`)::
 
         >>> decompress("zlib", compress("zlib", b"abc"))
         b'abc'

@@ -19,7 +19,7 @@ chunks of a message come as several datagrams)::
     [b'{"short_message":"hi"}']
 
 Beyond Tremor, what it drops is reported in line as a
-:class:`~rxunix.errors.FramingError` (Tremor only logs): a bad header, a
+:class:`~rxunix.core.errors.FramingError` (Tremor only logs): a bad header, a
 chunk out of its message's range, a duplicate chunk (the message is
 dropped), a message that expired incomplete or was still incomplete when the
 stream ended (``finish()``). Memory is bounded: ``max_length`` (default 16 MiB,

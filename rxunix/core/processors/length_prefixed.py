@@ -13,7 +13,7 @@ streaming: frames may be split across chunks, and a chunk may hold many frames::
     ([b'hi'], [], [b'you', b''], [])
 
 Memory is bounded by ``max_length`` (default 16 MiB, 0 = unlimited): a
-header claiming more is **one** :class:`~rxunix.errors.FrameTooLarge` error,
+header claiming more is **one** :class:`~rxunix.core.errors.FrameTooLarge` error,
 its payload is skipped as it arrives (counted, never buffered), and the next
 frame is read normally, so the stream stays in sync::
 
@@ -25,7 +25,7 @@ frame is read normally, so the stream stays in sync::
 A malformed textual header (a byte other than a digit before the whitespace,
 whitespace without digits, or more than 20 digits) cannot be resynchronised from:
 the stream has no delimiter to look for, and guessing would turn payload bytes
-into frames. It is reported once as a :class:`~rxunix.errors.FramingError`; the
+into frames. It is reported once as a :class:`~rxunix.core.errors.FramingError`; the
 frames completed before it are kept, and every later byte of the stream is
 discarded (:attr:`TextualLengthPrefixedPre.discarded` counts them) until
 ``finish()``. A stream ending inside a frame is an error from ``finish()``.

@@ -12,12 +12,12 @@ Observable[Event]``, usable in ``pipe``):
   (like ``ops.buffer_with_time_or_count``).
 
 Each closed window becomes ONE event: its value is the list of the window's values
-(or ``reduce(values)``), its metadata is :func:`rxunix.origin.merge_origins` of the
+(or ``reduce(values)``), its metadata is :func:`rxunix.core.origin.merge_origins` of the
 window's events, so pushed into a server's ``in_`` it reaches each contributing
 connection exactly once::
 
     >>> import reactivex as rx
-    >>> from rxunix.event import Event
+    >>> from rxunix.core.event import Event
     >>> evs = [Event(i, {"unix_socket_server": {"path": "/s", "peer": i % 2}}) for i in range(5)]
     >>> out = []
     >>> _ = rx.from_iterable(evs).pipe(tumbling_count(2)).subscribe(out.append)
@@ -40,13 +40,13 @@ Semantics
   originating connection. Aggregates are emitted when they close, so groups
   interleave in the output; within a group, order is kept.
 * ``release=observable``: each item names a group to release (a key, or an
-  :class:`~rxunix.event.Event` mapped through ``key``); its open window is flushed
+  :class:`~rxunix.core.event.Event` mapped through ``key``); its open window is flushed
   at once and the group forgotten (e.g. ``release=server.closed`` with
   ``key=connection_key``). ``op.live_groups`` counts the groups that exist.
 * Completion flushes every open window (oldest group first), then completes. A
   source error also flushes first (nothing is lost), then is passed on.
 * A failing reducer or key function never ends the stream: it becomes an
-  :class:`~rxunix.event.ErrorEvent` (``action="reduce"`` / ``"key"``), emitted in
+  :class:`~rxunix.core.event.ErrorEvent` (``action="reduce"`` / ``"key"``), emitted in
   line or, with ``errors=observer`` (or a callable), sent there.
 * Time runs on ``scheduler``, else the subscriber's scheduler, else the default
   one that the runtime installs (:func:`set_default_scheduler`; ``import rxunix``

@@ -14,7 +14,7 @@
 
 ::
 
-    >>> from rxunix.event import Event
+    >>> from rxunix.core.event import Event
     >>> clock = Clock(event_time="ts", lateness=2.0, idle_timeout=None, scheduler=None)
     >>> clock.time_of(Event({"ts": 10}))
     10.0

@@ -1,7 +1,7 @@
 """The window factories: one function per kind of window.
 
 Every factory takes ``key=`` (one window per group, e.g. :func:`~.keys.connection_key`),
-``reduce=`` (a reducer, see :mod:`rxunix.operators.reducers`), ``release=`` (an
+``reduce=`` (a reducer, see :mod:`rxunix.rx.reducers`), ``release=`` (an
 observable naming groups to flush and forget) and ``errors=`` (where error events
 go; in line by default). The time-based ones (``tumbling_time``, ``sliding_time``,
 ``session_window``) also take ``event_time=``, ``allowed_lateness=``,

@@ -2,7 +2,7 @@
 
 :func:`connection_key` groups events by the connection they came from::
 
-    >>> from rxunix.event import Event
+    >>> from rxunix.core.event import Event
     >>> connection_key(Event(1, {"unix_socket_server": {"path": "/s", "peer": 3}}))
     ('unix_socket_server', '/s', 3)
 """
@@ -35,7 +35,7 @@ __all__ = [
 
 #: A group key function: event -> hashable key.
 KeyFn = Callable[[Event], Hashable]
-#: A reducer: the window's values -> the aggregate value (see :mod:`rxunix.operators.reducers`).
+#: A reducer: the window's values -> the aggregate value (see :mod:`rxunix.rx.reducers`).
 Reducer = Callable[[list[Any]], Any]
 #: A duration: seconds or a ``timedelta``.
 Seconds = float | int | timedelta

@@ -1,10 +1,10 @@
 """What every window chain does with a closed window: one aggregate event.
 
 A closed window's value is the list of its events' values, or ``reduce(values)``;
-its metadata is :func:`rxunix.origin.merge_origins` of its events, so pushed into
+its metadata is :func:`rxunix.core.origin.merge_origins` of its events, so pushed into
 a server's ``in_`` it reaches each contributing connection exactly once. A
 failing reducer or key function never ends the stream: it becomes an
-:class:`~rxunix.event.ErrorEvent` (``action="reduce"`` / ``"key"``), emitted in
+:class:`~rxunix.core.event.ErrorEvent` (``action="reduce"`` / ``"key"``), emitted in
 line or sent to ``errors=``. Empty windows emit nothing.
 
 A downstream observer that takes batches (``on_next_batch``, such as a

@@ -6,7 +6,7 @@ seconds after the session's first event; otherwise that event starts the next
 session. A session closes when the watermark reaches
 ``min(last + gap, first + max_duration)``: no later event can join it then::
 
-    >>> from rxunix.event import Event
+    >>> from rxunix.core.event import Event
     >>> g, out = SessionGroup("k", gap=5, max_duration=None), []
     >>> for t in (0, 3, 7, 20):
     ...     g.add(float(t), Event(t))

@@ -9,7 +9,7 @@ windows emit nothing::
 
     >>> import reactivex as rx
     >>> from reactivex import operators as ops
-    >>> from rxunix.event import Event
+    >>> from rxunix.core.event import Event
     >>> from rxunix.rx.windows import sliding_count
     >>> out = []
     >>> _ = rx.from_iterable([Event(i) for i in range(7)]).pipe(sliding_count(3, 2)).subscribe(
