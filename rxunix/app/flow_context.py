@@ -32,7 +32,15 @@ SINK, SERVER, CLIENT, SOURCE = 0, 10, 20, 30
 
 
 class Flow:
-    """The context a flow function receives: creates and registers connectors."""
+    """The context a flow function receives: creates and registers connectors, which
+    the runner starts, and stops with a drain when the run ends. Example (a flow file
+    for ``rxunix run FLOW.py --set socket=/tmp/rx/echo.sock``)::
+
+        def flow(ctx):
+            server = ctx.server(path=ctx.param("socket"), codec="json",
+                                preprocessors=["separate"], postprocessors=["separate"])
+            server.out.subscribe(server.in_)   # echo
+    """
 
     def __init__(self, runner: Runner, name: str) -> None:
         self.runner = runner
@@ -42,6 +50,9 @@ class Flow:
     # ---- connectors -------------------------------------------------------
     def add(self, connector: C, *, name: str | None = None, order: int = SERVER, start: bool = True) -> C:
         """Register ``connector``: the runner starts it (unless ``start=False``) and stops it.
+        ``name``: its name in metrics and the summary (default: the connector kind);
+        ``order``: its start rank (:data:`SINK` < :data:`SERVER` < :data:`CLIENT` <
+        :data:`SOURCE`: lower starts first and stops last, servers before clients).
 
         Adding a registered connector again only changes ``start``.
         """

@@ -38,7 +38,9 @@ class Collector(abc.ObserverBase[Event]):
 
     Subscribe it in one cell (``server.out.subscribe(coll)``); it is fed in the hub
     thread; read it in a later cell (``coll.events``, ``coll.values``,
-    ``coll.since(t)``) or block until enough arrived (``coll.wait(10)``)::
+    ``coll.since(t)``) or block until enough arrived (``coll.wait(10)``). ``name``
+    titles its display and its ``TimeoutError``; ``runtime``: the runtime whose hub
+    feeds it (default: the current one)::
 
         >>> c = Collector()
         >>> c.on_next(Event(1)); c.on_next(Event(2))
@@ -130,6 +132,7 @@ class Collector(abc.ObserverBase[Event]):
         return self
 
     def clear(self) -> None:
+        """Forget the events kept so far (completion and error stay as they are)."""
         with self._lock:
             self._events.clear()
             self._times.clear()
