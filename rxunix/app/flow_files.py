@@ -40,7 +40,10 @@ def _flow_functions(module: types.ModuleType, path: str, names: Sequence[str] | 
 
 
 def load_flow_file(path: str, names: Sequence[str] | None = None) -> list[FlowFunction]:
-    """Import a flow file and return the flow functions to deploy.
+    """Import a flow file and return the flow functions to deploy: those named in
+    ``names`` (``--flow NAME``, each once), else its list ``flows``, else its
+    function ``flow(ctx)``. ``FlowFileError`` for a missing file, a name it does not
+    define, or a file that defines none of them; its own exceptions propagate.
 
     The file's directory is put first on ``sys.path`` (as ``python FILE`` does),
     so flow files can import their neighbours.
