@@ -75,6 +75,33 @@ def test_listed_uids_are_served(sock_path: str, short_tmp: str) -> None:
     assert server.stats["refused"] == 0
 
 
+def test_a_datagram_sent_the_moment_the_path_appears_carries_its_credentials(
+        sock_path: str, short_tmp: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``SO_PASSCRED`` is on before the bind: a listed sender whose datagram arrives right
+    as the socket appears is served, not refused for want of credentials."""
+    from rxunix.edge import listen
+
+    c = sender(os.path.join(short_tmp, "c"))
+    real_bind = listen.bind_secure
+
+    def bind_then_send(*args: Any, **kwargs: Any) -> Any:
+        ident = real_bind(*args, **kwargs)
+        c.sendto(b'"early"\n', sock_path)  # (before the server's own setup goes on)
+        return ident
+
+    monkeypatch.setattr(listen, "bind_secure", bind_then_send)
+    server = rxunix.unix_datagram_server(path=sock_path, allow_uids=[os.getuid()], **LINES)
+    server.out.subscribe(server.in_)
+    server.start()
+    try:
+        c.settimeout(5)
+        assert c.recv(10) == b'"early"\n'
+    finally:
+        server.stop()
+        c.close()
+    assert server.stats["refused"] == 0
+
+
 @pytest.mark.parametrize("bad", [[], ["root"], [-1], [True], 0, "0"])
 def test_allow_uids_must_be_a_non_empty_list_of_uids(sock_path: str, bad: Any) -> None:
     with pytest.raises(ConfigError, match="allow_uids"):

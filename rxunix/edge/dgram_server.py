@@ -74,7 +74,7 @@ from ..core.permissions import check_permissions
 from ..core.refusals import Refusals
 from .base import Connector
 from .dgram_replying import DatagramReplies, PendingReply, UnroutableReply
-from .listen import Listening, check_listen_config, close_listening, listen_socket
+from .listen import SO_PASSCRED, Listening, check_listen_config, close_listening, listen_socket
 from .sockbuf import apply_send_buffer, check_send_buffer
 from .turns import Turns
 
@@ -95,7 +95,6 @@ REPLY_BLOCK_TIMEOUT = 2.0
 REFUSAL_REPORT_INTERVAL = 1.0
 _ANC_SIZE = gsocket.CMSG_SPACE(CREDENTIALS_SIZE)
 _MSG_TRUNC: int = gsocket.MSG_TRUNC
-_SO_PASSCRED: int = getattr(gsocket, "SO_PASSCRED", 16)
 _META_CACHE = 4096
 
 
@@ -160,9 +159,10 @@ class UnixDatagramServer(DatagramReplies, Connector):
 
     # ---- lifecycle (hub thread) -------------------------------------------
     def _start(self) -> None:
-        ls = listen_socket(self.path, gsocket.SOCK_DGRAM, self.config["permissions"], systemd=self._systemd)
-        try:
-            ls.sock.setsockopt(gsocket.SOL_SOCKET, _SO_PASSCRED, 1)
+        ls = listen_socket(self.path, gsocket.SOCK_DGRAM, self.config["permissions"], systemd=self._systemd,
+                           passcred=True)
+        try:  # (again for a socket systemd passed: what it queued before this has no credentials)
+            ls.sock.setsockopt(gsocket.SOL_SOCKET, SO_PASSCRED, 1)
         except BaseException:
             close_listening(self.path, ls)
             raise

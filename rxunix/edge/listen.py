@@ -74,11 +74,18 @@ def _mode(permissions: Any) -> int | None:
     return permissions if isinstance(permissions, int) else parse_permissions(permissions)
 
 
+#: ``socket.SO_PASSCRED`` (Linux), also where the socket module does not name it.
+SO_PASSCRED: int = getattr(gsocket, "SO_PASSCRED", 16)
+
+
 def listen_socket(
-    path: str, kind: int, permissions: Any = None, *, backlog: int = 1024, systemd: bool | str = False
+    path: str, kind: int, permissions: Any = None, *, backlog: int = 1024, systemd: bool | str = False,
+    passcred: bool = False,
 ) -> Listening:
     """A gevent AF_UNIX socket of type ``kind``, bound at ``path`` (listening, for streams).
 
+    ``passcred``: ``SO_PASSCRED`` on (a datagram receiver that reads its senders'
+    credentials), set before the bind, so that no datagram arrives without them.
     See the module documentation for the three ways. Raises
     :class:`~rxunix.core.errors.SocketPathError` or
     :class:`~rxunix.core.activation.ActivationError`.
@@ -90,6 +97,8 @@ def listen_socket(
         return Listening(inherited_socket(systemd, kind), None)
     sock = gsocket.socket(gsocket.AF_UNIX, kind)
     try:
+        if passcred:
+            sock.setsockopt(gsocket.SOL_SOCKET, SO_PASSCRED, 1)
         if is_abstract(path):
             try:
                 sock.bind(sockaddr(path))
