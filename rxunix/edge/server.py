@@ -381,8 +381,16 @@ def unix_socket_server(
     metrics_interval_s: float | None = None,
     **config_keys: Any,
 ) -> UnixSocketServer:
-    """Create a :class:`UnixSocketServer` (not started).
+    """Create a :class:`UnixSocketServer` (not started). An echo server of JSON lines::
 
+        server = unix_socket_server(path="/tmp/rx/echo.sock", codec="json",
+                                    preprocessors=["separate"], postprocessors=["separate"])
+        server.out.subscribe(server.in_)   # each reply goes back to the connection it came from
+        server.start()
+
+    ``codec``, ``preprocessors``, ``postprocessors``: the framing, as Tremor's (default
+    ``json``, no framing); ``runtime``: the hub it runs on (default: the current one);
+    ``metrics_interval_s``: emit ``metrics`` every so many seconds (default: none).
     ``config`` is the ``config`` dict (``path``, ``permissions``, ``buf_size``,
     ``max_pending_bytes``, ``pause_reading_bytes``, ``backlog``, ``systemd``,
     ``max_connections``, ``send_buffer_bytes``, ``allow_uids``) or Tremor's whole connector dict
