@@ -158,3 +158,10 @@ def test_proc_cpu_reports_each_server_process(tmp_path: object) -> None:
     assert re.search(r"\| minflt=\d+ utime=\d+ stime=\d+$", lines[0]), lines[0]
     with open(out) as f:
         assert "| echo " in f.read()  # the benchmark's own table went to its file
+
+
+@pytest.mark.timeout(120)
+def test_profile_decompress_prints_each_algorithm_and_frame() -> None:
+    out = run_bench("profile_decompress.py", "--quick")
+    for alg in ("gzip", "zstd", "lz4"):
+        assert [line.split()[0] for line in out.splitlines() if line.startswith(alg + " ")] == [alg] * 3, out

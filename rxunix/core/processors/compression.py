@@ -117,40 +117,33 @@ class _TooLarge(Exception):
     pass
 
 
-#: Input slices fed to a decompressor grow from the first to the last size: a member
-#: costs about its own length, however many members follow it in the frame (a slice
-#: holding the whole rest would be copied again as ``unused_data`` for each member).
+#: After a frame's first member, input slices fed to a decompressor grow from the first
+#: to the last size: a member costs about its own length, however many members follow it
+#: (fed the whole rest, each would copy it again as ``unused_data``).
 _FIRST_SLICE = 256
 _LAST_SLICE = 1 << 16
 
 
-def _members(make: Callable[[], Any], data: bytes, limit: int, unlimited: int) -> bytes:
-    """Decompressors with ``decompress(data, max_length)``, ``eof``, ``unused_data`` (zlib, lzma, lz4)."""
-
-    def call(d: Any, chunk: memoryview, have: int) -> bytes:
-        # ask for one byte more than allowed: getting it means "too large";
-        # getting less means the whole slice was consumed
-        return d.decompress(chunk, limit - have + 1 if limit else unlimited)  # type: ignore[no-any-return]
-
-    return _concatenated(make, call, data, limit)
-
-
-def _concatenated(make: Callable[[], Any], call: Callable[[Any, memoryview, int], bytes], data: bytes, limit: int,
-                  bound: Callable[[int], int] | None = None) -> bytes:
-    """The members of ``data`` decompressed one after the other: ``make()`` a decompressor
-    (with ``eof`` and ``unused_data``) per member, ``call(d, slice, bytes so far)`` feeds
-    it; ``bound(bytes so far)`` caps a slice for decompressors without an output limit."""
+def _members(make: Callable[[], Any], data: bytes, limit: int, unlimited: int | None) -> bytes:
+    """The members of ``data`` decompressed one after the other, a decompressor (with
+    ``eof`` and ``unused_data``) from ``make()`` for each. ``unlimited``: the
+    ``max_length`` that means "no limit" to its ``decompress(data, max_length)`` (zlib,
+    lzma, lz4); None for one without ``max_length`` (zstd), which is then fed slices
+    small enough that one cannot blow far past ``limit``."""
     out = bytearray()
-    view = memoryview(data)
     pos, n = 0, len(data)
+    step = n  # the first member: the whole frame (one call for the usual one-member frame)
+    sliced = unlimited is None and limit
     while True:
         d = make()
-        step = _FIRST_SLICE
         while True:
-            if bound is not None:
-                step = min(step, bound(len(out)))
+            if sliced:
+                step = min(step, max(64, (limit - len(out) + 1) >> 16))  # ~64 KiB of output per input byte
             end = min(n, pos + step)
-            out += call(d, view[pos:end], len(out))
+            if unlimited is None:
+                out += d.decompress(data[pos:end])  # (bytes: a decompressor takes them faster than a view)
+            else:  # one byte more than allowed: getting it means "too large"; less, all was consumed
+                out += d.decompress(data[pos:end], limit - len(out) + 1 if limit else unlimited)
             if limit and len(out) > limit:
                 raise _TooLarge
             if d.eof:
@@ -158,9 +151,12 @@ def _concatenated(make: Callable[[], Any], call: Callable[[Any, memoryview, int]
                 break
             if end >= n:
                 raise _Truncated
-            pos, step = end, min(step * 2, _LAST_SLICE)
+            pos = end
+            if step < _LAST_SLICE:
+                step *= 2
         if pos >= n:
             return bytes(out)
+        step = _FIRST_SLICE
 
 
 def _sliced(feed: Callable[[bytes], bytes], data: bytes, limit: int, out: bytearray) -> int:
@@ -200,15 +196,7 @@ def _lz4(data: bytes, limit: int) -> bytes:
 
 def _zstd(data: bytes, limit: int) -> bytes:
     zstd = _module("zstd", "decompress zstd")
-    dctx = zstd.ZstdDecompressor()
-
-    def call(d: Any, chunk: memoryview, _have: int) -> bytes:
-        return d.decompress(chunk)  # type: ignore[no-any-return]
-
-    def bound(have: int) -> int:  # (no output limit per call: slices small enough not to blow far past it)
-        return max(64, (limit - have + 1) >> 16)
-
-    return _concatenated(dctx.decompressobj, call, data, limit, bound if limit else None)
+    return _members(zstd.ZstdDecompressor().decompressobj, data, limit, None)
 
 
 def _br(data: bytes, limit: int) -> bytes:
