@@ -291,8 +291,9 @@ def test_exit_connector() -> None:
     assert [exit_status(v) for v in (256, 512, -1, 3.0, {"exit": 255}, 2.5)] == [1, 1, 1, 3, 255, 0]
 
 
-def _waits_for_a_writer(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The fds a ``read_file`` source has begun to wait on for a FIFO writer (``wait_read``), recorded."""
+def _fifo_source(short_tmp: str, monkeypatch: pytest.MonkeyPatch) -> tuple[FileSource, str, list[int]]:
+    """A ``read_file`` source (not started) of a new FIFO; its path; and the fds the source
+    has begun to wait on for a writer (``wait_read``), recorded as it does."""
     import gevent.socket
 
     from rxunix.edge import files
@@ -305,7 +306,9 @@ def _waits_for_a_writer(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         return real(fd, *args, **kwargs)
 
     monkeypatch.setattr(files.gsocket, "wait_read", wait_read)
-    return waits
+    fifo = os.path.join(short_tmp, "in.fifo")
+    os.mkfifo(fifo)
+    return read_file(fifo), fifo, waits
 
 
 def test_read_file_of_a_fifo_waits_for_its_writer_without_blocking_the_hub(
@@ -313,10 +316,7 @@ def test_read_file_of_a_fifo_waits_for_its_writer_without_blocking_the_hub(
     import subprocess
     import time
 
-    waits = _waits_for_a_writer(monkeypatch)
-    fifo = os.path.join(short_tmp, "in.fifo")
-    os.mkfifo(fifo)
-    src = read_file(fifo)
+    src, fifo, waits = _fifo_source(short_tmp, monkeypatch)
     values, errors, done = collect(src)
     started = time.monotonic()
     src.start()  # no writer yet: opening must not wait for one
@@ -334,10 +334,7 @@ def test_stopping_a_read_file_that_waits_for_a_fifo_writer_is_prompt(
         short_tmp: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
-    waits = _waits_for_a_writer(monkeypatch)
-    fifo = os.path.join(short_tmp, "in.fifo")
-    os.mkfifo(fifo)
-    src = read_file(fifo)
+    src, _, waits = _fifo_source(short_tmp, monkeypatch)
     src.start()
     wait_for(lambda: waits, 5, "the reader to wait for a writer")
     started = time.monotonic()
