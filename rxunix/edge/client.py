@@ -232,14 +232,10 @@ class UnixSocketClient(Reconnecting, Connector):
             self._error(r.reason, r.action, stream=self.path, meta=r.event.meta, value=r.event.value)
 
     # ---- stopping -------------------------------------------------------------
-    def stop(self, timeout: float | None = 10.0) -> None:
-        """Stop: flush held events to a live connection within ``timeout``, report the rest
-        (a client never started reports every event pushed into it)."""
-        super().stop(timeout)
-
     _abandons_in_hub = True
 
     def _abandon(self) -> None:
+        """A client stopped before it started reports every event pushed into it."""
         self._box.close("client stopped before it was started")
         self._report_outbox()
         self._finished()

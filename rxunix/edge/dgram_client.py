@@ -195,14 +195,10 @@ class UnixDatagramClient(Connector):
             self._update_ready()
         self._wake.set()
 
-    def stop(self, timeout: float | None = 10.0) -> None:
-        """Stop: send held events to a connected receiver within ``timeout``, report the rest
-        (a client never started reports every event pushed into it)."""
-        super().stop(timeout)
-
     _abandons_in_hub = True
 
     def _abandon(self) -> None:
+        """A client stopped before it started reports every event pushed into it."""
         self._closed = "client stopped"
         self._report_held("stop", "not sent: client stopped before it was started")
         self._finished()
