@@ -74,7 +74,7 @@ from ..core.permissions import check_permissions
 from ..core.refusals import Refusals
 from .base import Connector
 from .dgram_replying import DatagramReplies, PendingReply, UnroutableReply
-from .listen import SO_PASSCRED, Listening, check_listen_config, close_listening, listen_socket
+from .listen import Listening, check_listen_config, close_listening, listen_socket
 from .sockbuf import apply_send_buffer, check_send_buffer
 from .turns import Turns
 
@@ -161,11 +161,6 @@ class UnixDatagramServer(DatagramReplies, Connector):
     def _start(self) -> None:
         ls = listen_socket(self.path, gsocket.SOCK_DGRAM, self.config["permissions"], systemd=self._systemd,
                            passcred=True)
-        try:  # (again for a socket systemd passed: what it queued before this has no credentials)
-            ls.sock.setsockopt(gsocket.SOL_SOCKET, SO_PASSCRED, 1)
-        except BaseException:
-            close_listening(self.path, ls)
-            raise
         size = self.config["send_buffer_bytes"]
         if size is not None and (problem := apply_send_buffer(ls.sock, size)):
             self._error(problem, "read", self.path, self._own_meta, send_buffer_bytes=size)

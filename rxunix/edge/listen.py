@@ -85,20 +85,24 @@ def listen_socket(
     """A gevent AF_UNIX socket of type ``kind``, bound at ``path`` (listening, for streams).
 
     ``passcred``: ``SO_PASSCRED`` on (a datagram receiver that reads its senders'
-    credentials), set before the bind, so that no datagram arrives without them.
+    credentials), set before the bind, so that no datagram arrives without them (on a
+    socket bound elsewhere, as soon as it is taken: what was queued before has none).
     See the module documentation for the three ways. Raises
     :class:`~rxunix.core.errors.SocketPathError` or
     :class:`~rxunix.core.activation.ActivationError`.
     """
     prebound = take_prebound(path, kind)  # a worker's socket, bound by its supervisor
     if prebound is not None:
-        return Listening(gsocket.socket(fileno=prebound), None)
-    if systemd:
-        return Listening(inherited_socket(systemd, kind), None)
-    sock = gsocket.socket(gsocket.AF_UNIX, kind)
+        sock = gsocket.socket(fileno=prebound)
+    elif systemd:
+        sock = inherited_socket(systemd, kind)
+    else:
+        sock = gsocket.socket(gsocket.AF_UNIX, kind)
     try:
         if passcred:
             sock.setsockopt(gsocket.SOL_SOCKET, SO_PASSCRED, 1)
+        if prebound is not None or systemd:
+            return Listening(sock, None)
         if is_abstract(path):
             try:
                 sock.bind(sockaddr(path))
